@@ -1,0 +1,62 @@
+# Thin wrapper over CMake. `make run` and `make test` install what is missing first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 15
+PORT       ?= 3000
+CMAKE_FLAGS ?=
+
+.PHONY: all build run test test-fast test-asan fuzz fuzz-build bench soak install format clean deps
+
+all: build
+
+deps:
+	@scripts/deps
+
+$(BUILD)/Makefile:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory -s
+
+run: deps build
+	@$(BUILD)/bin/weather --port $(PORT)
+
+# Every test: the normal build, then the same suite under ASan+UBSan, then each fuzz target
+# for FUZZ_SECONDS.
+test: deps build
+	@cd $(BUILD) && ctest --output-on-failure -j 2
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz
+
+test-fast: build
+	@cd $(BUILD) && ctest --output-on-failure -j 2
+
+test-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory -s
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j 2 -LE browser
+
+fuzz-build:
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) -- --no-print-directory -s
+
+fuzz: fuzz-build
+	@scripts/run-fuzzers $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS)
+
+bench: deps build
+	@bench/run-all $(BUILD)
+
+soak: deps build
+	@bench/soak $(BUILD)
+
+install: build
+	@cmake --install $(BUILD)
+
+format:
+	@find src include examples tests/unit fuzz bench tools -name '*.[ch]' | xargs clang-format -i
+
+clean:
+	@rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

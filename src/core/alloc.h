@@ -1,0 +1,29 @@
+/* The project's allocator wrapper. All sio code allocates through these so that a user's
+ * allocator and the fault-injection tests (allocation failure on purpose) reach every path. */
+#ifndef SIO_CORE_ALLOC_H
+#define SIO_CORE_ALLOC_H
+#include <stddef.h>
+
+void *sio__malloc(size_t size);
+void *sio__calloc(size_t count, size_t size);
+void *sio__realloc(void *ptr, size_t size);
+void sio__free(void *ptr);
+char *sio__strdup(const char *s);
+char *sio__strndup(const char *s, size_t n);
+void *sio__memdup(const void *p, size_t n);
+
+/* Fault injection for tests: after `n` more successful allocations, every allocation fails
+ * (returns NULL) until sio__alloc_fail_reset(). n < 0 disables. Counts only sio__ and hooked
+ * library allocations. */
+void sio__alloc_fail_after(long n);
+void sio__alloc_fail_reset(void);
+/* Live allocation count (allocations minus frees) made through the wrapper. */
+long sio__alloc_live(void);
+
+/* Installs the wrapper as libuv's, jansson's and OpenSSL's allocator (zlib streams take
+ * sio__zalloc/sio__zfree per stream). Idempotent; called by the loop-owning objects. */
+void sio__alloc_hook_libraries(void);
+void *sio__zalloc(void *opaque, unsigned items, unsigned size);
+void sio__zfree(void *opaque, void *ptr);
+
+#endif

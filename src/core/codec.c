@@ -1,0 +1,96 @@
+/* base64, random ids, SHA-1 and decimal parsing (see codec.h). */
+#include "core/codec.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t sio__base64_encode(char *out, const void *in, size_t n, int url) {
+  const unsigned char *p = in;
+  const char *abc = url ? b64_url : b64_std;
+  size_t o = 0, i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+    out[o++] = abc[v >> 18];
+    out[o++] = abc[(v >> 12) & 63];
+    out[o++] = abc[(v >> 6) & 63];
+    out[o++] = abc[v & 63];
+  }
+  if (n - i == 1) {
+    uint32_t v = (uint32_t)p[i] << 16;
+    out[o++] = abc[v >> 18];
+    out[o++] = abc[(v >> 12) & 63];
+    if (!url) {
+      out[o++] = '=';
+      out[o++] = '=';
+    }
+  } else if (n - i == 2) {
+    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+    out[o++] = abc[v >> 18];
+    out[o++] = abc[(v >> 12) & 63];
+    out[o++] = abc[(v >> 6) & 63];
+    if (!url) out[o++] = '=';
+  }
+  return o;
+}
+
+static int b64_value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+long sio__base64_decode(void *out, const char *in, size_t n) {
+  unsigned char *o = out;
+  while (n > 0 && in[n - 1] == '=') n--;
+  if (n % 4 == 1) return -1;
+  size_t len = 0;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < n; i++) {
+    int v = b64_value((unsigned char)in[i]);
+    if (v < 0) return -1;
+    acc = acc << 6 | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      o[len++] = (unsigned char)(acc >> bits);
+      acc &= (1u << bits) - 1;
+    }
+  }
+  return (long)len;
+}
+
+int sio__random_bytes(void *out, size_t len) {
+  return RAND_bytes(out, (int)len) == 1 ? 0 : -5; /* EIO */
+}
+
+int sio__random_id(char *out, size_t bytes) {
+  unsigned char raw[64];
+  if (bytes > sizeof(raw)) return -22;
+  if (sio__random_bytes(raw, bytes) != 0) return -5;
+  size_t n = sio__base64_encode(out, raw, bytes, 1);
+  out[n] = '\0';
+  return 0;
+}
+
+void sio__sha1(const void *data, size_t len, unsigned char out[20]) {
+  SHA1(data, len, out);
+}
+
+int sio__parse_u64(const char *s, size_t n, uint64_t *out) {
+  if (n == 0 || n > 19) return -1;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}

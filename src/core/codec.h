@@ -1,0 +1,28 @@
+/* Small encodings shared by the layers: base64 (standard and URL alphabets), random ids from
+ * OpenSSL's RNG, SHA-1, and decimal parsing. */
+#ifndef SIO_CORE_CODEC_H
+#define SIO_CORE_CODEC_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length of the base64 (padded) encoding of n bytes. */
+static inline size_t sio__base64_len(size_t n) { return (n + 2) / 3 * 4; }
+/* Writes sio__base64_len(n) chars (no NUL). url: '-' '_' alphabet without padding; returns
+ * the number of chars written. */
+size_t sio__base64_encode(char *out, const void *in, size_t n, int url);
+/* Decodes standard base64 (padding optional, no whitespace). out must hold n*3/4+3 bytes.
+ * Returns the decoded length or -1 if the input is not base64. */
+long sio__base64_decode(void *out, const char *in, size_t n);
+
+/* Fills out with `len` bytes from a CSPRNG. Returns 0 or a negative error. */
+int sio__random_bytes(void *out, size_t len);
+/* A random id of `bytes` random bytes as URL-safe base64 (no padding), NUL-terminated.
+ * out must hold 4*bytes/3+3 chars. Returns 0 or negative. */
+int sio__random_id(char *out, size_t bytes);
+
+void sio__sha1(const void *data, size_t len, unsigned char out[20]);
+
+/* Parses an unsigned decimal of 1..19 digits (no sign, no spaces). 0 or -1. */
+int sio__parse_u64(const char *s, size_t n, uint64_t *out);
+
+#endif

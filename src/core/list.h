@@ -1,0 +1,35 @@
+/* Intrusive circular doubly linked list (as in the Linux kernel and libuv's queue): the node
+ * lives inside the element, so linking costs no allocation. */
+#ifndef SIO_CORE_LIST_H
+#define SIO_CORE_LIST_H
+#include <stddef.h>
+
+typedef struct sio__list {
+  struct sio__list *next, *prev;
+} sio__list;
+
+#define sio__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+static inline void sio__list_init(sio__list *h) { h->next = h->prev = h; }
+static inline int sio__list_empty(const sio__list *h) { return h->next == h; }
+static inline int sio__list_linked(const sio__list *n) { return n->next && n->next != n; }
+
+static inline void sio__list_insert_tail(sio__list *h, sio__list *n) {
+  n->prev = h->prev;
+  n->next = h;
+  h->prev->next = n;
+  h->prev = n;
+}
+
+static inline void sio__list_remove(sio__list *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->next = n->prev = n;
+}
+
+#define sio__list_foreach(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+/* Safe against removal of `pos` inside the loop. */
+#define sio__list_foreach_safe(pos, tmp, head)                                                     \
+  for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); (pos) = (tmp), (tmp) = (pos)->next)
+
+#endif

@@ -1,0 +1,110 @@
+/* Open-addressing hash map (see map.h). FNV-1a hashing with a final mix; the table grows at
+ * 3/4 load (counting tombstones) and is rebuilt without tombstones. */
+#include "core/map.h"
+#include "core/alloc.h"
+
+#include <errno.h>
+#include <string.h>
+
+static char tombstone_key;
+#define TOMBSTONE (&tombstone_key)
+
+uint64_t sio__hash(const void *data, size_t len) {
+  const unsigned char *p = data;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+static sio__map_entry *find(const sio__map *m, const char *key, size_t klen, uint64_t h) {
+  if (!m->cap) return NULL;
+  size_t mask = m->cap - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    sio__map_entry *e = &m->slots[i];
+    if (!e->key) return NULL;
+    if (e->key != TOMBSTONE && e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+      return e;
+  }
+}
+
+void *sio__map_get(const sio__map *m, const char *key, size_t klen) {
+  sio__map_entry *e = find(m, key, klen, sio__hash(key, klen));
+  return e ? e->value : NULL;
+}
+
+static int rehash(sio__map *m, size_t cap) {
+  sio__map_entry *slots = sio__calloc(cap, sizeof(*slots));
+  if (!slots) return -ENOMEM;
+  for (size_t i = 0; i < m->cap; i++) {
+    sio__map_entry *e = &m->slots[i];
+    if (!e->key || e->key == TOMBSTONE) continue;
+    size_t j = e->hash & (cap - 1);
+    while (slots[j].key) j = (j + 1) & (cap - 1);
+    slots[j] = *e;
+  }
+  sio__free(m->slots);
+  m->slots = slots;
+  m->cap = cap;
+  m->used = m->count;
+  return 0;
+}
+
+int sio__map_put(sio__map *m, const char *key, size_t klen, void *value) {
+  uint64_t h = sio__hash(key, klen);
+  sio__map_entry *e = find(m, key, klen, h);
+  if (e) {
+    e->value = value;
+    return 0;
+  }
+  if ((m->used + 1) * 4 > m->cap * 3) {
+    size_t cap = m->cap ? m->cap : 8;
+    while ((m->count + 1) * 4 > cap * 3 / 2) cap *= 2; /* leave room: grow to under half full */
+    if (rehash(m, cap) != 0) return -ENOMEM;
+  }
+  char *k = sio__malloc(klen + 1);
+  if (!k) return -ENOMEM;
+  memcpy(k, key, klen);
+  k[klen] = '\0';
+  size_t mask = m->cap - 1;
+  size_t i = h & mask;
+  while (m->slots[i].key && m->slots[i].key != TOMBSTONE) i = (i + 1) & mask;
+  if (!m->slots[i].key) m->used++;
+  m->slots[i] = (sio__map_entry){k, klen, h, value};
+  m->count++;
+  return 0;
+}
+
+void *sio__map_del(sio__map *m, const char *key, size_t klen) {
+  sio__map_entry *e = find(m, key, klen, sio__hash(key, klen));
+  if (!e) return NULL;
+  void *v = e->value;
+  sio__free(e->key);
+  e->key = TOMBSTONE;
+  e->value = NULL;
+  m->count--;
+  return v;
+}
+
+sio__map_entry *sio__map_next(const sio__map *m, size_t *i) {
+  for (; *i < m->cap; (*i)++) {
+    sio__map_entry *e = &m->slots[*i];
+    if (e->key && e->key != TOMBSTONE) {
+      (*i)++;
+      return e;
+    }
+  }
+  return NULL;
+}
+
+void sio__map_free(sio__map *m) {
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->slots[i].key && m->slots[i].key != TOMBSTONE) sio__free(m->slots[i].key);
+  sio__free(m->slots);
+  *m = (sio__map)SIO__MAP_INIT;
+}

@@ -1,0 +1,112 @@
+/* The libuv glue: listeners, connections with batched writes, and coarse timers.
+ *
+ * A sio__net belongs to one loop and is shared by everything served on it. It owns:
+ * - one 64 KiB read buffer: every connection reads into it, and on_data must consume (or copy)
+ *   the bytes before returning, so an idle connection holds no read memory;
+ * - the list of connections with queued writes: writes made during a loop iteration are
+ *   flushed once per connection (writev) just before the loop polls again (uv_prepare),
+ *   trying uv_try_write first and queueing a uv_write only for what the kernel did not take;
+ * - a timer wheel: sio__timer is embedded in its owner (no allocation, 32 bytes) and fires
+ *   with about 8 ms of granularity, which is what protocol timeouts need, without a uv_timer_t
+ *   per connection. */
+#ifndef SIO_NET_NET_H
+#define SIO_NET_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/list.h"
+
+typedef struct sio__net sio__net;
+typedef struct sio__conn sio__conn;
+typedef struct sio__listener sio__listener;
+typedef struct sio__timer sio__timer;
+
+sio__net *sio__net_new(uv_loop_t *loop);
+/* Frees the net once every connection and listener on it has closed (deferred otherwise). */
+void sio__net_free(sio__net *net);
+uv_loop_t *sio__net_loop(sio__net *net);
+uint64_t sio__net_now(sio__net *net); /* uv_now, ms */
+size_t sio__net_conn_count(sio__net *net);
+
+/* --- timers ------------------------------------------------------------------------------ */
+typedef void (*sio__timer_cb)(sio__timer *t);
+struct sio__timer {
+  sio__list link; /* unlinked (next == NULL or self) when not running */
+  uint64_t due;   /* loop time in ms */
+  sio__timer_cb cb;
+};
+static inline void sio__timer_init(sio__timer *t) { t->link.next = t->link.prev = NULL; }
+/* (Re)starts t to fire once after `ms`. */
+void sio__timer_start(sio__net *net, sio__timer *t, uint64_t ms, sio__timer_cb cb);
+void sio__timer_stop(sio__timer *t);
+static inline int sio__timer_active(const sio__timer *t) {
+  return t->link.next != NULL && t->link.next != &t->link;
+}
+
+/* --- connections ------------------------------------------------------------------------- */
+typedef struct sio__conn_handler {
+  /* Bytes arrived. They live in the loop-wide buffer: consume or copy them before returning.
+   * The handler may close the connection or replace c->handler (protocol upgrade). */
+  void (*on_data)(sio__conn *c, const char *data, size_t len);
+  /* The peer closed its side or a read failed (err < 0, UV_EOF for a clean end). Optional:
+   * without it the connection is closed. */
+  void (*on_eof)(sio__conn *c, int err);
+  /* The write queue, which was above the connection's low-water mark, drained below it. */
+  void (*on_drain)(sio__conn *c);
+  /* Last call: the connection is being freed. Release c->ctx here. */
+  void (*on_close)(sio__conn *c);
+} sio__conn_handler;
+
+struct sio__conn {
+  uv_tcp_t tcp;
+  sio__net *net;
+  const sio__conn_handler *handler;
+  void *ctx; /* the owning protocol's state */
+  sio__list link;       /* in the net's list of connections */
+  sio__list flush_link; /* in the net's list of connections with queued writes */
+  struct sio__wq *wq;   /* pending writes, allocated only while there are some */
+  size_t queued;        /* bytes queued, not yet handed to the kernel or in flight */
+  unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1;
+};
+
+/* Queues `len` bytes of `b` from `off` (takes a reference). Returns 0 or negative (closed,
+ * -ENOMEM). Bytes leave in order, in one writev per loop iteration. */
+int sio__conn_write(sio__conn *c, sio__buf *b, size_t off, size_t len);
+/* Copies and queues. */
+int sio__conn_write_copy(sio__conn *c, const void *data, size_t len);
+/* Bytes accepted by sio__conn_write* not yet taken by the kernel. */
+static inline size_t sio__conn_buffered(const sio__conn *c) { return c->queued; }
+/* Ask for on_drain when the queue falls to 0 (one-shot). */
+static inline void sio__conn_want_drain(sio__conn *c) { c->want_drain = 1; }
+/* Sends what is queued now instead of at the end of the loop iteration. */
+void sio__conn_flush(sio__conn *c);
+/* Stops reading, sends what is queued, then closes (half-close first for a clean FIN). */
+void sio__conn_close(sio__conn *c);
+/* Closes at once, dropping queued writes (RST-free; the socket is just closed). */
+void sio__conn_abort(sio__conn *c);
+void sio__conn_pause(sio__conn *c);
+void sio__conn_resume(sio__conn *c);
+/* Peer address as text ("127.0.0.1", "::1"); 0 or negative. */
+int sio__conn_peer(const sio__conn *c, char *ip, size_t iplen, int *port);
+
+/* --- listeners --------------------------------------------------------------------------- */
+/* A new connection: set c->handler and c->ctx before returning (else it is closed). */
+typedef void (*sio__accept_cb)(sio__listener *l, sio__conn *c, void *user);
+
+typedef struct sio__listen_opts {
+  const char *host; /* NULL or "": all interfaces, IPv6 and IPv4 (dual stack) like Node */
+  int port;         /* 0: any free port (see sio__listener_port) */
+  int backlog;      /* 0: 511 */
+  int max_conns;    /* 0: derived from RLIMIT_NOFILE (a margin below it) */
+} sio__listen_opts;
+
+int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, void *user,
+                sio__listener **out);
+int sio__listener_port(const sio__listener *l);
+/* Stops accepting and closes the listening socket. */
+void sio__listener_close(sio__listener *l);
+
+#endif
