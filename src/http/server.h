@@ -1,0 +1,62 @@
+/* Internal hooks of the HTTP layer for the layers above it (WebSocket, Engine.IO, Socket.IO).
+ *
+ * These names are stable: src/ws, src/engine and src/socketio code against them.
+ *
+ * - Upgrade hooks: a GET request carrying an `Upgrade` header whose path starts with a
+ *   registered prefix (the longest matching prefix wins) is handed to the hook instead of the
+ *   router. The hook either takes the connection over (returns 1: it has written its own 101
+ *   response with sio__conn_write*, set conn->handler and conn->ctx, and from then on owns the
+ *   connection; the HTTP layer frees its own per-connection state right after the call and never
+ *   touches conn again), or answers through `res` like any handler (returns 0: e.g. 400, 403,
+ *   426) and HTTP processing continues normally. `rest` holds the bytes received after the head
+ *   (already the start of the new protocol); they are valid only during the call. `req` and
+ *   `res` are valid only during the call when the hook returns 1 (copy what you keep).
+ *   Without a matching hook, an upgrade request is an ordinary request.
+ *
+ * - Intercepts: handlers that run before the app's middleware and router for requests whose
+ *   path starts with the prefix (as Node's engine.io answers before express). The handler answers
+ *   (possibly later: held long-polls) or calls sio_next(req, res) to fall through to the app.
+ *   The longest matching prefix wins; at most one intercept runs per request.
+ *
+ * - Shutdown hooks: called once when graceful shutdown begins (sio_app_close or a signal), after
+ *   the listener stopped accepting: close WebSockets with 1001, release held polls. In-flight
+ *   HTTP responses then have until the deadline to finish.
+ *
+ * All of them run on the loop thread. Prefixes are matched on the raw path (before
+ * percent-decoding), on whole bytes: "/socket.io/" matches "/socket.io/?EIO=4". */
+#ifndef SIO_HTTP_SERVER_H
+#define SIO_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "net/net.h"
+#include "sio/http.h"
+
+typedef int (*sio__upgrade_fn)(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
+                               size_t rest_len, void *user);
+int sio__app_on_upgrade(sio_app *app, const char *path_prefix, sio__upgrade_fn fn, void *user);
+
+int sio__app_intercept(sio_app *app, const char *path_prefix, sio_handler_fn fn, void *user);
+
+typedef void (*sio__shutdown_fn)(sio_app *app, void *user);
+int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user);
+
+/* The network glue the app serves on (shared by every layer on this loop). */
+sio__net *sio__app_net(sio_app *app);
+/* 1 once graceful shutdown has begun. */
+int sio__app_closing(const sio_app *app);
+
+/* The request's connection (NULL once the client went away) and the peer's address as
+ * received from the socket (not X-Forwarded-For; see sio_req_ip for that). */
+sio__conn *sio__req_conn(const sio_req *req);
+int sio__req_peer(const sio_req *req, char *ip, size_t iplen, int *port);
+/* The raw query string after '?' (not decoded), "" when none. */
+const char *sio__req_query_string(const sio_req *req);
+
+/* Finishes the response with a shared buffer as body (zero-copy: takes a reference to b), for
+ * payloads encoded once and sent to many (Engine.IO polling). Content-Type as set, else
+ * text/plain. */
+int sio__res_send_buf(sio_res *res, sio__buf *b, size_t off, size_t len);
+
+#endif
