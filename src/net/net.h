@@ -6,7 +6,7 @@
  * - the list of connections with queued writes: writes made during a loop iteration are
  *   flushed once per connection (writev) just before the loop polls again (uv_prepare),
  *   trying uv_try_write first and queueing a uv_write only for what the kernel did not take;
- * - a timer wheel: sio__timer is embedded in its owner (no allocation, 32 bytes) and fires
+ * - a timer wheel: sio__timer is embedded in its owner (no allocation, 40 bytes) and fires
  *   with about 8 ms of granularity, which is what protocol timeouts need, without a uv_timer_t
  *   per connection. */
 #ifndef SIO_NET_NET_H
@@ -37,6 +37,7 @@ struct sio__timer {
   sio__list link; /* unlinked (next == NULL or self) when not running */
   uint64_t due;   /* loop time in ms */
   sio__timer_cb cb;
+  sio__net *net;
 };
 static inline void sio__timer_init(sio__timer *t) { t->link.next = t->link.prev = NULL; }
 /* (Re)starts t to fire once after `ms`. */
@@ -69,7 +70,9 @@ struct sio__conn {
   sio__list flush_link; /* in the net's list of connections with queued writes */
   struct sio__wq *wq;   /* pending writes, allocated only while there are some */
   size_t queued;        /* bytes queued, not yet handed to the kernel or in flight */
-  unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1;
+  sio__timer linger;    /* bounds the lingering close */
+  unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1,
+      shut : 1, closed : 1, reading : 1;
 };
 
 /* Queues `len` bytes of `b` from `off` (takes a reference). Returns 0 or negative (closed,

@@ -1,0 +1,126 @@
+/* The loop-wide network object: read buffer, write flushing and the timer wheel (net.h).
+ * Connections and listeners live in conn.c and listener.c. */
+#include "net/net_internal.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+
+static void on_prepare(uv_prepare_t *h) {
+  sio__net *net = h->data;
+  sio__net_flush_all(net);
+}
+
+static void on_tick(uv_timer_t *h);
+
+sio__net *sio__net_new(uv_loop_t *loop) {
+  sio__alloc_hook_libraries();
+  sio__net *net = sio__calloc(1, sizeof(*net));
+  if (!net) return NULL;
+  net->read_buf = sio__malloc(SIO__READ_BUF_SIZE);
+  if (!net->read_buf) {
+    sio__free(net);
+    return NULL;
+  }
+  net->loop = loop;
+  sio__list_init(&net->conns);
+  sio__list_init(&net->flush_list);
+  for (size_t i = 0; i < SIO__WHEEL_SLOTS; i++) sio__list_init(&net->wheel[i]);
+  uv_prepare_init(loop, &net->prepare);
+  net->prepare.data = net;
+  uv_prepare_start(&net->prepare, on_prepare);
+  uv_unref((uv_handle_t *)&net->prepare);
+  uv_timer_init(loop, &net->tick);
+  net->tick.data = net;
+  net->cur_tick = uv_now(loop) / SIO__TICK_MS;
+  return net;
+}
+
+uv_loop_t *sio__net_loop(sio__net *net) { return net->loop; }
+uint64_t sio__net_now(sio__net *net) { return uv_now(net->loop); }
+size_t sio__net_conn_count(sio__net *net) { return net->nconns; }
+
+static void on_net_handle_closed(uv_handle_t *h) {
+  sio__net *net = h->data;
+  if (--net->open_handles == 0) {
+    sio__free(net->read_buf);
+    sio__free(net);
+  }
+}
+
+void sio__net_free(sio__net *net) {
+  if (!net) return;
+  net->open_handles = 2;
+  uv_close((uv_handle_t *)&net->prepare, on_net_handle_closed);
+  uv_close((uv_handle_t *)&net->tick, on_net_handle_closed);
+}
+
+/* --- timer wheel ---------------------------------------------------------------------------
+ * Slot = tick % SLOTS where tick = ceil(due / TICK_MS). Each tick scans one slot and fires the
+ * entries that are due; entries due in a later round stay where they are. */
+
+static uint64_t tick_of(uint64_t due_ms) { return (due_ms + SIO__TICK_MS - 1) / SIO__TICK_MS; }
+
+static void wheel_insert(sio__net *net, sio__timer *t) {
+  uint64_t tick = tick_of(t->due);
+  if (tick <= net->cur_tick) tick = net->cur_tick + 1;
+  sio__list_insert_tail(&net->wheel[tick % SIO__WHEEL_SLOTS], &t->link);
+}
+
+void sio__timer_start(sio__net *net, sio__timer *t, uint64_t ms, sio__timer_cb cb) {
+  if (sio__timer_active(t)) sio__timer_stop(t);
+  t->due = uv_now(net->loop) + ms;
+  t->cb = cb;
+  if (net->active_timers++ == 0) {
+    net->cur_tick = uv_now(net->loop) / SIO__TICK_MS;
+    uv_timer_start(&net->tick, on_tick, SIO__TICK_MS, SIO__TICK_MS);
+  }
+  t->net = net;
+  wheel_insert(net, t);
+}
+
+void sio__timer_stop(sio__timer *t) {
+  if (!sio__timer_active(t)) return;
+  sio__list_remove(&t->link);
+  t->link.next = t->link.prev = NULL;
+  sio__net *net = t->net;
+  if (--net->active_timers == 0) uv_timer_stop(&net->tick);
+}
+
+static void run_slot(sio__net *net, uint64_t tick, uint64_t now) {
+  sio__list *slot = &net->wheel[tick % SIO__WHEEL_SLOTS];
+  if (sio__list_empty(slot)) return;
+  /* Detach the slot so that callbacks may start and stop any timer safely. */
+  sio__list pending;
+  sio__list_init(&pending);
+  pending.next = slot->next;
+  pending.prev = slot->prev;
+  pending.next->prev = &pending;
+  pending.prev->next = &pending;
+  sio__list_init(slot);
+  while (!sio__list_empty(&pending)) {
+    sio__timer *t = sio__container_of(pending.next, sio__timer, link);
+    sio__list_remove(&t->link);
+    if (t->due <= now) {
+      t->link.next = t->link.prev = NULL;
+      if (--net->active_timers == 0) uv_timer_stop(&net->tick);
+      t->cb(t);
+    } else {
+      sio__list_insert_tail(slot, &t->link);
+    }
+  }
+}
+
+static void on_tick(uv_timer_t *h) {
+  sio__net *net = h->data;
+  uint64_t now = uv_now(net->loop);
+  uint64_t target = now / SIO__TICK_MS;
+  uint64_t from = net->cur_tick + 1;
+  if (target >= from + SIO__WHEEL_SLOTS) from = target - SIO__WHEEL_SLOTS + 1; /* scan each slot once */
+  for (uint64_t tick = from; tick <= target; tick++) {
+    net->cur_tick = tick;
+    run_slot(net, tick, now);
+  }
+  if (net->cur_tick < target) net->cur_tick = target;
+}

@@ -1,0 +1,44 @@
+/* Internals shared by net.c, conn.c and listener.c. */
+#ifndef SIO_NET_INTERNAL_H
+#define SIO_NET_INTERNAL_H
+#include "net/net.h"
+
+#define SIO__READ_BUF_SIZE (64 * 1024)
+#define SIO__TICK_MS 8
+#define SIO__WHEEL_SLOTS 256
+#define SIO__IOV_MAX 256
+#define SIO__LINGER_MS 2000
+
+struct sio__net {
+  uv_loop_t *loop;
+  char *read_buf;
+  uv_prepare_t prepare; /* flushes queued writes before the loop polls */
+  uv_timer_t tick;      /* drives the timer wheel while timers are active */
+  sio__list conns;
+  size_t nconns;
+  sio__list flush_list;
+  sio__list wheel[SIO__WHEEL_SLOTS];
+  uint64_t cur_tick;
+  size_t active_timers;
+  int open_handles;
+};
+
+struct sio__wq_item {
+  sio__buf *buf;
+  size_t off, len;
+};
+
+/* A connection's pending writes; exists only while there are some. Items [head, n) are
+ * queued in order; the first `inflight` bytes are being written by `req`. */
+struct sio__wq {
+  uv_write_t req;
+  size_t head, n, cap;
+  size_t inflight;
+  struct sio__wq_item *items; /* separate, so growing it never moves req */
+};
+
+void sio__net_flush_all(sio__net *net);
+sio__conn *sio__conn_new(sio__net *net);
+void sio__conn_start(sio__conn *c);
+
+#endif
