@@ -1,0 +1,138 @@
+/* sio-loadgen: shared declarations.
+ *
+ * The load generator is one single-threaded epoll loop driving many non-blocking client
+ * connections (WebSocket, and Engine.IO v4 / Socket.IO v5 over WebSocket). It is kept apart
+ * from the sio library on purpose: the same client measures sio and the Node reference
+ * servers, so a ratio compares servers, not clients.
+ *
+ * Files: util.c (buffers, clock, histogram, rng), conn.c (TCP connect, HTTP upgrade,
+ * WebSocket framing), modes.c (what each benchmark sends and counts), main.c (options, the
+ * loop, phases, the RESULT line). */
+#ifndef SIO_LOADGEN_H
+#define SIO_LOADGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lg_mode { LG_WS_ECHO, LG_SIO_ECHO, LG_SIO_BCAST, LG_SIO_IDLE, LG_SIO_CONNECT };
+
+/* Phases of a run: open the connections, warm up (not counted), measure, hold (idle), done. */
+enum lg_phase { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_HOLD, PH_DONE };
+
+enum lg_state {
+  ST_IDLE,        /* no socket */
+  ST_CONNECTING,  /* TCP connect in progress */
+  ST_UPGRADING,   /* HTTP upgrade request sent, waiting for 101 */
+  ST_EIO_OPEN,    /* WebSocket up, waiting for the Engine.IO open packet "0{...}" */
+  ST_SIO_CONNECT, /* "40" sent, waiting for "40{...}" */
+  ST_READY,       /* usable: benchmark traffic flows */
+};
+
+/* What the read path asks the loop to do with a connection once parsing stops. */
+enum lg_action { ACT_NONE, ACT_FAIL, ACT_RECYCLE };
+
+typedef struct lg_opts {
+  enum lg_mode mode;
+  const char *host;
+  int port;
+  const char *path; /* request path for ws-echo */
+  int conns;        /* connections (sio-connect: concurrent handshakes) */
+  int inflight;     /* messages in flight per connection (bcast: per sender) */
+  int size;         /* payload bytes */
+  double duration;  /* measured seconds */
+  double warmup;    /* seconds of uncounted traffic before measuring */
+  double hold;      /* sio-idle: seconds to hold the clients after READY */
+  double timeout;   /* connect phase limit, seconds */
+  int senders;      /* sio-bcast: how many clients emit */
+  int concurrency;  /* connection attempts in progress at once */
+  int src_base;     /* first source address 127.0.0.<src_base> */
+  int src_count;    /* how many source addresses to rotate over (0: let the kernel choose) */
+  int server_pid;   /* if set: read its CPU time over the measured window */
+} lg_opts;
+
+/* A byte queue: valid bytes are data[off, off + len). */
+typedef struct lg_buf {
+  uint8_t *data;
+  size_t off, len, cap;
+} lg_buf;
+
+void lg_buf_append(lg_buf *b, const void *p, size_t n);
+uint8_t *lg_buf_tail(lg_buf *b, size_t n); /* room for n bytes at the end, counted as used */
+void lg_buf_consume(lg_buf *b, size_t n);
+void lg_buf_free(lg_buf *b);
+static inline uint8_t *lg_buf_head(lg_buf *b) { return b->data + b->off; }
+
+/* Log-linear latency histogram over nanoseconds: exact below 128 ns, then 64 sub-buckets per
+ * power of two (under 1.6% error), enough to merge nothing and sort nothing. */
+#define LG_HIST_BUCKETS (128 + 57 * 64)
+typedef struct lg_hist {
+  uint64_t count;
+  uint64_t bucket[LG_HIST_BUCKETS];
+} lg_hist;
+
+void lg_hist_add(lg_hist *h, uint64_t ns);
+double lg_hist_pct_us(const lg_hist *h, double pct); /* 0 if empty */
+
+uint64_t lg_now_ns(void);
+uint64_t lg_rand(void);
+void lg_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void lg_put_hex64(char *out, uint64_t v);          /* 16 lowercase hex digits */
+bool lg_get_hex(const uint8_t *in, int digits, uint64_t *v); /* lowercase hex */
+
+typedef struct lg_conn {
+  int fd;
+  uint32_t id;
+  uint8_t state;  /* enum lg_state */
+  uint8_t action; /* enum lg_action */
+  uint8_t frag_op;
+  bool want_out; /* EPOLLOUT registered */
+  bool counted;  /* counted in ctx->ready */
+  lg_buf in, out, frag;
+  uint64_t t_start; /* when the TCP connect began */
+} lg_conn;
+
+typedef struct lg_ctx {
+  lg_opts o;
+  int ep;
+  lg_conn *conns;
+  int nconns;
+  int next_start; /* connect phase: next connection to open */
+  int connecting; /* attempts in progress */
+  int ready;      /* connections in ST_READY */
+  enum lg_phase phase;
+  uint64_t phase_end;
+  uint64_t t_first_start, t_all_ready;
+  uint64_t t_measure_start, t_measure_end;
+  double cpu_measure_start, cpu_measure_end;
+  double srv_cpu_start, srv_cpu_end;
+  uint64_t src_rr;
+  uint8_t *rbuf;
+  size_t rbuf_size;
+  /* counters (measured window only, except errors and connects_total) */
+  uint64_t msgs;     /* echoes received / broadcast deliveries / completed handshakes */
+  uint64_t sends;    /* messages sent in the window */
+  uint64_t errors;   /* failed or lost connections, any phase */
+  uint64_t connects_total;
+  lg_hist hist;
+  char last_error[160];
+} lg_ctx;
+
+/* conn.c */
+void lg_conn_start(lg_ctx *x, lg_conn *c);
+void lg_conn_close(lg_ctx *x, lg_conn *c);
+void lg_conn_on_event(lg_ctx *x, lg_conn *c, uint32_t events);
+void lg_conn_flush(lg_ctx *x, lg_conn *c);
+void lg_send_frame(lg_conn *c, int opcode, const void *payload, size_t len);
+void lg_conn_error(lg_ctx *x, lg_conn *c, const char *why);
+
+/* modes.c */
+bool lg_mode_is_sio(enum lg_mode m);
+void lg_mode_on_upgraded(lg_ctx *x, lg_conn *c);
+void lg_mode_on_message(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len);
+void lg_mode_kick(lg_ctx *x); /* all connections are up: start the traffic */
+
+/* main.c */
+void lg_conn_became_ready(lg_ctx *x, lg_conn *c);
+
+#endif

@@ -1,0 +1,320 @@
+/* sio-loadgen: command line, the epoll loop, the phases of a run, and the RESULT line.
+ *
+ *   sio-loadgen MODE --port N [options]      MODE: ws-echo sio-echo sio-bcast sio-idle sio-connect
+ *
+ * A run opens its connections (at most --concurrency attempts at a time), warms up, then
+ * measures for --duration seconds. It prints one line, `RESULT mode=... key=value ...`, that
+ * bench/run-all parses. loadgen_bound=1 means the load generator's own CPU time was at least
+ * 90% of the measured wall time: then the figure is a floor for the server, and the ratio to
+ * judge is messages per server-CPU-second (given --server-pid, the loadgen reads the server's
+ * CPU time over exactly the measured window). sio-idle prints `READY connected=N` once all
+ * clients are up, then holds them for --hold seconds so the caller can read the server's RSS. */
+#include "loadgen.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static const char *const mode_names[] = {"ws-echo", "sio-echo", "sio-bcast", "sio-idle",
+                                         "sio-connect"};
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: sio-loadgen MODE --port N [options]\n"
+          "  MODE: ws-echo | sio-echo | sio-bcast | sio-idle | sio-connect\n"
+          "  --host ADDR        IPv4 server address (127.0.0.1)\n"
+          "  --path P           ws-echo request path (/)\n"
+          "  --conns N          connections (100; bcast 1000; idle 1000; connect: parallel "
+          "handshakes, 32)\n"
+          "  --inflight M       messages in flight per connection (32; bcast: per sender, 1)\n"
+          "  --size B           payload bytes / string length (32; bcast 64)\n"
+          "  --senders K        sio-bcast: clients that emit (10)\n"
+          "  --duration S       measured seconds (10)\n"
+          "  --warmup S         uncounted seconds first (2)\n"
+          "  --hold S           sio-idle: seconds to hold clients after READY (5)\n"
+          "  --timeout S        limit for opening the connections (60)\n"
+          "  --concurrency C    connection attempts at once (200)\n"
+          "  --src-base B       first source address 127.0.0.B (2)\n"
+          "  --src-count K      source addresses to rotate over (64; 0 = kernel's choice)\n"
+          "  --server-pid PID   read the server's CPU time over the measured window\n");
+  exit(2);
+}
+
+static double arg_num(int argc, char **argv, int *i) {
+  if (*i + 1 >= argc) usage();
+  char *end;
+  double v = strtod(argv[++*i], &end);
+  if (*end) lg_fatal("bad number for %s: %s", argv[*i - 1], argv[*i]);
+  return v;
+}
+
+static void set_defaults(lg_opts *o) {
+  *o = (lg_opts){.host = "127.0.0.1", .path = "/", .conns = 100, .inflight = 32, .size = 32,
+                 .duration = 10, .warmup = 2, .hold = 5, .timeout = 60, .senders = 10,
+                 .concurrency = 200, .src_base = 2, .src_count = 64};
+}
+
+static void parse_args(lg_opts *o, int argc, char **argv) {
+  if (argc < 2) usage();
+  int mode = -1;
+  for (int m = 0; m < 5; m++)
+    if (!strcmp(argv[1], mode_names[m])) mode = m;
+  if (mode < 0) usage();
+  set_defaults(o);
+  o->mode = (enum lg_mode)mode;
+  if (o->mode == LG_SIO_BCAST) o->conns = 1000, o->inflight = 1, o->size = 64;
+  if (o->mode == LG_SIO_IDLE) o->conns = 1000;
+  if (o->mode == LG_SIO_CONNECT) o->conns = 32;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--host") && i + 1 < argc) o->host = argv[++i];
+    else if (!strcmp(a, "--path") && i + 1 < argc) o->path = argv[++i];
+    else if (!strcmp(a, "--port")) o->port = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--conns")) o->conns = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--inflight")) o->inflight = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--size")) o->size = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--senders")) o->senders = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--duration")) o->duration = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--warmup")) o->warmup = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--hold")) o->hold = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--timeout")) o->timeout = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--concurrency")) o->concurrency = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--src-base")) o->src_base = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--src-count")) o->src_count = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--server-pid")) o->server_pid = (int)arg_num(argc, argv, &i);
+    else usage();
+  }
+  if (o->port <= 0 || o->port > 65535) lg_fatal("--port is required");
+  if (o->conns < 1 || o->inflight < 1 || o->concurrency < 1) lg_fatal("counts must be >= 1");
+  if (o->size < 0 || o->size > 65536) lg_fatal("--size must be 0..65536");
+  if (o->src_count > 0 && o->src_base + o->src_count > 255) lg_fatal("source range past 127.0.0.254");
+  if (strncmp(o->host, "127.", 4) != 0) o->src_count = 0; /* only loopback has spare addresses */
+  if (o->senders > o->conns) o->senders = o->conns;
+}
+
+static double self_cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* utime + stime of a whole process (all threads), from /proc/PID/stat; -1 if unreadable. */
+static double proc_cpu_s(int pid) {
+  if (pid <= 0) return -1;
+  char path[64], line[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(line, 1, sizeof line - 1, f);
+  fclose(f);
+  line[n] = 0;
+  char *p = strrchr(line, ')');
+  unsigned long long ut = 0, st = 0;
+  if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    return -1;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void start_pending(lg_ctx *x);
+
+static void after_connect_phase(lg_ctx *x, uint64_t now) {
+  x->t_all_ready = now;
+  if (x->o.mode == LG_SIO_IDLE) {
+    printf("READY connected=%d clients=%d\n", x->ready, x->nconns);
+    fflush(stdout);
+    x->phase = PH_HOLD;
+    x->phase_end = now + (uint64_t)(x->o.hold * 1e9);
+    return;
+  }
+  x->phase = PH_WARMUP;
+  x->phase_end = now + (uint64_t)(x->o.warmup * 1e9);
+  lg_mode_kick(x);
+}
+
+static void check_all_ready(lg_ctx *x) {
+  if (x->phase == PH_CONNECT && x->next_start == x->nconns && x->connecting == 0)
+    after_connect_phase(x, lg_now_ns());
+}
+
+void lg_conn_became_ready(lg_ctx *x, lg_conn *c) {
+  if (x->o.mode == LG_SIO_CONNECT) {
+    if (x->phase == PH_MEASURE) {
+      x->msgs++;
+      lg_hist_add(&x->hist, lg_now_ns() - c->t_start);
+    }
+    c->action = ACT_RECYCLE;
+    return;
+  }
+  c->state = ST_READY;
+  c->counted = true;
+  x->ready++;
+  x->connecting--;
+  start_pending(x);
+  check_all_ready(x);
+}
+
+static void handle_action(lg_ctx *x, lg_conn *c) {
+  enum lg_action act = c->action;
+  c->action = ACT_NONE;
+  bool was_connecting = c->state != ST_READY && c->state != ST_IDLE;
+  lg_conn_close(x, c);
+  if (act != ACT_FAIL || x->o.mode == LG_SIO_CONNECT) return; /* slots restart in the sweep */
+  if (c->counted) {
+    c->counted = false;
+    x->ready--;
+  } else if (was_connecting) {
+    x->connecting--;
+    start_pending(x);
+    check_all_ready(x);
+  }
+}
+
+/* Ramp: keep --concurrency attempts in progress until every connection has been tried. */
+static void start_pending(lg_ctx *x) {
+  while (x->phase == PH_CONNECT && x->connecting < x->o.concurrency && x->next_start < x->nconns) {
+    lg_conn *c = &x->conns[x->next_start++];
+    x->connecting++;
+    lg_conn_start(x, c);
+    if (c->action != ACT_NONE) {
+      c->state = ST_CONNECTING;
+      handle_action(x, c);
+    }
+  }
+}
+
+/* sio-connect: every slot whose handshake finished or failed starts a new one. */
+static void restart_slots(lg_ctx *x) {
+  for (int i = 0; i < x->nconns; i++) {
+    lg_conn *c = &x->conns[i];
+    if (c->state != ST_IDLE) continue;
+    lg_conn_start(x, c);
+    if (c->action != ACT_NONE) { /* failed at once: leave it for the next sweep */
+      c->action = ACT_NONE;
+      lg_conn_close(x, c);
+    }
+  }
+}
+
+static void advance_phase(lg_ctx *x, uint64_t now) {
+  if (x->phase == PH_CONNECT) {
+    if (now - x->t_first_start > (uint64_t)(x->o.timeout * 1e9)) {
+      fprintf(stderr, "sio-loadgen: connect phase timed out with %d of %d ready\n", x->ready,
+              x->nconns);
+      after_connect_phase(x, now);
+    }
+    return;
+  }
+  if (now < x->phase_end) return;
+  if (x->phase == PH_WARMUP) {
+    x->phase = PH_MEASURE;
+    x->msgs = x->sends = 0;
+    memset(&x->hist, 0, sizeof x->hist);
+    x->t_measure_start = now;
+    x->cpu_measure_start = self_cpu_s();
+    x->srv_cpu_start = proc_cpu_s(x->o.server_pid);
+    x->phase_end = now + (uint64_t)(x->o.duration * 1e9);
+  } else if (x->phase == PH_MEASURE) {
+    x->t_measure_end = now;
+    x->cpu_measure_end = self_cpu_s();
+    x->srv_cpu_end = proc_cpu_s(x->o.server_pid);
+    x->phase = PH_DONE;
+  } else if (x->phase == PH_HOLD) {
+    x->phase = PH_DONE;
+  }
+}
+
+static int wait_ms(const lg_ctx *x, uint64_t now) {
+  if (x->phase == PH_CONNECT) return 100;
+  if (x->phase_end <= now) return 0;
+  uint64_t ms = (x->phase_end - now + 999999) / 1000000;
+  return ms > 100 ? 100 : (int)ms;
+}
+
+static void run_loop(lg_ctx *x) {
+  struct epoll_event evs[512];
+  uint64_t now = lg_now_ns();
+  while (x->phase != PH_DONE) {
+    int n = epoll_wait(x->ep, evs, 512, wait_ms(x, now));
+    if (n < 0 && errno != EINTR) lg_fatal("epoll_wait: %s", strerror(errno));
+    for (int i = 0; i < n; i++) {
+      lg_conn *c = evs[i].data.ptr;
+      if (c->fd < 0) continue; /* closed earlier in this batch */
+      lg_conn_on_event(x, c, evs[i].events);
+      if (c->action != ACT_NONE) handle_action(x, c);
+    }
+    if (x->o.mode == LG_SIO_CONNECT && x->phase != PH_DONE) restart_slots(x);
+    now = lg_now_ns();
+    advance_phase(x, now);
+  }
+}
+
+static void print_measured(const lg_ctx *x) {
+  double wall = (double)(x->t_measure_end - x->t_measure_start) / 1e9;
+  double cpu = x->cpu_measure_end - x->cpu_measure_start;
+  double srv = (x->srv_cpu_start >= 0 && x->srv_cpu_end >= 0) ? x->srv_cpu_end - x->srv_cpu_start
+                                                               : -1;
+  const lg_opts *o = &x->o;
+  double rate = wall > 0 ? (double)x->msgs / wall : 0;
+  printf("RESULT mode=%s conns=%d", mode_names[o->mode], x->nconns);
+  if (o->mode != LG_SIO_CONNECT) printf(" connected=%d inflight=%d size=%d", x->ready, o->inflight, o->size);
+  if (o->mode == LG_SIO_BCAST) printf(" senders=%d sends=%llu", o->senders, (unsigned long long)x->sends);
+  printf(" duration_s=%.3f msgs=%llu msgs_per_s=%.0f p50_us=%.1f p99_us=%.1f errors=%llu"
+         " loadgen_cpu_s=%.2f loadgen_bound=%d",
+         wall, (unsigned long long)x->msgs, rate, lg_hist_pct_us(&x->hist, 50),
+         lg_hist_pct_us(&x->hist, 99), (unsigned long long)x->errors, cpu,
+         wall > 0 && cpu >= 0.9 * wall);
+  if (srv >= 0)
+    printf(" server_cpu_s=%.2f msgs_per_server_cpu_s=%.0f", srv, srv > 0 ? (double)x->msgs / srv : 0);
+  printf("\n");
+}
+
+static void print_idle(const lg_ctx *x) {
+  double secs = (double)(x->t_all_ready - x->t_first_start) / 1e9;
+  printf("RESULT mode=sio-idle clients=%d connected=%d connect_s=%.3f connects_per_s=%.0f"
+         " errors=%llu\n",
+         x->nconns, x->ready, secs, secs > 0 ? x->ready / secs : 0,
+         (unsigned long long)x->errors);
+}
+
+int main(int argc, char **argv) {
+  lg_ctx *x = calloc(1, sizeof *x);
+  if (!x) lg_fatal("out of memory");
+  parse_args(&x->o, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  if ((rlim_t)x->o.conns + 64 > rl.rlim_cur)
+    lg_fatal("--conns %d exceeds the open-file limit %llu: run several processes", x->o.conns,
+             (unsigned long long)rl.rlim_cur);
+  x->ep = epoll_create1(EPOLL_CLOEXEC);
+  x->rbuf_size = 256 * 1024;
+  x->rbuf = malloc(x->rbuf_size);
+  x->nconns = x->o.conns;
+  x->conns = calloc((size_t)x->nconns, sizeof *x->conns);
+  if (x->ep < 0 || !x->rbuf || !x->conns) lg_fatal("setup failed");
+  for (int i = 0; i < x->nconns; i++) x->conns[i] = (lg_conn){.fd = -1, .id = (uint32_t)i};
+  x->t_first_start = lg_now_ns();
+  if (x->o.mode == LG_SIO_CONNECT) {
+    x->phase = PH_WARMUP;
+    x->phase_end = x->t_first_start + (uint64_t)(x->o.warmup * 1e9);
+    restart_slots(x);
+  } else {
+    x->phase = PH_CONNECT;
+    start_pending(x);
+  }
+  run_loop(x);
+  if (x->o.mode == LG_SIO_IDLE) print_idle(x);
+  else print_measured(x);
+  if (x->errors) fprintf(stderr, "sio-loadgen: %llu errors, last: %s\n",
+                         (unsigned long long)x->errors, x->last_error);
+  fflush(stdout);
+  return x->ready == 0 && x->o.mode != LG_SIO_CONNECT ? 1 : 0;
+}

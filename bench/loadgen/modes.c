@@ -1,0 +1,139 @@
+/* sio-loadgen modes: what each benchmark sends and what it counts.
+ *
+ * Every payload starts with the send time (16 hex digits of CLOCK_MONOTONIC nanoseconds, a
+ * clock shared by all processes on the machine), so latency needs no per-message state and
+ * works for broadcasts received by other connections or other loadgen processes.
+ *
+ *   ws-echo    text frames of --size bytes, --inflight per connection, each echo answered
+ *              with a new message (closed loop).
+ *   sio-echo   42["echo","<size chars>"]; each 42["echo",...] reply triggers the next.
+ *   sio-bcast  --senders clients emit 42["bcast","<64 chars: time, sender id, filler>"]; every
+ *              client counts deliveries; a sender emits again when its own copy comes back
+ *              (io.emit includes the sender), so at most --inflight (default 1) per sender are in flight.
+ *   sio-idle / sio-connect   only the handshake (Engine.IO open, "40", "40{sid}") and pings. */
+#include "loadgen.h"
+
+#include <string.h>
+
+#define FILLER "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+
+bool lg_mode_is_sio(enum lg_mode m) { return m != LG_WS_ECHO; }
+
+static bool traffic_on(const lg_ctx *x) { return x->phase == PH_WARMUP || x->phase == PH_MEASURE; }
+
+static void fill(char *out, size_t n, size_t from) {
+  for (size_t i = from; i < n; i++) out[i] = FILLER[i % (sizeof FILLER - 1)];
+}
+
+/* A timestamped string of x->o.size characters, then the frame that carries it. */
+static void send_payload(lg_ctx *x, lg_conn *c, const char *prefix, uint32_t sender) {
+  char msg[64 + 65536];
+  size_t plen = strlen(prefix), size = (size_t)x->o.size;
+  memcpy(msg, prefix, plen);
+  char *s = msg + plen;
+  size_t stamped = 0;
+  if (size >= 16) {
+    lg_put_hex64(s, lg_now_ns());
+    stamped = 16;
+  }
+  if (sender != UINT32_MAX && size >= 24) { /* sender id: 8 hex digits at [16, 24) */
+    char id[16];
+    lg_put_hex64(id, sender);
+    memcpy(s + 16, id + 8, 8);
+    stamped = 24;
+  }
+  fill(s, size, stamped);
+  size_t n = plen + size;
+  if (*prefix) {
+    memcpy(msg + n, "\"]", 2);
+    n += 2;
+  }
+  lg_send_frame(c, 0x1, msg, n);
+  if (x->phase == PH_MEASURE) x->sends++;
+}
+
+static void send_one(lg_ctx *x, lg_conn *c) {
+  switch (x->o.mode) {
+  case LG_WS_ECHO: send_payload(x, c, "", UINT32_MAX); break;
+  case LG_SIO_ECHO: send_payload(x, c, "42[\"echo\",\"", UINT32_MAX); break;
+  case LG_SIO_BCAST: send_payload(x, c, "42[\"bcast\",\"", c->id); break;
+  default: break;
+  }
+}
+
+static void record(lg_ctx *x, const uint8_t *stamp, size_t avail) {
+  if (x->phase != PH_MEASURE) return;
+  x->msgs++;
+  uint64_t sent;
+  if (avail >= 16 && lg_get_hex(stamp, 16, &sent)) {
+    uint64_t now = lg_now_ns();
+    lg_hist_add(&x->hist, now > sent ? now - sent : 0);
+  }
+}
+
+void lg_mode_on_upgraded(lg_ctx *x, lg_conn *c) {
+  if (x->o.mode == LG_WS_ECHO) lg_conn_became_ready(x, c);
+  else c->state = ST_EIO_OPEN;
+}
+
+static void on_sio_event(lg_ctx *x, lg_conn *c, const uint8_t *d, size_t len) {
+  static const char echo[] = "[\"echo\",\"", bcast[] = "[\"bcast\",\"";
+  if (x->o.mode == LG_SIO_ECHO && len >= sizeof echo - 1 && !memcmp(d, echo, sizeof echo - 1)) {
+    record(x, d + sizeof echo - 1, len - (sizeof echo - 1));
+    if (traffic_on(x)) send_one(x, c);
+  } else if (x->o.mode == LG_SIO_BCAST && len >= sizeof bcast - 1 &&
+             !memcmp(d, bcast, sizeof bcast - 1)) {
+    const uint8_t *s = d + sizeof bcast - 1;
+    size_t avail = len - (sizeof bcast - 1);
+    record(x, s, avail);
+    uint64_t sender;
+    if (avail >= 24 && lg_get_hex(s + 16, 8, &sender) && sender == c->id && traffic_on(x))
+      send_one(x, c);
+  }
+}
+
+static void on_sio_message(lg_ctx *x, lg_conn *c, uint8_t *d, size_t len) {
+  if (len == 0) {
+    lg_conn_error(x, c, "empty Engine.IO packet");
+    return;
+  }
+  switch (d[0]) {
+  case '0': /* Engine.IO open: connect to the main namespace */
+    if (c->state != ST_EIO_OPEN) break;
+    lg_send_frame(c, 0x1, "40", 2);
+    c->state = ST_SIO_CONNECT;
+    break;
+  case '2': /* ping -> pong, with the same data ("2probe" -> "3probe") */
+    d[0] = '3';
+    lg_send_frame(c, 0x1, d, len);
+    break;
+  case '1': lg_conn_error(x, c, "Engine.IO close packet"); break;
+  case '4':
+    if (len >= 2 && d[1] == '0' && c->state == ST_SIO_CONNECT) lg_conn_became_ready(x, c);
+    else if (len >= 2 && d[1] == '2') on_sio_event(x, c, d + 2, len - 2);
+    else if (len >= 2 && d[1] == '4') lg_conn_error(x, c, "Socket.IO CONNECT_ERROR");
+    else if (len >= 2 && d[1] == '1') lg_conn_error(x, c, "Socket.IO DISCONNECT");
+    break;
+  default: break; /* noop "6", pong, anything else: ignore */
+  }
+}
+
+void lg_mode_on_message(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len) {
+  if (x->o.mode != LG_WS_ECHO) {
+    if (opcode == 0x1) on_sio_message(x, c, data, len);
+    return;
+  }
+  record(x, data, len);
+  if (traffic_on(x)) send_one(x, c);
+}
+
+void lg_mode_kick(lg_ctx *x) {
+  for (int i = 0; i < x->nconns; i++) {
+    lg_conn *c = &x->conns[i];
+    if (c->state != ST_READY) continue;
+    if (x->o.mode == LG_SIO_BCAST && i >= x->o.senders) continue;
+    if (x->o.mode == LG_SIO_IDLE || x->o.mode == LG_SIO_CONNECT) return;
+    for (int k = 0; k < x->o.inflight; k++) send_one(x, c);
+    lg_conn_flush(x, c);
+  }
+}

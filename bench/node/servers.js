@@ -1,0 +1,56 @@
+// Node reference servers for `make bench` (bench/run-all), one per process:
+//
+//   node servers.js express   --port N --public DIR   Express 5: GET /api/json + static DIR
+//   node servers.js ws        --port N                 npm ws 8: echo every message back
+//   node servers.js socketio  --port N                 socket.io 4.8: the echo/bcast handlers
+//
+// They mirror what the sio side exposes (examples/bench and examples/echo), with each
+// package's defaults, so that the ratios compare like with like. Each prints
+// "listening on http://127.0.0.1:N" once it accepts connections.
+'use strict';
+const http = require('node:http');
+const path = require('node:path');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const kind = process.argv[2];
+const port = Number(arg('--port', '3000'));
+const host = arg('--host', '127.0.0.1');
+const publicDir = path.resolve(arg('--public', path.join(__dirname, '..', 'public')));
+
+function listen(server) {
+  server.listen(port, host, () => console.log(`listening on http://${host}:${port}`));
+}
+
+if (kind === 'express') {
+  const express = require('express');
+  const app = express();
+  app.get('/api/json', (req, res) => res.json({ message: 'Hello, World!' }));
+  app.use(express.static(publicDir));
+  listen(http.createServer(app));
+} else if (kind === 'ws') {
+  const { WebSocketServer } = require('ws');
+  const server = http.createServer((req, res) => res.writeHead(426).end());
+  const wss = new WebSocketServer({ server, maxPayload: 16 * 1024 * 1024 });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  listen(server);
+} else if (kind === 'socketio') {
+  const { Server } = require('socket.io');
+  const server = http.createServer();
+  const io = new Server(server);
+  io.on('connection', (socket) => {
+    socket.on('echo', (m) => socket.emit('echo', m));
+    socket.on('bcast', (m) => io.emit('bcast', m));
+  });
+  listen(server);
+} else {
+  console.error('usage: node servers.js express|ws|socketio --port N [--public DIR]');
+  process.exit(2);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));
