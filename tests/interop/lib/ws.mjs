@@ -21,7 +21,11 @@ export class RawWs {
     this.isClosed = false;
     this.closeInfo = null;
     this.error = null;
-    this.ws = new WebSocket(url, { perMessageDeflate: false, ...options });
+    // When set, Engine.IO pings (text "2") are answered with "3" and not queued.
+    this.autoPong = !!options.autoPong;
+    this.pings = 0;
+    const { autoPong, ...wsOptions } = options;
+    this.ws = new WebSocket(url, { perMessageDeflate: false, ...wsOptions });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', resolve);
       this.ws.once('close', () => reject(new Error(`WebSocket ${url} closed before opening` +
@@ -39,6 +43,11 @@ export class RawWs {
     this.ws.on('error', (err) => { this.error = err; });
     this.ws.on('message', (data, isBinary) => {
       const msg = isBinary ? { binary: true, data: Buffer.from(data) } : { binary: false, data: data.toString('utf8') };
+      if (this.autoPong && !isBinary && msg.data === '2') {
+        this.pings++;
+        this.ws.send('3');
+        return;
+      }
       const w = this.waiters.shift();
       if (w) w.resolve(msg); else this.queue.push(msg);
     });
