@@ -1,0 +1,516 @@
+/* sio Socket.IO: the server side of Socket.IO v5, so that the official socket.io-client
+ * (browser or Node) connects unchanged, with a C API shaped like Node's socket.io 4.x.
+ *
+ *   sio_io *io = sio_io_attach(app, &(sio_io_opts){ .cors_origin = "*" });
+ *   sio_on_connection(io, on_connection, NULL);          // io.on("connection", ...)
+ *
+ *   static void on_chat(sio_socket *s, const sio_args *a, sio_ack *ack, void *user) {
+ *     sio_emit_args(sio_broadcast(s), "chat", a);        // socket.broadcast.emit("chat", ...a)
+ *     if (ack) sio_ack_sendf(ack, "s", "ok");            // callback("ok")
+ *   }
+ *   static void on_connection(sio_socket *s, void *user) {
+ *     sio_join(s, "london");                             // socket.join("london")
+ *     sio_on(s, "chat", on_chat, NULL);                  // socket.on("chat", ...)
+ *     sio_emitf(s, "welcome", "{s:s}", "id", sio_id(s)); // socket.emit("welcome", {id})
+ *     sio_emitf(sio_to(io, "london"), "joined", "s", sio_id(s)); // io.to("london").emit(...)
+ *   }
+ *
+ * Conventions (as libuv): functions that can fail return 0 or a negative error code
+ * (sio_strerror); callbacks receive the `user` given at registration; every call is made on
+ * the loop thread (except sio_emit_async / sio_call_async, which are for other threads);
+ * nothing blocks; handles are opaque.
+ *
+ * Emitting. Every emit form takes the event name and the argument LIST:
+ *   sio_emit(t, "ev", NULL)                      no arguments
+ *   sio_emit_raw(t, "ev", "[1,\"a\",{}]")        the arguments as a JSON array text (sent as is)
+ *   sio_emitf(t, "ev", "{s:i} s", "n", 1, "x")   jansson json_pack format of the arguments
+ *                                                (as if wrapped in [ ]): here two arguments
+ *   sio_emit_value(t, "ev", json_array)          a jansson array of the arguments
+ *   sio_emit_args(t, "ev", args)                 a received sio_args passed on byte for byte
+ *                                                (binary attachments included)
+ *   sio_emit_bin(t, "ev", data, len)             one binary argument
+ *   sio_emit_msg(t, msg)                         a sio_msg built piece by piece (binary at any
+ *                                                depth, acks with timeouts)
+ * The target `t` is a socket, a namespace, the server (its main namespace "/") or a broadcast
+ * operator (sio_to, sio_in, sio_except, sio_broadcast, sio_volatile, ...). In C the names
+ * above dispatch on the target's type with _Generic; in C++ they are overloads. The
+ * type-specific functions (sio_socket_emit_raw, sio_nsp_emit_raw, sio_op_emit_raw, ...) are
+ * what they call.
+ *
+ * Broadcast operators are built by chaining and consumed by the call that ends the chain (an
+ * emit, sio_fetch_sockets, sio_sockets_join/leave, sio_disconnect_sockets) or by sio_op_free:
+ *   sio_emit_raw(sio_except(sio_to(io, "a"), "b"), "ev", "[1]");
+ * A NULL operator (allocation failure) is accepted by every call and makes it fail with
+ * -ENOMEM, so chains need no checks in between. */
+#ifndef SIO_IO_H
+#define SIO_IO_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio/core.h"
+#include "sio/http.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sio_io sio_io;         /* the server, attached to an app */
+typedef struct sio_nsp sio_nsp;       /* a namespace ("/", "/chat", or a dynamic parent) */
+typedef struct sio_socket sio_socket; /* one client in one namespace */
+typedef struct sio_args sio_args;     /* the arguments of a received event or ack (a view) */
+typedef struct sio_ack sio_ack;       /* a client's ack request, answered once */
+typedef struct sio_op sio_op;         /* a broadcast operator (rooms, except, flags) */
+typedef struct sio_msg sio_msg;       /* an outgoing event built piece by piece */
+typedef struct sio_mw sio_mw;         /* a pending connection in io.use()-style middleware */
+typedef struct sio_acks sio_acks;     /* answers collected by a broadcast with acks */
+
+/* --- server -------------------------------------------------------------------------------- */
+
+enum {
+  SIO_TRANSPORT_POLLING = 1,
+  SIO_TRANSPORT_WEBSOCKET = 2,
+};
+
+/* What happens when a client's send buffer is past send_buffer_limit. */
+typedef enum sio_send_policy {
+  SIO_SEND_DISCONNECT = 0, /* default: drop the packet, disconnect the client (logged) */
+  SIO_SEND_DROP = 1,       /* drop the packet, keep the client */
+} sio_send_policy;
+
+/* Zero means the default (given in brackets, same names as Node's socket.io where one exists). */
+typedef struct sio_io_opts {
+  const char *path;             /* ["/socket.io/"] */
+  uint32_t ping_interval_ms;    /* pingInterval [25000] */
+  uint32_t ping_timeout_ms;     /* pingTimeout [20000] */
+  uint32_t upgrade_timeout_ms;  /* upgradeTimeout [10000] */
+  uint32_t connect_timeout_ms;  /* connectTimeout [45000]: no CONNECT by then closes it */
+  size_t max_http_buffer_size;  /* maxHttpBufferSize [1e6] */
+  unsigned transports;          /* SIO_TRANSPORT_* bits [both] */
+  int no_upgrades;              /* allowUpgrades = false */
+  int no_serve_client;          /* serveClient = false (/socket.io/socket.io.js is 404) */
+  const char *cors_origin;      /* cors.origin: "*", one origin or a comma list [no CORS] */
+  int cors_credentials;         /* cors.credentials */
+  int per_message_deflate;      /* perMessageDeflate [off] */
+  int http_compression;         /* gzip polling responses when accepted [off] */
+  size_t send_buffer_limit;     /* per-client bytes not yet sent [1 MiB] */
+  sio_send_policy send_buffer_policy;
+  int max_json_depth;           /* nesting limit of received arguments [128] */
+  size_t max_attachments;       /* binary attachments per packet [10] */
+} sio_io_opts;
+
+sio_io_opts sio_io_opts_default(void); /* for C++ callers */
+
+/* Serves Socket.IO on the app at opts->path (opts may be NULL). The server lives as long as
+ * the app: on the app's graceful shutdown every client is disconnected ("server shutting
+ * down"). NULL on failure. */
+sio_io *sio_io_attach(sio_app *app, const sio_io_opts *opts);
+/* Disconnects every client and stops serving; the sio_io is freed once they are gone. */
+void sio_io_close(sio_io *io);
+sio_app *sio_io_app(const sio_io *io);
+uv_loop_t *sio_io_loop(const sio_io *io);
+size_t sio_io_clients_count(const sio_io *io); /* Engine.IO connections */
+
+/* --- namespaces ---------------------------------------------------------------------------- */
+
+/* io.of(name): the namespace, created on first use ("/" is the main one). NULL on failure. */
+sio_nsp *sio_of(sio_io *io, const char *name);
+/* Dynamic namespaces, io.of(regex or function): a parent whose handlers (connection,
+ * middleware) are given to every child namespace created when a client connects to a name
+ * the parent accepts. */
+typedef int (*sio_nsp_match_fn)(const char *name, const char *auth_json, void *user); /* 1: yes */
+sio_nsp *sio_of_match(sio_io *io, sio_nsp_match_fn fn, void *user);
+/* Same with a shell pattern (fnmatch): "/dynamic-*", "/user/[0-9]*". */
+sio_nsp *sio_of_pattern(sio_io *io, const char *pattern);
+/* Remove a child of a dynamic namespace once it has no sockets (cleanupEmptyChildNamespaces). */
+void sio_nsp_cleanup_empty_children(sio_nsp *parent, int on);
+const char *sio_nsp_name(const sio_nsp *nsp);
+sio_io *sio_nsp_io(const sio_nsp *nsp);
+size_t sio_nsp_sockets_count(const sio_nsp *nsp);
+/* Looks a connected socket up by id in this namespace (NULL if none). */
+sio_socket *sio_nsp_socket(const sio_nsp *nsp, const char *id);
+
+typedef void (*sio_connection_fn)(sio_socket *s, void *user);
+/* nsp.on("connection"): called for each socket that passed the middleware. */
+int sio_nsp_on_connection(sio_nsp *nsp, sio_connection_fn fn, void *user);
+int sio_io_on_connection(sio_io *io, sio_connection_fn fn, void *user); /* main namespace */
+
+/* io.use(): middleware run in order before the connection event. Call sio_mw_next(mw) to go
+ * on or sio_mw_fail(mw, message, data_json) to refuse (the client gets connect_error with
+ * err.message and err.data), now or later from the loop thread, exactly once. The socket is
+ * not connected yet (sio_emit to it fails) but its id, handshake, data and rooms work. */
+typedef void (*sio_middleware_fn)(sio_socket *s, sio_mw *mw, void *user);
+int sio_nsp_use(sio_nsp *nsp, sio_middleware_fn fn, void *user);
+int sio_io_use(sio_io *io, sio_middleware_fn fn, void *user); /* main namespace */
+void sio_mw_next(sio_mw *mw);
+/* data_json: a JSON text for err.data, or NULL for none. */
+void sio_mw_fail(sio_mw *mw, const char *message, const char *data_json);
+sio_socket *sio_mw_socket(const sio_mw *mw);
+
+/* --- sockets ------------------------------------------------------------------------------- */
+
+const char *sio_id(const sio_socket *s); /* socket.id (also its own room) */
+sio_nsp *sio_socket_nsp(const sio_socket *s);
+sio_io *sio_socket_io(const sio_socket *s);
+int sio_connected(const sio_socket *s); /* 1 while connected */
+/* socket.data: one pointer for the application. */
+void sio_set_data(sio_socket *s, void *data);
+void *sio_data(const sio_socket *s);
+/* Keeps the sio_socket memory valid after it disconnects (for deferred work). Every call on a
+ * disconnected socket is safe: emits return SIO_ECLOSED. */
+void sio_socket_ref(sio_socket *s);
+void sio_socket_unref(sio_socket *s);
+/* The Engine.IO transport in use: "polling" or "websocket". */
+const char *sio_transport(const sio_socket *s);
+
+/* socket.handshake */
+const char *sio_handshake_auth(const sio_socket *s);  /* CONNECT payload as JSON, "{}" if none */
+json_t *sio_handshake_auth_json(const sio_socket *s); /* new reference (parsed), NULL if OOM */
+const char *sio_handshake_header(const sio_socket *s, const char *name); /* lower or any case */
+const char *sio_handshake_query(const sio_socket *s, const char *name);  /* decoded */
+const char *sio_handshake_url(const sio_socket *s);
+const char *sio_handshake_address(const sio_socket *s);
+int sio_handshake_secure(const sio_socket *s);
+uint64_t sio_handshake_issued(const sio_socket *s); /* ms since the epoch */
+
+/* Event handlers. `ack` is NULL unless the client asked for an acknowledgement. */
+typedef void (*sio_event_fn)(sio_socket *s, const sio_args *args, sio_ack *ack, void *user);
+/* socket.on(event): several handlers per event run in registration order. */
+int sio_on(sio_socket *s, const char *event, sio_event_fn fn, void *user);
+int sio_off(sio_socket *s, const char *event, sio_event_fn fn); /* fn NULL: all for event */
+/* socket.onAny(): every incoming event, before the event's own handlers. */
+typedef void (*sio_any_fn)(sio_socket *s, const char *event, const sio_args *args, void *user);
+int sio_on_any(sio_socket *s, sio_any_fn fn, void *user);
+/* socket.onAnyOutgoing(): every event emitted to this socket (broadcasts included). */
+int sio_on_any_outgoing(sio_socket *s, sio_any_fn fn, void *user);
+/* socket.use(): per-packet middleware for incoming events. Return 0 to go on; a negative
+ * code drops the event and reports it to the socket's error handler (socket.on("error")). */
+typedef int (*sio_packet_mw_fn)(sio_socket *s, const char *event, const sio_args *args,
+                                void *user);
+int sio_socket_use(sio_socket *s, sio_packet_mw_fn fn, void *user);
+typedef void (*sio_socket_error_fn)(sio_socket *s, int err, const char *message, void *user);
+int sio_on_error(sio_socket *s, sio_socket_error_fn fn, void *user);
+
+/* "disconnecting" (rooms still joined) and "disconnect". Reasons as Node's:
+ * "server namespace disconnect", "client namespace disconnect", "server shutting down",
+ * "ping timeout", "transport close", "transport error", "parse error", "forced close",
+ * "forced server close", "send buffer full". */
+typedef void (*sio_disconnect_fn)(sio_socket *s, const char *reason, void *user);
+int sio_on_disconnecting(sio_socket *s, sio_disconnect_fn fn, void *user);
+int sio_on_disconnect(sio_socket *s, sio_disconnect_fn fn, void *user);
+/* socket.disconnect(close): leaves the namespace; with close, closes the whole connection. */
+void sio_disconnect(sio_socket *s, int close);
+
+/* Rooms. The socket's own room (its id) is joined at connection. */
+int sio_join(sio_socket *s, const char *room);
+int sio_leave(sio_socket *s, const char *room);
+int sio_in_room(const sio_socket *s, const char *room);
+/* Calls fn for each room the socket is in; stops when fn returns non-zero. */
+typedef int (*sio_room_fn)(const char *room, void *user);
+void sio_rooms(const sio_socket *s, sio_room_fn fn, void *user);
+
+/* --- arguments (a view, valid during the callback) ----------------------------------------- */
+
+typedef enum sio_type {
+  SIO_T_NONE = 0, /* no such argument */
+  SIO_T_NULL,
+  SIO_T_BOOL,
+  SIO_T_NUMBER,
+  SIO_T_STRING,
+  SIO_T_ARRAY,
+  SIO_T_OBJECT,
+  SIO_T_BINARY, /* a binary attachment (a Buffer / ArrayBuffer on the client) */
+} sio_type;
+
+size_t sio_args_count(const sio_args *a);
+sio_type sio_args_type(const sio_args *a, size_t i);
+/* The string argument i, unescaped and NUL-terminated (len may be NULL; a "\u0000" in it shows
+ * in len). NULL if i is not a string. Valid as long as the args. */
+const char *sio_args_str(const sio_args *a, size_t i, size_t *len);
+double sio_args_num(const sio_args *a, size_t i); /* 0 if not a number */
+/* 0 and *out when i is an integer that fits, else -EINVAL or -ERANGE. */
+int sio_args_int(const sio_args *a, size_t i, int64_t *out);
+int sio_args_bool(const sio_args *a, size_t i); /* 1 only for true */
+/* The raw JSON text of argument i as the client wrote it (not NUL-terminated); a binary
+ * argument shows as its placeholder. NULL if no such argument. */
+const char *sio_args_json(const sio_args *a, size_t i, size_t *len);
+/* The whole argument list as a JSON array text "[...]" (not NUL-terminated). */
+const char *sio_args_json_all(const sio_args *a, size_t *len);
+/* Binary argument i (top level). 0, or -EINVAL if it is not binary. */
+int sio_args_bin(const sio_args *a, size_t i, const void **data, size_t *len);
+/* Binary attachments at any depth, by placeholder number ("num"). */
+size_t sio_args_attachments(const sio_args *a);
+int sio_args_attachment(const sio_args *a, size_t num, const void **data, size_t *len);
+/* Argument i as a jansson value (new reference; placeholders stay placeholders). NULL if none
+ * or out of memory. sio_args_value_all: the whole list as an array. */
+json_t *sio_args_value(const sio_args *a, size_t i);
+json_t *sio_args_value_all(const sio_args *a);
+
+/* --- answering a client's ack -------------------------------------------------------------
+ * Answer once. An ack not answered before the event handler returns is released then, unless
+ * the handler called sio_ack_defer(ack): a deferred ack stays valid until answered (answering
+ * after the client left returns SIO_ECLOSED) or dropped with sio_ack_drop. */
+void sio_ack_defer(sio_ack *ack);
+void sio_ack_drop(sio_ack *ack);
+int sio_ack_send(sio_ack *ack);                            /* callback() */
+int sio_ack_raw(sio_ack *ack, const char *args_json);      /* arguments as a JSON array text */
+int sio_ack_sendf(sio_ack *ack, const char *fmt, ...);     /* json_pack format, as sio_emitf */
+int sio_ack_value(sio_ack *ack, const json_t *args_array); /* a jansson array */
+int sio_ack_args(sio_ack *ack, const sio_args *args);      /* pass received args on exactly */
+int sio_ack_msg(sio_ack *ack, sio_msg *m);                 /* built with sio_msg (consumed) */
+
+/* --- building an outgoing event -------------------------------------------------------------
+ * For binary at any depth or several kinds of argument. sio_msg_new(NULL) builds an ack
+ * answer's arguments. Add calls append one argument each; after an allocation failure the
+ * message is marked failed and the emit returns -ENOMEM. */
+sio_msg *sio_msg_new(const char *event);
+void sio_msg_free(sio_msg *m); /* only for a message never emitted */
+int sio_msg_raw(sio_msg *m, const char *json, size_t len); /* one argument as JSON text */
+int sio_msg_str(sio_msg *m, const char *str);
+int sio_msg_strn(sio_msg *m, const char *str, size_t len);
+int sio_msg_num(sio_msg *m, double v);
+int sio_msg_int(sio_msg *m, int64_t v);
+int sio_msg_bool(sio_msg *m, int v);
+int sio_msg_null(sio_msg *m);
+int sio_msg_value(sio_msg *m, const json_t *v);
+int sio_msg_packf(sio_msg *m, const char *fmt, ...); /* one or more arguments, json_pack */
+int sio_msg_bin(sio_msg *m, const void *data, size_t len); /* a binary argument (copied) */
+/* Registers a binary attachment (copied) and returns its number, to be written inside a JSON
+ * argument as {"_placeholder":true,"num":N}: binary at any depth. Negative on failure. */
+int sio_msg_attach(sio_msg *m, const void *data, size_t len);
+int sio_msg_args(sio_msg *m, const sio_args *args); /* appends every received argument */
+
+/* Acks from the client to a server emit. status: 0 (args hold the client's answer),
+ * SIO_ETIMEDOUT (no answer within the timeout) or SIO_ECLOSED (the client left first). */
+typedef void (*sio_ack_fn)(sio_socket *s, int status, const sio_args *args, void *user);
+/* socket.timeout(ms).emit(..., callback). timeout_ms 0: wait as long as the client is there. */
+int sio_msg_ack(sio_msg *m, sio_ack_fn fn, void *user, uint32_t timeout_ms);
+/* Broadcast with acks: fn is called once, when every targeted client answered or at the
+ * timeout (status SIO_ETIMEDOUT, with the answers that came). */
+typedef void (*sio_acks_fn)(int status, const sio_acks *acks, void *user);
+int sio_msg_acks(sio_msg *m, sio_acks_fn fn, void *user, uint32_t timeout_ms);
+size_t sio_acks_count(const sio_acks *acks);                     /* answers received */
+size_t sio_acks_expected(const sio_acks *acks);                  /* clients targeted */
+const sio_args *sio_acks_args(const sio_acks *acks, size_t i);   /* answer i */
+const char *sio_acks_socket_id(const sio_acks *acks, size_t i); /* who gave answer i */
+
+/* Emit with an ack in one call (a socket only). */
+int sio_emit_ack(sio_socket *s, const char *event, const char *args_json, uint32_t timeout_ms,
+                 sio_ack_fn fn, void *user);
+
+/* --- broadcast operators ----------------------------------------------------------------- */
+sio_op *sio_io_op(sio_io *io);        /* everyone in "/" */
+sio_op *sio_nsp_op(sio_nsp *nsp);     /* everyone in nsp */
+sio_op *sio_socket_op(sio_socket *s); /* everyone in the socket's namespace except it */
+sio_op *sio_op_to(sio_op *op, const char *room); /* add a room (union); sio_in is the same */
+sio_op *sio_op_except(sio_op *op, const char *room);
+sio_op *sio_op_volatile(sio_op *op);          /* skip clients that cannot take it now */
+sio_op *sio_op_compress(sio_op *op, int on);  /* permessage-deflate for this packet */
+sio_op *sio_op_local(sio_op *op);             /* this node only (multi-node adapters) */
+sio_op *sio_op_timeout(sio_op *op, uint32_t ms); /* for sio_msg_acks */
+void sio_op_free(sio_op *op);
+
+/* Terminal calls (consume the operator). */
+int sio_op_emit(sio_op *op, const char *event, const json_t *args_array);
+int sio_op_emit_raw(sio_op *op, const char *event, const char *args_json);
+int sio_op_emitf(sio_op *op, const char *event, const char *fmt, ...);
+int sio_op_emit_args(sio_op *op, const char *event, const sio_args *args);
+int sio_op_emit_bin(sio_op *op, const char *event, const void *data, size_t len);
+int sio_op_emit_msg(sio_op *op, sio_msg *m);
+/* fetchSockets(): fn gets the matching sockets (valid during the call). */
+typedef void (*sio_sockets_fn)(sio_socket *const *sockets, size_t n, void *user);
+int sio_fetch_sockets(sio_op *op, sio_sockets_fn fn, void *user);
+int sio_sockets_join(sio_op *op, const char *room);
+int sio_sockets_leave(sio_op *op, const char *room);
+int sio_disconnect_sockets(sio_op *op, int close);
+
+/* Type-specific emits (what the generic names dispatch to). A socket or a namespace target
+ * behaves like its operator with no rooms. */
+int sio_socket_emit_raw(sio_socket *s, const char *event, const char *args_json);
+int sio_socket_emit_value(sio_socket *s, const char *event, const json_t *args_array);
+int sio_socket_emitf(sio_socket *s, const char *event, const char *fmt, ...);
+int sio_socket_emit_args(sio_socket *s, const char *event, const sio_args *args);
+int sio_socket_emit_bin(sio_socket *s, const char *event, const void *data, size_t len);
+int sio_socket_emit_msg(sio_socket *s, sio_msg *m);
+int sio_socket_vemitf(sio_socket *s, const char *event, const char *fmt, va_list ap);
+int sio_op_vemitf(sio_op *op, const char *event, const char *fmt, va_list ap);
+int sio_ack_vsendf(sio_ack *ack, const char *fmt, va_list ap);
+int sio_msg_vpackf(sio_msg *m, const char *fmt, va_list ap);
+
+/* --- other threads ------------------------------------------------------------------------
+ * Safe from any thread: the event is copied, queued and emitted on the loop thread, in the
+ * order of the calls. room NULL: the whole namespace; nsp NULL: "/". args_json: the arguments
+ * as a JSON array text (NULL: none). 0 or a negative code (-EINVAL for bad JSON, SIO_ECLOSED
+ * once the server is closed). */
+int sio_emit_async(sio_io *io, const char *nsp, const char *room, const char *event,
+                   const char *args_json);
+/* Runs fn(io, user) on the loop thread (in order with sio_emit_async). */
+typedef void (*sio_loop_fn)(sio_io *io, void *user);
+int sio_call_async(sio_io *io, sio_loop_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* --- generic names -------------------------------------------------------------------------
+ * sio_to / sio_in / sio_except / sio_broadcast / sio_volatile / sio_emit* accept a server, a
+ * namespace, a socket or an operator. */
+#ifdef __cplusplus
+static inline sio_op *sio__op_of(sio_io *io) { return sio_io_op(io); }
+static inline sio_op *sio__op_of(sio_nsp *n) { return sio_nsp_op(n); }
+static inline sio_op *sio__op_of(sio_socket *s) { return sio_socket_op(s); }
+static inline sio_op *sio__op_of(sio_op *o) { return o; }
+template <class T> static inline sio_op *sio_to(T *t, const char *room) {
+  return sio_op_to(sio__op_of(t), room);
+}
+template <class T> static inline sio_op *sio_in(T *t, const char *room) {
+  return sio_op_to(sio__op_of(t), room);
+}
+template <class T> static inline sio_op *sio_except(T *t, const char *room) {
+  return sio_op_except(sio__op_of(t), room);
+}
+template <class T> static inline sio_op *sio_volatile(T *t) { return sio_op_volatile(sio__op_of(t)); }
+template <class T> static inline sio_op *sio_compress(T *t, int on) {
+  return sio_op_compress(sio__op_of(t), on);
+}
+template <class T> static inline sio_op *sio_local(T *t) { return sio_op_local(sio__op_of(t)); }
+template <class T> static inline sio_op *sio_timeout(T *t, uint32_t ms) {
+  return sio_op_timeout(sio__op_of(t), ms);
+}
+static inline sio_op *sio_broadcast(sio_socket *s) { return sio_socket_op(s); }
+static inline int sio_emit_raw(sio_socket *s, const char *e, const char *j) {
+  return sio_socket_emit_raw(s, e, j);
+}
+template <class T> static inline int sio_emit_raw(T *t, const char *e, const char *j) {
+  return sio_op_emit_raw(sio__op_of(t), e, j);
+}
+static inline int sio_emit(sio_socket *s, const char *e, const json_t *v) {
+  return sio_socket_emit_value(s, e, v);
+}
+template <class T> static inline int sio_emit(T *t, const char *e, const json_t *v) {
+  return sio_op_emit(sio__op_of(t), e, v);
+}
+static inline int sio_emit_value(sio_socket *s, const char *e, const json_t *v) {
+  return sio_socket_emit_value(s, e, v);
+}
+template <class T> static inline int sio_emit_value(T *t, const char *e, const json_t *v) {
+  return sio_op_emit(sio__op_of(t), e, v);
+}
+static inline int sio_emit_args(sio_socket *s, const char *e, const sio_args *a) {
+  return sio_socket_emit_args(s, e, a);
+}
+template <class T> static inline int sio_emit_args(T *t, const char *e, const sio_args *a) {
+  return sio_op_emit_args(sio__op_of(t), e, a);
+}
+static inline int sio_emit_bin(sio_socket *s, const char *e, const void *d, size_t n) {
+  return sio_socket_emit_bin(s, e, d, n);
+}
+template <class T> static inline int sio_emit_bin(T *t, const char *e, const void *d, size_t n) {
+  return sio_op_emit_bin(sio__op_of(t), e, d, n);
+}
+static inline int sio_emit_msg(sio_socket *s, sio_msg *m) { return sio_socket_emit_msg(s, m); }
+template <class T> static inline int sio_emit_msg(T *t, sio_msg *m) {
+  return sio_op_emit_msg(sio__op_of(t), m);
+}
+static inline int sio_emitf(sio_socket *s, const char *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = sio_socket_vemitf(s, e, fmt, ap);
+  va_end(ap);
+  return r;
+}
+template <class T> static inline int sio_emitf(T *t, const char *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = sio_op_vemitf(sio__op_of(t), e, fmt, ap);
+  va_end(ap);
+  return r;
+}
+static inline int sio_on_connection(sio_io *io, sio_connection_fn fn, void *user) {
+  return sio_io_on_connection(io, fn, user);
+}
+static inline int sio_on_connection(sio_nsp *n, sio_connection_fn fn, void *user) {
+  return sio_nsp_on_connection(n, fn, user);
+}
+#else
+#define sio__op_of(t)                                                                              \
+  _Generic((t), sio_io *: sio_io_op, sio_nsp *: sio_nsp_op, sio_socket *: sio_socket_op,          \
+           sio_op *: sio__op_self)(t)
+static inline sio_op *sio__op_self(sio_op *op) { return op; }
+#define sio_to(t, room) sio_op_to(sio__op_of(t), (room))
+#define sio_in(t, room) sio_op_to(sio__op_of(t), (room))
+#define sio_except(t, room) sio_op_except(sio__op_of(t), (room))
+#define sio_volatile(t) sio_op_volatile(sio__op_of(t))
+#define sio_compress(t, on) sio_op_compress(sio__op_of(t), (on))
+#define sio_local(t) sio_op_local(sio__op_of(t))
+#define sio_timeout(t, ms) sio_op_timeout(sio__op_of(t), (ms))
+#define sio_broadcast(s) sio_socket_op(s)
+/* A socket target emits to that socket; anything else broadcasts. */
+#define sio_emit(t, ev, v) sio__emit_generic(emit_value, emit, t, ev, v)
+#define sio_emit_value(t, ev, v) sio__emit_generic(emit_value, emit, t, ev, v)
+#define sio_emit_raw(t, ev, j) sio__emit_generic(emit_raw, emit_raw, t, ev, j)
+#define sio_emit_args(t, ev, a) sio__emit_generic(emit_args, emit_args, t, ev, a)
+#define sio_emit_bin(t, ev, d, n)                                                                  \
+  _Generic((t), sio_socket *: sio__sock_emit_bin, sio_io *: sio__io_emit_bin,                     \
+           sio_nsp *: sio__nsp_emit_bin, sio_op *: sio_op_emit_bin)((t), (ev), (d), (n))
+#define sio_emit_msg(t, m)                                                                         \
+  _Generic((t), sio_socket *: sio__sock_emit_msg, sio_io *: sio__io_emit_msg,                     \
+           sio_nsp *: sio__nsp_emit_msg, sio_op *: sio_op_emit_msg)((t), (m))
+#define sio_emitf(t, ev, ...)                                                                      \
+  _Generic((t), sio_socket *: sio__sock_emitf, sio_io *: sio__io_emitf,                           \
+           sio_nsp *: sio__nsp_emitf, sio_op *: sio_op_emitf)((t), (ev), __VA_ARGS__)
+#define sio__emit_generic(sname, oname, t, ev, x)                                                  \
+  _Generic((t), sio_socket *: sio__sock_##sname, sio_io *: sio__io_##oname,                       \
+           sio_nsp *: sio__nsp_##oname, sio_op *: sio_op_##oname)((t), (ev), (x))
+#define sio_on_connection(t, fn, user)                                                             \
+  _Generic((t), sio_io *: sio_io_on_connection, sio_nsp *: sio_nsp_on_connection)((t), (fn), (user))
+
+/* Adapters with the exact parameter types _Generic needs. */
+#define SIO__EMIT_ADAPTERS(kind, T, opfn)                                                          \
+  static inline int sio__##kind##_emit(T t, const char *e, const json_t *v) {                     \
+    return sio_op_emit(opfn(t), e, v);                                                             \
+  }                                                                                                \
+  static inline int sio__##kind##_emit_raw(T t, const char *e, const char *j) {                   \
+    return sio_op_emit_raw(opfn(t), e, j);                                                         \
+  }                                                                                                \
+  static inline int sio__##kind##_emit_args(T t, const char *e, const sio_args *a) {              \
+    return sio_op_emit_args(opfn(t), e, a);                                                        \
+  }                                                                                                \
+  static inline int sio__##kind##_emit_bin(T t, const char *e, const void *d, size_t n) {         \
+    return sio_op_emit_bin(opfn(t), e, d, n);                                                      \
+  }                                                                                                \
+  static inline int sio__##kind##_emit_msg(T t, sio_msg *m) { return sio_op_emit_msg(opfn(t), m); } \
+  static inline int sio__##kind##_emitf(T t, const char *e, const char *fmt, ...) {               \
+    va_list ap;                                                                                    \
+    va_start(ap, fmt);                                                                             \
+    int r = sio_op_vemitf(opfn(t), e, fmt, ap);                                                    \
+    va_end(ap);                                                                                    \
+    return r;                                                                                      \
+  }
+SIO__EMIT_ADAPTERS(io, sio_io *, sio_io_op)
+SIO__EMIT_ADAPTERS(nsp, sio_nsp *, sio_nsp_op)
+static inline int sio__sock_emit_value(sio_socket *s, const char *e, const json_t *v) {
+  return sio_socket_emit_value(s, e, v);
+}
+static inline int sio__sock_emit_raw(sio_socket *s, const char *e, const char *j) {
+  return sio_socket_emit_raw(s, e, j);
+}
+static inline int sio__sock_emit_args(sio_socket *s, const char *e, const sio_args *a) {
+  return sio_socket_emit_args(s, e, a);
+}
+static inline int sio__sock_emit_bin(sio_socket *s, const char *e, const void *d, size_t n) {
+  return sio_socket_emit_bin(s, e, d, n);
+}
+static inline int sio__sock_emit_msg(sio_socket *s, sio_msg *m) { return sio_socket_emit_msg(s, m); }
+static inline int sio__sock_emitf(sio_socket *s, const char *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = sio_socket_vemitf(s, e, fmt, ap);
+  va_end(ap);
+  return r;
+}
+#endif
+
+#endif
