@@ -74,6 +74,7 @@ typedef struct sio__ws_pmd_params {
   uint8_t client_no_context_takeover;
   uint8_t server_max_window_bits; /* 8..15; 15 when the offer did not limit it */
   uint8_t client_max_window_bits; /* 0: not in the response; else 8..15 */
+  uint8_t say_server_bits;        /* put server_max_window_bits in the response */
 } sio__ws_pmd_params;
 
 typedef struct sio__ws_pmd_opts {
@@ -120,7 +121,7 @@ typedef struct sio__ws_reader {
   /* message being assembled */
   uint8_t msg_opcode;     /* 0: none open; else TEXT or BINARY */
   uint8_t msg_compressed;
-  uint8_t failed;         /* sticky: a close code was returned */
+  uint16_t failed;        /* sticky: the close code returned */
   uint32_t utf8;          /* validator state of the open text message */
   uint64_t msg_raw;       /* payload bytes received for the open message */
   sio__sbuf msg;          /* assembled (or inflated) message, only when needed */
@@ -170,6 +171,16 @@ sio__ws_deflater *sio__ws_deflater_new(const sio__ws_pmd_params *p, int mem_leve
 sio__buf *sio__ws_deflate_frame(sio__ws_deflater *d, int opcode, const void *data, size_t len,
                                 size_t *off);
 void sio__ws_deflater_free(sio__ws_deflater *d);
+
+/* --- the inflater (receive side) --------------------------------------------------------- */
+sio__ws_inflater *sio__ws_inflater_new(const sio__ws_pmd_params *p);
+/* Inflates n bytes, appending to out; limit (0: none) bounds out->len. Returns 0, or the close
+ * code: 1009 past the limit, 1007 for corrupt data, 1011 when memory ran out. */
+int sio__ws_inflate(sio__ws_inflater *f, const uint8_t *in, size_t n, sio__sbuf *out,
+                    size_t limit);
+/* Ends a message (the 00 00 FF FF tail of RFC 7692 7.2.2); resets without context takeover. */
+int sio__ws_inflate_end(sio__ws_inflater *f, sio__sbuf *out, size_t limit);
+void sio__ws_inflater_free(sio__ws_inflater *f);
 
 /* --- handshake --------------------------------------------------------------------------- */
 typedef struct sio__ws_handshake_in {

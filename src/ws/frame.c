@@ -1,0 +1,357 @@
+/* RFC 6455 framing: the incremental reader (frame parser + message assembly), masking, close
+ * payloads and the server frame encoder.
+ *
+ * The reader takes bytes in any split. It gathers a frame header (at most 14 bytes) in its
+ * own struct, checks every rule as soon as the first two header bytes are known (mask bit,
+ * RSV bits, opcodes, control frame size and FIN, continuation order), then streams payload
+ * bytes: they are unmasked in place and, for text, run through the UTF-8 validator right
+ * away, so a bad byte fails the connection before the rest of the message arrives. A data
+ * frame that is a whole message and arrives in one piece is handed out from the caller's
+ * buffer; everything else is assembled in r->msg (inflated there when compressed). Message
+ * size is checked against the limit from each frame header, before its payload is read. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "ws/codec.h"
+
+/* --- masking ----------------------------------------------------------------------------- */
+void sio__ws_unmask(uint8_t *d, size_t n, const uint8_t key[4], uint32_t *pos) {
+  uint32_t p = *pos & 3;
+  uint8_t k[8];
+  for (int j = 0; j < 8; j++) k[j] = key[(p + (uint32_t)j) & 3];
+  uint64_t kw;
+  memcpy(&kw, k, 8);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t w[4];
+    memcpy(w, d + i, 32);
+    w[0] ^= kw;
+    w[1] ^= kw;
+    w[2] ^= kw;
+    w[3] ^= kw;
+    memcpy(d + i, w, 32);
+  }
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, d + i, 8);
+    w ^= kw;
+    memcpy(d + i, &w, 8);
+  }
+  for (; i < n; i++) d[i] ^= k[i & 7];
+  *pos = (uint32_t)((p + n) & 3);
+}
+
+/* --- close payloads ---------------------------------------------------------------------- */
+int sio__ws_close_code_valid(unsigned c) {
+  return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999);
+}
+
+int sio__ws_close_parse(const uint8_t *p, size_t n, unsigned *code, const char **reason,
+                        size_t *reason_len) {
+  *reason = "";
+  *reason_len = 0;
+  if (n == 0) {
+    *code = SIO__WS_CLOSE_NO_STATUS;
+    return 0;
+  }
+  if (n == 1) return SIO__WS_CLOSE_PROTOCOL;
+  unsigned c = (unsigned)p[0] << 8 | p[1];
+  if (!sio__ws_close_code_valid(c)) return SIO__WS_CLOSE_PROTOCOL;
+  if (!sio__utf8_valid(p + 2, n - 2)) return SIO__WS_CLOSE_PROTOCOL;
+  *code = c;
+  *reason = (const char *)p + 2;
+  *reason_len = n - 2;
+  return 0;
+}
+
+/* --- encoder ----------------------------------------------------------------------------- */
+size_t sio__ws_header_write(uint8_t *o, int opcode, int rsv1, uint64_t len) {
+  o[0] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | (opcode & 0x0F));
+  if (len < 126) {
+    o[1] = (uint8_t)len;
+    return 2;
+  }
+  if (len <= 0xFFFF) {
+    o[1] = 126;
+    o[2] = (uint8_t)(len >> 8);
+    o[3] = (uint8_t)len;
+    return 4;
+  }
+  o[1] = 127;
+  for (int i = 0; i < 8; i++) o[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+  return 10;
+}
+
+static size_t frame_prepare(sio__buf *b, int opcode, int rsv1) {
+  uint64_t len = b->len - SIO__WS_HEADROOM;
+  size_t off = SIO__WS_HEADROOM - sio__ws_header_len(len);
+  sio__ws_header_write((uint8_t *)b->data + off, opcode, rsv1, len);
+  return off;
+}
+
+size_t sio__ws_frame_prepare(sio__buf *b, int opcode) { return frame_prepare(b, opcode, 0); }
+
+/* Used by the deflater: the payload is already compressed. */
+size_t sio__ws_frame_prepare_rsv1(sio__buf *b, int opcode);
+size_t sio__ws_frame_prepare_rsv1(sio__buf *b, int opcode) { return frame_prepare(b, opcode, 1); }
+
+sio__buf *sio__ws_frame_new(int opcode, int rsv1, const void *payload, size_t len, size_t *off) {
+  sio__buf *b = sio__buf_new(SIO__WS_HEADROOM + len);
+  if (!b) return NULL;
+  if (len) memcpy(b->data + SIO__WS_HEADROOM, payload, len);
+  b->len = SIO__WS_HEADROOM + len;
+  *off = frame_prepare(b, opcode, rsv1);
+  return b;
+}
+
+sio__buf *sio__ws_close_frame_new(unsigned code, const char *reason, size_t reason_len,
+                                  size_t *off) {
+  uint8_t p[125];
+  size_t n = 0;
+  if (code) {
+    p[0] = (uint8_t)(code >> 8);
+    p[1] = (uint8_t)code;
+    n = 2;
+    if (reason && reason_len) {
+      if (reason_len > 123) { /* cut at a UTF-8 character boundary */
+        reason_len = 123;
+        while (reason_len > 0 && ((uint8_t)reason[reason_len] & 0xC0) == 0x80) reason_len--;
+      }
+      memcpy(p + 2, reason, reason_len);
+      n += reason_len;
+    }
+  }
+  return sio__ws_frame_new(SIO__WS_OP_CLOSE, 0, p, n, off);
+}
+
+/* --- reader ------------------------------------------------------------------------------ */
+void sio__ws_reader_init(sio__ws_reader *r, size_t max_message, const sio__ws_reader_cb *cb,
+                         void *user) {
+  memset(r, 0, sizeof(*r));
+  r->require_mask = 1;
+  r->max_message = max_message;
+  r->cb = *cb;
+  r->user = user;
+}
+
+int sio__ws_reader_enable_deflate(sio__ws_reader *r, const sio__ws_pmd_params *p) {
+  if (r->inflater) return 0;
+  r->inflater = sio__ws_inflater_new(p);
+  return r->inflater ? 0 : -ENOMEM;
+}
+
+void sio__ws_reader_free(sio__ws_reader *r) {
+  sio__sbuf_free(&r->msg);
+  sio__free(r->ctl);
+  r->ctl = NULL;
+  if (r->inflater) sio__ws_inflater_free(r->inflater);
+  r->inflater = NULL;
+}
+
+static int fail(sio__ws_reader *r, int code) {
+  r->failed = (uint16_t)code;
+  return code;
+}
+
+/* Rules that the first two header bytes decide. 0 or a close code. */
+static int check_start(const sio__ws_reader *r) {
+  uint8_t b0 = r->hdr[0], b1 = r->hdr[1];
+  int fin = b0 >> 7, rsv1 = (b0 >> 6) & 1, rsv23 = (b0 >> 4) & 3, op = b0 & 0x0F;
+  if (r->require_mask && !(b1 & 0x80)) return SIO__WS_CLOSE_PROTOCOL;
+  if (rsv23) return SIO__WS_CLOSE_PROTOCOL;
+  if (op >= 8) {
+    if (op > SIO__WS_OP_PONG || !fin || rsv1 || (b1 & 0x7F) > 125) return SIO__WS_CLOSE_PROTOCOL;
+    return 0;
+  }
+  if (op > SIO__WS_OP_BINARY) return SIO__WS_CLOSE_PROTOCOL;
+  if (op == SIO__WS_OP_CONT) {
+    if (!r->msg_opcode || rsv1) return SIO__WS_CLOSE_PROTOCOL;
+  } else {
+    if (r->msg_opcode) return SIO__WS_CLOSE_PROTOCOL;
+    if (rsv1 && !r->inflater) return SIO__WS_CLOSE_PROTOCOL;
+  }
+  return 0;
+}
+
+static size_t header_total(const uint8_t *h) {
+  size_t n = 2;
+  uint8_t l7 = h[1] & 0x7F;
+  if (l7 == 126) n += 2;
+  else if (l7 == 127) n += 8;
+  if (h[1] & 0x80) n += 4;
+  return n;
+}
+
+static void reset_message(sio__ws_reader *r) {
+  r->msg_opcode = 0;
+  r->msg_compressed = 0;
+  r->msg_raw = 0;
+  r->utf8 = SIO__UTF8_ACCEPT;
+  if (r->msg.cap > 65536) sio__sbuf_free(&r->msg);
+  else sio__sbuf_reset(&r->msg);
+}
+
+static int deliver(sio__ws_reader *r, int binary, char *data, size_t len) {
+  int rc = r->cb.on_message ? r->cb.on_message(r->user, binary, data, len) : 0;
+  return rc < 0 ? rc : 0;
+}
+
+/* A whole message sits in r->msg. */
+static int deliver_assembled(sio__ws_reader *r) {
+  int binary = r->msg_opcode == SIO__WS_OP_BINARY;
+  if (!binary && r->utf8 != SIO__UTF8_ACCEPT) return fail(r, SIO__WS_CLOSE_INVALID_DATA);
+  int rc = deliver(r, binary, r->msg.data ? r->msg.data : (char *)"", r->msg.len);
+  reset_message(r);
+  return rc;
+}
+
+static int control(sio__ws_reader *r, uint8_t *p, size_t n) {
+  unsigned code = 0;
+  if (r->opcode == SIO__WS_OP_CLOSE) {
+    const char *reason;
+    size_t rlen;
+    int rc = sio__ws_close_parse(p, n, &code, &reason, &rlen);
+    if (rc) return fail(r, rc);
+    p = (uint8_t *)reason;
+    n = rlen;
+  }
+  int rc = r->cb.on_control ? r->cb.on_control(r->user, r->opcode, code, (char *)p, n) : 0;
+  return rc < 0 ? rc : 0;
+}
+
+static int control_payload(sio__ws_reader *r, uint8_t *p, size_t n, int first, int last) {
+  if (first && last) return control(r, p, n);
+  if (!r->ctl) {
+    r->ctl = sio__malloc(125);
+    if (!r->ctl) return fail(r, SIO__WS_CLOSE_INTERNAL);
+    r->ctl_len = 0;
+  }
+  memcpy(r->ctl + r->ctl_len, p, n);
+  r->ctl_len = (uint8_t)(r->ctl_len + n);
+  if (!last) return 0;
+  uint8_t buf[125];
+  size_t len = r->ctl_len;
+  memcpy(buf, r->ctl, len);
+  sio__free(r->ctl);
+  r->ctl = NULL;
+  r->ctl_len = 0;
+  return control(r, buf, len);
+}
+
+static int text_check(sio__ws_reader *r, const uint8_t *p, size_t n) {
+  if (r->msg_opcode != SIO__WS_OP_TEXT) return 0;
+  r->utf8 = sio__utf8_step(r->utf8, p, n);
+  return r->utf8 == SIO__UTF8_REJECT ? fail(r, SIO__WS_CLOSE_INVALID_DATA) : 0;
+}
+
+static int data_payload(sio__ws_reader *r, uint8_t *p, size_t n, int first, int last) {
+  int end = last && r->fin;
+  int rc;
+  if (r->msg_compressed) {
+    size_t before = r->msg.len;
+    rc = sio__ws_inflate(r->inflater, p, n, &r->msg, r->max_message);
+    if (!rc && end) rc = sio__ws_inflate_end(r->inflater, &r->msg, r->max_message);
+    if (rc) return fail(r, rc);
+    if ((rc = text_check(r, (uint8_t *)r->msg.data + before, r->msg.len - before))) return rc;
+    return end ? deliver_assembled(r) : 0;
+  }
+  if ((rc = text_check(r, p, n))) return rc;
+  if (first && end && r->opcode != SIO__WS_OP_CONT) { /* the whole message, in place */
+    int binary = r->msg_opcode == SIO__WS_OP_BINARY;
+    if (!binary && r->utf8 != SIO__UTF8_ACCEPT) return fail(r, SIO__WS_CLOSE_INVALID_DATA);
+    r->msg_opcode = 0;
+    reset_message(r);
+    return deliver(r, binary, (char *)p, n);
+  }
+  if (n && sio__sbuf_append(&r->msg, p, n)) {
+    sio__sbuf_free(&r->msg);
+    return fail(r, SIO__WS_CLOSE_INTERNAL);
+  }
+  return end ? deliver_assembled(r) : 0;
+}
+
+static int payload(sio__ws_reader *r, uint8_t *p, size_t n, int first, int last) {
+  if (r->opcode >= 8) return control_payload(r, p, n, first, last);
+  return data_payload(r, p, n, first, last);
+}
+
+/* The header is complete: decode the length and start the frame. */
+static int start_frame(sio__ws_reader *r) {
+  const uint8_t *h = r->hdr;
+  uint64_t len = h[1] & 0x7F;
+  size_t i = 2;
+  if (len == 126) {
+    len = (uint64_t)h[2] << 8 | h[3];
+    i = 4;
+  } else if (len == 127) {
+    len = 0;
+    for (int k = 0; k < 8; k++) len = len << 8 | h[2 + k];
+    if (len >> 63) return fail(r, SIO__WS_CLOSE_PROTOCOL);
+    i = 10;
+  }
+  int masked = h[1] & 0x80;
+  if (masked) memcpy(r->mask, h + i, 4);
+  else memset(r->mask, 0, 4);
+  r->opcode = h[0] & 0x0F;
+  r->fin = h[0] >> 7;
+  r->frame_len = r->remaining = len;
+  r->mask_pos = 0;
+  r->hdr_len = 0;
+  if (r->opcode < 8) {
+    if (r->opcode != SIO__WS_OP_CONT) {
+      r->msg_opcode = r->opcode;
+      r->msg_compressed = (h[0] >> 6) & 1;
+      r->utf8 = SIO__UTF8_ACCEPT;
+      r->msg_raw = 0;
+    }
+    r->msg_raw += len;
+    if (r->max_message) {
+      /* compressed input may be a little larger than its output */
+      uint64_t limit = r->max_message;
+      if (r->msg_compressed) limit += limit / 8 + 1024;
+      if (r->msg_raw > limit) return fail(r, SIO__WS_CLOSE_TOO_BIG);
+    }
+  }
+  r->in_payload = len > 0;
+  if (len == 0) return payload(r, NULL, 0, 1, 1);
+  return 0;
+}
+
+int sio__ws_reader_feed(sio__ws_reader *r, char *data, size_t len) {
+  if (r->failed) return r->failed;
+  uint8_t *p = (uint8_t *)data;
+  while (len > 0) {
+    if (!r->in_payload) {
+      size_t need = r->hdr_len >= 2 ? header_total(r->hdr) : 2;
+      while (r->hdr_len < need) {
+        if (len == 0) return 0;
+        size_t take = need - r->hdr_len;
+        if (take > len) take = len;
+        memcpy(r->hdr + r->hdr_len, p, take);
+        r->hdr_len = (uint8_t)(r->hdr_len + take);
+        p += take;
+        len -= take;
+        if (r->hdr_len == 2) {
+          int rc = check_start(r);
+          if (rc) return fail(r, rc);
+          need = header_total(r->hdr);
+        }
+      }
+      int rc = start_frame(r);
+      if (rc) return rc;
+      continue;
+    }
+    size_t n = len < r->remaining ? len : (size_t)r->remaining;
+    int first = r->remaining == r->frame_len;
+    if (r->hdr[1] & 0x80) sio__ws_unmask(p, n, r->mask, &r->mask_pos);
+    r->remaining -= n;
+    int last = r->remaining == 0;
+    if (last) r->in_payload = 0;
+    int rc = payload(r, p, n, first, last);
+    if (rc) return rc;
+    p += n;
+    len -= n;
+  }
+  return 0;
+}
