@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #define DEFAULT_TYPE "application/octet-stream"
-#define UTF8 "; charset=utf-8"
+#define UTF8         "; charset=utf-8"
 
 typedef struct mime_entry {
   const char *ext; /* lower case, no dot */
@@ -147,9 +147,15 @@ int sio__mime_compressible(const char *mime) {
   if (type_ends_with(mime, len, "/javascript") || type_ends_with(mime, len, "/ecmascript"))
     return 1;
   static const char *const others[] = {
-      "application/wasm",       "application/x-javascript", "font/ttf",
-      "font/otf",               "image/x-icon",             "image/bmp",
-      "application/x-sh",       "application/rtf",          "application/vnd.ms-fontobject",
+      "application/wasm",
+      "application/x-javascript",
+      "font/ttf",
+      "font/otf",
+      "image/x-icon",
+      "image/bmp",
+      "application/x-sh",
+      "application/rtf",
+      "application/vnd.ms-fontobject",
       "image/vnd.microsoft.icon",
   };
   for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)

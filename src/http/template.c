@@ -60,8 +60,8 @@ struct sio__template {
 };
 
 struct sio__views {
-  char *dir;       /* NULL: only templates added with sio__views_add */
-  sio__map cache;  /* name -> sio__template* */
+  char *dir;      /* NULL: only templates added with sio__views_add */
+  sio__map cache; /* name -> sio__template* */
   size_t max_output, max_steps;
 };
 
@@ -95,7 +95,7 @@ static void position_of(const char *s, size_t off, size_t *line, size_t *col) {
 
 /* Records "line L, column C: <message>" for the byte at off; returns -EINVAL. */
 __attribute__((format(printf, 3, 4))) static int syntax_error(compiler *c, size_t off,
-                                                               const char *fmt, ...) {
+                                                              const char *fmt, ...) {
   if (c->err && c->errlen) {
     size_t line, col;
     position_of(c->s, off, &line, &col);
@@ -123,8 +123,12 @@ static int add_op(compiler *c, enum op_kind kind, size_t off, size_t len) {
   return 0;
 }
 
-static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
-static int is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+static int is_space(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+static int is_blank(char ch) {
+  return ch == ' ' || ch == '\t';
+}
 
 /* Trims [*b, *e) of whitespace. */
 static void trim(const char *s, size_t *b, size_t *e) {
@@ -189,8 +193,7 @@ static int open_section(compiler *c, enum op_kind kind, size_t tag, size_t off, 
 
 static int close_section(compiler *c, size_t tag, size_t off, size_t len) {
   if (c->depth == 0)
-    return syntax_error(c, tag, "closing tag '%.*s' without an open section", (int)len,
-                        c->s + off);
+    return syntax_error(c, tag, "closing tag '%.*s' without an open section", (int)len, c->s + off);
   op *open = &c->t->ops[c->sections[c->depth - 1]];
   if (open->len != len || memcmp(c->s + open->off, c->s + off, len) != 0) {
     size_t line, col;
@@ -215,10 +218,14 @@ static int standalone(const compiler *c, size_t text_start, size_t tag, size_t t
   if (b > 0 && c->s[b - 1] != '\n') return 0;
   size_t q = tag_end;
   while (q < c->len && is_blank(c->s[q])) q++;
-  if (q == c->len) *next = q;
-  else if (c->s[q] == '\n') *next = q + 1;
-  else if (c->s[q] == '\r' && q + 1 < c->len && c->s[q + 1] == '\n') *next = q + 2;
-  else return 0;
+  if (q == c->len)
+    *next = q;
+  else if (c->s[q] == '\n')
+    *next = q + 1;
+  else if (c->s[q] == '\r' && q + 1 < c->len && c->s[q + 1] == '\n')
+    *next = q + 2;
+  else
+    return 0;
   *line_start = b;
   return 1;
 }
@@ -229,10 +236,21 @@ static int compile_tag(compiler *c, size_t text_start, size_t tag, size_t *resum
   char sigil = p < c->len ? c->s[p] : '\0';
   char before = 0;
   switch (sigil) {
-  case '{': before = '}'; break;
-  case '=': before = '='; break;
-  case '&': case '#': case '^': case '/': case '!': case '>': break;
-  default: sigil = '\0';
+  case '{':
+    before = '}';
+    break;
+  case '=':
+    before = '=';
+    break;
+  case '&':
+  case '#':
+  case '^':
+  case '/':
+  case '!':
+  case '>':
+    break;
+  default:
+    sigil = '\0';
   }
   size_t cb = sigil ? p + 1 : p;
   const char *close = find_close(c, cb, before);
@@ -252,13 +270,21 @@ static int compile_tag(compiler *c, size_t text_start, size_t tag, size_t *resum
   size_t off = 0, len = 0;
   if (sigil != '!' && sigil != '=' && (rc = tag_name(c, tag, cb, ce, &off, &len))) return rc;
   switch (sigil) {
-  case '\0': return add_op(c, OP_VAR, off, len);
-  case '{': case '&': return add_op(c, OP_RAW, off, len);
-  case '#': return open_section(c, OP_SECTION, tag, off, len);
-  case '^': return open_section(c, OP_INVERTED, tag, off, len);
-  case '/': return close_section(c, tag, off, len);
-  case '!': return 0;
-  case '=': return set_delimiters(c, tag, cb, ce);
+  case '\0':
+    return add_op(c, OP_VAR, off, len);
+  case '{':
+  case '&':
+    return add_op(c, OP_RAW, off, len);
+  case '#':
+    return open_section(c, OP_SECTION, tag, off, len);
+  case '^':
+    return open_section(c, OP_INVERTED, tag, off, len);
+  case '/':
+    return close_section(c, tag, off, len);
+  case '!':
+    return 0;
+  case '=':
+    return set_delimiters(c, tag, cb, ce);
   case '>':
     if ((rc = add_op(c, OP_PARTIAL, off, len))) return rc;
     c->t->ops[c->t->nops - 1].ioff = line_start;
@@ -302,8 +328,15 @@ int sio__template_compile(const char *src, size_t len, sio__template **out, char
   if (len) memcpy(t->src, src, len);
   t->src[len] = '\0';
   t->len = len;
-  compiler c = {.t = t, .s = t->src, .len = len, .open = "{{", .close = "}}", .olen = 2,
-                .clen = 2, .err = err, .errlen = errlen};
+  compiler c = {.t = t,
+                .s = t->src,
+                .len = len,
+                .open = "{{",
+                .close = "}}",
+                .olen = 2,
+                .clen = 2,
+                .err = err,
+                .errlen = errlen};
   int rc = compile_ops(&c);
   if (rc) {
     sio__template_free(t);
@@ -373,12 +406,19 @@ static const json_t *lookup(const ctx *c, const char *name, size_t len) {
 static int truthy(const json_t *v) {
   if (!v) return 0;
   switch (json_typeof(v)) {
-  case JSON_NULL: case JSON_FALSE: return 0;
-  case JSON_ARRAY: return json_array_size(v) > 0;
-  case JSON_STRING: return json_string_length(v) > 0;
-  case JSON_INTEGER: return json_integer_value(v) != 0;
-  case JSON_REAL: return json_real_value(v) != 0.0;
-  default: return 1;
+  case JSON_NULL:
+  case JSON_FALSE:
+    return 0;
+  case JSON_ARRAY:
+    return json_array_size(v) > 0;
+  case JSON_STRING:
+    return json_string_length(v) > 0;
+  case JSON_INTEGER:
+    return json_integer_value(v) != 0;
+  case JSON_REAL:
+    return json_real_value(v) != 0.0;
+  default:
+    return 1;
   }
 }
 
@@ -415,12 +455,23 @@ static void append_escaped(sio__sbuf *out, const char *p, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const char *entity;
     switch (p[i]) {
-    case '&': entity = "&amp;"; break;
-    case '<': entity = "&lt;"; break;
-    case '>': entity = "&gt;"; break;
-    case '"': entity = "&quot;"; break;
-    case '\'': entity = "&#39;"; break;
-    default: continue;
+    case '&':
+      entity = "&amp;";
+      break;
+    case '<':
+      entity = "&lt;";
+      break;
+    case '>':
+      entity = "&gt;";
+      break;
+    case '"':
+      entity = "&quot;";
+      break;
+    case '\'':
+      entity = "&#39;";
+      break;
+    default:
+      continue;
     }
     put(out, p + run, i - run);
     sio__sbuf_appends(out, entity);
@@ -446,8 +497,10 @@ typedef struct dump_target {
 
 static int dump_chunk(const char *buf, size_t size, void *data) {
   dump_target *d = data;
-  if (d->escape) append_escaped(d->out, buf, size);
-  else put(d->out, buf, size);
+  if (d->escape)
+    append_escaped(d->out, buf, size);
+  else
+    put(d->out, buf, size);
   return d->out->oom ? -1 : 0;
 }
 
@@ -470,22 +523,29 @@ static void emit_value(renderer *r, const json_t *v, int escape) {
     n = (size_t)format_real(num, sizeof num, json_real_value(v));
     p = num;
     break;
-  case JSON_TRUE: p = "true", n = 4; break;
-  case JSON_FALSE: p = "false", n = 5; break;
-  case JSON_NULL: return;
-  case JSON_OBJECT: case JSON_ARRAY: {
+  case JSON_TRUE:
+    p = "true", n = 4;
+    break;
+  case JSON_FALSE:
+    p = "false", n = 5;
+    break;
+  case JSON_NULL:
+    return;
+  case JSON_OBJECT:
+  case JSON_ARRAY: {
     dump_target d = {r->out, escape};
     json_dump_callback(v, dump_chunk, &d, JSON_COMPACT | JSON_ENCODE_ANY);
     return;
   }
   }
-  if (escape) append_escaped(r->out, p, n);
-  else put(r->out, p, n);
+  if (escape)
+    append_escaped(r->out, p, n);
+  else
+    put(r->out, p, n);
 }
 
 static int views_get(sio__views *v, const char *name, size_t len, const sio__template **out);
-static int render_range(renderer *r, const sio__template *t, size_t from, size_t to,
-                        const ctx *c);
+static int render_range(renderer *r, const sio__template *t, size_t from, size_t to, const ctx *c);
 
 static int render_partial(renderer *r, const sio__template *t, const op *o, const ctx *c) {
   if (!r->views) return 0;
@@ -525,24 +585,30 @@ static int render_section(renderer *r, const sio__template *t, size_t i, const c
   return 0;
 }
 
-static int render_range(renderer *r, const sio__template *t, size_t from, size_t to,
-                        const ctx *c) {
+static int render_range(renderer *r, const sio__template *t, size_t from, size_t to, const ctx *c) {
   for (size_t i = from; i < to; i++) {
     if (r->steps_left == 0) return SIO_ETOOLARGE;
     r->steps_left--;
     const op *o = &t->ops[i];
     int rc = 0;
     switch (o->kind) {
-    case OP_TEXT: emit_text(r, t->src + o->off, o->len); break;
+    case OP_TEXT:
+      emit_text(r, t->src + o->off, o->len);
+      break;
     case OP_VAR:
-    case OP_RAW: emit_value(r, lookup(c, t->src + o->off, o->len), o->kind == OP_VAR); break;
+    case OP_RAW:
+      emit_value(r, lookup(c, t->src + o->off, o->len), o->kind == OP_VAR);
+      break;
     case OP_SECTION:
     case OP_INVERTED:
       rc = render_section(r, t, i, c);
       i = o->end;
       break;
-    case OP_END: break;
-    case OP_PARTIAL: rc = render_partial(r, t, o, c); break;
+    case OP_END:
+      break;
+    case OP_PARTIAL:
+      rc = render_partial(r, t, o, c);
+      break;
     }
     if (rc) return rc;
     if (r->out->oom) return -ENOMEM;
@@ -558,10 +624,10 @@ int sio__template_render(const sio__template *t, const json_t *data, sio__views 
       .out = out,
       .start_len = out->len,
       .views = partials_or_NULL,
-      .max_output = partials_or_NULL ? partials_or_NULL->max_output
-                                     : SIO__TEMPLATE_DEFAULT_MAX_OUTPUT,
-      .steps_left = partials_or_NULL ? partials_or_NULL->max_steps
-                                     : SIO__TEMPLATE_DEFAULT_MAX_STEPS,
+      .max_output =
+          partials_or_NULL ? partials_or_NULL->max_output : SIO__TEMPLATE_DEFAULT_MAX_OUTPUT,
+      .steps_left =
+          partials_or_NULL ? partials_or_NULL->max_steps : SIO__TEMPLATE_DEFAULT_MAX_STEPS,
       .indent = SIO__SBUF_INIT,
   };
   ctx root = {data, NULL};
@@ -628,10 +694,14 @@ static int read_file(const char *path, char **data, size_t *len) {
   int rc = 0;
   char *buf = NULL;
   size_t got = 0;
-  if (fstat(fd, &st) != 0) rc = -errno;
-  else if (!S_ISREG(st.st_mode)) rc = -ENOENT;
-  else if ((uint64_t)st.st_size > SIO__TEMPLATE_MAX_FILE) rc = SIO_ETOOLARGE;
-  else if (!(buf = sio__malloc((size_t)st.st_size + 1))) rc = -ENOMEM;
+  if (fstat(fd, &st) != 0)
+    rc = -errno;
+  else if (!S_ISREG(st.st_mode))
+    rc = -ENOENT;
+  else if ((uint64_t)st.st_size > SIO__TEMPLATE_MAX_FILE)
+    rc = SIO_ETOOLARGE;
+  else if (!(buf = sio__malloc((size_t)st.st_size + 1)))
+    rc = -ENOMEM;
   while (rc == 0 && got < (size_t)st.st_size) {
     ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
     if (n < 0 && errno == EINTR) continue;
@@ -659,8 +729,10 @@ static int load(sio__views *v, const char *name, size_t len, const sio__template
   for (size_t i = 0; i < 2 && rc == -ENOENT; i++) {
     sio__sbuf_reset(&path);
     sio__sbuf_printf(&path, "%s/%.*s%s", v->dir, (int)len, name, exts[i]);
-    if (path.oom) rc = -ENOMEM;
-    else rc = read_file(path.data, &src, &srclen);
+    if (path.oom)
+      rc = -ENOMEM;
+    else
+      rc = read_file(path.data, &src, &srclen);
   }
   if (rc) {
     if (rc != -ENOENT && rc != -ENOMEM)

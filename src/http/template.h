@@ -30,11 +30,11 @@
 
 #include "core/buf.h"
 
-#define SIO__TEMPLATE_MAX_PARTIAL_DEPTH 32
-#define SIO__TEMPLATE_MAX_NESTING 64          /* sections inside sections, per template */
-#define SIO__TEMPLATE_MAX_FILE (16u << 20)    /* bytes of one template file */
+#define SIO__TEMPLATE_MAX_PARTIAL_DEPTH  32
+#define SIO__TEMPLATE_MAX_NESTING        64          /* sections inside sections, per template */
+#define SIO__TEMPLATE_MAX_FILE           (16u << 20) /* bytes of one template file */
 #define SIO__TEMPLATE_DEFAULT_MAX_OUTPUT (256u << 20)
-#define SIO__TEMPLATE_DEFAULT_MAX_STEPS (64u << 20)
+#define SIO__TEMPLATE_DEFAULT_MAX_STEPS  (64u << 20)
 
 typedef struct sio__template sio__template;
 typedef struct sio__views sio__views;

@@ -95,13 +95,14 @@ static void test_compressible(void **state) {
  * which fails if the table is out of order for the binary search. */
 static void test_table_sorted(void **state) {
   static const char *exts[] = {
-      "7z",  "aac",  "apng", "atom", "avif", "bin",      "bmp",  "br",  "bz2",  "cjs",  "css",
-      "csv", "doc",  "eot",  "epub", "flac", "gif",      "gz",   "heic", "htm", "html", "ico",
-      "ics", "jpeg", "jpg",  "js",   "json", "jsonld",   "m4a",  "manifest", "map", "md",
-      "mid", "midi", "mjs",  "mov",  "mp3",  "mp4",      "mpeg", "mustache", "oga", "ogg",
-      "ogv", "opus", "otf",  "pdf",  "png",  "rss",      "rtf",  "sh",  "svg",  "tar",  "tgz",
-      "tif", "tiff", "ts",   "tsv",  "ttf",  "txt",      "vtt",  "wasm", "wav", "weba", "webm",
-      "webmanifest", "webp", "woff", "woff2", "xhtml", "xls", "xml", "yaml", "yml", "zip", "zst",
+      "7z",   "aac",  "apng", "atom", "avif",        "bin",  "bmp",  "br",     "bz2",   "cjs",
+      "css",  "csv",  "doc",  "eot",  "epub",        "flac", "gif",  "gz",     "heic",  "htm",
+      "html", "ico",  "ics",  "jpeg", "jpg",         "js",   "json", "jsonld", "m4a",   "manifest",
+      "map",  "md",   "mid",  "midi", "mjs",         "mov",  "mp3",  "mp4",    "mpeg",  "mustache",
+      "oga",  "ogg",  "ogv",  "opus", "otf",         "pdf",  "png",  "rss",    "rtf",   "sh",
+      "svg",  "tar",  "tgz",  "tif",  "tiff",        "ts",   "tsv",  "ttf",    "txt",   "vtt",
+      "wasm", "wav",  "weba", "webm", "webmanifest", "webp", "woff", "woff2",  "xhtml", "xls",
+      "xml",  "yaml", "yml",  "zip",  "zst",
   };
   for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
     if (i) assert_true(strcmp(exts[i - 1], exts[i]) < 0);
@@ -112,10 +113,8 @@ static void test_table_sorted(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_common_types),
-      cmocka_unit_test(test_paths_case_and_bare_extensions),
-      cmocka_unit_test(test_default_type),
-      cmocka_unit_test(test_compressible),
+      cmocka_unit_test(test_common_types), cmocka_unit_test(test_paths_case_and_bare_extensions),
+      cmocka_unit_test(test_default_type), cmocka_unit_test(test_compressible),
       cmocka_unit_test(test_table_sorted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,8 +54,7 @@ static const tcase cases[] = {
     {"dotted broken chain", "\"{{a.b.c}}\" == \"\"", "{\"a\":{}}", NULL, "\"\" == \"\""},
     {"dotted broken chain resolution", "\"{{a.b.c.name}}\" == \"\"",
      "{\"a\":{\"b\":{}},\"c\":{\"name\":\"Jim\"}}", NULL, "\"\" == \"\""},
-    {"dotted initial resolution",
-     "\"{{#a}}{{b.c.d.e.name}}{{/a}}\" == \"Phil\"",
+    {"dotted initial resolution", "\"{{#a}}{{b.c.d.e.name}}{{/a}}\" == \"Phil\"",
      "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"name\":\"Phil\"}}}}},"
      "\"b\":{\"c\":{\"d\":{\"e\":{\"name\":\"Wrong\"}}}}}",
      NULL, "\"Phil\" == \"Phil\""},
@@ -66,20 +65,19 @@ static const tcase cases[] = {
     {"implicit iterator number", "{{.}}", "42", NULL, "42"},
     {"padding", "|{{ string }}|{{{ string }}}|{{& string }}|", "{\"string\":\"---\"}", NULL,
      "|---|---|---|"},
-    {"interpolation standalone stays", "  {{string}}\n", "{\"string\":\"---\"}", NULL,
-     "  ---\n"},
+    {"interpolation standalone stays", "  {{string}}\n", "{\"string\":\"---\"}", NULL, "  ---\n"},
     {"binary-safe string", "[{{s}}]", "{\"s\":\"a\\u0000b\"}", NULL, "[a\0b]"},
     /* sections */
     {"truthy", "\"{{#boolean}}This should be rendered.{{/boolean}}\"", "{\"boolean\":true}", NULL,
      "\"This should be rendered.\""},
-    {"falsey", "\"{{#boolean}}This should not be rendered.{{/boolean}}\"",
-     "{\"boolean\":false}", NULL, "\"\""},
-    {"null is falsey", "\"{{#null}}This should not be rendered.{{/null}}\"",
-     "{\"null\":null}", NULL, "\"\""},
+    {"falsey", "\"{{#boolean}}This should not be rendered.{{/boolean}}\"", "{\"boolean\":false}",
+     NULL, "\"\""},
+    {"null is falsey", "\"{{#null}}This should not be rendered.{{/null}}\"", "{\"null\":null}",
+     NULL, "\"\""},
     {"empty string and zero are falsey", "[{{#s}}x{{/s}}{{#z}}y{{/z}}{{#r}}w{{/r}}]",
      "{\"s\":\"\",\"z\":0,\"r\":0.0}", NULL, "[]"},
-    {"context", "\"{{#context}}Hi {{name}}.{{/context}}\"",
-     "{\"context\":{\"name\":\"Joe\"}}", NULL, "\"Hi Joe.\""},
+    {"context", "\"{{#context}}Hi {{name}}.{{/context}}\"", "{\"context\":{\"name\":\"Joe\"}}",
+     NULL, "\"Hi Joe.\""},
     {"parent contexts", "\"{{#sec}}{{a}}, {{b}}, {{c.d}}{{/sec}}\"",
      "{\"a\":\"foo\",\"b\":\"wrong\",\"sec\":{\"b\":\"bar\"},\"c\":{\"d\":\"baz\"}}", NULL,
      "\"foo, bar, baz\""},
@@ -88,20 +86,20 @@ static const tcase cases[] = {
     {"list", "\"{{#list}}{{item}}{{/list}}\"",
      "{\"list\":[{\"item\":1},{\"item\":2},{\"item\":3}]}", NULL, "\"123\""},
     {"empty list", "\"{{#list}}Yay lists!{{/list}}\"", "{\"list\":[]}", NULL, "\"\""},
-    {"implicit iterator", "\"{{#list}}({{.}}){{/list}}\"", "{\"list\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",
-     NULL, "\"(a)(b)(c)(d)(e)\""},
+    {"implicit iterator", "\"{{#list}}({{.}}){{/list}}\"",
+     "{\"list\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", NULL, "\"(a)(b)(c)(d)(e)\""},
     {"implicit iterator integers", "\"{{#list}}({{.}}){{/list}}\"", "{\"list\":[1,2,3]}", NULL,
      "\"(1)(2)(3)\""},
-    {"implicit iterator decimals", "\"{{#list}}({{.}}){{/list}}\"",
-     "{\"list\":[1.1,2.2,3.3]}", NULL, "\"(1.1)(2.2)(3.3)\""},
+    {"implicit iterator decimals", "\"{{#list}}({{.}}){{/list}}\"", "{\"list\":[1.1,2.2,3.3]}",
+     NULL, "\"(1.1)(2.2)(3.3)\""},
     {"implicit iterator arrays", "\"{{#list}}({{#.}}{{.}}{{/.}}){{/list}}\"",
      "{\"list\":[[1,2,3],[\"a\",\"b\",\"c\"]]}", NULL, "\"(123)(abc)\""},
     {"doubled", "{{#bool}}\n* first\n{{/bool}}\n* {{two}}\n{{#bool}}\n* third\n{{/bool}}\n",
      "{\"bool\":true,\"two\":\"second\"}", NULL, "* first\n* second\n* third\n"},
-    {"nested truthy", "| A {{#bool}}B {{#bool}}C{{/bool}} D{{/bool}} E |", "{\"bool\":true}",
-     NULL, "| A B C D E |"},
-    {"nested falsey", "| A {{#bool}}B {{#bool}}C{{/bool}} D{{/bool}} E |", "{\"bool\":false}",
-     NULL, "| A  E |"},
+    {"nested truthy", "| A {{#bool}}B {{#bool}}C{{/bool}} D{{/bool}} E |", "{\"bool\":true}", NULL,
+     "| A B C D E |"},
+    {"nested falsey", "| A {{#bool}}B {{#bool}}C{{/bool}} D{{/bool}} E |", "{\"bool\":false}", NULL,
+     "| A  E |"},
     {"context misses", "[{{#missing}}Found key 'missing'!{{/missing}}]", "{}", NULL, "[]"},
     {"dotted section truthy", "\"{{#a.b.c}}Here{{/a.b.c}}\" == \"Here\"",
      "{\"a\":{\"b\":{\"c\":true}}}", NULL, "\"Here\" == \"Here\""},
@@ -114,8 +112,8 @@ static const tcase cases[] = {
     {"list of lists of objects", "{{#rows}}<tr>{{#cells}}<td>{{v}}</td>{{/cells}}</tr>{{/rows}}",
      "{\"rows\":[{\"cells\":[{\"v\":1},{\"v\":2}]},{\"cells\":[{\"v\":3}]}]}", NULL,
      "<tr><td>1</td><td>2</td></tr><tr><td>3</td></tr>"},
-    {"surrounding whitespace", " | {{#boolean}}\t|\t{{/boolean}} | \n", "{\"boolean\":true}",
-     NULL, " | \t|\t | \n"},
+    {"surrounding whitespace", " | {{#boolean}}\t|\t{{/boolean}} | \n", "{\"boolean\":true}", NULL,
+     " | \t|\t | \n"},
     {"internal whitespace", " | {{#boolean}} {{! Important Whitespace }}\n {{/boolean}} | \n",
      "{\"boolean\":true}", NULL, " |  \n  | \n"},
     {"indented inline sections", " {{#boolean}}YES{{/boolean}}\n {{#boolean}}GOOD{{/boolean}}\n",
@@ -126,10 +124,10 @@ static const tcase cases[] = {
      "{\"boolean\":true}", NULL, "| This Is\n|\n| A Line\n"},
     {"standalone line endings", "|\r\n{{#boolean}}\r\n{{/boolean}}\r\n|", "{\"boolean\":true}",
      NULL, "|\r\n|"},
-    {"standalone without previous line", "  {{#boolean}}\n#{{/boolean}}\n/",
-     "{\"boolean\":true}", NULL, "#\n/"},
-    {"standalone without newline", "#{{#boolean}}\n/\n  {{/boolean}}", "{\"boolean\":true}",
-     NULL, "#\n/\n"},
+    {"standalone without previous line", "  {{#boolean}}\n#{{/boolean}}\n/", "{\"boolean\":true}",
+     NULL, "#\n/"},
+    {"standalone without newline", "#{{#boolean}}\n/\n  {{/boolean}}", "{\"boolean\":true}", NULL,
+     "#\n/\n"},
     {"section padding", "|{{# boolean }}={{/ boolean }}|", "{\"boolean\":true}", NULL, "|=|"},
     /* inverted */
     {"inverted falsey", "\"{{^boolean}}This should be rendered.{{/boolean}}\"",
@@ -149,25 +147,24 @@ static const tcase cases[] = {
      "{\"bool\":false,\"two\":\"second\"}", NULL, "* first\n* second\n* third\n"},
     {"inverted context misses", "[{{^missing}}Found key 'missing'!{{/missing}}]", "{}", NULL,
      "[Found key 'missing'!]"},
-    {"inverted dotted broken", "\"{{^a.b.c}}Not Here{{/a.b.c}}\" == \"Not Here\"",
-     "{\"a\":{}}", NULL, "\"Not Here\" == \"Not Here\""},
+    {"inverted dotted broken", "\"{{^a.b.c}}Not Here{{/a.b.c}}\" == \"Not Here\"", "{\"a\":{}}",
+     NULL, "\"Not Here\" == \"Not Here\""},
     {"inverted standalone", "| This Is\n{{^boolean}}\n|\n{{/boolean}}\n| A Line\n",
      "{\"boolean\":false}", NULL, "| This Is\n|\n| A Line\n"},
-    {"if/else", "{{#user}}Hi {{name}}{{/user}}{{^user}}Log in{{/user}}", "{\"user\":null}",
-     NULL, "Log in"},
+    {"if/else", "{{#user}}Hi {{name}}{{/user}}{{^user}}Log in{{/user}}", "{\"user\":null}", NULL,
+     "Log in"},
     /* comments */
     {"inline comment", "12345{{! Comment Block! }}67890", "{}", NULL, "1234567890"},
     {"multiline comment", "12345{{!\n  This is a\n  multi-line comment...\n}}67890\n", "{}", NULL,
      "1234567890\n"},
-    {"standalone comment", "Begin.\n{{! Comment Block! }}\nEnd.\n", "{}", NULL,
+    {"standalone comment", "Begin.\n{{! Comment Block! }}\nEnd.\n", "{}", NULL, "Begin.\nEnd.\n"},
+    {"indented standalone comment", "Begin.\n  {{! Indented Comment Block! }}\nEnd.\n", "{}", NULL,
      "Begin.\nEnd.\n"},
-    {"indented standalone comment", "Begin.\n  {{! Indented Comment Block! }}\nEnd.\n", "{}",
-     NULL, "Begin.\nEnd.\n"},
     {"standalone comment crlf", "|\r\n{{! Standalone Comment }}\r\n|", "{}", NULL, "|\r\n|"},
     {"standalone comment no previous line", "  {{! I'm Still Standalone }}\n!", "{}", NULL, "!"},
     {"standalone comment no newline", "!\n  {{! I'm Still Standalone }}", "{}", NULL, "!\n"},
-    {"multiline standalone comment", "Begin.\n{{!\nSomething's going on here...\n}}\nEnd.\n",
-     "{}", NULL, "Begin.\nEnd.\n"},
+    {"multiline standalone comment", "Begin.\n{{!\nSomething's going on here...\n}}\nEnd.\n", "{}",
+     NULL, "Begin.\nEnd.\n"},
     {"inline comment keeps spaces", "  12 {{! 34 }}\n", "{}", NULL, "  12 \n"},
     {"comment with braces", "12345 {{! Comment Block! }} 67890{{! }} }}", "{}", NULL,
      "12345  67890 }}"},
@@ -186,22 +183,19 @@ static const tcase cases[] = {
      "| \t|\t |"},
     {"partial inline indentation", "  {{data}}  {{> partial}}\n", "{\"data\":\"|\"}",
      "{\"partial\":\">\\n>\"}", "  |  >\n>\n"},
-    {"partial standalone crlf", "|\r\n{{>partial}}\r\n|", "{}", "{\"partial\":\">\"}",
-     "|\r\n>|"},
-    {"partial standalone no previous line", "  {{>partial}}\n>", "{}",
-     "{\"partial\":\">\\n>\"}", "  >\n  >>"},
+    {"partial standalone crlf", "|\r\n{{>partial}}\r\n|", "{}", "{\"partial\":\">\"}", "|\r\n>|"},
+    {"partial standalone no previous line", "  {{>partial}}\n>", "{}", "{\"partial\":\">\\n>\"}",
+     "  >\n  >>"},
     {"partial standalone no newline", ">\n  {{>partial}}", "{}", "{\"partial\":\">\\n>\"}",
      ">\n  >\n  >"},
     {"partial standalone indentation", "\\\n {{>partial}}\n/\n", "{\"content\":\"<\\n->\"}",
      "{\"partial\":\"|\\n{{{content}}}\\n|\\n\"}", "\\\n |\n <\n->\n |\n/\n"},
-    {"partial padding", "|{{> partial }}|", "{\"boolean\":true}", "{\"partial\":\"[]\"}",
-     "|[]|"},
+    {"partial padding", "|{{> partial }}|", "{\"boolean\":true}", "{\"partial\":\"[]\"}", "|[]|"},
     {"partial in section", "{{#items}}{{>item}}{{/items}}", "{\"items\":[{\"n\":1},{\"n\":2}]}",
      "{\"item\":\"<li>{{n}}</li>\"}", "<li>1</li><li>2</li>"},
     /* delimiters */
     {"pair behavior", "{{=<% %>=}}(<%text%>)", "{\"text\":\"Hey!\"}", NULL, "(Hey!)"},
-    {"special characters", "({{=[ ]=}}[text])", "{\"text\":\"It worked!\"}", NULL,
-     "(It worked!)"},
+    {"special characters", "({{=[ ]=}}[text])", "{\"text\":\"It worked!\"}", NULL, "(It worked!)"},
     {"delimiter sections",
      "[\n{{#section}}\n  {{data}}\n  |data|\n{{/section}}\n\n{{= | | =}}\n|#section|\n  {{data}}\n"
      "  |data|\n|/section|\n]\n",
@@ -220,13 +214,11 @@ static const tcase cases[] = {
     {"delimiter surrounding whitespace", "| {{=@ @=}} |", "{}", NULL, "|  |"},
     {"delimiter outlying whitespace", " | {{=@ @=}}\n", "{}", NULL, " | \n"},
     {"delimiter standalone", "Begin.\n{{=@ @=}}\nEnd.\n", "{}", NULL, "Begin.\nEnd.\n"},
-    {"delimiter indented standalone", "Begin.\n  {{=@ @=}}\nEnd.\n", "{}", NULL,
-     "Begin.\nEnd.\n"},
+    {"delimiter indented standalone", "Begin.\n  {{=@ @=}}\nEnd.\n", "{}", NULL, "Begin.\nEnd.\n"},
     {"delimiter standalone crlf", "|\r\n{{= @ @ =}}\r\n|", "{}", NULL, "|\r\n|"},
     {"delimiter standalone no newline", "=\n  {{=@ @=}}", "{}", NULL, "=\n"},
     {"pair with padding", "|{{= @   @ =}}|", "{}", NULL, "||"},
-    {"triple with custom delimiters", "{{=<% %>=}}<%{x}%> <%&x%>", "{\"x\":\"<\"}", NULL,
-     "< <"},
+    {"triple with custom delimiters", "{{=<% %>=}}<%{x}%> <%&x%>", "{\"x\":\"<\"}", NULL, "< <"},
     /* odds and ends */
     {"lone braces are text", "a { b } c {{ and }} d", "{\"and\":\"&\"}", NULL, "a { b } c &amp; d"},
     {"empty template", "", "{}", NULL, ""},
@@ -251,8 +243,8 @@ static sio__views *views_with(const char *partials) {
   json_t *src;
   char err[128];
   json_object_foreach(p, name, src) {
-    int rc = sio__views_add(v, name, json_string_value(src), json_string_length(src), err,
-                            sizeof err);
+    int rc =
+        sio__views_add(v, name, json_string_value(src), json_string_length(src), err, sizeof err);
     if (rc) fail_msg("partial %s: %s", name, err);
   }
   json_decref(p);
@@ -394,8 +386,8 @@ static int setup_dir(void **state) {
 }
 
 static int teardown_dir(void **state) {
-  const char *names[] = {"index.mustache", "parts/list.html", "both.mustache", "both.html",
-                         "broken.mustache", "usesbroken.html", "parts", ""};
+  const char *names[] = {"index.mustache",  "parts/list.html", "both.mustache", "both.html",
+                         "broken.mustache", "usesbroken.html", "parts",         ""};
   char path[256];
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -410,14 +402,16 @@ static void test_views_dir(void **state) {
   sio__sbuf out = SIO__SBUF_INIT;
   json_t *data = parse("{\"title\":\"A&B\",\"items\":[\"x\",\"<y>\"]}");
   assert_int_equal(sio__views_render(v, "index", data, &out), 0);
-  assert_string_equal(out.data, "<h1>A&amp;B</h1>\n<ul>\n  <li>x</li>\n  <li>&lt;y&gt;</li>\n</ul>\n");
+  assert_string_equal(out.data,
+                      "<h1>A&amp;B</h1>\n<ul>\n  <li>x</li>\n  <li>&lt;y&gt;</li>\n</ul>\n");
   /* cached: the file can go away */
   char path[256];
   snprintf(path, sizeof path, "%s/index.mustache", dir);
   rename(path, "/tmp/sio-views-moved.mustache");
   sio__sbuf_reset(&out);
   assert_int_equal(sio__views_render(v, "index", data, &out), 0);
-  assert_string_equal(out.data, "<h1>A&amp;B</h1>\n<ul>\n  <li>x</li>\n  <li>&lt;y&gt;</li>\n</ul>\n");
+  assert_string_equal(out.data,
+                      "<h1>A&amp;B</h1>\n<ul>\n  <li>x</li>\n  <li>&lt;y&gt;</li>\n</ul>\n");
   rename("/tmp/sio-views-moved.mustache", path);
   sio__sbuf_reset(&out);
   assert_int_equal(sio__views_render(v, "both", data, &out), 0);
@@ -429,8 +423,8 @@ static void test_views_dir(void **state) {
   assert_int_equal(sio__views_render(v, "usesbroken", data, &out), -EINVAL);
   assert_int_equal(out.len, 0);
   /* names that would leave the directory */
-  const char *bad[] = {"../index", "parts/../../x", "/etc/passwd", "..", "", "a\\b",
-                       "parts/..", "a\nb"};
+  const char *bad[] = {"../index", "parts/../../x", "/etc/passwd", "..",
+                       "",         "a\\b",          "parts/..",    "a\nb"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (sio__views_render(v, bad[i], data, &out) != -EINVAL) fail_msg("accepted %s", bad[i]);
   /* a partial name that escapes is an error too */
