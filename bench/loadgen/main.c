@@ -7,7 +7,7 @@
  * bench/run-all parses. loadgen_bound=1 means the load generator's own CPU time was at least
  * 90% of the measured wall time: then the figure is a floor for the server, and the ratio to
  * judge is messages per server-CPU-second (given --server-pid, the loadgen reads the server's
- * CPU time over exactly the measured window). sio-idle prints `READY connected=N` once all
+ * CPU time over exactly the measured window). sio-idle prints its RESULT line once all
  * clients are up, then holds them for --hold seconds so the caller can read the server's RSS. */
 #include "loadgen.h"
 
@@ -31,12 +31,12 @@ static void usage(void) {
           "  --path P           ws-echo request path (/)\n"
           "  --conns N          connections (100; bcast 1000; idle 1000; connect: parallel "
           "handshakes, 32)\n"
-          "  --inflight M       messages in flight per connection (32; bcast: per sender, 1)\n"
+          "  --inflight M       messages in flight per connection (32; bcast: per sender, 4)\n"
           "  --size B           payload bytes / string length (32; bcast 64)\n"
           "  --senders K        sio-bcast: clients that emit (10)\n"
           "  --duration S       measured seconds (10)\n"
           "  --warmup S         uncounted seconds first (2)\n"
-          "  --hold S           sio-idle: seconds to hold clients after READY (5)\n"
+          "  --hold S           sio-idle: hold clients after the RESULT line (5)\n"
           "  --timeout S        limit for opening the connections (60)\n"
           "  --concurrency C    connection attempts at once (200)\n"
           "  --src-base B       first source address 127.0.0.B (2)\n"
@@ -67,7 +67,7 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
   if (mode < 0) usage();
   set_defaults(o);
   o->mode = (enum lg_mode)mode;
-  if (o->mode == LG_SIO_BCAST) o->conns = 1000, o->inflight = 1, o->size = 64;
+  if (o->mode == LG_SIO_BCAST) o->conns = 1000, o->inflight = 4, o->size = 64;
   if (o->mode == LG_SIO_IDLE) o->conns = 1000;
   if (o->mode == LG_SIO_CONNECT) o->conns = 32;
   for (int i = 2; i < argc; i++) {
@@ -122,11 +122,12 @@ static double proc_cpu_s(int pid) {
 }
 
 static void start_pending(lg_ctx *x);
+static void print_idle(const lg_ctx *x);
 
 static void after_connect_phase(lg_ctx *x, uint64_t now) {
   x->t_all_ready = now;
   if (x->o.mode == LG_SIO_IDLE) {
-    printf("READY connected=%d clients=%d\n", x->ready, x->nconns);
+    print_idle(x); /* printed now: the caller reads the server's RSS while we hold */
     fflush(stdout);
     x->phase = PH_HOLD;
     x->phase_end = now + (uint64_t)(x->o.hold * 1e9);
@@ -311,8 +312,7 @@ int main(int argc, char **argv) {
     start_pending(x);
   }
   run_loop(x);
-  if (x->o.mode == LG_SIO_IDLE) print_idle(x);
-  else print_measured(x);
+  if (x->o.mode != LG_SIO_IDLE) print_measured(x);
   if (x->errors) fprintf(stderr, "sio-loadgen: %llu errors, last: %s\n",
                          (unsigned long long)x->errors, x->last_error);
   fflush(stdout);

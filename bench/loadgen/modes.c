@@ -9,7 +9,7 @@
  *   sio-echo   42["echo","<size chars>"]; each 42["echo",...] reply triggers the next.
  *   sio-bcast  --senders clients emit 42["bcast","<64 chars: time, sender id, filler>"]; every
  *              client counts deliveries; a sender emits again when its own copy comes back
- *              (io.emit includes the sender), so at most --inflight (default 1) per sender are in flight.
+ *              (io.emit includes the sender), so at most --inflight (default 4) per sender are in flight.
  *   sio-idle / sio-connect   only the handshake (Engine.IO open, "40", "40{sid}") and pings. */
 #include "loadgen.h"
 
