@@ -57,4 +57,8 @@ void sio__ws_set_user(sio__ws *ws, void *user); /* the `user` handlers receive *
 void *sio__ws_user(const sio__ws *ws);
 sio__conn *sio__ws_conn(const sio__ws *ws);
 
+/* A list of sockets (sio_app_ws keeps one per route): a socket leaves it when its TCP is gone. */
+void sio__ws_link(sio__ws *ws, sio__list *list);
+sio__ws *sio__ws_from_link(sio__list *link);
+
 #endif

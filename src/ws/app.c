@@ -1,0 +1,73 @@
+/* sio_app_ws: serving raw WebSockets on an app's paths.
+ *
+ * Each call registers an upgrade hook (http/server.h) for the path's prefix and a shutdown
+ * hook. A path ending in '*' takes every path under that prefix; otherwise the request path
+ * must match exactly (other paths under the prefix get 404). The route keeps its open sockets
+ * in a list so that shutdown can close them with 1001. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "http/server.h"
+#include "ws/ws.h"
+
+typedef struct ws_route {
+  char *path; /* without the trailing '*' */
+  size_t path_len;
+  int prefix;
+  sio_ws_handlers h;
+  sio_ws_opts opts;
+  void *user;
+  sio__list sockets;
+} ws_route;
+
+/* Path part of a raw URL (up to '?'). */
+static int path_matches(const ws_route *r, const char *url) {
+  size_t n = strcspn(url, "?#");
+  if (r->prefix) return n >= r->path_len && strncmp(url, r->path, r->path_len) == 0;
+  return n == r->path_len && strncmp(url, r->path, n) == 0;
+}
+
+static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
+                      size_t rest_len, void *user) {
+  ws_route *r = user;
+  if (!path_matches(r, sio_req_url(req))) {
+    sio_res_status(res, 404);
+    sio_res_text(res, "Not Found");
+    return 0;
+  }
+  sio__ws *ws = NULL;
+  int took = sio__ws_accept(req, res, conn, rest, rest_len, &r->opts, &r->h, r->user, &ws);
+  if (took == 1 && ws) sio__ws_link(ws, &r->sockets);
+  return took;
+}
+
+static void on_shutdown(sio_app *app, void *user) {
+  ws_route *r = user;
+  sio__list *pos, *tmp;
+  /* sio__ws_close does not unlink; a socket leaves the list when its TCP is gone */
+  sio__list_foreach_safe(pos, tmp, &r->sockets) {
+    sio__ws *ws = sio__ws_from_link(pos);
+    sio__ws_close(ws, SIO__WS_CLOSE_GOING_AWAY, "server shutting down", 20);
+  }
+}
+
+int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h, const sio_ws_opts *opts,
+               void *user) {
+  if (!app || !path || !h || path[0] != '/') return -EINVAL;
+  ws_route *r = sio__calloc(1, sizeof(*r));
+  if (!r) return -ENOMEM;
+  size_t n = strlen(path);
+  r->prefix = n > 0 && path[n - 1] == '*';
+  if (r->prefix) n--;
+  r->path = sio__strndup(path, n);
+  r->path_len = n;
+  r->h = *h;
+  r->opts = opts ? *opts : sio_ws_opts_default();
+  r->user = user;
+  sio__list_init(&r->sockets);
+  int rc = r->path ? sio__app_on_upgrade(app, r->path, on_upgrade, r) : -ENOMEM;
+  if (!rc) rc = sio__app_on_shutdown(app, on_shutdown, r);
+  /* The route lives as long as the app (the hooks point at it). */
+  return rc;
+}
