@@ -37,7 +37,7 @@ static sio__buf *header_of(sio__sbuf *s) {
 
 int sio__sbuf_reserve(sio__sbuf *s, size_t extra) {
   if (s->oom) return -ENOMEM;
-  if (s->len + extra <= s->cap) return 0;
+  if (s->data && s->len + extra <= s->cap) return 0;
   size_t cap = s->cap ? s->cap : 64;
   while (cap < s->len + extra) cap *= 2;
   sio__buf *old = s->data ? header_of(s) : NULL;
