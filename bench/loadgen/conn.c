@@ -173,7 +173,13 @@ static size_t parse_upgrade_response(lg_ctx *x, lg_conn *c, const uint8_t *p, si
 
 static void on_control_frame(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len) {
   if (opcode == 0x9) lg_send_frame(c, 0xA, data, len); /* ping -> pong */
-  else if (opcode == 0x8) lg_conn_error(x, c, "server sent close");
+  else if (opcode == 0x8) {
+    char msg[128];
+    int code = len >= 2 ? data[0] << 8 | data[1] : 1005;
+    int rlen = len > 2 ? (int)(len - 2 > 80 ? 80 : len - 2) : 0;
+    snprintf(msg, sizeof msg, "server sent close %d %.*s", code, rlen, len > 2 ? (char *)data + 2 : "");
+    lg_conn_error(x, c, msg);
+  }
 }
 
 static void on_data_frame(lg_ctx *x, lg_conn *c, bool fin, int opcode, uint8_t *data, size_t len) {

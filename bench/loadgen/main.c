@@ -91,7 +91,7 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
   }
   if (o->port <= 0 || o->port > 65535) lg_fatal("--port is required");
   if (o->conns < 1 || o->inflight < 1 || o->concurrency < 1) lg_fatal("counts must be >= 1");
-  if (o->size < 0 || o->size > 65536) lg_fatal("--size must be 0..65536");
+  if (o->size < 0 || o->size > (8 << 20)) lg_fatal("--size must be 0..8388608");
   if (o->src_count > 0 && o->src_base + o->src_count > 255) lg_fatal("source range past 127.0.0.254");
   if (strncmp(o->host, "127.", 4) != 0) o->src_count = 0; /* only loopback has spare addresses */
   if (o->senders > o->conns) o->senders = o->conns;
@@ -131,6 +131,11 @@ static void after_connect_phase(lg_ctx *x, uint64_t now) {
     fflush(stdout);
     x->phase = PH_HOLD;
     x->phase_end = now + (uint64_t)(x->o.hold * 1e9);
+    return;
+  }
+  if (x->ready == 0) { /* nothing to measure: report at once */
+    x->phase = PH_DONE;
+    x->t_measure_start = x->t_measure_end = now;
     return;
   }
   x->phase = PH_WARMUP;
@@ -302,6 +307,7 @@ int main(int argc, char **argv) {
   x->conns = calloc((size_t)x->nconns, sizeof *x->conns);
   if (x->ep < 0 || !x->rbuf || !x->conns) lg_fatal("setup failed");
   for (int i = 0; i < x->nconns; i++) x->conns[i] = (lg_conn){.fd = -1, .id = (uint32_t)i};
+  x->srv_cpu_start = x->srv_cpu_end = -1;
   x->t_first_start = lg_now_ns();
   if (x->o.mode == LG_SIO_CONNECT) {
     x->phase = PH_WARMUP;

@@ -13,6 +13,7 @@
  *   sio-idle / sio-connect   only the handshake (Engine.IO open, "40", "40{sid}") and pings. */
 #include "loadgen.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define FILLER "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
@@ -27,7 +28,8 @@ static void fill(char *out, size_t n, size_t from) {
 
 /* A timestamped string of x->o.size characters, then the frame that carries it. */
 static void send_payload(lg_ctx *x, lg_conn *c, const char *prefix, uint32_t sender) {
-  char msg[64 + 65536];
+  static char *msg;
+  if (!msg && !(msg = malloc(64 + (size_t)x->o.size))) lg_fatal("out of memory");
   size_t plen = strlen(prefix), size = (size_t)x->o.size;
   memcpy(msg, prefix, plen);
   char *s = msg + plen;
