@@ -158,7 +158,7 @@ void sio_res_status(sio_res *res, int status);
 int sio_res_set_header(sio_res *res, const char *name, const char *value);
 int sio_res_append_header(sio_res *res, const char *name, const char *value);
 typedef struct sio_cookie_opts {
-  int max_age;          /* seconds; < 0: not set */
+  int max_age;          /* seconds; 0: not set (a session cookie); < 0: expires now */
   const char *path;     /* default "/" */
   const char *domain;
   const char *same_site; /* "Strict", "Lax", "None" */

@@ -1,0 +1,372 @@
+/* Request accessors and what parses request data: percent-decoding, query strings, cookies,
+ * trust proxy, reading the body, the JSON and urlencoded body parsers, and CORS.
+ * Query, cookies and form fields are parsed on first access and kept with the request. */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/alloc.h"
+#include "http/app_internal.h"
+
+int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
+                          void (*free_user)(void *));
+
+static int hexv(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes in[0..n) into out (n + 1 bytes), NUL-terminated. -1 on a bad escape (out then holds
+ * a partial result). The decoded bytes may include NUL: callers that care check strlen. */
+int sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space) {
+  size_t o = 0;
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 < n && hexv(in[i + 1]) >= 0 && hexv(in[i + 2]) >= 0) {
+        out[o++] = (char)(hexv(in[i + 1]) * 16 + hexv(in[i + 2]));
+        i += 2;
+        continue;
+      }
+      bad = 1;
+      out[o++] = c;
+      continue;
+    }
+    out[o++] = plus_as_space && c == '+' ? ' ' : c;
+  }
+  out[o] = 0;
+  return bad ? -1 : (int)o;
+}
+
+const char *sio_req_method(const sio_req *req) { return req->method; }
+const char *sio_req_url(const sio_req *req) { return req->url; }
+const char *sio_req_path(const sio_req *req) { return req->rel_path ? req->rel_path : req->path_raw; }
+int sio_req_http_minor(const sio_req *req) { return req->minor; }
+void sio_req_set_data(sio_req *req, void *data) { req->data = data; }
+void *sio_req_data(const sio_req *req) { return req->data; }
+sio_app *sio_req_app(const sio_req *req) { return req->app; }
+int sio__req_is_head(const sio_req *req) { return strcmp(req->method, "HEAD") == 0; }
+
+const char *sio_req_header(const sio_req *req, const char *name) {
+  for (uint16_t i = 0; i < req->n_headers; i++)
+    if (strcasecmp(req->hnames[i], name) == 0) return req->hvalues[i];
+  return NULL;
+}
+
+int sio_req_header_at(const sio_req *req, size_t i, const char **name, const char **value) {
+  if (i >= req->n_headers) return 0;
+  *name = req->hnames[i];
+  *value = req->hvalues[i];
+  return 1;
+}
+
+const char *sio_req_param(const sio_req *req, const char *name) {
+  for (int i = 0; i < req->nparams; i++)
+    if (strcmp(req->params[i].name, name) == 0) return req->params[i].value;
+  return NULL;
+}
+
+static void free_kvs(sio__kv *kv, int n) {
+  for (int i = 0; i < n; i++) {
+    sio__free(kv[i].name);
+    sio__free(kv[i].value);
+  }
+  sio__free(kv);
+}
+
+/* Parses "a=1&b=2" (urlencoded: '+' is a space) into a kv array. */
+static int parse_pairs(const char *s, size_t len, char sep, int plus, int trim, sio__kv **out,
+                       int *nout) {
+  int cap = 0, n = 0;
+  sio__kv *kv = NULL;
+  size_t i = 0;
+  while (i < len) {
+    size_t st = i;
+    while (i < len && s[i] != sep) i++;
+    size_t en = i++;
+    if (trim)
+      while (st < en && (s[st] == ' ' || s[st] == '\t')) st++;
+    if (en == st) continue;
+    const char *eq = memchr(s + st, '=', en - st);
+    size_t kl = eq ? (size_t)(eq - (s + st)) : en - st;
+    const char *v = eq ? eq + 1 : s + en;
+    size_t vl = eq ? (size_t)(s + en - v) : 0;
+    if (trim)
+      while (kl && (s[st + kl - 1] == ' ')) kl--;
+    if (trim && vl >= 2 && v[0] == '"' && v[vl - 1] == '"') v++, vl -= 2;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 8;
+      if (cap > 1000) break; /* as qs' parameterLimit */
+      sio__kv *nk = sio__realloc(kv, (size_t)cap * sizeof(*nk));
+      if (!nk) break;
+      kv = nk;
+    }
+    char *k = sio__malloc(kl + 1), *val = sio__malloc(vl + 1);
+    if (!k || !val) {
+      sio__free(k);
+      sio__free(val);
+      break;
+    }
+    if (sio__pct_decode(s + st, kl, k, plus) < 0) memcpy(k, s + st, kl), k[kl] = 0;
+    if (sio__pct_decode(v, vl, val, plus) < 0) memcpy(val, v, vl), val[vl] = 0;
+    kv[n].name = k;
+    kv[n].value = val;
+    n++;
+  }
+  *out = kv;
+  *nout = n;
+  return 0;
+}
+
+static const char *kv_get(const sio__kv *kv, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(kv[i].name, name) == 0) return kv[i].value;
+  return NULL;
+}
+
+const char *sio_req_query(const sio_req *creq, const char *name) {
+  sio_req *req = (sio_req *)creq;
+  if (!req->query_parsed) {
+    req->query_parsed = 1;
+    parse_pairs(req->query_raw, strlen(req->query_raw), '&', 1, 0, &req->query, &req->nquery);
+  }
+  return kv_get(req->query, req->nquery, name);
+}
+
+const char *sio_req_cookie(const sio_req *creq, const char *name) {
+  sio_req *req = (sio_req *)creq;
+  if (!req->cookies_parsed) {
+    req->cookies_parsed = 1;
+    const char *c = sio_req_header(req, "Cookie");
+    if (c) parse_pairs(c, strlen(c), ';', 0, 1, &req->cookies, &req->ncookies);
+  }
+  return kv_get(req->cookies, req->ncookies, name);
+}
+
+const char *sio_req_form(const sio_req *req, const char *name) {
+  return kv_get(req->form, req->nform, name);
+}
+
+const char *sio_req_ip(const sio_req *creq) {
+  sio_req *req = (sio_req *)creq;
+  if (req->ip[0]) return req->ip;
+  const char *xff = req->app->opts.trust_proxy ? sio_req_header(req, "X-Forwarded-For") : NULL;
+  if (xff) {
+    /* the client is the left-most entry (every proxy is trusted, as Express' `true`) */
+    while (*xff == ' ') xff++;
+    size_t n = strcspn(xff, ", ");
+    if (n >= sizeof(req->ip)) n = sizeof(req->ip) - 1;
+    memcpy(req->ip, xff, n);
+    req->ip[n] = 0;
+    if (n) return req->ip;
+  }
+  int port;
+  if (!req->hc || sio__conn_peer(req->hc->conn, req->ip, sizeof(req->ip), &port) < 0)
+    req->ip[0] = 0;
+  return req->ip;
+}
+
+/* --- body ------------------------------------------------------------------------------------ */
+const char *sio_req_body(const sio_req *req, size_t *len) {
+  if (len) *len = req->body.len;
+  return req->body.data ? req->body.data : "";
+}
+
+json_t *sio_req_json(const sio_req *req) { return req->json; }
+
+void sio__req_body_done(sio_req *req) {
+  if (!req->body_cb_pending) return;
+  req->body_cb_pending = 0;
+  int status = req->body_error;
+  if (!status && req->body.len > req->body_limit) status = 413;
+  req->body_cb(req, &req->res, status, req->body_user);
+}
+
+int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_body_fn cb, void *user) {
+  if (!cb) return -EINVAL;
+  if (req->body_cb_pending) return -EALREADY;
+  if (!limit || limit > req->app->opts.max_body_size) limit = req->app->opts.max_body_size;
+  req->body_limit = limit;
+  req->body_cb = cb;
+  req->body_user = user;
+  if (req->body_done || req->body_error) {
+    req->body_cb_pending = 1;
+    sio__req_body_done(req);
+    return 0;
+  }
+  const char *cl = sio_req_header(req, "Content-Length");
+  if (cl && strtoull(cl, NULL, 10) > limit) {
+    res->keep_alive = 0; /* the body will not be read: close after the answer */
+    cb(req, res, 413, user);
+    return 0;
+  }
+  req->body_cb_pending = 1;
+  return 0;
+}
+
+void sio__req_free(sio_req *req) {
+  if (!req) return;
+  sio__free(req->head);
+  sio__free(req->hnames);
+  sio__free(req->path_raw);
+  sio__free(req->path_dec);
+  for (int i = 0; i < req->nparams; i++) {
+    sio__free(req->params[i].name);
+    sio__free(req->params[i].value);
+  }
+  free_kvs(req->query, req->nquery);
+  free_kvs(req->cookies, req->ncookies);
+  free_kvs(req->form, req->nform);
+  sio__sbuf_free(&req->body);
+  sio__sbuf_free(&req->res.head);
+  if (req->json) json_decref(req->json);
+  sio__free(req);
+}
+
+/* 1 if the request has a body to read (Content-Length > 0 or chunked). */
+static int has_body(const sio_req *req) {
+  const char *te = sio_req_header(req, "Transfer-Encoding");
+  const char *cl = sio_req_header(req, "Content-Length");
+  return te || (cl && strtoull(cl, NULL, 10) > 0);
+}
+
+static int type_is(const sio_req *req, const char *type, int plus_suffix) {
+  const char *ct = sio_req_header(req, "Content-Type");
+  if (!ct) return 0;
+  size_t n = strcspn(ct, "; ");
+  size_t tl = strlen(type);
+  if (n == tl && strncasecmp(ct, type, tl) == 0) return 1;
+  if (plus_suffix && n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0) return 1;
+  return 0;
+}
+
+static void on_json_body(sio_req *req, sio_res *res, int status, void *user) {
+  if (status) {
+    sio_next_error(req, res, status, status == 413 ? "Request body too large" : "Bad request body");
+    return;
+  }
+  json_error_t err;
+  size_t len;
+  const char *b = sio_req_body(req, &len);
+  req->json = json_loadb(b, len, 0, &err);
+  if (!req->json) {
+    char msg[200];
+    snprintf(msg, sizeof(msg), "Invalid JSON: %s", err.text);
+    sio_next_error(req, res, 400, msg);
+    return;
+  }
+  sio_next(req, res);
+}
+
+static void json_mw(sio_req *req, sio_res *res, void *user) {
+  if (!has_body(req) || !type_is(req, "application/json", 1)) {
+    sio_next(req, res);
+    return;
+  }
+  sio_req_read_body(req, res, *(size_t *)user, on_json_body, NULL);
+}
+
+static void on_form_body(sio_req *req, sio_res *res, int status, void *user) {
+  if (status) {
+    sio_next_error(req, res, status, status == 413 ? "Request body too large" : "Bad request body");
+    return;
+  }
+  size_t len;
+  const char *b = sio_req_body(req, &len);
+  parse_pairs(b, len, '&', 1, 0, &req->form, &req->nform);
+  sio_next(req, res);
+}
+
+static void form_mw(sio_req *req, sio_res *res, void *user) {
+  if (!has_body(req) || !type_is(req, "application/x-www-form-urlencoded", 0)) {
+    sio_next(req, res);
+    return;
+  }
+  sio_req_read_body(req, res, *(size_t *)user, on_form_body, NULL);
+}
+
+static int use_body_parser(sio_app *app, size_t limit, sio_handler_fn fn) {
+  size_t *l = sio__malloc(sizeof(size_t));
+  if (!l) return -ENOMEM;
+  *l = limit ? limit : 100 * 1024;
+  int r = sio__router_use_owned(app->root, NULL, fn, l, sio__free);
+  if (r < 0) sio__free(l);
+  return r;
+}
+
+int sio_app_use_json(sio_app *app, size_t limit) { return use_body_parser(app, limit, json_mw); }
+int sio_app_use_urlencoded(sio_app *app, size_t limit) {
+  return use_body_parser(app, limit, form_mw);
+}
+
+/* --- CORS --------------------------------------------------------------------------------- */
+typedef struct cors {
+  char *origin, *methods, *headers;
+  int credentials, max_age;
+} cors;
+
+static void cors_free(void *p) {
+  cors *c = p;
+  sio__free(c->origin);
+  sio__free(c->methods);
+  sio__free(c->headers);
+  sio__free(c);
+}
+
+static void cors_mw(sio_req *req, sio_res *res, void *user) {
+  cors *c = user;
+  const char *origin = sio_req_header(req, "Origin");
+  int allowed = 0;
+  if (strcmp(c->origin, "*") == 0) {
+    sio_res_set_header(res, "Access-Control-Allow-Origin",
+                       c->credentials && origin ? origin : "*");
+    if (c->credentials && origin) sio_res_append_header(res, "Vary", "Origin");
+    allowed = 1;
+  } else if (origin && sio__http_list_has(c->origin, strlen(c->origin), origin)) {
+    sio_res_set_header(res, "Access-Control-Allow-Origin", origin);
+    sio_res_append_header(res, "Vary", "Origin");
+    allowed = 1;
+  } else {
+    sio_res_append_header(res, "Vary", "Origin");
+  }
+  if (allowed && c->credentials)
+    sio_res_set_header(res, "Access-Control-Allow-Credentials", "true");
+  if (strcmp(req->method, "OPTIONS") == 0 &&
+      sio_req_header(req, "Access-Control-Request-Method")) {
+    if (allowed) {
+      sio_res_set_header(res, "Access-Control-Allow-Methods", c->methods);
+      const char *h = c->headers ? c->headers : sio_req_header(req, "Access-Control-Request-Headers");
+      if (h) sio_res_set_header(res, "Access-Control-Allow-Headers", h);
+      if (!c->headers) sio_res_append_header(res, "Vary", "Access-Control-Request-Headers");
+      if (c->max_age > 0) {
+        char b[24];
+        snprintf(b, sizeof(b), "%d", c->max_age);
+        sio_res_set_header(res, "Access-Control-Max-Age", b);
+      }
+    }
+    sio_res_status(res, 204);
+    sio_res_end(res);
+    return;
+  }
+  sio_next(req, res);
+}
+
+int sio_app_use_cors(sio_app *app, const char *prefix, const sio_cors_opts *opts) {
+  cors *c = sio__calloc(1, sizeof(*c));
+  if (!c) return -ENOMEM;
+  c->origin = sio__strdup(opts && opts->origin ? opts->origin : "*");
+  c->methods = sio__strdup(opts && opts->methods ? opts->methods : "GET,HEAD,PUT,PATCH,POST,DELETE");
+  c->headers = opts && opts->allowed_headers ? sio__strdup(opts->allowed_headers) : NULL;
+  c->credentials = opts ? opts->credentials : 0;
+  c->max_age = opts ? opts->max_age : 0;
+  if (!c->origin || !c->methods || (opts && opts->allowed_headers && !c->headers)) {
+    cors_free(c);
+    return -ENOMEM;
+  }
+  int r = sio__router_use_owned(app->root, prefix, cors_mw, c, cors_free);
+  if (r < 0) cors_free(c);
+  return r;
+}

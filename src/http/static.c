@@ -1,0 +1,509 @@
+/* Static files: sio_app_static (a directory under a URL prefix) and sio_res_send_file.
+ *
+ * Path safety: the URL path is split into segments and each is percent-decoded on its own; a
+ * segment that decodes to "..", or contains '/', '\\' or NUL (that is "%2e%2e", "%2f", "%00")
+ * is refused with 403 before the file system is touched. The resolved path (realpath, so
+ * symlinks are followed) must stay inside the root's realpath, else 404: a symlink leading out
+ * of the root serves nothing. Dotfiles are hidden (404) unless allowed.
+ *
+ * Caching: a weak ETag from size and mtime, Last-Modified; If-None-Match takes precedence over
+ * If-Modified-Since (RFC 9110 13.2.2); both give 304. A single byte range gives 206 (or 416
+ * when unsatisfiable); If-Range that does not match disables the range.
+ *
+ * The body is streamed: 64 KiB reads through libuv's thread pool (uv_fs_read), each written
+ * before the next is asked for, and reading waits while the connection has more than 256 KiB
+ * queued (on_drain resumes it). Compressible types are gzipped on the fly (zlib, chunked) when
+ * the client accepts gzip and no range was asked for. Opening and stat-ing use the blocking
+ * calls (metadata of local files); file contents never block the loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "core/alloc.h"
+#include "http/app_internal.h"
+#include "http/mime.h"
+
+#define CHUNK (64 * 1024)
+#define HIGH_WATER (256 * 1024)
+
+int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
+                          void (*free_user)(void *));
+
+typedef struct static_dir {
+  char *root; /* realpath */
+  size_t root_len;
+  char *index;
+  int max_age, no_gzip, dotfiles_allow;
+} static_dir;
+
+typedef struct fstream {
+  sio_res *res;
+  uv_fs_t fsreq;
+  int fd;
+  uint64_t off, remaining;
+  char *buf;
+  char *zout;
+  z_stream z;
+  int gzip, reading, aborted, waiting;
+} fstream;
+
+/* --- dates ------------------------------------------------------------------------------- */
+static void http_date(time_t t, char *out, size_t n) {
+  static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+           months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); -1 if not one. */
+static time_t parse_http_date(const char *s) {
+  static const char *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  char wd[4], mon[4];
+  struct tm tm;
+  memset(&tm, 0, sizeof(tm));
+  if (sscanf(s, "%3s %d %3s %d %d:%d:%d GMT", wd, &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour,
+             &tm.tm_min, &tm.tm_sec) != 7)
+    return -1;
+  const char *m = strstr(months, mon);
+  if (!m || strlen(mon) != 3) return -1;
+  tm.tm_mon = (int)(m - months) / 3;
+  tm.tm_year -= 1900;
+  return timegm(&tm);
+}
+
+/* --- streaming ------------------------------------------------------------------------------ */
+static void stream_free(fstream *st) {
+  if (st->fd >= 0) close(st->fd);
+  if (st->gzip) deflateEnd(&st->z);
+  sio__free(st->buf);
+  sio__free(st->zout);
+  sio__free(st);
+}
+
+static void stream_abort(sio_res *res) {
+  fstream *st = res->stream;
+  if (!st) return;
+  res->stream = NULL;
+  res->drain_fn = NULL;
+  res->abort_fn = NULL;
+  st->res = NULL;
+  st->aborted = 1;
+  if (!st->reading) stream_free(st);
+}
+
+static void stream_done(fstream *st) {
+  sio_res *res = st->res;
+  res->stream = NULL;
+  res->drain_fn = NULL;
+  res->abort_fn = NULL;
+  stream_free(st);
+  sio_res_end(res);
+}
+
+static void read_next(fstream *st);
+
+/* Deflates in[0..n) (flush: Z_NO_FLUSH or Z_FINISH) and writes what comes out. */
+static int gzip_write(fstream *st, const char *in, size_t n, int flush) {
+  st->z.next_in = (Bytef *)in;
+  st->z.avail_in = (uInt)n;
+  do {
+    st->z.next_out = (Bytef *)st->zout;
+    st->z.avail_out = CHUNK;
+    int zr = deflate(&st->z, flush);
+    if (zr == Z_STREAM_ERROR) return -EIO;
+    size_t have = CHUNK - st->z.avail_out;
+    if (have && sio__res_write_raw(st->res, st->zout, have) < 0) return SIO_ECLOSED;
+  } while (st->z.avail_out == 0 || (flush == Z_FINISH && st->z.avail_in > 0));
+  return 0;
+}
+
+static void on_read(uv_fs_t *r) {
+  fstream *st = r->data;
+  ssize_t n = r->result;
+  uv_fs_req_cleanup(r);
+  st->reading = 0;
+  if (st->aborted) {
+    stream_free(st);
+    return;
+  }
+  sio_res *res = st->res;
+  if (n < 0) { /* the file became unreadable mid-way: the length promised cannot be kept */
+    res->keep_alive = 0;
+    stream_done(st);
+    return;
+  }
+  if (n == 0 && st->remaining > 0 && !st->gzip) { /* file shrank */
+    res->keep_alive = 0;
+    stream_done(st);
+    return;
+  }
+  if ((uint64_t)n > st->remaining) n = (ssize_t)st->remaining;
+  st->off += (uint64_t)n;
+  st->remaining -= (uint64_t)n;
+  int last = st->remaining == 0 || n == 0;
+  int w = st->gzip ? gzip_write(st, st->buf, (size_t)n, last ? Z_FINISH : Z_NO_FLUSH)
+                   : sio__res_write_raw(res, st->buf, (size_t)n);
+  if (w < 0 || last) {
+    stream_done(st);
+    return;
+  }
+  sio__conn *c = sio__req_conn(res->req);
+  if (c && sio__conn_buffered(c) > HIGH_WATER) {
+    st->waiting = 1;
+    sio__conn_want_drain(c);
+    return;
+  }
+  read_next(st);
+}
+
+static void read_next(fstream *st) {
+  size_t want = st->remaining < CHUNK ? (size_t)st->remaining : CHUNK;
+  uv_buf_t b = uv_buf_init(st->buf, (unsigned)want);
+  st->fsreq.data = st;
+  st->reading = 1;
+  if (uv_fs_read(sio_app_loop(st->res->req->app), &st->fsreq, st->fd, &b, 1, (int64_t)st->off,
+                 on_read) < 0) {
+    st->reading = 0;
+    st->res->keep_alive = 0;
+    stream_done(st);
+  }
+}
+
+static void on_drain(sio_res *res) {
+  fstream *st = res->stream;
+  if (!st || !st->waiting || st->reading) return;
+  st->waiting = 0;
+  read_next(st);
+}
+
+/* --- conditional requests, ranges --------------------------------------------------------- */
+static int etag_matches(const char *inm, const char *etag) {
+  /* weak comparison: W/ prefixes are ignored on both sides */
+  const char *e = strncmp(etag, "W/", 2) == 0 ? etag + 2 : etag;
+  size_t el = strlen(e);
+  const char *p = inm;
+  while (*p) {
+    while (*p == ' ' || *p == ',') p++;
+    if (*p == '*') return 1;
+    const char *s = p;
+    while (*p && *p != ',') p++;
+    const char *t = p;
+    while (t > s && t[-1] == ' ') t--;
+    if (t - s >= 2 && strncmp(s, "W/", 2) == 0) s += 2;
+    if ((size_t)(t - s) == el && strncmp(s, e, el) == 0) return 1;
+  }
+  return 0;
+}
+
+/* Parses "bytes=a-b" against size. 1: a range set; 0: no usable range (serve whole);
+ * -1: unsatisfiable (416). */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to) {
+  if (strncmp(h, "bytes=", 6) != 0) return 0;
+  h += 6;
+  if (strchr(h, ',')) return 0; /* several ranges: serve the whole file */
+  char *end;
+  while (*h == ' ') h++;
+  if (*h == '-') {
+    unsigned long long n = strtoull(h + 1, &end, 10);
+    if (end == h + 1 || *end) return 0;
+    if (n == 0 || size == 0) return -1;
+    *from = n >= size ? 0 : size - n;
+    *to = size - 1;
+    return 1;
+  }
+  if (*h < '0' || *h > '9') return 0;
+  unsigned long long a = strtoull(h, &end, 10);
+  if (*end != '-') return 0;
+  const char *bs = end + 1;
+  unsigned long long b = size ? size - 1 : 0;
+  if (*bs) {
+    if (*bs < '0' || *bs > '9') return 0;
+    b = strtoull(bs, &end, 10);
+    if (*end) return 0;
+    if (b < a) return 0;
+    if (b >= size) b = size - 1;
+  }
+  if (a >= size) return -1;
+  *from = a;
+  *to = b;
+  return 1;
+}
+
+static int accepts_gzip(const char *ae) {
+  if (!ae) return 0;
+  const char *p = ae;
+  while ((p = strcasestr(p, "gzip")) != NULL) {
+    const char *q = p + 4;
+    while (*q == ' ') q++;
+    if (*q == ';') { /* gzip;q=0 refuses it */
+      const char *qv = strstr(q, "q=");
+      if (qv && strtod(qv + 2, NULL) == 0.0) return 0;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+/* Sends the file at path (already resolved and checked) with st_buf's metadata. */
+static int serve_file(sio_req *req, sio_res *res, const char *path, const struct stat *sb,
+                      int max_age, int no_gzip) {
+  const char *mime = sio__mime_type(path);
+  char etag[64], lm[40], buf[64];
+  snprintf(etag, sizeof(etag), "W/\"%llx-%llx\"", (unsigned long long)sb->st_size,
+           (unsigned long long)sb->st_mtime * 1000ULL + (unsigned long long)(sb->st_mtim.tv_nsec / 1000000));
+  http_date(sb->st_mtime, lm, sizeof(lm));
+  uint64_t size = (uint64_t)sb->st_size;
+  snprintf(buf, sizeof(buf), "public, max-age=%d", max_age);
+  char have[8];
+  if (!sio__res_get_header(res, "Cache-Control", have, sizeof(have)))
+    sio_res_set_header(res, "Cache-Control", buf);
+  sio_res_set_header(res, "ETag", etag);
+  sio_res_set_header(res, "Last-Modified", lm);
+  sio_res_set_header(res, "Accept-Ranges", "bytes");
+  int compressible = !no_gzip && sio__mime_compressible(mime);
+  if (compressible) sio_res_append_header(res, "Vary", "Accept-Encoding");
+
+  /* conditionals */
+  const char *inm = sio_req_header(req, "If-None-Match");
+  const char *ims = sio_req_header(req, "If-Modified-Since");
+  int not_modified = 0;
+  if (inm)
+    not_modified = etag_matches(inm, etag);
+  else if (ims) {
+    time_t t = parse_http_date(ims);
+    not_modified = t >= 0 && sb->st_mtime <= t;
+  }
+  if (not_modified) {
+    sio_res_status(res, 304);
+    return sio_res_end(res);
+  }
+
+  uint64_t from = 0, to = size ? size - 1 : 0;
+  int ranged = 0;
+  const char *range = sio_req_header(req, "Range");
+  const char *ifr = sio_req_header(req, "If-Range");
+  if (range && ifr && strcmp(ifr, etag) != 0 && strcmp(ifr, lm) != 0) range = NULL;
+  if (range) {
+    int pr = parse_range(range, size, &from, &to);
+    if (pr < 0) {
+      snprintf(buf, sizeof(buf), "bytes */%llu", (unsigned long long)size);
+      sio_res_set_header(res, "Content-Range", buf);
+      sio_next_error(req, res, 416, "Range Not Satisfiable");
+      return 0;
+    }
+    ranged = pr == 1;
+  }
+  sio_res_set_header(res, "Content-Type", mime);
+  int gzip = compressible && !ranged && size > 0 && accepts_gzip(sio_req_header(req, "Accept-Encoding"));
+  uint64_t length = size ? to - from + 1 : 0;
+  if (ranged) {
+    sio_res_status(res, 206);
+    snprintf(buf, sizeof(buf), "bytes %llu-%llu/%llu", (unsigned long long)from,
+             (unsigned long long)to, (unsigned long long)size);
+    sio_res_set_header(res, "Content-Range", buf);
+  }
+  if (gzip) sio_res_set_header(res, "Content-Encoding", "gzip");
+  if (res->head_only || length == 0) {
+    if (gzip) return sio__res_send_headers(res, -1) < 0 ? -EIO : sio_res_end(res);
+    int r = sio__res_send_headers(res, (int64_t)length);
+    sio_res_end(res);
+    return r;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    sio_next_error(req, res, errno == EACCES ? 403 : 404, NULL);
+    return -errno;
+  }
+  fstream *st = sio__calloc(1, sizeof(*st));
+  if (st) st->buf = sio__malloc(CHUNK);
+  if (st && gzip) {
+    st->zout = sio__malloc(CHUNK);
+    st->z.zalloc = sio__zalloc;
+    st->z.zfree = sio__zfree;
+    if (!st->zout || deflateInit2(&st->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      sio__free(st->zout);
+      st->zout = NULL;
+      sio__free(st->buf);
+      st->buf = NULL;
+    } else {
+      st->gzip = 1;
+    }
+  }
+  if (!st || !st->buf) {
+    close(fd);
+    if (st) stream_free(st);
+    sio_next_error(req, res, 500, "Out of memory");
+    return -ENOMEM;
+  }
+  st->fd = fd;
+  st->res = res;
+  st->off = from;
+  st->remaining = length;
+  res->stream = st;
+  res->drain_fn = on_drain;
+  res->abort_fn = stream_abort;
+  int r = sio__res_send_headers(res, gzip ? -1 : (int64_t)length);
+  if (r < 0) {
+    stream_abort(res);
+    return r;
+  }
+  read_next(st);
+  return 0;
+}
+
+int sio_res_send_file(sio_res *res, const char *path) {
+  struct stat sb;
+  char real[PATH_MAX];
+  if (!path || !realpath(path, real) || stat(real, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    sio_next_error(res->req, res, 404, "File not found");
+    return -ENOENT;
+  }
+  return serve_file(res->req, res, real, &sb, 0, 0);
+}
+
+/* --- the static middleware --------------------------------------------------------------- */
+static void static_free(void *p) {
+  static_dir *d = p;
+  sio__free(d->root);
+  sio__free(d->index);
+  sio__free(d);
+}
+
+static void static_mw(sio_req *req, sio_res *res, void *user) {
+  static_dir *d = user;
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+    sio_next(req, res);
+    return;
+  }
+  const char *rel = sio_req_path(req);
+  size_t rl = strlen(rel);
+  char *fs = sio__malloc(d->root_len + rl + 2 + (d->index ? strlen(d->index) + 1 : 0));
+  char *seg = sio__malloc(rl + 1);
+  if (!fs || !seg) {
+    sio__free(fs);
+    sio__free(seg);
+    sio_next_error(req, res, 500, "Out of memory");
+    return;
+  }
+  memcpy(fs, d->root, d->root_len);
+  size_t fl = d->root_len;
+  int status = 0, trailing = rl > 0 && rel[rl - 1] == '/';
+  const char *p = rel;
+  while (*p && !status) {
+    while (*p == '/') p++;
+    const char *e = p;
+    while (*e && *e != '/') e++;
+    size_t n = (size_t)(e - p);
+    if (n) {
+      int dn = sio__pct_decode(p, n, seg, 0);
+      if (dn < 0)
+        status = 400;
+      else if ((size_t)dn != strlen(seg) || strchr(seg, '/') || strchr(seg, '\\'))
+        status = 403; /* NUL, encoded slash or backslash */
+      else if (strcmp(seg, "..") == 0)
+        status = 403;
+      else if (strcmp(seg, ".") == 0)
+        ;
+      else if (seg[0] == '.' && !d->dotfiles_allow)
+        status = 404;
+      else {
+        fs[fl++] = '/';
+        memcpy(fs + fl, seg, (size_t)dn);
+        fl += (size_t)dn;
+      }
+    }
+    p = e;
+  }
+  fs[fl] = 0;
+  sio__free(seg);
+  if (status == 404) {
+    sio__free(fs);
+    sio_next(req, res);
+    return;
+  }
+  if (status) {
+    sio__free(fs);
+    sio_next_error(req, res, status, status == 400 ? "Bad path encoding" : "Forbidden path");
+    return;
+  }
+  struct stat sb;
+  char real[PATH_MAX];
+  if (stat(fs, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (!trailing) {
+      /* /dir -> /dir/ (as Express' serve-static), keeping the query */
+      sio__sbuf loc = SIO__SBUF_INIT;
+      sio__sbuf_printf(&loc, "%s/%s%s", req->path_raw, *req->query_raw ? "?" : "",
+                       req->query_raw);
+      sio__free(fs);
+      if (loc.oom) {
+        sio__sbuf_free(&loc);
+        sio_next_error(req, res, 500, "Out of memory");
+        return;
+      }
+      sio_res_redirect(res, 301, loc.data);
+      sio__sbuf_free(&loc);
+      return;
+    }
+    if (!d->index) {
+      sio__free(fs);
+      sio_next(req, res);
+      return;
+    }
+    fs[fl++] = '/';
+    strcpy(fs + fl, d->index);
+  } else if (trailing) { /* "file.txt/" is not a directory */
+    sio__free(fs);
+    sio_next(req, res);
+    return;
+  }
+  int ok = realpath(fs, real) != NULL && stat(real, &sb) == 0 && S_ISREG(sb.st_mode);
+  sio__free(fs);
+  if (!ok) {
+    sio_next(req, res);
+    return;
+  }
+  /* symlinks must not lead out of the root */
+  if (strncmp(real, d->root, d->root_len) != 0 ||
+      (real[d->root_len] != '/' && real[d->root_len] != 0)) {
+    sio_next(req, res);
+    return;
+  }
+  serve_file(req, res, real, &sb, d->max_age, d->no_gzip);
+}
+
+int sio_app_static(sio_app *app, const char *prefix, const char *root,
+                   const sio_static_opts *opts) {
+  char real[PATH_MAX];
+  if (!root || !realpath(root, real)) return -errno ? -errno : -ENOENT;
+  static_dir *d = sio__calloc(1, sizeof(*d));
+  if (!d) return -ENOMEM;
+  size_t rl = strlen(real);
+  while (rl > 1 && real[rl - 1] == '/') real[--rl] = 0;
+  if (rl == 1) rl = 0; /* root "/": every path qualifies */
+  d->root = sio__strdup(real);
+  d->root_len = rl;
+  const char *idx = opts && opts->index ? opts->index : "index.html";
+  d->index = *idx ? sio__strdup(idx) : NULL;
+  if (!d->root || (*idx && !d->index)) {
+    static_free(d);
+    return -ENOMEM;
+  }
+  if (opts) {
+    d->max_age = opts->max_age;
+    d->no_gzip = opts->no_gzip;
+    d->dotfiles_allow = opts->dotfiles_allow;
+  }
+  int r = sio__router_use_owned(app->root, prefix, static_mw, d, static_free);
+  if (r < 0) static_free(d);
+  return r;
+}
