@@ -58,7 +58,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "echo: %s\n", sio_strerror(rc));
     return 1;
   }
-  printf("ws://%s:%d/\n", host ? host : "localhost", sio_app_port(app));
+  const char *shown = host ? host : "localhost";
+  printf("http://%s:%d/ (WebSocket echo on ws://%s:%d/ and every other path)\n", shown,
+         sio_app_port(app), shown, sio_app_port(app));
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app);
