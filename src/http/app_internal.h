@@ -129,6 +129,7 @@ struct sio_req {
   /* body */
   sio__sbuf body;
   int body_done, body_error;
+  const char *body_reason; /* the parser's reason with body_error (static text) */
   size_t body_limit;
   sio_body_fn body_cb;
   void *body_user;

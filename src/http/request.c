@@ -245,7 +245,7 @@ static int type_is(const sio_req *req, const char *type, int plus_suffix) {
 
 static void on_json_body(sio_req *req, sio_res *res, int status, void *user) {
   if (status) {
-    sio_next_error(req, res, status, status == 413 ? "Request body too large" : "Bad request body");
+    sio_next_error(req, res, status, status == 413 && !req->body_error ? "Request body too large" : NULL);
     return;
   }
   json_error_t err;
@@ -271,7 +271,7 @@ static void json_mw(sio_req *req, sio_res *res, void *user) {
 
 static void on_form_body(sio_req *req, sio_res *res, int status, void *user) {
   if (status) {
-    sio_next_error(req, res, status, status == 413 ? "Request body too large" : "Bad request body");
+    sio_next_error(req, res, status, status == 413 && !req->body_error ? "Request body too large" : NULL);
     return;
   }
   size_t len;

@@ -346,6 +346,7 @@ void sio_next_error(sio_req *req, sio_res *res, int status, const char *message)
   if (res->finished) return;
   req->stage = 2;
   if (status < 400 || status > 599) status = 500;
+  if (!message && req->body_error == status && req->body_reason) message = req->body_reason;
   if (res->headers_sent) { /* too late for an error page: cut the response */
     res->keep_alive = 0;
     if (req->hc) {

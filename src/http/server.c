@@ -440,6 +440,7 @@ static void feed(sio__hconn *hc, const char *data, size_t len) {
       long r = sio__http_body(&hc->p, data, len, &o, &ol);
       if (r < 0) {
         req->body_error = hc->p.status;
+        req->body_reason = hc->p.reason;
         if (!req->res.headers_sent) {
           sio_res *res = &req->res;
           res->keep_alive = 0;

@@ -71,7 +71,7 @@ static time_t parse_http_date(const char *s) {
   char wd[4], mon[4];
   struct tm tm;
   memset(&tm, 0, sizeof(tm));
-  if (sscanf(s, "%3s %d %3s %d %d:%d:%d GMT", wd, &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour,
+  if (sscanf(s, "%3s, %d %3s %d %d:%d:%d GMT", wd, &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour,
              &tm.tm_min, &tm.tm_sec) != 7)
     return -1;
   const char *m = strstr(months, mon);
