@@ -82,6 +82,9 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
 /* Closes every session and stops serving; the server is freed once they are gone. */
 void sio_eio_close(sio_eio *eio);
 size_t sio_eio_clients_count(const sio_eio *eio);
+/* Releases the server's memory once the app has been freed (sio_app_free): the app's hooks
+ * point at it until then. */
+void sio_eio_free(sio_eio *eio);
 
 /* Sends one message (copied). 0, SIO_ECLOSED, or negative. */
 int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary);

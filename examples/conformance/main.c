@@ -1,0 +1,90 @@
+/* conformance: the server that the strict protocol suites and the interop tests run against
+ * (see ../shared/CONFORMANCE.md).
+ *
+ *   conformance [--port N]
+ *
+ * - Engine.IO echo at /engine.io/: EIO=4, polling and websocket, upgrades, pingInterval 300 ms,
+ *   pingTimeout 200 ms, maxPayload 1000000; every message goes back unchanged on its session.
+ * - Socket.IO at /socket.io/: added by setup_socketio() (see the hook below) with the same
+ *   Engine.IO options and connectTimeout 1000 ms.
+ * - CORS: any origin.
+ *
+ * Each protocol part is a setup function that attaches to the one app, so that adding one is a
+ * new function and one call in main. Prints its URL on start (flushed, for test harnesses). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "sio/engine.h"
+#include "sio/http.h"
+
+#define PING_INTERVAL_MS 300
+#define PING_TIMEOUT_MS 200
+#define MAX_PAYLOAD 1000000
+
+/* The Engine.IO options every part of this server uses. */
+static sio_eio_opts engine_opts(const char *path) {
+  sio_eio_opts o = sio_eio_opts_default();
+  o.path = path;
+  o.ping_interval_ms = PING_INTERVAL_MS;
+  o.ping_timeout_ms = PING_TIMEOUT_MS;
+  o.max_http_buffer_size = MAX_PAYLOAD;
+  o.cors_origin = "*";
+  o.http_compression = 1;
+  return o;
+}
+
+/* --- Engine.IO echo at /engine.io/ ---------------------------------------------------------- */
+
+static void echo_message(sio_eio_socket *s, const char *data, size_t len, int binary,
+                         void *user) {
+  sio_eio_send(s, data, len, binary);
+}
+
+static sio_eio *setup_engine_echo(sio_app *app) {
+  sio_eio_opts o = engine_opts("/engine.io/");
+  static const sio_eio_handlers h = {.message = echo_message};
+  return sio_eio_attach(app, &o, &h, NULL);
+}
+
+/* --- Socket.IO at /socket.io/ --------------------------------------------------------------
+ * The Socket.IO part attaches here: a setup_socketio(app) built on engine_opts("/socket.io/")
+ * with connectTimeout 1000 ms and namespaces "/" and "/custom" (CONFORMANCE.md). */
+
+static void usage(void) {
+  fprintf(stderr, "usage: conformance [--port N]\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  int port = 3000;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
+    else usage();
+  }
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_t *loop = uv_default_loop();
+  sio_app_opts ao = sio_app_opts_default();
+  ao.port = port;
+  ao.port_any = port == 0;
+  ao.handle_signals = 1;
+  sio_app *app = sio_app_new(loop, &ao);
+  if (!app) {
+    fprintf(stderr, "conformance: cannot create the app\n");
+    return 1;
+  }
+  sio_eio *engine = setup_engine_echo(app);
+  int rc = engine ? sio_app_listen(app) : -1;
+  if (rc != 0) {
+    fprintf(stderr, "conformance: %s\n", engine ? sio_strerror(rc) : "cannot attach Engine.IO");
+    return 1;
+  }
+  printf("http://localhost:%d/ (Engine.IO echo at /engine.io/)\n", sio_app_port(app));
+  fflush(stdout);
+  uv_run(loop, UV_RUN_DEFAULT);
+  sio_app_free(app);
+  sio_eio_free(engine);
+  return 0;
+}
