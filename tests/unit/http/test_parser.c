@@ -85,7 +85,7 @@ static void run(const char *data, size_t len, const size_t *cuts, size_t ncuts, 
           out(r, "\nERR %d %s\n", p.status, p.reason);
           return;
         }
-        memcpy(body + body_len, o, ol);
+        if (ol) memcpy(body + body_len, o, ol);
         body_len += ol;
         in += c;
         n -= (size_t)c;
