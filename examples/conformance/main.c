@@ -70,6 +70,7 @@ int main(int argc, char **argv) {
   ao.port = port;
   ao.port_any = port == 0;
   ao.handle_signals = 1;
+  ao.max_body_size = 2 * MAX_PAYLOAD; /* Engine.IO enforces maxPayload itself (413 + close) */
   sio_app *app = sio_app_new(loop, &ao);
   if (!app) {
     fprintf(stderr, "conformance: cannot create the app\n");

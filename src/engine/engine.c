@@ -697,7 +697,7 @@ static void on_post_body(sio_req *req, sio_res *res, int status, void *user) {
   }
   size_t len;
   const char *body = sio_req_body(req, &len);
-  if (s->state == ST_OPEN && s->transport == SIO_EIO_POLLING) {
+  if (s->state == ST_OPEN) { /* (after an upgrade, a late POST's packets still count) */
     sio__eio_payload_iter it;
     sio__eio_packet p;
     int rc;
