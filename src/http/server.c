@@ -678,6 +678,7 @@ static void on_app_handle_closed(uv_handle_t *h) {
 }
 
 void sio__views_release(sio_app *app);
+static void on_reap(uv_idle_t *h);
 
 void sio_app_free(sio_app *app) {
   if (!app || app->freeing) return;
@@ -705,7 +706,18 @@ void sio_app_free(sio_app *app) {
   sio__router_free_layers(app->root);
   sio__free(app->root);
   sio__views_release(app);
+  /* The net may be freed only after every connection's close callback has run (they use it):
+   * wait for that from the idle handle, then close the app's own handles. */
+  uv_timer_stop(&app->close_timer);
+  uv_idle_start(&app->idle, on_reap);
+}
+
+static void on_reap(uv_idle_t *h) {
+  sio_app *app = h->data;
+  if (sio__net_conn_count(app->net) > 0) return;
+  uv_idle_stop(h);
   sio__net_free(app->net);
+  app->net = NULL;
   uv_close((uv_handle_t *)&app->idle, on_app_handle_closed);
   uv_close((uv_handle_t *)&app->close_timer, on_app_handle_closed);
   if (app->opts.handle_signals) {

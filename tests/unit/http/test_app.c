@@ -1,0 +1,256 @@
+/* In-process tests of the HTTP server: a libuv client on the same loop talks to an app on a
+ * free port. Covers the internal hooks the upper layers use (upgrade takeover and refusal,
+ * intercepts, shutdown hooks), graceful close, and allocation failure at every step of a
+ * request (no crash, no leak). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "http/server.h"
+
+typedef struct client {
+  uv_tcp_t tcp;
+  uv_connect_t conn;
+  uv_write_t wr;
+  uv_timer_t timer;
+  const char *req;
+  size_t req_len;
+  char *resp;
+  size_t resp_len;
+  int done, closes;
+} client;
+
+static void c_closed(uv_handle_t *h) { ((client *)h->data)->closes++; }
+static void c_finish(client *c) {
+  if (c->done) return;
+  c->done = 1;
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->tcp, c_closed);
+  uv_close((uv_handle_t *)&c->timer, c_closed);
+}
+static void c_alloc(uv_handle_t *h, size_t s, uv_buf_t *b) {
+  static char buf[65536];
+  *b = uv_buf_init(buf, sizeof(buf));
+}
+static void c_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  client *c = s->data;
+  if (n < 0) {
+    c_finish(c);
+    return;
+  }
+  c->resp = realloc(c->resp, c->resp_len + (size_t)n + 1);
+  memcpy(c->resp + c->resp_len, b->base, (size_t)n);
+  c->resp_len += (size_t)n;
+  c->resp[c->resp_len] = 0;
+}
+static void c_written(uv_write_t *w, int status) {}
+static void c_connected(uv_connect_t *r, int status) {
+  client *c = r->data;
+  if (status < 0) {
+    c_finish(c);
+    return;
+  }
+  uv_read_start((uv_stream_t *)&c->tcp, c_alloc, c_read);
+  uv_buf_t b = uv_buf_init((char *)c->req, (unsigned)c->req_len);
+  uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, c_written);
+}
+static void c_timeout(uv_timer_t *t) { c_finish(t->data); }
+
+/* Sends req, returns everything read until the server closes (or 2 s pass). Caller frees. */
+static char *roundtrip(uv_loop_t *loop, int port, const char *req) {
+  client *c = calloc(1, sizeof(*c));
+  c->req = req;
+  c->req_len = strlen(req);
+  uv_tcp_init(loop, &c->tcp);
+  uv_timer_init(loop, &c->timer);
+  c->tcp.data = c->timer.data = c->conn.data = c;
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", port, &a);
+  uv_tcp_connect(&c->conn, &c->tcp, (struct sockaddr *)&a, c_connected);
+  uv_timer_start(&c->timer, c_timeout, 2000, 0);
+  while (c->closes < 2) uv_run(loop, UV_RUN_ONCE);
+  char *r = c->resp ? c->resp : strdup("");
+  free(c);
+  return r;
+}
+
+static void on_hello(sio_req *req, sio_res *res, void *u) { sio_res_text(res, "hello"); }
+
+static sio_app *new_app(uv_loop_t *loop) {
+  sio_app_opts o = sio_app_opts_default();
+  o.port_any = 1;
+  o.host = "127.0.0.1";
+  sio_app *app = sio_app_new(loop, &o);
+  assert_non_null(app);
+  assert_int_equal(sio_app_get(app, "/", on_hello, NULL), 0);
+  return app;
+}
+
+static void free_app(uv_loop_t *loop, sio_app *app) {
+  sio_app_free(app);
+  uv_run(loop, UV_RUN_DEFAULT);
+}
+
+static void test_get(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_app *app = new_app(&loop);
+  assert_int_equal(sio_app_listen(app), 0);
+  char *r = roundtrip(&loop, sio_app_port(app), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null(strstr(r, "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(strstr(r, "Content-Length: 5\r\n"));
+  assert_non_null(strstr(r, "\r\n\r\nhello"));
+  free(r);
+  free_app(&loop, app);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* --- upgrade hooks ---------------------------------------------------------------------------- */
+static void echo_data(sio__conn *c, const char *d, size_t n) { sio__conn_write_copy(c, d, n); }
+static void echo_close(sio__conn *c) { (*(int *)c->ctx)++; }
+static const sio__conn_handler echo_handler = {echo_data, NULL, NULL, echo_close};
+static int echo_closed;
+
+static int upgrade_take(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
+                        size_t rest_len, void *user) {
+  if (strcmp(sio_req_header(req, "Upgrade"), "echo") != 0) {
+    sio_res_status(res, 426);
+    sio_res_text(res, "want echo");
+    return 0;
+  }
+  (*(int *)user)++;
+  const char *ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n";
+  sio__conn_write_copy(conn, ok, strlen(ok));
+  sio__conn_write_copy(conn, rest, rest_len); /* echo what came with the head */
+  conn->handler = &echo_handler;
+  conn->ctx = &echo_closed;
+  sio__conn_close(conn); /* the test client reads until close */
+  return 1;
+}
+
+static int upgrade_other(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
+                         size_t rest_len, void *user) {
+  sio_res_text(res, "shorter prefix");
+  return 0;
+}
+
+static void test_upgrade(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_app *app = new_app(&loop);
+  int taken = 0;
+  assert_int_equal(sio__app_on_upgrade(app, "/", upgrade_other, NULL), 0);
+  assert_int_equal(sio__app_on_upgrade(app, "/ws", upgrade_take, &taken), 0);
+  assert_int_equal(sio_app_listen(app), 0);
+  int port = sio_app_port(app);
+  char *r = roundtrip(&loop, port, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nRAWBYTES");
+  assert_int_equal(taken, 1);
+  assert_non_null(strstr(r, "HTTP/1.1 101 Switching Protocols\r\n"));
+  assert_non_null(strstr(r, "\r\n\r\nRAWBYTES"));
+  free(r);
+  for (int i = 0; i < 1000 && echo_closed == 0; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(echo_closed, 1);
+  /* refused: answered through res, connection closed afterwards */
+  r = roundtrip(&loop, port, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\n");
+  assert_non_null(strstr(r, "HTTP/1.1 426 Upgrade Required\r\n"));
+  assert_non_null(strstr(r, "want echo"));
+  free(r);
+  /* the longest prefix wins; "/" catches the rest */
+  r = roundtrip(&loop, port, "GET /other HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\n\r\n");
+  assert_non_null(strstr(r, "shorter prefix"));
+  free(r);
+  /* no Upgrade header: ordinary request */
+  r = roundtrip(&loop, port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null(strstr(r, "hello"));
+  free(r);
+  free_app(&loop, app);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* --- intercepts and shutdown ------------------------------------------------------------------ */
+static void intercept(sio_req *req, sio_res *res, void *u) {
+  if (strcmp(sio__req_query_string(req), "fall") == 0) {
+    sio_next(req, res);
+    return;
+  }
+  char ip[64];
+  int port;
+  assert_int_equal(sio__req_peer(req, ip, sizeof(ip), &port), 0);
+  assert_non_null(sio__req_conn(req));
+  sio_res_text(res, "engine");
+}
+
+static int shutdown_calls, closed_calls;
+static void on_shutdown(sio_app *app, void *u) {
+  shutdown_calls++;
+  assert_true(sio__app_closing(app));
+}
+static void on_closed(sio_app *app, void *u) { closed_calls++; }
+
+static void test_intercept_and_shutdown(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_app *app = new_app(&loop);
+  assert_non_null(sio__app_net(app));
+  assert_int_equal(sio__app_intercept(app, "/socket.io/", intercept, NULL), 0);
+  assert_int_equal(sio_app_get(app, "/socket.io/x", on_hello, NULL), 0);
+  assert_int_equal(sio__app_on_shutdown(app, on_shutdown, NULL), 0);
+  assert_int_equal(sio_app_listen(app), 0);
+  int port = sio_app_port(app);
+  char *r = roundtrip(&loop, port, "GET /socket.io/?EIO=4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null(strstr(r, "\r\n\r\nengine"));
+  free(r);
+  r = roundtrip(&loop, port, "GET /socket.io/x?fall HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null(strstr(r, "\r\n\r\nhello"));
+  free(r);
+  sio_app_close(app, on_closed, NULL);
+  assert_int_equal(shutdown_calls, 1);
+  while (!closed_calls) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(closed_calls, 1);
+  free_app(&loop, app);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* --- allocation failure at every step of a request ------------------------------------------- */
+static void on_json(sio_req *req, sio_res *res, void *u) {
+  sio_res_jsonf(res, "{s:s,s:s?}", "id", sio_req_param(req, "id"), "q", sio_req_query(req, "q"));
+}
+
+static void test_alloc_failures(void **s) {
+  const char *req =
+      "POST /items/42?q=a%20b HTTP/1.1\r\nHost: x\r\nCookie: a=b\r\nContent-Type: application/json\r\n"
+      "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}";
+  for (long n = 0; n < 200; n++) {
+    long live = sio__alloc_live();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sio_app *app = new_app(&loop);
+    sio_app_use_json(app, 0);
+    sio_app_post(app, "/items/:id", on_json, NULL);
+    assert_int_equal(sio_app_listen(app), 0);
+    sio__alloc_fail_after(n);
+    char *r = roundtrip(&loop, sio_app_port(app), req);
+    sio__alloc_fail_reset();
+    free(r);
+    free_app(&loop, app);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    if (sio__alloc_live() != live) fprintf(stderr, "leak after failing at allocation %ld\n", n);
+    assert_int_equal(sio__alloc_live(), live);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_get),
+      cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_intercept_and_shutdown),
+      cmocka_unit_test(test_alloc_failures),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
