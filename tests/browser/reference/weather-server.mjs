@@ -18,6 +18,7 @@ const require = createRequire(path.join(here, '../../../package.json'));
 const express = require('express');
 const { Server } = require('socket.io');
 
+// POST bodies are parsed as JSON whatever their Content-Type (curl -d sends a form type).
 const PUBLIC_DIR = path.resolve(here, '../../../examples/weather/public');
 
 const CITIES = [
@@ -117,7 +118,7 @@ function pushAlert(city, severity, message, source) {
   return { id: alert.id, delivered };
 }
 
-app.post('/api/alerts', express.json({ limit: '16kb' }), (req, res) => {
+app.post('/api/alerts', express.json({ limit: '16kb', type: () => true }), (req, res) => {
   const b = req.body;
   if (b === undefined || b === null || typeof b !== 'object' || Array.isArray(b)) {
     return res.status(400).json({ error: 'body must be a JSON object {city, severity, message}' });
