@@ -18,7 +18,6 @@ const require = createRequire(path.join(here, '../../../package.json'));
 const express = require('express');
 const { Server } = require('socket.io');
 
-// POST bodies are parsed as JSON whatever their Content-Type (curl -d sends a form type).
 const PUBLIC_DIR = path.resolve(here, '../../../examples/weather/public');
 
 const CITIES = [
@@ -118,6 +117,7 @@ function pushAlert(city, severity, message, source) {
   return { id: alert.id, delivered };
 }
 
+// Alert bodies are parsed as JSON whatever their Content-Type (curl -d sends a form type).
 app.post('/api/alerts', express.json({ limit: '16kb', type: () => true }), (req, res) => {
   const b = req.body;
   if (b === undefined || b === null || typeof b !== 'object' || Array.isArray(b)) {
