@@ -1,7 +1,7 @@
 /* echo: a WebSocket echo server on every path (text as text, binary as binary), the program
  * that conformance suites and benchmarks run against.
  *
- *   echo [--port N] [--host H] [--deflate] [--max-message BYTES] [--quiet]
+ *   echo [--port N] [--host H] [--deflate] [--max-message BYTES] [--idle-timeout MS]
  *
  * Prints its URL on start (flushed at once, so a test harness can wait for it). The message
  * limit defaults to 16 MiB and there is no limit on the number of fragments. */
@@ -19,7 +19,8 @@ static void on_message(sio_ws *ws, const char *data, size_t len, int binary, voi
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: echo [--port N] [--host H] [--deflate] [--max-message BYTES]\n");
+  fprintf(stderr, "usage: echo [--port N] [--host H] [--deflate] [--max-message BYTES] "
+                  "[--idle-timeout MS]\n");
   exit(2);
 }
 
@@ -27,10 +28,13 @@ int main(int argc, char **argv) {
   int port = 3000, deflate = 0;
   const char *host = NULL;
   size_t max_message = 16u << 20;
+  uint32_t idle_ms = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--host") && i + 1 < argc) host = argv[++i];
     else if (!strcmp(argv[i], "--deflate")) deflate = 1;
+    else if (!strcmp(argv[i], "--idle-timeout") && i + 1 < argc)
+      idle_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-message") && i + 1 < argc)
       max_message = (size_t)strtoull(argv[++i], NULL, 10);
     else usage();
@@ -51,6 +55,7 @@ int main(int argc, char **argv) {
   wo.max_message_size = max_message;
   wo.max_buffered = 4 * max_message + (64u << 20); /* an echo holds at most a few replies */
   wo.deflate = deflate;
+  if (idle_ms) wo.idle_timeout_ms = idle_ms;
   static const sio_ws_handlers handlers = {.message = on_message};
   int rc = sio_app_ws(app, "/*", &handlers, &wo, NULL);
   if (rc == 0) rc = sio_app_listen(app);

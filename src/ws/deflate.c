@@ -108,6 +108,11 @@ void sio__ws_deflater_free(sio__ws_deflater *d) {
 
 sio__buf *sio__ws_deflate_frame(sio__ws_deflater *d, int opcode, const void *data, size_t len,
                                 size_t *off) {
+  if (len == 0) { /* an empty stored block stands for the empty message (RFC 7692 7.2.3.6);
+                     zlib would emit nothing after an earlier flush */
+    sio__buf *e = sio__ws_frame_new(opcode, 1, "", 1, off);
+    return e;
+  }
   sio__sbuf s = SIO__SBUF_INIT;
   if (sio__sbuf_reserve(&s, SIO__WS_HEADROOM + len + len / 16 + 64)) return NULL;
   memset(s.data, 0, SIO__WS_HEADROOM);

@@ -37,6 +37,7 @@ struct sio_ws {
   size_t max_buffered;
   uint32_t idle_ms, close_ms;
   uint64_t last_rx;
+  uint64_t ping_at; /* when the idle ping went out */
   sio__timer timer;
   sio__list link; /* in its route's list (sio_app_ws), else unlinked */
   uint16_t close_code;  /* what h->close will report */
@@ -95,18 +96,21 @@ static void on_timer(sio__timer *t) {
     return;
   }
   uint64_t now = sio__net_now(ws->conn->net);
+  if (ws->ping_out) {
+    if (ws->last_rx < ws->ping_at) { /* pinged a whole period ago and heard nothing */
+      ws->close_code = SIO__WS_CLOSE_ABNORMAL;
+      sio__conn_abort(ws->conn);
+      return;
+    }
+    ws->ping_out = 0;
+  }
   uint64_t idle = now - ws->last_rx;
   if (idle < ws->idle_ms) {
-    ws->ping_out = 0;
     sio__timer_start(ws->conn->net, t, ws->idle_ms - idle, on_timer);
     return;
   }
-  if (ws->ping_out) { /* pinged a whole period ago and heard nothing */
-    ws->close_code = SIO__WS_CLOSE_ABNORMAL;
-    sio__conn_abort(ws->conn);
-    return;
-  }
   ws->ping_out = 1;
+  ws->ping_at = now;
   sio__ws_ping(ws, NULL, 0);
   sio__timer_start(ws->conn->net, t, ws->idle_ms, on_timer);
 }
