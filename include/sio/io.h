@@ -124,8 +124,6 @@ typedef int (*sio_nsp_match_fn)(const char *name, const char *auth_json, void *u
 sio_nsp *sio_of_match(sio_io *io, sio_nsp_match_fn fn, void *user);
 /* Same with a shell pattern (fnmatch): "/dynamic-*", "/user/[0-9]*". */
 sio_nsp *sio_of_pattern(sio_io *io, const char *pattern);
-/* Remove a child of a dynamic namespace once it has no sockets (cleanupEmptyChildNamespaces). */
-void sio_nsp_cleanup_empty_children(sio_nsp *parent, int on);
 const char *sio_nsp_name(const sio_nsp *nsp);
 sio_io *sio_nsp_io(const sio_nsp *nsp);
 size_t sio_nsp_sockets_count(const sio_nsp *nsp);

@@ -1,0 +1,139 @@
+/* Emitting from other threads: sio_emit_async and sio_call_async copy their request into a
+ * queue (under a mutex) and wake the loop with uv_async_send; the loop thread drains the queue in
+ * order and emits. Other threads never touch the loop's handles or the server's state. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "socketio/io_internal.h"
+
+typedef struct qitem {
+  sio__list link;
+  sio_loop_fn fn; /* call, or emit when NULL */
+  void *user;
+  char *nsp, *room, *event, *args;
+} qitem;
+
+static void qitem_free(qitem *q) {
+  sio__free(q->nsp);
+  sio__free(q->room);
+  sio__free(q->event);
+  sio__free(q->args);
+  sio__free(q);
+}
+
+static void run_item(sio_io *io, qitem *q) {
+  if (q->fn) {
+    q->fn(io, q->user);
+    return;
+  }
+  sio_nsp *nsp = q->nsp ? sio__map_get(&io->nsps, q->nsp, strlen(q->nsp)) : io->main;
+  if (!nsp) return; /* no such namespace yet: nobody to receive it */
+  sio_op *op = sio_nsp_op(nsp);
+  if (q->room) op = sio_op_to(op, q->room);
+  sio_op_emit_raw(op, q->event, q->args);
+}
+
+static void on_async(uv_async_t *h) {
+  sio_io *io = h->data;
+  sio__list items;
+  sio__list_init(&items);
+  uv_mutex_lock(&io->mu);
+  if (!sio__list_empty(&io->queue)) { /* move the whole queue out */
+    items.next = io->queue.next;
+    items.prev = io->queue.prev;
+    items.next->prev = &items;
+    items.prev->next = &items;
+    sio__list_init(&io->queue);
+  }
+  uv_mutex_unlock(&io->mu);
+  while (!sio__list_empty(&items)) {
+    qitem *q = sio__container_of(items.next, qitem, link);
+    sio__list_remove(&q->link);
+    if (!io->closing) run_item(io, q);
+    qitem_free(q);
+  }
+}
+
+int sio__async_init(sio_io *io) {
+  if (uv_mutex_init(&io->mu)) return -ENOMEM;
+  int rc = uv_async_init(io->loop, &io->async, on_async);
+  if (rc) {
+    uv_mutex_destroy(&io->mu);
+    return rc;
+  }
+  io->async.data = io;
+  io->async_open = 1;
+  return 0;
+}
+
+void sio__io_final_free(sio_io *io);
+
+static void on_async_closed(uv_handle_t *h) {
+  sio_io *io = h->data;
+  while (!sio__list_empty(&io->queue)) {
+    qitem *q = sio__container_of(io->queue.next, qitem, link);
+    sio__list_remove(&q->link);
+    qitem_free(q);
+  }
+  uv_mutex_destroy(&io->mu);
+  sio__io_final_free(io);
+}
+
+void sio__async_close(sio_io *io) {
+  if (!io->async_open) {
+    sio__io_final_free(io);
+    return;
+  }
+  uv_mutex_lock(&io->mu);
+  io->async_open = 0;
+  uv_mutex_unlock(&io->mu);
+  uv_close((uv_handle_t *)&io->async, on_async_closed);
+}
+
+static int enqueue(sio_io *io, qitem *q) {
+  uv_mutex_lock(&io->mu);
+  if (!io->async_open) {
+    uv_mutex_unlock(&io->mu);
+    qitem_free(q);
+    return SIO_ECLOSED;
+  }
+  sio__list_insert_tail(&io->queue, &q->link);
+  uv_async_send(&io->async);
+  uv_mutex_unlock(&io->mu);
+  return 0;
+}
+
+static int dup_opt(char **out, const char *s) {
+  if (!s) return 0;
+  *out = sio__strdup(s);
+  return *out ? 0 : -ENOMEM;
+}
+
+int sio_emit_async(sio_io *io, const char *nsp, const char *room, const char *event,
+                   const char *args_json) {
+  if (!io || !event) return -EINVAL;
+  if (args_json) {
+    size_t count;
+    sio__json_slice one;
+    if (sio__json_split_array(args_json, strlen(args_json), SIO__JSON_MAX_DEPTH, &one, 1, &count))
+      return -EINVAL;
+  }
+  qitem *q = sio__calloc(1, sizeof(*q));
+  if (!q) return -ENOMEM;
+  if (dup_opt(&q->nsp, nsp) || dup_opt(&q->room, room) || dup_opt(&q->event, event) ||
+      dup_opt(&q->args, args_json)) {
+    qitem_free(q);
+    return -ENOMEM;
+  }
+  return enqueue(io, q);
+}
+
+int sio_call_async(sio_io *io, sio_loop_fn fn, void *user) {
+  if (!io || !fn) return -EINVAL;
+  qitem *q = sio__calloc(1, sizeof(*q));
+  if (!q) return -ENOMEM;
+  q->fn = fn;
+  q->user = user;
+  return enqueue(io, q);
+}

@@ -1,0 +1,232 @@
+/* Socket.IO server internals shared by the files of src/socketio (see include/sio/io.h).
+ *
+ * Objects and ownership:
+ * - sio_io: the server; owns the namespaces, the Engine.IO server it rides on, the clients.
+ * - sio__client: one Engine.IO session (which keeps the handshake request, shared by every
+ *   namespace the session joins), the binary packet being reassembled, the connect timer and
+ *   the list of its sockets (one per namespace: multiplexing).
+ * - sio_nsp: a namespace; owns an adapter (rooms) and a map id -> connected socket.
+ * - sio_socket: a client in a namespace. Refcounted: the namespace/client hold one reference
+ *   while it is connected; dispatch, deferred acks, pending middleware and the application
+ *   (sio_socket_ref) hold others, so a socket disconnected inside a handler stays valid until
+ *   the handler returns.
+ *
+ * Packets are encoded once into an Engine.IO message (sio__eio_msg: '4' + Socket.IO text, with
+ * its WebSocket frame header written once) and handed to every recipient's session; binary
+ * attachments are shared messages too. */
+#ifndef SIO_SOCKETIO_IO_INTERNAL_H
+#define SIO_SOCKETIO_IO_INTERNAL_H
+
+#include <uv.h>
+
+#include "adapter/adapter.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/list.h"
+#include "core/map.h"
+#include "engine/engine.h"
+#include "net/net.h"
+#include "sio/io.h"
+#include "socketio/codec.h"
+
+typedef struct sio__client sio__client;
+
+/* A growable array of (fn, user) pairs; handlers run in registration order. */
+typedef struct sio__cb {
+  void (*fn)(void);
+  void *user;
+  char *event; /* for event handlers */
+} sio__cb;
+typedef struct sio__cbs {
+  sio__cb *v;
+  size_t n, cap;
+} sio__cbs;
+int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event);
+void sio__cbs_free(sio__cbs *c);
+
+struct sio_io {
+  sio_app *app;
+  uv_loop_t *loop;
+  sio__net *net;
+  sio_io_opts opts;
+  char *path;
+  char *cors_origin;
+  sio__eio *eio; /* the Engine.IO server */
+  sio__map nsps;    /* name -> sio_nsp (including dynamic children) */
+  sio_nsp *main;
+  sio__list parents; /* dynamic parents, in registration order */
+  sio__adapter_factory adapter_new;
+  void *adapter_arg;
+  sio__list clients;
+  size_t nclients;
+  sio__sio_limits limits;
+  int closing;
+  /* thread-safe queue */
+  uv_async_t async;
+  uv_mutex_t mu;
+  sio__list queue;
+  int async_open;
+  /* client bundle cache (gzip computed lazily) */
+  struct sio__bundle *bundle;
+  size_t nbundle;
+};
+
+enum { SIO__NSP_STATIC = 0, SIO__NSP_PARENT = 1, SIO__NSP_CHILD = 2 };
+
+struct sio_nsp {
+  sio_io *io;
+  char *name;
+  size_t name_len;
+  int kind;
+  sio__adapter *adapter;
+  sio__map sockets; /* id -> connected sio_socket */
+  sio__cbs on_connection;
+  sio__cbs middleware;
+  uint64_t next_ack_id; /* ids of broadcasts with acks */
+  /* dynamic */
+  sio_nsp *parent; /* for children */
+  sio_nsp_match_fn match;
+  void *match_user;
+  char *pattern;
+  sio__list parent_link;
+  int cleanup_empty;
+};
+
+enum { SIO__S_PENDING = 0, SIO__S_CONNECTED = 1, SIO__S_CLOSED = 2 };
+
+/* An ack the server waits for (socket emit with a callback, or one recipient of a broadcast
+ * with acks). */
+typedef struct sio__pending_ack {
+  sio__list link;
+  uint64_t id;
+  sio_socket *s;
+  sio_ack_fn fn;
+  void *user;
+  struct sio_acks *col; /* broadcast with acks: shared collector */
+  sio__timer timer;
+} sio__pending_ack;
+
+struct sio_socket {
+  sio__member member; /* adapter state: must stay first */
+  char id[24];
+  int refs;
+  int state;
+  int closing;
+  sio_nsp *nsp;
+  sio__client *client;
+  sio__list client_link;
+  char *auth; /* CONNECT payload JSON ("{}" when none) */
+  void *data;
+  sio__cbs events;
+  sio__cbs any;
+  sio__cbs any_out;
+  sio__cbs packet_mw;
+  sio__cbs on_error;
+  sio__cbs on_disconnecting;
+  sio__cbs on_disconnect;
+  sio__list acks; /* sio__pending_ack */
+};
+
+struct sio__client {
+  sio_io *io;
+  sio__eio_session *es; /* the Engine.IO session (NULL once it closed) */
+  int refs;
+  int closed;
+  sio__list link;
+  sio__list sockets; /* sio_socket.client_link */
+  sio__timer connect_timer;
+  sio__sio_reassembly rs;
+};
+
+/* The arguments of a received event/ack, or of an outgoing message (onAnyOutgoing). */
+struct sio_args {
+  const char *json; /* the whole array text (its first element is the event name for events) */
+  size_t json_len;
+  size_t first; /* index of the first argument among the array's elements */
+  sio__json_slice *v; /* the array's elements */
+  size_t n;     /* elements */
+  sio__buf *const *att;
+  unsigned natt;
+  int binary;           /* placeholders are attachments */
+  sio__sbuf *strs;      /* unescaped strings (lazily) */
+  char **str_cache;     /* per element */
+  sio__json_slice inline_v[8];
+  sio__sbuf all;        /* "[args...]" built on request */
+};
+/* Builds a view over a validated array text. 0 or -ENOMEM/-EINVAL. */
+int sio__args_init(sio_args *a, const char *json, size_t len, size_t first, sio__buf *const *att,
+                   unsigned natt, int binary, int max_depth);
+void sio__args_free(sio_args *a);
+/* An owned copy (for answers kept by a broadcast with acks). NULL on OOM. */
+sio_args *sio__args_clone(const sio_args *a);
+void sio__args_destroy(sio_args *a); /* frees a clone */
+
+/* An outgoing message: event, arguments as comma-joined JSON, attachments, ack wishes. */
+struct sio_msg {
+  char *event; /* NULL: an ack answer */
+  sio__sbuf args; /* "a,b,c" */
+  size_t nargs;
+  sio__buf **att;
+  unsigned natt, capatt;
+  int failed;
+  sio_ack_fn ack_fn;
+  sio_acks_fn acks_fn;
+  void *ack_user;
+  uint32_t timeout_ms;
+};
+sio_msg *sio__msg_from_raw(const char *event, const char *args_json, int *rc);
+sio_msg *sio__msg_from_value(const char *event, const json_t *arr, int *rc);
+/* A packet encoded once for every recipient: the Engine.IO text message and one binary
+ * Engine.IO message per attachment, all shared. */
+typedef struct sio__out {
+  sio__eio_msg text;
+  sio__eio_msg *att;
+  unsigned natt;
+} sio__out;
+int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
+                   size_t nsp_len, uint64_t id);
+void sio__out_release(sio__out *o);
+
+/* server.c: transport glue */
+size_t sio__client_buffered(const sio__client *c);
+int sio__client_writable(const sio__client *c);
+const char *sio__client_transport(const sio__client *c);
+void sio__client_close(sio__client *c, const char *reason);
+/* socket.disconnect(true): every socket of the client leaves, then the session closes. */
+void sio__client_disconnect_all(sio__client *c);
+void sio__client_ref(sio__client *c);
+void sio__client_unref(sio__client *c);
+/* Sends a packet (text then attachments) honouring the send-buffer policy. vol: volatile.
+ * Returns 0, SIO_ETOOLARGE (dropped) or SIO_ECLOSED. */
+int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol);
+
+/* nsp.c */
+sio_nsp *sio__nsp_new(sio_io *io, const char *name, size_t len, int kind);
+void sio__nsp_free(sio_nsp *nsp);
+sio_nsp *sio__nsp_lookup(sio_io *io, const char *name, size_t len, const char *auth);
+void sio__nsp_connect(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len);
+void sio__nsp_maybe_cleanup(sio_nsp *nsp);
+void sio__send_connect_error(sio__client *c, const char *nsp, size_t nsp_len, const char *message,
+                             const char *data_json);
+
+/* socket.c */
+sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len);
+void sio__socket_on_packet(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att,
+                           unsigned natt);
+void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect);
+void sio__socket_emit_out(sio_socket *s, const sio_msg *m, const sio_args *view);
+
+/* emit.c */
+int sio__emit_to_socket(sio_socket *s, sio_msg *m);
+int sio__ack_deliver(sio_socket *s, uint64_t id, const sio_args *args);
+void sio__acks_fail_all(sio_socket *s, int status);
+
+/* async.c */
+int sio__async_init(sio_io *io);
+void sio__async_close(sio_io *io);
+
+/* serve.c */
+int sio__serve_client_init(sio_io *io);
+void sio__serve_client_free(sio_io *io);
+
+#endif

@@ -1,0 +1,326 @@
+/* sio_msg: an outgoing event (or ack answer) built piece by piece, and its encoding.
+ *
+ * The arguments are kept as one comma-joined JSON text ("a,b,c") with their count, so that
+ * every way of giving arguments (raw JSON, a json_pack format, jansson values, received
+ * arguments passed on) ends in the same place, and encoding is a header plus two appends:
+ * `<type>[<n>-][<nsp>,][<id>]["event",a,b,c]`. Binary arguments are attachments (shared
+ * sio__bufs) with placeholders {"_placeholder":true,"num":k} where they belong. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "socketio/io_internal.h"
+
+sio_msg *sio_msg_new(const char *event) {
+  sio_msg *m = sio__calloc(1, sizeof(*m));
+  if (!m) return NULL;
+  if (event && !(m->event = sio__strdup(event))) {
+    sio__free(m);
+    return NULL;
+  }
+  return m;
+}
+
+void sio_msg_free(sio_msg *m) {
+  if (!m) return;
+  for (unsigned i = 0; i < m->natt; i++) sio__buf_unref(m->att[i]);
+  sio__free(m->att);
+  sio__sbuf_free(&m->args);
+  sio__free(m->event);
+  sio__free(m);
+}
+
+static int fail(sio_msg *m, int rc) {
+  if (m) m->failed = rc ? rc : -ENOMEM;
+  return rc ? rc : -ENOMEM;
+}
+
+static int add_raw(sio_msg *m, const char *s, size_t n) {
+  if (!m) return -ENOMEM;
+  if (m->failed) return m->failed;
+  if (m->nargs && sio__sbuf_appendc(&m->args, ',')) return fail(m, -ENOMEM);
+  if (sio__sbuf_append(&m->args, s, n)) return fail(m, -ENOMEM);
+  m->nargs++;
+  return 0;
+}
+
+int sio_msg_raw(sio_msg *m, const char *json, size_t len) {
+  if (!m) return -ENOMEM;
+  if (!json) return fail(m, -EINVAL);
+  if (!len) len = strlen(json);
+  sio__json_slice sl;
+  if (sio__json_validate(json, len, SIO__JSON_MAX_DEPTH, &sl)) return fail(m, -EINVAL);
+  return add_raw(m, json + sl.off, sl.len);
+}
+
+int sio_msg_strn(sio_msg *m, const char *str, size_t len) {
+  if (!m) return -ENOMEM;
+  if (m->failed) return m->failed;
+  if (m->nargs && sio__sbuf_appendc(&m->args, ',')) return fail(m, -ENOMEM);
+  if (sio__json_escape(&m->args, str, len)) return fail(m, -ENOMEM);
+  m->nargs++;
+  return 0;
+}
+
+int sio_msg_str(sio_msg *m, const char *str) {
+  if (!str) return sio_msg_null(m);
+  return sio_msg_strn(m, str, strlen(str));
+}
+
+int sio_msg_num(sio_msg *m, double v) {
+  char tmp[64];
+  if (v != v || v - v != 0) return add_raw(m, "null", 4); /* NaN, inf: as JSON.stringify */
+  if (v == (double)(int64_t)v && v > -9007199254740992.0 && v < 9007199254740992.0)
+    return sio_msg_int(m, (int64_t)v);
+  int n = snprintf(tmp, sizeof tmp, "%.17g", v);
+  /* shortest form that reads back the same */
+  for (int p = 1; p <= 17; p++) {
+    char t2[64];
+    int k = snprintf(t2, sizeof t2, "%.*g", p, v);
+    if (strtod(t2, NULL) == v) {
+      memcpy(tmp, t2, (size_t)k + 1);
+      n = k;
+      break;
+    }
+  }
+  return add_raw(m, tmp, (size_t)n);
+}
+
+int sio_msg_int(sio_msg *m, int64_t v) {
+  char tmp[32];
+  int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+  return add_raw(m, tmp, (size_t)n);
+}
+
+int sio_msg_bool(sio_msg *m, int v) { return v ? add_raw(m, "true", 4) : add_raw(m, "false", 5); }
+int sio_msg_null(sio_msg *m) { return add_raw(m, "null", 4); }
+
+/* Appends the elements of a JSON array text (compact) as arguments. */
+static int add_array_text(sio_msg *m, const char *s, size_t n, size_t count) {
+  if (!m) return -ENOMEM;
+  if (m->failed) return m->failed;
+  if (n < 2) return fail(m, -EINVAL);
+  if (count == 0) return 0;
+  if (m->nargs && sio__sbuf_appendc(&m->args, ',')) return fail(m, -ENOMEM);
+  if (sio__sbuf_append(&m->args, s + 1, n - 2)) return fail(m, -ENOMEM);
+  m->nargs += count;
+  return 0;
+}
+
+int sio_msg_value(sio_msg *m, const json_t *v) {
+  if (!m) return -ENOMEM;
+  if (!v) return sio_msg_null(m);
+  sio__sbuf sb = SIO__SBUF_INIT;
+  if (sio__json_dump_jansson(&sb, v)) {
+    sio__sbuf_free(&sb);
+    return fail(m, -ENOMEM);
+  }
+  int rc = add_raw(m, sb.data, sb.len);
+  sio__sbuf_free(&sb);
+  return rc;
+}
+
+/* Appends the elements of a jansson array as arguments. */
+static int add_jansson_array(sio_msg *m, const json_t *arr) {
+  if (!m) return -ENOMEM;
+  if (!arr) return 0;
+  if (!json_is_array(arr)) return fail(m, -EINVAL);
+  sio__sbuf sb = SIO__SBUF_INIT;
+  if (sio__json_dump_jansson(&sb, arr)) {
+    sio__sbuf_free(&sb);
+    return fail(m, -ENOMEM);
+  }
+  int rc = add_array_text(m, sb.data, sb.len, json_array_size(arr));
+  sio__sbuf_free(&sb);
+  return rc;
+}
+
+int sio_msg_vpackf(sio_msg *m, const char *fmt, va_list ap) {
+  if (!m) return -ENOMEM;
+  if (m->failed) return m->failed;
+  size_t fl = strlen(fmt);
+  char small[256];
+  char *f = fl + 3 <= sizeof small ? small : sio__malloc(fl + 3);
+  if (!f) return fail(m, -ENOMEM);
+  f[0] = '[';
+  memcpy(f + 1, fmt, fl);
+  f[fl + 1] = ']';
+  f[fl + 2] = '\0';
+  json_error_t err;
+  json_t *arr = json_vpack_ex(&err, 0, f, ap);
+  if (f != small) sio__free(f);
+  if (!arr) return fail(m, -EINVAL);
+  int rc = add_jansson_array(m, arr);
+  json_decref(arr);
+  return rc;
+}
+
+int sio_msg_packf(sio_msg *m, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = sio_msg_vpackf(m, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static int push_att(sio_msg *m, sio__buf *b) {
+  if (m->natt == m->capatt) {
+    unsigned cap = m->capatt ? m->capatt * 2 : 2;
+    sio__buf **p = sio__realloc(m->att, cap * sizeof(*p));
+    if (!p) return -ENOMEM;
+    m->att = p;
+    m->capatt = cap;
+  }
+  m->att[m->natt++] = b;
+  return 0;
+}
+
+int sio_msg_attach(sio_msg *m, const void *data, size_t len) {
+  if (!m) return -ENOMEM;
+  if (m->failed) return m->failed;
+  sio__buf *b = sio__buf_from(data, len);
+  if (!b || push_att(m, b)) {
+    if (b) sio__buf_unref(b);
+    return fail(m, -ENOMEM);
+  }
+  return (int)(m->natt - 1);
+}
+
+int sio_msg_bin(sio_msg *m, const void *data, size_t len) {
+  int num = sio_msg_attach(m, data, len);
+  if (num < 0) return num;
+  char tmp[48];
+  int n = snprintf(tmp, sizeof tmp, "{\"_placeholder\":true,\"num\":%d}", num);
+  return add_raw(m, tmp, (size_t)n);
+}
+
+int sio_msg_args(sio_msg *m, const sio_args *a) {
+  if (!m) return -ENOMEM;
+  if (m->failed) return m->failed;
+  if (!a) return 0;
+  if (a->binary && a->natt) {
+    if (m->natt) return fail(m, -ENOTSUP); /* placeholder numbers would clash */
+    for (unsigned i = 0; i < a->natt; i++)
+      if (push_att(m, sio__buf_ref(a->att[i]))) {
+        sio__buf_unref(a->att[i]);
+        return fail(m, -ENOMEM);
+      }
+  }
+  size_t cnt = sio_args_count(a);
+  if (!cnt) return 0;
+  const sio__json_slice *f = &a->v[a->first], *l = &a->v[a->n - 1];
+  if (m->nargs && sio__sbuf_appendc(&m->args, ',')) return fail(m, -ENOMEM);
+  if (sio__sbuf_append(&m->args, a->json + f->off, l->off + l->len - f->off))
+    return fail(m, -ENOMEM);
+  m->nargs += cnt;
+  return 0;
+}
+
+int sio_msg_ack(sio_msg *m, sio_ack_fn fn, void *user, uint32_t timeout_ms) {
+  if (!m) return -ENOMEM;
+  m->ack_fn = fn;
+  m->acks_fn = NULL;
+  m->ack_user = user;
+  m->timeout_ms = timeout_ms;
+  return 0;
+}
+
+int sio_msg_acks(sio_msg *m, sio_acks_fn fn, void *user, uint32_t timeout_ms) {
+  if (!m) return -ENOMEM;
+  m->acks_fn = fn;
+  m->ack_fn = NULL;
+  m->ack_user = user;
+  m->timeout_ms = timeout_ms;
+  return 0;
+}
+
+/* A raw arguments array text ("[...]", NULL: none) into a new message. */
+sio_msg *sio__msg_from_raw(const char *event, const char *args_json, int *rc) {
+  sio_msg *m = sio_msg_new(event);
+  if (!m) {
+    *rc = -ENOMEM;
+    return NULL;
+  }
+  *rc = 0;
+  if (!args_json) return m;
+  size_t len = strlen(args_json), count = 0;
+  sio__json_slice first[1];
+  if (sio__json_split_array(args_json, len, SIO__JSON_MAX_DEPTH, first, 1, &count)) {
+    sio_msg_free(m);
+    *rc = -EINVAL;
+    return NULL;
+  }
+  if (count) {
+    /* from the first element to the last one's end: the array without its brackets */
+    const char *end = args_json + len;
+    while (end > args_json && end[-1] != ']') end--;
+    const char *e = end - 1;
+    while (e > args_json && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t')) e--;
+    if (sio__sbuf_append(&m->args, args_json + first[0].off, (size_t)(e - (args_json + first[0].off)))) {
+      sio_msg_free(m);
+      *rc = -ENOMEM;
+      return NULL;
+    }
+    m->nargs = count;
+  }
+  return m;
+}
+
+sio_msg *sio__msg_from_value(const char *event, const json_t *arr, int *rc) {
+  sio_msg *m = sio_msg_new(event);
+  if (!m) {
+    *rc = -ENOMEM;
+    return NULL;
+  }
+  *rc = add_jansson_array(m, arr);
+  if (*rc) {
+    sio_msg_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
+                   size_t nsp_len, uint64_t id) {
+  memset(o, 0, sizeof(*o));
+  sio__sbuf sb = SIO__SBUF_INIT;
+  if (m->natt) type = type == SIO__SIO_ACK ? SIO__SIO_BINARY_ACK : SIO__SIO_BINARY_EVENT;
+  size_t ev_len = m->event ? strlen(m->event) : 0;
+  if (sio__eio_msg_begin(&sb, 0) || sio__sbuf_reserve(&sb, 32 + nsp_len + ev_len + m->args.len)) {
+    sio__sbuf_free(&sb);
+    return -ENOMEM;
+  }
+  sio__sio_encode_header(&sb, 0, type, m->natt, nsp, nsp_len, id);
+  sio__sbuf_appendc(&sb, '[');
+  if (m->event) {
+    sio__json_escape(&sb, m->event, ev_len);
+    if (m->nargs) sio__sbuf_appendc(&sb, ',');
+  }
+  if (m->nargs) sio__sbuf_append(&sb, m->args.data, m->args.len);
+  sio__sbuf_appendc(&sb, ']');
+  if (sio__eio_msg_seal(&sb, 0, &o->text)) return -ENOMEM;
+  if (m->natt) {
+    o->att = sio__calloc(m->natt, sizeof(*o->att));
+    if (!o->att) {
+      sio__out_release(o);
+      return -ENOMEM;
+    }
+    for (unsigned i = 0; i < m->natt; i++) {
+      if (sio__eio_msg_new(m->att[i]->data, m->att[i]->len, 1, &o->att[i])) {
+        sio__out_release(o);
+        return -ENOMEM;
+      }
+      o->natt++;
+    }
+  }
+  return 0;
+}
+
+void sio__out_release(sio__out *o) {
+  if (o->text.b) sio__eio_msg_release(&o->text);
+  for (unsigned i = 0; i < o->natt; i++) sio__eio_msg_release(&o->att[i]);
+  sio__free(o->att);
+  memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,160 @@
+/* serveClient: the official browser client (npm socket.io-client, embedded at build time by
+ * tools/bin2c.c) at <path>socket.io.js, .min.js, .esm.min.js and their .map files, as Node's
+ * socket.io serves it: ETag (a content hash) with 304 on If-None-Match, gzip when the client
+ * accepts it (compressed once, on first request, and kept), Cache-Control public, max-age=0.
+ *
+ * The request is intercepted before the app's own routes (the path is under the Socket.IO
+ * prefix); names that are not bundle files fall through to the app. If the build had no bundle
+ * (socket.io-client not installed), the symbols are absent (weak) and every request falls
+ * through (404). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include "core/alloc.h"
+#include "core/map.h"
+#include "http/server.h"
+#include "socketio/embedded.h"
+#include "socketio/io_internal.h"
+
+#pragma weak sio__embedded_files
+#pragma weak sio__embedded_files_count
+
+typedef struct sio__bundle {
+  const sio__embedded_file *f;
+  sio__buf *plain;
+  sio__buf *gz;
+  int gz_failed;
+  char etag[24];
+} sio__bundle;
+
+static sio__buf *gzip_buf(const unsigned char *data, size_t len) {
+  z_stream z;
+  memset(&z, 0, sizeof(z));
+  z.zalloc = sio__zalloc;
+  z.zfree = sio__zfree;
+  if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+  size_t cap = deflateBound(&z, (uLong)len) + 32;
+  sio__buf *b = sio__buf_new(cap);
+  if (!b) {
+    deflateEnd(&z);
+    return NULL;
+  }
+  z.next_in = (unsigned char *)data;
+  z.avail_in = (uInt)len;
+  z.next_out = (unsigned char *)b->data;
+  z.avail_out = (uInt)cap;
+  int rc = deflate(&z, Z_FINISH);
+  b->len = cap - z.avail_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) {
+    sio__buf_unref(b);
+    return NULL;
+  }
+  return b;
+}
+
+static int accepts_gzip(const char *ae) {
+  if (!ae) return 0;
+  const char *p = strcasestr(ae, "gzip");
+  if (!p) return 0;
+  const char *q = p + 4; /* "gzip;q=0" refuses it */
+  while (*q == ' ') q++;
+  if (*q == ';') {
+    q++;
+    while (*q == ' ') q++;
+    if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+      double v = strtod(q + 2, NULL);
+      return v > 0;
+    }
+  }
+  return 1;
+}
+
+static int etag_matches(const char *inm, const char *etag) {
+  if (!inm) return 0;
+  if (strcmp(inm, "*") == 0) return 1;
+  return strstr(inm, etag) != NULL; /* the tag itself, or W/ + it, in a list */
+}
+
+static void serve(sio_req *req, sio_res *res, void *user) {
+  sio_io *io = user;
+  const char *method = sio_req_method(req);
+  const char *path = sio_req_path(req);
+  size_t pl = strlen(io->path);
+  if (strncmp(path, io->path, pl) != 0 || (strcmp(method, "GET") && strcmp(method, "HEAD"))) {
+    sio_next(req, res);
+    return;
+  }
+  const char *name = path + pl;
+  sio__bundle *bd = NULL;
+  for (size_t i = 0; i < io->nbundle; i++)
+    if (strcmp(io->bundle[i].f->name, name) == 0) bd = &io->bundle[i];
+  if (!bd) {
+    sio_next(req, res);
+    return;
+  }
+  size_t nl = strlen(name);
+  int is_map = nl > 4 && strcmp(name + nl - 4, ".map") == 0;
+  sio_res_set_header(res, "Cache-Control", "public, max-age=0");
+  sio_res_set_header(res, "Content-Type", is_map ? "application/json; charset=utf-8"
+                                                 : "application/javascript; charset=utf-8");
+  sio_res_set_header(res, "ETag", bd->etag);
+  sio_res_set_header(res, "Vary", "Accept-Encoding");
+  if (etag_matches(sio_req_header(req, "if-none-match"), bd->etag)) {
+    sio_res_status(res, 304);
+    sio_res_end(res);
+    return;
+  }
+  sio__buf *body;
+  if (accepts_gzip(sio_req_header(req, "accept-encoding")) && !bd->gz_failed) {
+    if (!bd->gz && !(bd->gz = gzip_buf(bd->f->data, bd->f->len))) bd->gz_failed = 1;
+  }
+  if (bd->gz && accepts_gzip(sio_req_header(req, "accept-encoding"))) {
+    sio_res_set_header(res, "Content-Encoding", "gzip");
+    body = bd->gz;
+  } else {
+    if (!bd->plain && !(bd->plain = sio__buf_from(bd->f->data, bd->f->len))) {
+      sio_res_send_status(res, 500);
+      return;
+    }
+    body = bd->plain;
+  }
+  sio_res_status(res, 200);
+  sio__res_send_buf(res, body, 0, body->len);
+}
+
+int sio__serve_client_init(sio_io *io) {
+  if (!&sio__embedded_files_count || !&sio__embedded_files) return 0; /* no bundle built */
+  size_t n = sio__embedded_files_count;
+  if (!n) return 0;
+  io->bundle = sio__calloc(n, sizeof(*io->bundle));
+  if (!io->bundle) return -ENOMEM;
+  io->nbundle = n;
+  for (size_t i = 0; i < n; i++) {
+    io->bundle[i].f = &sio__embedded_files[i];
+    uint64_t h = sio__hash(sio__embedded_files[i].data, sio__embedded_files[i].len);
+    snprintf(io->bundle[i].etag, sizeof io->bundle[i].etag, "\"%016llx\"", (unsigned long long)h);
+  }
+  size_t pl = strlen(io->path);
+  char *prefix = sio__malloc(pl + 16);
+  if (!prefix) return -ENOMEM;
+  memcpy(prefix, io->path, pl);
+  memcpy(prefix + pl, "socket.io", 10); /* every bundle file starts so */
+  int rc = sio__app_intercept(io->app, prefix, serve, io);
+  sio__free(prefix);
+  return rc;
+}
+
+void sio__serve_client_free(sio_io *io) {
+  for (size_t i = 0; i < io->nbundle; i++) {
+    if (io->bundle[i].plain) sio__buf_unref(io->bundle[i].plain);
+    if (io->bundle[i].gz) sio__buf_unref(io->bundle[i].gz);
+  }
+  sio__free(io->bundle);
+  io->bundle = NULL;
+  io->nbundle = 0;
+}

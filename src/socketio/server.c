@@ -1,0 +1,380 @@
+/* The Socket.IO server on top of Engine.IO: one sio__client per Engine.IO session.
+ *
+ * Receive path: each Engine.IO text message is one Socket.IO packet, decoded by the codec
+ * (which validates the JSON once and keeps slices). A binary packet (BINARY_EVENT/ACK) is held
+ * until its attachments, which arrive as the following binary Engine.IO messages, are all
+ * there. Anything invalid (a bad packet, text while attachments are expected, a binary message
+ * nobody announced, a client CONNECT_ERROR) closes the session, as the reference server does.
+ * CONNECT is routed to its namespace (several namespaces share one session); an unknown one is
+ * answered with CONNECT_ERROR "Invalid namespace" and the session stays open. A session that
+ * has connected no namespace when connectTimeout fires is closed.
+ *
+ * Send path: every packet is an Engine.IO message encoded once (see io_internal.h); here it is
+ * queued on the session, subject to the send-buffer limit: past it a volatile packet is dropped
+ * and, by default, the client is disconnected ("send buffer full", logged). */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "socketio/io_internal.h"
+
+#define DEFAULT_SEND_LIMIT (1u << 20)
+
+sio_io_opts sio_io_opts_default(void) {
+  sio_io_opts o;
+  memset(&o, 0, sizeof(o));
+  o.path = "/socket.io/";
+  o.ping_interval_ms = 25000;
+  o.ping_timeout_ms = 20000;
+  o.upgrade_timeout_ms = 10000;
+  o.connect_timeout_ms = 45000;
+  o.max_http_buffer_size = 1000000;
+  o.transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
+  o.send_buffer_limit = DEFAULT_SEND_LIMIT;
+  o.max_json_depth = SIO__JSON_DEFAULT_DEPTH;
+  o.max_attachments = SIO__SIO_DEFAULT_MAX_ATTACHMENTS;
+  return o;
+}
+
+/* --- clients ------------------------------------------------------------------------------ */
+
+void sio__client_ref(sio__client *c) { c->refs++; }
+
+static void io_maybe_free(sio_io *io);
+
+void sio__client_unref(sio__client *c) {
+  if (--c->refs > 0) return;
+  sio_io *io = c->io;
+  sio__sio_reassembly_free(&c->rs);
+  sio__timer_stop(&c->connect_timer);
+  sio__free(c);
+  io_maybe_free(io);
+}
+
+size_t sio__client_buffered(const sio__client *c) { return c->es ? sio__eio_buffered(c->es) : 0; }
+int sio__client_writable(const sio__client *c) { return c->es && sio__eio_writable(c->es); }
+const char *sio__client_transport(const sio__client *c) {
+  return c->es ? sio_eio_socket_transport(c->es) : NULL;
+}
+
+static void close_sockets(sio__client *c, const char *reason, int send_disconnect) {
+  while (!sio__list_empty(&c->sockets)) {
+    sio_socket *s = sio__container_of(c->sockets.next, sio_socket, client_link);
+    if (s->state == SIO__S_CLOSED || s->closing) { /* already leaving: just unlink */
+      sio__list_remove(&s->client_link);
+      continue;
+    }
+    sio__socket_close(s, reason, send_disconnect);
+  }
+}
+
+void sio__client_close(sio__client *c, const char *reason) {
+  if (c->closed) return;
+  sio__client_ref(c);
+  close_sockets(c, reason, 0);
+  if (c->es) sio__eio_session_close(c->es);
+  sio__client_unref(c);
+}
+
+void sio__client_disconnect_all(sio__client *c) {
+  if (c->closed) return;
+  sio__client_ref(c);
+  close_sockets(c, "server namespace disconnect", 1);
+  if (c->es) sio__eio_session_close(c->es);
+  sio__client_unref(c);
+}
+
+int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol) {
+  sio__client *c = s->client;
+  if (!c || !c->es || c->closed) return SIO_ECLOSED;
+  if (vol && !sio__eio_writable(c->es)) return SIO_ETOOLARGE;
+  sio_io *io = c->io;
+  if (sio__eio_buffered(c->es) > io->opts.send_buffer_limit) {
+    if (vol || io->opts.send_buffer_policy == SIO_SEND_DROP) return SIO_ETOOLARGE;
+    sio__warn("socket.io: client %s disconnected: send buffer full (%zu bytes queued, limit %zu)",
+              sio__eio_sid(c->es), sio__eio_buffered(c->es), io->opts.send_buffer_limit);
+    sio__client_close(c, "send buffer full");
+    return SIO_ETOOLARGE;
+  }
+  int rc = sio__eio_send_msg(c->es, &o->text);
+  for (unsigned i = 0; !rc && i < o->natt; i++) rc = sio__eio_send_msg(c->es, &o->att[i]);
+  return rc;
+}
+
+static sio_socket *socket_of(sio__client *c, const char *nsp, size_t len) {
+  sio__list *it;
+  sio__list_foreach(it, &c->sockets) {
+    sio_socket *s = sio__container_of(it, sio_socket, client_link);
+    if (s->nsp->name_len == len && memcmp(s->nsp->name, nsp, len) == 0) return s;
+  }
+  return NULL;
+}
+
+static void protocol_error(sio__client *c, const char *why) {
+  sio__debug("socket.io: closing session %s: %s", c->es ? sio__eio_sid(c->es) : "?", why);
+  sio__client_close(c, "parse error");
+}
+
+static void on_connect_packet(sio__client *c, const sio__sio_packet *p) {
+  sio_io *io = c->io;
+  if (socket_of(c, p->nsp, p->nsp_len)) return; /* already connected (or connecting) there */
+  char *auth = NULL;
+  if (p->data) {
+    auth = sio__strndup(p->data, p->data_len);
+    if (!auth) return;
+  }
+  sio_nsp *nsp = sio__nsp_lookup(io, p->nsp, p->nsp_len, auth);
+  if (!nsp) {
+    sio__send_connect_error(c, p->nsp, p->nsp_len, "Invalid namespace", NULL);
+  } else {
+    sio__nsp_connect(nsp, c, p->data, p->data ? p->data_len : 0);
+  }
+  sio__free(auth);
+}
+
+static void dispatch(sio__client *c, const sio__sio_packet *p, sio__buf *const *att,
+                     unsigned natt) {
+  switch (p->type) {
+  case SIO__SIO_CONNECT: on_connect_packet(c, p); return;
+  case SIO__SIO_CONNECT_ERROR: protocol_error(c, "CONNECT_ERROR from a client"); return;
+  default: break;
+  }
+  sio_socket *s = socket_of(c, p->nsp, p->nsp_len);
+  if (!s) return; /* not connected to that namespace: ignored, as Node does */
+  sio__socket_on_packet(s, p, att, natt);
+}
+
+static void on_text(sio__client *c, const char *data, size_t len) {
+  if (sio__sio_reassembly_active(&c->rs)) {
+    protocol_error(c, "text packet while binary attachments were expected");
+    return;
+  }
+  sio__sio_packet p;
+  if (sio__sio_decode(data, len, &c->io->limits, &p)) {
+    protocol_error(c, "invalid packet");
+    return;
+  }
+  if (p.type == SIO__SIO_BINARY_EVENT || p.type == SIO__SIO_BINARY_ACK) {
+    int rc = sio__sio_reassembly_start(&c->rs, data, len, &c->io->limits);
+    if (rc) {
+      protocol_error(c, "invalid binary packet");
+      return;
+    }
+    if (sio__sio_reassembly_complete(&c->rs)) { /* no attachment announced */
+      dispatch(c, &c->rs.packet, c->rs.bufs, c->rs.received);
+      sio__sio_reassembly_free(&c->rs);
+    }
+    return;
+  }
+  dispatch(c, &p, NULL, 0);
+}
+
+static void on_binary(sio__client *c, const char *data, size_t len) {
+  if (!sio__sio_reassembly_active(&c->rs)) {
+    protocol_error(c, "unexpected binary message");
+    return;
+  }
+  int rc = sio__sio_reassembly_add(&c->rs, data, len);
+  if (rc < 0) {
+    protocol_error(c, "out of memory");
+    return;
+  }
+  if (rc == 1) {
+    /* take the packet out first: a handler may feed the next one */
+    sio__sio_reassembly r = c->rs;
+    memset(&c->rs, 0, sizeof(c->rs));
+    dispatch(c, &r.packet, r.bufs, r.received);
+    sio__sio_reassembly_free(&r);
+  }
+}
+
+/* --- Engine.IO callbacks ------------------------------------------------------------------ */
+
+static void connect_timeout(sio__timer *t) {
+  sio__client *c = sio__container_of(t, sio__client, connect_timer);
+  sio__list *it;
+  sio__list_foreach(it, &c->sockets) {
+    sio_socket *s = sio__container_of(it, sio_socket, client_link);
+    if (s->state == SIO__S_CONNECTED) return;
+  }
+  sio__debug("socket.io: no namespace connected in time, closing the session");
+  sio__client_close(c, "connect timeout");
+}
+
+static void eio_connection(sio__eio_session *es, void *user) {
+  sio_io *io = user;
+  sio__client *c = sio__calloc(1, sizeof(*c));
+  if (!c) {
+    sio__eio_session_close(es);
+    return;
+  }
+  c->io = io;
+  c->es = es;
+  c->refs = 1;
+  sio__list_init(&c->sockets);
+  sio__timer_init(&c->connect_timer);
+  sio__list_insert_tail(&io->clients, &c->link);
+  io->nclients++;
+  sio__eio_set_user(es, c);
+  sio__timer_start(io->net, &c->connect_timer, io->opts.connect_timeout_ms, connect_timeout);
+}
+
+static void eio_message(sio__eio_session *es, const char *data, size_t len, int binary,
+                        void *user) {
+  (void)user;
+  sio__client *c = sio__eio_user(es);
+  if (!c || c->closed) return;
+  sio__client_ref(c);
+  if (binary)
+    on_binary(c, data, len);
+  else
+    on_text(c, data, len);
+  sio__client_unref(c);
+}
+
+static void eio_close(sio__eio_session *es, const char *reason, void *user) {
+  sio_io *io = user;
+  sio__client *c = sio__eio_user(es);
+  if (!c) return;
+  sio__eio_set_user(es, NULL);
+  sio__client_ref(c);
+  c->closed = 1;
+  c->es = NULL; /* nothing can be sent any more */
+  sio__timer_stop(&c->connect_timer);
+  close_sockets(c, reason, 0);
+  sio__sio_reassembly_free(&c->rs);
+  sio__list_remove(&c->link);
+  io->nclients--;
+  sio__client_unref(c); /* ours */
+  sio__client_unref(c); /* the session's */
+}
+
+/* --- the server --------------------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s) { return s ? sio__strdup(s) : NULL; }
+
+static void io_free_now(sio_io *io) {
+  size_t i = 0;
+  sio__map_entry *e;
+  while ((e = sio__map_next(&io->nsps, &i))) sio__nsp_free(e->value);
+  sio__map_free(&io->nsps);
+  while (!sio__list_empty(&io->parents)) {
+    sio_nsp *p = sio__container_of(io->parents.next, sio_nsp, parent_link);
+    sio__nsp_free(p);
+  }
+  sio__serve_client_free(io);
+  sio__free(io->path);
+  sio__free(io->cors_origin);
+  sio__free(io);
+}
+
+static void io_maybe_free(sio_io *io) {
+  if (io->closing == 2 && io->nclients == 0 && sio__list_empty(&io->clients)) {
+    io->closing = 3;
+    sio__async_close(io); /* frees io once the async handle is closed */
+  }
+}
+
+void sio__io_final_free(sio_io *io) { io_free_now(io); }
+
+/* The app is shutting down: the engine closes the sessions ("server shutting down"); the
+ * thread queue must not keep the loop alive. */
+static void on_app_shutdown(sio_app *app, void *user) {
+  (void)app;
+  sio_io *io = user;
+  if (io->async_open) uv_unref((uv_handle_t *)&io->async);
+}
+
+sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_factory f,
+                       void *arg) {
+  if (!app || !f) return NULL;
+  sio_io *io = sio__calloc(1, sizeof(*io));
+  if (!io) return NULL;
+  sio_io_opts d = sio_io_opts_default();
+  sio_io_opts o = user_opts ? *user_opts : d;
+#define DEF(field)                                                                                 \
+  if (!o.field) o.field = d.field
+  DEF(path);
+  DEF(ping_interval_ms);
+  DEF(ping_timeout_ms);
+  DEF(upgrade_timeout_ms);
+  DEF(connect_timeout_ms);
+  DEF(max_http_buffer_size);
+  DEF(transports);
+  DEF(send_buffer_limit);
+  DEF(max_json_depth);
+  DEF(max_attachments);
+#undef DEF
+  io->app = app;
+  io->net = sio__app_net(app);
+  io->loop = sio_app_loop(app);
+  io->adapter_new = f;
+  io->adapter_arg = arg;
+  sio__list_init(&io->parents);
+  sio__list_init(&io->clients);
+  sio__list_init(&io->queue);
+  io->path = dup_or_null(o.path);
+  io->cors_origin = dup_or_null(o.cors_origin);
+  if (!io->path || (o.cors_origin && !io->cors_origin)) goto fail;
+  o.path = io->path;
+  o.cors_origin = io->cors_origin;
+  io->opts = o;
+  io->limits.max_depth = o.max_json_depth;
+  io->limits.max_attachments = (unsigned)o.max_attachments;
+  io->main = sio__nsp_new(io, "/", 1, SIO__NSP_STATIC);
+  if (!io->main) goto fail;
+
+  sio__eio_opts eo = sio_eio_opts_default();
+  eo.path = io->path;
+  eo.ping_interval_ms = o.ping_interval_ms;
+  eo.ping_timeout_ms = o.ping_timeout_ms;
+  eo.upgrade_timeout_ms = o.upgrade_timeout_ms;
+  eo.max_http_buffer_size = o.max_http_buffer_size;
+  eo.transports = (o.transports & SIO_TRANSPORT_POLLING ? SIO_EIO_POLLING : 0) |
+                  (o.transports & SIO_TRANSPORT_WEBSOCKET ? SIO_EIO_WEBSOCKET : 0);
+  eo.no_upgrades = o.no_upgrades;
+  eo.http_compression = o.http_compression;
+  eo.per_message_deflate = o.per_message_deflate;
+  eo.cors_origin = io->cors_origin;
+  eo.cors_credentials = o.cors_credentials;
+  /* the Socket.IO layer applies its own policy first; the session limit is a backstop */
+  eo.send_buffer_limit = o.send_buffer_limit * 2 + 65536;
+  static const sio__eio_handlers handlers = {
+      .connection = eio_connection,
+      .message = eio_message,
+      .close = eio_close,
+  };
+  if (sio__async_init(io)) goto fail;
+  if (!o.no_serve_client && sio__serve_client_init(io)) goto fail_async;
+  io->eio = sio_eio_attach(app, &eo, &handlers, io);
+  if (!io->eio) goto fail_async;
+  sio__app_on_shutdown(app, on_app_shutdown, io);
+  return io;
+fail_async:
+  io->closing = 3;
+  sio__async_close(io);
+  return NULL;
+fail:
+  io_free_now(io);
+  return NULL;
+}
+
+void sio_io_close(sio_io *io) {
+  if (!io || io->closing) return;
+  io->closing = 1;
+  sio__list *it, *tmp;
+  sio__list_foreach_safe(it, tmp, &io->clients) {
+    sio__client *c = sio__container_of(it, sio__client, link);
+    sio__client_close(c, "server shutting down");
+  }
+  if (io->eio) sio_eio_close(io->eio);
+  io->eio = NULL;
+  io->closing = 2;
+  io_maybe_free(io);
+}
+
+sio_app *sio_io_app(const sio_io *io) { return io ? io->app : NULL; }
+uv_loop_t *sio_io_loop(const sio_io *io) { return io ? io->loop : NULL; }
+size_t sio_io_clients_count(const sio_io *io) { return io ? io->nclients : 0; }

@@ -1,0 +1,349 @@
+/* sio_socket: one client in one namespace. Handlers, event dispatch (onAny, then the per-packet
+ * middleware, then the event's handlers, as Node orders them), rooms through the namespace's
+ * adapter, and the disconnect sequence: "disconnecting" (rooms still joined), pending acks
+ * failed, rooms left, removed from the namespace, "disconnect". */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/codec.h"
+#include "core/log.h"
+#include "socketio/io_internal.h"
+
+sio_ack *sio__ack_new(sio_socket *s, uint64_t id);
+void sio__ack_after_handlers(sio_ack *a);
+
+/* --- callback arrays ---------------------------------------------------------------------- */
+
+int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event) {
+  if (!fn) return -EINVAL;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 2;
+    sio__cb *v = sio__realloc(c->v, cap * sizeof(*v));
+    if (!v) return -ENOMEM;
+    c->v = v;
+    c->cap = cap;
+  }
+  char *ev = NULL;
+  if (event && !(ev = sio__strdup(event))) return -ENOMEM;
+  c->v[c->n++] = (sio__cb){fn, user, ev};
+  return 0;
+}
+
+void sio__cbs_free(sio__cbs *c) {
+  for (size_t i = 0; i < c->n; i++) sio__free(c->v[i].event);
+  sio__free(c->v);
+  memset(c, 0, sizeof(*c));
+}
+
+/* --- lifetime ----------------------------------------------------------------------------- */
+
+sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len) {
+  sio_socket *s = sio__calloc(1, sizeof(*s));
+  if (!s) return NULL;
+  if (sio__random_id(s->id, 15)) { /* 20 chars, like Node's base64id */
+    sio__free(s);
+    return NULL;
+  }
+  s->auth = auth ? sio__strndup(auth, auth_len) : sio__strdup("{}");
+  if (!s->auth) {
+    sio__free(s);
+    return NULL;
+  }
+  s->refs = 1;
+  s->state = SIO__S_PENDING;
+  s->nsp = nsp;
+  s->client = c;
+  s->member.slot = UINT32_MAX;
+  s->member.id = s->id;
+  sio__list_init(&s->client_link);
+  sio__list_init(&s->acks);
+  if (c) {
+    sio__client_ref(c);
+    sio__list_insert_tail(&c->sockets, &s->client_link);
+  }
+  return s;
+}
+
+void sio_socket_ref(sio_socket *s) {
+  if (s) s->refs++;
+}
+
+void sio_socket_unref(sio_socket *s) {
+  if (!s || --s->refs > 0) return;
+  if (s->member.slot != UINT32_MAX || s->member.rooms)
+    s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
+  sio__list_remove(&s->client_link);
+  if (s->client) sio__client_unref(s->client);
+  sio__cbs_free(&s->events);
+  sio__cbs_free(&s->any);
+  sio__cbs_free(&s->any_out);
+  sio__cbs_free(&s->packet_mw);
+  sio__cbs_free(&s->on_error);
+  sio__cbs_free(&s->on_disconnecting);
+  sio__cbs_free(&s->on_disconnect);
+  sio__free(s->auth);
+  sio__free(s);
+}
+
+static void call_disconnect(sio__cbs *cbs, sio_socket *s, const char *reason) {
+  for (size_t i = 0; i < cbs->n; i++) {
+    sio__cb cb = cbs->v[i];
+    ((sio_disconnect_fn)cb.fn)(s, reason, cb.user);
+  }
+}
+
+void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect) {
+  if (s->state == SIO__S_CLOSED || s->closing) return;
+  int was_connected = s->state == SIO__S_CONNECTED;
+  s->closing = 1;
+  sio_socket_ref(s);
+  if (was_connected && send_disconnect && s->client && s->client->es) {
+    sio__sbuf sb = SIO__SBUF_INIT;
+    sio__eio_msg msg;
+    if (!sio__eio_msg_begin(&sb, 0) &&
+        !sio__sio_encode_raw(&sb, 0, SIO__SIO_DISCONNECT, s->nsp->name, s->nsp->name_len, NULL,
+                             0) &&
+        !sio__eio_msg_seal(&sb, 0, &msg)) {
+      sio__eio_send_msg(s->client->es, &msg);
+      sio__eio_msg_release(&msg);
+    } else {
+      sio__sbuf_free(&sb);
+    }
+  }
+  if (was_connected) call_disconnect(&s->on_disconnecting, s, reason);
+  sio__acks_fail_all(s, SIO_ECLOSED);
+  s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
+  if (was_connected) sio__map_del(&s->nsp->sockets, s->id, strlen(s->id));
+  s->state = SIO__S_CLOSED;
+  sio__list_remove(&s->client_link);
+  sio__client *c = s->client;
+  if (was_connected) call_disconnect(&s->on_disconnect, s, reason);
+  if (c) {
+    s->client = NULL;
+    sio__client_unref(c);
+  }
+  sio__nsp_maybe_cleanup(s->nsp);
+  s->closing = 0;
+  sio_socket_unref(s); /* the dispatch reference */
+  sio_socket_unref(s); /* the connection's reference */
+}
+
+void sio_disconnect(sio_socket *s, int close) {
+  if (!s || s->state == SIO__S_CLOSED) return;
+  if (close && s->client) {
+    sio__client_disconnect_all(s->client);
+    return;
+  }
+  sio__socket_close(s, "server namespace disconnect", 1);
+}
+
+/* --- accessors ---------------------------------------------------------------------------- */
+
+const char *sio_id(const sio_socket *s) { return s ? s->id : NULL; }
+sio_nsp *sio_socket_nsp(const sio_socket *s) { return s ? s->nsp : NULL; }
+sio_io *sio_socket_io(const sio_socket *s) { return s ? s->nsp->io : NULL; }
+int sio_connected(const sio_socket *s) { return s && s->state == SIO__S_CONNECTED; }
+void sio_set_data(sio_socket *s, void *data) {
+  if (s) s->data = data;
+}
+void *sio_data(const sio_socket *s) { return s ? s->data : NULL; }
+
+static sio__eio_session *es_of(const sio_socket *s) {
+  return s && s->client ? s->client->es : NULL;
+}
+
+const char *sio_transport(const sio_socket *s) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio_eio_socket_transport(es) : NULL;
+}
+const char *sio_handshake_auth(const sio_socket *s) { return s ? s->auth : NULL; }
+json_t *sio_handshake_auth_json(const sio_socket *s) {
+  return s ? sio__json_to_jansson(s->auth, strlen(s->auth)) : NULL;
+}
+const char *sio_handshake_header(const sio_socket *s, const char *name) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio_eio_socket_header(es, name) : NULL;
+}
+const char *sio_handshake_query(const sio_socket *s, const char *name) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio_eio_socket_query(es, name) : NULL;
+}
+const char *sio_handshake_url(const sio_socket *s) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio_eio_socket_url(es) : NULL;
+}
+const char *sio_handshake_address(const sio_socket *s) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio_eio_socket_remote_address(es) : NULL;
+}
+int sio_handshake_secure(const sio_socket *s) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio__eio_secure(es) : 0;
+}
+uint64_t sio_handshake_issued(const sio_socket *s) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio__eio_issued(es) : 0;
+}
+
+/* --- handlers ----------------------------------------------------------------------------- */
+
+int sio_on(sio_socket *s, const char *event, sio_event_fn fn, void *user) {
+  if (!s || !event) return -EINVAL;
+  return sio__cbs_add(&s->events, (void (*)(void))fn, user, event);
+}
+
+int sio_off(sio_socket *s, const char *event, sio_event_fn fn) {
+  if (!s || !event) return -EINVAL;
+  size_t j = 0;
+  int found = 0;
+  for (size_t i = 0; i < s->events.n; i++) {
+    sio__cb cb = s->events.v[i];
+    if (strcmp(cb.event, event) == 0 && (!fn || cb.fn == (void (*)(void))fn)) {
+      sio__free(cb.event);
+      found = 1;
+      continue;
+    }
+    s->events.v[j++] = cb;
+  }
+  s->events.n = j;
+  return found ? 0 : SIO_ENOTFOUND;
+}
+
+int sio_on_any(sio_socket *s, sio_any_fn fn, void *user) {
+  return s ? sio__cbs_add(&s->any, (void (*)(void))fn, user, NULL) : -EINVAL;
+}
+int sio_on_any_outgoing(sio_socket *s, sio_any_fn fn, void *user) {
+  return s ? sio__cbs_add(&s->any_out, (void (*)(void))fn, user, NULL) : -EINVAL;
+}
+int sio_socket_use(sio_socket *s, sio_packet_mw_fn fn, void *user) {
+  return s ? sio__cbs_add(&s->packet_mw, (void (*)(void))fn, user, NULL) : -EINVAL;
+}
+int sio_on_error(sio_socket *s, sio_socket_error_fn fn, void *user) {
+  return s ? sio__cbs_add(&s->on_error, (void (*)(void))fn, user, NULL) : -EINVAL;
+}
+int sio_on_disconnecting(sio_socket *s, sio_disconnect_fn fn, void *user) {
+  return s ? sio__cbs_add(&s->on_disconnecting, (void (*)(void))fn, user, NULL) : -EINVAL;
+}
+int sio_on_disconnect(sio_socket *s, sio_disconnect_fn fn, void *user) {
+  return s ? sio__cbs_add(&s->on_disconnect, (void (*)(void))fn, user, NULL) : -EINVAL;
+}
+
+/* --- rooms -------------------------------------------------------------------------------- */
+
+int sio_join(sio_socket *s, const char *room) {
+  if (!s || !room) return -EINVAL;
+  if (s->state == SIO__S_CLOSED) return SIO_ECLOSED;
+  const char *r[] = {room};
+  return s->nsp->adapter->ops->add_all(s->nsp->adapter, &s->member, r, 1);
+}
+
+int sio_leave(sio_socket *s, const char *room) {
+  if (!s || !room) return -EINVAL;
+  if (s->state == SIO__S_CLOSED) return SIO_ECLOSED;
+  return s->nsp->adapter->ops->del(s->nsp->adapter, &s->member, room);
+}
+
+int sio_in_room(const sio_socket *s, const char *room) {
+  if (!s || !room || s->state == SIO__S_CLOSED) return 0;
+  return s->nsp->adapter->ops->has(s->nsp->adapter, &s->member, room);
+}
+
+typedef struct rooms_ctx {
+  sio_room_fn fn;
+  void *user;
+} rooms_ctx;
+
+static int room_cb(const char *room, size_t len, void *ctx) {
+  (void)len;
+  rooms_ctx *c = ctx;
+  return c->fn(room, c->user);
+}
+
+void sio_rooms(const sio_socket *s, sio_room_fn fn, void *user) {
+  if (!s || !fn || s->state == SIO__S_CLOSED) return;
+  rooms_ctx c = {fn, user};
+  s->nsp->adapter->ops->rooms_of(s->nsp->adapter, &s->member, room_cb, &c);
+}
+
+/* --- dispatch ----------------------------------------------------------------------------- */
+
+static void report_error(sio_socket *s, int err, const char *message) {
+  for (size_t i = 0; i < s->on_error.n; i++) {
+    sio__cb cb = s->on_error.v[i];
+    ((sio_socket_error_fn)cb.fn)(s, err, message, cb.user);
+  }
+}
+
+static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att,
+                     unsigned natt) {
+  sio_args args;
+  int binary = p->type == SIO__SIO_BINARY_EVENT;
+  if (sio__args_init(&args, p->data, p->data_len, 1, att, natt, binary, SIO__JSON_MAX_DEPTH))
+    return;
+  /* the event name: a string (unescaped) or a number (its text) */
+  sio__sbuf name = SIO__SBUF_INIT;
+  const sio__json_slice *first = &args.v[0];
+  if (first->type == SIO__JSON_STRING)
+    sio__json_string(p->data + first->off, first->len, &name);
+  else
+    sio__sbuf_append(&name, p->data + first->off, first->len);
+  if (sio__sbuf_appendc(&name, '\0')) {
+    sio__sbuf_free(&name);
+    sio__args_free(&args);
+    return;
+  }
+  const char *ev = name.data;
+  sio_ack *ack = NULL;
+  if (p->id != SIO__SIO_NO_ID) ack = sio__ack_new(s, p->id);
+  for (size_t i = 0; i < s->any.n && s->state == SIO__S_CONNECTED; i++) {
+    sio__cb cb = s->any.v[i];
+    ((sio_any_fn)cb.fn)(s, ev, &args, cb.user);
+  }
+  int refused = 0;
+  for (size_t i = 0; i < s->packet_mw.n && s->state == SIO__S_CONNECTED; i++) {
+    sio__cb cb = s->packet_mw.v[i];
+    int rc = ((sio_packet_mw_fn)cb.fn)(s, ev, &args, cb.user);
+    if (rc) {
+      refused = 1;
+      report_error(s, rc, sio_strerror(rc));
+      break;
+    }
+  }
+  if (!refused) {
+    for (size_t i = 0; i < s->events.n && s->state == SIO__S_CONNECTED; i++) {
+      sio__cb cb = s->events.v[i];
+      if (strcmp(cb.event, ev) != 0) continue;
+      ((sio_event_fn)cb.fn)(s, &args, ack, cb.user);
+    }
+  }
+  if (ack) sio__ack_after_handlers(ack);
+  sio__sbuf_free(&name);
+  sio__args_free(&args);
+}
+
+static void on_ack(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att, unsigned natt) {
+  sio_args args;
+  int binary = p->type == SIO__SIO_BINARY_ACK;
+  if (sio__args_init(&args, p->data, p->data_len, 0, att, natt, binary, SIO__JSON_MAX_DEPTH))
+    return;
+  sio__ack_deliver(s, p->id, &args);
+  sio__args_free(&args);
+}
+
+void sio__socket_on_packet(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att,
+                           unsigned natt) {
+  if (s->state != SIO__S_CONNECTED) return;
+  sio_socket_ref(s);
+  switch (p->type) {
+  case SIO__SIO_EVENT:
+  case SIO__SIO_BINARY_EVENT: on_event(s, p, att, natt); break;
+  case SIO__SIO_ACK:
+  case SIO__SIO_BINARY_ACK:
+    if (p->id != SIO__SIO_NO_ID) on_ack(s, p, att, natt);
+    break;
+  case SIO__SIO_DISCONNECT: sio__socket_close(s, "client namespace disconnect", 0); break;
+  default: break;
+  }
+  sio_socket_unref(s);
+}
