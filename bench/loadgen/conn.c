@@ -118,7 +118,14 @@ void lg_send_frame(lg_conn *c, int opcode, const void *payload, size_t len) {
   memcpy(h, key, 4);
   h += 4;
   const uint8_t *p = payload;
-  for (size_t i = 0; i < len; i++) h[i] = p[i] ^ key[i & 3];
+  uint64_t key64 = (uint64_t)key32 << 32 | key32, w;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) { /* 8 bytes at a time: the key repeats every 4 */
+    memcpy(&w, p + i, 8);
+    w ^= key64;
+    memcpy(h + i, &w, 8);
+  }
+  for (; i < len; i++) h[i] = p[i] ^ key[i & 3];
 }
 
 static void base64_16(const uint8_t in[16], char out[25]) {
@@ -253,6 +260,7 @@ static void on_readable(lg_ctx *x, lg_conn *c) {
       conn_error_errno(x, c, "recv", errno);
     return;
   }
+  x->now = lg_now_ns();
   bool buffered = c->in.len > 0;
   if (buffered) lg_buf_append(&c->in, x->rbuf, (size_t)r);
   uint8_t *p = buffered ? lg_buf_head(&c->in) : x->rbuf;

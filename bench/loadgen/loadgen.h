@@ -109,6 +109,9 @@ typedef struct lg_ctx {
   uint64_t src_rr;
   uint8_t *rbuf;
   size_t rbuf_size;
+  uint64_t now;     /* clock read once per received batch: stamps and latencies use it */
+  char *tmpl;       /* the message this run sends (modes.c) */
+  size_t tmpl_len, stamp_at;
   /* counters (measured window only, except errors and connects_total) */
   uint64_t msgs;     /* echoes received / broadcast deliveries / completed handshakes */
   uint64_t sends;    /* messages sent in the window */

@@ -22,45 +22,38 @@ bool lg_mode_is_sio(enum lg_mode m) { return m != LG_WS_ECHO; }
 
 static bool traffic_on(const lg_ctx *x) { return x->phase == PH_WARMUP || x->phase == PH_MEASURE; }
 
-static void fill(char *out, size_t n, size_t from) {
-  for (size_t i = from; i < n; i++) out[i] = FILLER[i % (sizeof FILLER - 1)];
-}
-
-/* A timestamped string of x->o.size characters, then the frame that carries it. */
-static void send_payload(lg_ctx *x, lg_conn *c, const char *prefix, uint32_t sender) {
-  static char *msg;
-  if (!msg && !(msg = malloc(64 + (size_t)x->o.size))) lg_fatal("out of memory");
+/* The message for this run, built once: prefix, string of --size characters, suffix. Only the
+ * stamp (and the sender id) change from one send to the next. */
+static void build_template(lg_ctx *x) {
+  const char *prefix = x->o.mode == LG_SIO_ECHO    ? "42[\"echo\",\""
+                       : x->o.mode == LG_SIO_BCAST ? "42[\"bcast\",\""
+                                                   : "";
   size_t plen = strlen(prefix), size = (size_t)x->o.size;
-  memcpy(msg, prefix, plen);
-  char *s = msg + plen;
-  size_t stamped = 0;
-  if (size >= 16) {
-    lg_put_hex64(s, lg_now_ns());
-    stamped = 16;
+  x->tmpl = malloc(plen + size + 2);
+  if (!x->tmpl) lg_fatal("out of memory");
+  memcpy(x->tmpl, prefix, plen);
+  for (size_t i = 0; i < size; i++) x->tmpl[plen + i] = FILLER[i % (sizeof FILLER - 1)];
+  x->tmpl_len = plen + size;
+  if (plen) {
+    memcpy(x->tmpl + x->tmpl_len, "\"]", 2);
+    x->tmpl_len += 2;
   }
-  if (sender != UINT32_MAX && size >= 24) { /* sender id: 8 hex digits at [16, 24) */
-    char id[16];
-    lg_put_hex64(id, sender);
-    memcpy(s + 16, id + 8, 8);
-    stamped = 24;
-  }
-  fill(s, size, stamped);
-  size_t n = plen + size;
-  if (*prefix) {
-    memcpy(msg + n, "\"]", 2);
-    n += 2;
-  }
-  lg_send_frame(c, 0x1, msg, n);
-  if (x->phase == PH_MEASURE) x->sends++;
+  x->stamp_at = plen;
 }
 
+/* Stamps the template with the send time (and, for broadcasts, the sender id at [16, 24)). */
 static void send_one(lg_ctx *x, lg_conn *c) {
-  switch (x->o.mode) {
-  case LG_WS_ECHO: send_payload(x, c, "", UINT32_MAX); break;
-  case LG_SIO_ECHO: send_payload(x, c, "42[\"echo\",\"", UINT32_MAX); break;
-  case LG_SIO_BCAST: send_payload(x, c, "42[\"bcast\",\"", c->id); break;
-  default: break;
+  if (x->o.mode == LG_SIO_IDLE || x->o.mode == LG_SIO_CONNECT) return;
+  if (!x->tmpl) build_template(x);
+  char *s = x->tmpl + x->stamp_at;
+  if (x->o.size >= 16) lg_put_hex64(s, x->now);
+  if (x->o.mode == LG_SIO_BCAST && x->o.size >= 24) {
+    char id[16];
+    lg_put_hex64(id, c->id);
+    memcpy(s + 16, id + 8, 8);
   }
+  lg_send_frame(c, 0x1, x->tmpl, x->tmpl_len);
+  if (x->phase == PH_MEASURE) x->sends++;
 }
 
 static void record(lg_ctx *x, const uint8_t *stamp, size_t avail) {
@@ -68,8 +61,7 @@ static void record(lg_ctx *x, const uint8_t *stamp, size_t avail) {
   x->msgs++;
   uint64_t sent;
   if (avail >= 16 && lg_get_hex(stamp, 16, &sent)) {
-    uint64_t now = lg_now_ns();
-    lg_hist_add(&x->hist, now > sent ? now - sent : 0);
+    lg_hist_add(&x->hist, x->now > sent ? x->now - sent : 0);
   }
 }
 
@@ -130,6 +122,7 @@ void lg_mode_on_message(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t
 }
 
 void lg_mode_kick(lg_ctx *x) {
+  x->now = lg_now_ns();
   for (int i = 0; i < x->nconns; i++) {
     lg_conn *c = &x->conns[i];
     if (c->state != ST_READY) continue;
