@@ -64,6 +64,9 @@ static void on_idle(uv_idle_t *h);
 
 sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts) {
   sio__alloc_hook_libraries();
+  /* A peer that resets while we write must cost an EPIPE, not the process (as Node does). */
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
   sio_app *app = sio__calloc(1, sizeof(*app));
   if (!app) return NULL;
   app->loop = loop;
