@@ -150,7 +150,8 @@ static void send_upgrade(lg_ctx *x, lg_conn *c) {
   memcpy(nonce + 8, &b, 8);
   char key[25];
   base64_16(nonce, key);
-  const char *path = lg_mode_is_sio(x->o.mode) ? "/socket.io/?EIO=4&transport=websocket" : x->o.path;
+  const char *path =
+      lg_mode_is_sio(x->o.mode) ? "/socket.io/?EIO=4&transport=websocket" : x->o.path;
   char req[1024];
   int n = snprintf(req, sizeof req,
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -179,12 +180,14 @@ static size_t parse_upgrade_response(lg_ctx *x, lg_conn *c, const uint8_t *p, si
 }
 
 static void on_control_frame(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len) {
-  if (opcode == 0x9) lg_send_frame(c, 0xA, data, len); /* ping -> pong */
+  if (opcode == 0x9)
+    lg_send_frame(c, 0xA, data, len); /* ping -> pong */
   else if (opcode == 0x8) {
     char msg[128];
     int code = len >= 2 ? data[0] << 8 | data[1] : 1005;
     int rlen = len > 2 ? (int)(len - 2 > 80 ? 80 : len - 2) : 0;
-    snprintf(msg, sizeof msg, "server sent close %d %.*s", code, rlen, len > 2 ? (char *)data + 2 : "");
+    snprintf(msg, sizeof msg, "server sent close %d %.*s", code, rlen,
+             len > 2 ? (char *)data + 2 : "");
     lg_conn_error(x, c, msg);
   }
 }
@@ -242,8 +245,10 @@ static size_t parse_frames(lg_ctx *x, lg_conn *c, uint8_t *p, size_t n) {
     uint8_t *data = f + hdr;
     if (masked) /* servers must not mask, but tolerate it */
       for (size_t i = 0; i < len; i++) data[i] ^= f[key_at + (i & 3)];
-    if (opcode & 0x8) on_control_frame(x, c, opcode, data, (size_t)len);
-    else on_data_frame(x, c, fin, opcode, data, (size_t)len);
+    if (opcode & 0x8)
+      on_control_frame(x, c, opcode, data, (size_t)len);
+    else
+      on_data_frame(x, c, fin, opcode, data, (size_t)len);
     off += hdr + (size_t)len;
   }
   return off;
@@ -266,10 +271,13 @@ static void on_readable(lg_ctx *x, lg_conn *c) {
   uint8_t *p = buffered ? lg_buf_head(&c->in) : x->rbuf;
   size_t n = buffered ? c->in.len : (size_t)r, used = 0;
   if (c->state == ST_UPGRADING) used = parse_upgrade_response(x, c, p, n);
-  if (c->state != ST_UPGRADING && c->action == ACT_NONE) used += parse_frames(x, c, p + used, n - used);
+  if (c->state != ST_UPGRADING && c->action == ACT_NONE)
+    used += parse_frames(x, c, p + used, n - used);
   if (c->action != ACT_NONE) return;
-  if (buffered) lg_buf_consume(&c->in, used);
-  else lg_buf_append(&c->in, p + used, n - used);
+  if (buffered)
+    lg_buf_consume(&c->in, used);
+  else
+    lg_buf_append(&c->in, p + used, n - used);
 }
 
 void lg_conn_on_event(lg_ctx *x, lg_conn *c, uint32_t events) {

@@ -61,7 +61,9 @@ void lg_buf_append(lg_buf *b, const void *p, size_t n);
 uint8_t *lg_buf_tail(lg_buf *b, size_t n); /* room for n bytes at the end, counted as used */
 void lg_buf_consume(lg_buf *b, size_t n);
 void lg_buf_free(lg_buf *b);
-static inline uint8_t *lg_buf_head(lg_buf *b) { return b->data + b->off; }
+static inline uint8_t *lg_buf_head(lg_buf *b) {
+  return b->data + b->off;
+}
 
 /* Log-linear latency histogram over nanoseconds: exact below 128 ns, then 64 sub-buckets per
  * power of two (under 1.6% error), enough to merge nothing and sort nothing. */
@@ -77,7 +79,7 @@ double lg_hist_pct_us(const lg_hist *h, double pct); /* 0 if empty */
 uint64_t lg_now_ns(void);
 uint64_t lg_rand(void);
 void lg_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-void lg_put_hex64(char *out, uint64_t v);          /* 16 lowercase hex digits */
+void lg_put_hex64(char *out, uint64_t v);                    /* 16 lowercase hex digits */
 bool lg_get_hex(const uint8_t *in, int digits, uint64_t *v); /* lowercase hex */
 
 typedef struct lg_conn {
@@ -109,13 +111,13 @@ typedef struct lg_ctx {
   uint64_t src_rr;
   uint8_t *rbuf;
   size_t rbuf_size;
-  uint64_t now;     /* clock read once per received batch: stamps and latencies use it */
-  char *tmpl;       /* the message this run sends (modes.c) */
+  uint64_t now; /* clock read once per received batch: stamps and latencies use it */
+  char *tmpl;   /* the message this run sends (modes.c) */
   size_t tmpl_len, stamp_at;
   /* counters (measured window only, except errors and connects_total) */
-  uint64_t msgs;     /* echoes received / broadcast deliveries / completed handshakes */
-  uint64_t sends;    /* messages sent in the window */
-  uint64_t errors;   /* failed or lost connections, any phase */
+  uint64_t msgs;   /* echoes received / broadcast deliveries / completed handshakes */
+  uint64_t sends;  /* messages sent in the window */
+  uint64_t errors; /* failed or lost connections, any phase */
   uint64_t connects_total;
   lg_hist hist;
   char last_error[160];

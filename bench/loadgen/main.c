@@ -54,9 +54,19 @@ static double arg_num(int argc, char **argv, int *i) {
 }
 
 static void set_defaults(lg_opts *o) {
-  *o = (lg_opts){.host = "127.0.0.1", .path = "/", .conns = 100, .inflight = 32, .size = 32,
-                 .duration = 10, .warmup = 2, .hold = 5, .timeout = 60, .senders = 10,
-                 .concurrency = 200, .src_base = 2, .src_count = 64};
+  *o = (lg_opts){.host = "127.0.0.1",
+                 .path = "/",
+                 .conns = 100,
+                 .inflight = 32,
+                 .size = 32,
+                 .duration = 10,
+                 .warmup = 2,
+                 .hold = 5,
+                 .timeout = 60,
+                 .senders = 10,
+                 .concurrency = 200,
+                 .src_base = 2,
+                 .src_count = 64};
 }
 
 static void parse_args(lg_opts *o, int argc, char **argv) {
@@ -72,27 +82,44 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
   if (o->mode == LG_SIO_CONNECT) o->conns = 32;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--host") && i + 1 < argc) o->host = argv[++i];
-    else if (!strcmp(a, "--path") && i + 1 < argc) o->path = argv[++i];
-    else if (!strcmp(a, "--port")) o->port = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--conns")) o->conns = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--inflight")) o->inflight = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--size")) o->size = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--senders")) o->senders = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--duration")) o->duration = arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--warmup")) o->warmup = arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--hold")) o->hold = arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--timeout")) o->timeout = arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--concurrency")) o->concurrency = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--src-base")) o->src_base = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--src-count")) o->src_count = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--server-pid")) o->server_pid = (int)arg_num(argc, argv, &i);
-    else usage();
+    if (!strcmp(a, "--host") && i + 1 < argc)
+      o->host = argv[++i];
+    else if (!strcmp(a, "--path") && i + 1 < argc)
+      o->path = argv[++i];
+    else if (!strcmp(a, "--port"))
+      o->port = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--conns"))
+      o->conns = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--inflight"))
+      o->inflight = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--size"))
+      o->size = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--senders"))
+      o->senders = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--duration"))
+      o->duration = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--warmup"))
+      o->warmup = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--hold"))
+      o->hold = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--timeout"))
+      o->timeout = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--concurrency"))
+      o->concurrency = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--src-base"))
+      o->src_base = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--src-count"))
+      o->src_count = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--server-pid"))
+      o->server_pid = (int)arg_num(argc, argv, &i);
+    else
+      usage();
   }
   if (o->port <= 0 || o->port > 65535) lg_fatal("--port is required");
   if (o->conns < 1 || o->inflight < 1 || o->concurrency < 1) lg_fatal("counts must be >= 1");
   if (o->size < 0 || o->size > (8 << 20)) lg_fatal("--size must be 0..8388608");
-  if (o->src_count > 0 && o->src_base + o->src_count > 255) lg_fatal("source range past 127.0.0.254");
+  if (o->src_count > 0 && o->src_base + o->src_count > 255)
+    lg_fatal("source range past 127.0.0.254");
   if (strncmp(o->host, "127.", 4) != 0) o->src_count = 0; /* only loopback has spare addresses */
   if (o->senders > o->conns) o->senders = o->conns;
 }
@@ -162,7 +189,6 @@ void lg_conn_became_ready(lg_ctx *x, lg_conn *c) {
   x->ready++;
   x->connecting--;
   start_pending(x);
-  check_all_ready(x);
 }
 
 static void handle_action(lg_ctx *x, lg_conn *c) {
@@ -177,21 +203,23 @@ static void handle_action(lg_ctx *x, lg_conn *c) {
   } else if (was_connecting) {
     x->connecting--;
     start_pending(x);
-    check_all_ready(x);
   }
 }
 
-/* Ramp: keep --concurrency attempts in progress until every connection has been tried. */
+/* Ramp: keep --concurrency attempts in progress until every connection has been tried, then
+ * start the traffic. An attempt that fails at once (no socket) is counted and not retried. */
 static void start_pending(lg_ctx *x) {
   while (x->phase == PH_CONNECT && x->connecting < x->o.concurrency && x->next_start < x->nconns) {
     lg_conn *c = &x->conns[x->next_start++];
-    x->connecting++;
     lg_conn_start(x, c);
-    if (c->action != ACT_NONE) {
-      c->state = ST_CONNECTING;
-      handle_action(x, c);
+    if (c->action == ACT_NONE) {
+      x->connecting++;
+    } else {
+      c->action = ACT_NONE;
+      lg_conn_close(x, c);
     }
   }
+  check_all_ready(x);
 }
 
 /* sio-connect: every slot whose handshake finished or failed starts a new one. */
@@ -263,20 +291,23 @@ static void run_loop(lg_ctx *x) {
 static void print_measured(const lg_ctx *x) {
   double wall = (double)(x->t_measure_end - x->t_measure_start) / 1e9;
   double cpu = x->cpu_measure_end - x->cpu_measure_start;
-  double srv = (x->srv_cpu_start >= 0 && x->srv_cpu_end >= 0) ? x->srv_cpu_end - x->srv_cpu_start
-                                                               : -1;
+  double srv =
+      (x->srv_cpu_start >= 0 && x->srv_cpu_end >= 0) ? x->srv_cpu_end - x->srv_cpu_start : -1;
   const lg_opts *o = &x->o;
   double rate = wall > 0 ? (double)x->msgs / wall : 0;
   printf("RESULT mode=%s conns=%d", mode_names[o->mode], x->nconns);
-  if (o->mode != LG_SIO_CONNECT) printf(" connected=%d inflight=%d size=%d", x->ready, o->inflight, o->size);
-  if (o->mode == LG_SIO_BCAST) printf(" senders=%d sends=%llu", o->senders, (unsigned long long)x->sends);
+  if (o->mode != LG_SIO_CONNECT)
+    printf(" connected=%d inflight=%d size=%d", x->ready, o->inflight, o->size);
+  if (o->mode == LG_SIO_BCAST)
+    printf(" senders=%d sends=%llu", o->senders, (unsigned long long)x->sends);
   printf(" duration_s=%.3f msgs=%llu msgs_per_s=%.0f p50_us=%.1f p99_us=%.1f errors=%llu"
          " loadgen_cpu_s=%.2f loadgen_bound=%d",
          wall, (unsigned long long)x->msgs, rate, lg_hist_pct_us(&x->hist, 50),
          lg_hist_pct_us(&x->hist, 99), (unsigned long long)x->errors, cpu,
          wall > 0 && cpu >= 0.9 * wall);
   if (srv >= 0)
-    printf(" server_cpu_s=%.2f msgs_per_server_cpu_s=%.0f", srv, srv > 0 ? (double)x->msgs / srv : 0);
+    printf(" server_cpu_s=%.2f msgs_per_server_cpu_s=%.0f", srv,
+           srv > 0 ? (double)x->msgs / srv : 0);
   printf("\n");
 }
 
@@ -284,8 +315,7 @@ static void print_idle(const lg_ctx *x) {
   double secs = (double)(x->t_all_ready - x->t_first_start) / 1e9;
   printf("RESULT mode=sio-idle clients=%d connected=%d connect_s=%.3f connects_per_s=%.0f"
          " errors=%llu\n",
-         x->nconns, x->ready, secs, secs > 0 ? x->ready / secs : 0,
-         (unsigned long long)x->errors);
+         x->nconns, x->ready, secs, secs > 0 ? x->ready / secs : 0, (unsigned long long)x->errors);
 }
 
 int main(int argc, char **argv) {
@@ -319,8 +349,9 @@ int main(int argc, char **argv) {
   }
   run_loop(x);
   if (x->o.mode != LG_SIO_IDLE) print_measured(x);
-  if (x->errors) fprintf(stderr, "sio-loadgen: %llu errors, last: %s\n",
-                         (unsigned long long)x->errors, x->last_error);
+  if (x->errors)
+    fprintf(stderr, "sio-loadgen: %llu errors, last: %s\n", (unsigned long long)x->errors,
+            x->last_error);
   fflush(stdout);
   return x->ready == 0 && x->o.mode != LG_SIO_CONNECT ? 1 : 0;
 }

@@ -9,8 +9,9 @@
  *   sio-echo   42["echo","<size chars>"]; each 42["echo",...] reply triggers the next.
  *   sio-bcast  --senders clients emit 42["bcast","<64 chars: time, sender id, filler>"]; every
  *              client counts deliveries; a sender emits again when its own copy comes back
- *              (io.emit includes the sender), so at most --inflight (default 4) per sender are in flight.
- *   sio-idle / sio-connect   only the handshake (Engine.IO open, "40", "40{sid}") and pings. */
+ *              (io.emit includes the sender), so at most --inflight (default 4) per sender are in
+ * flight. sio-idle / sio-connect   only the handshake (Engine.IO open, "40", "40{sid}") and pings.
+ */
 #include "loadgen.h"
 
 #include <stdlib.h>
@@ -18,9 +19,13 @@
 
 #define FILLER "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
-bool lg_mode_is_sio(enum lg_mode m) { return m != LG_WS_ECHO; }
+bool lg_mode_is_sio(enum lg_mode m) {
+  return m != LG_WS_ECHO;
+}
 
-static bool traffic_on(const lg_ctx *x) { return x->phase == PH_WARMUP || x->phase == PH_MEASURE; }
+static bool traffic_on(const lg_ctx *x) {
+  return x->phase == PH_WARMUP || x->phase == PH_MEASURE;
+}
 
 /* The message for this run, built once: prefix, string of --size characters, suffix. Only the
  * stamp (and the sender id) change from one send to the next. */
@@ -66,8 +71,10 @@ static void record(lg_ctx *x, const uint8_t *stamp, size_t avail) {
 }
 
 void lg_mode_on_upgraded(lg_ctx *x, lg_conn *c) {
-  if (x->o.mode == LG_WS_ECHO) lg_conn_became_ready(x, c);
-  else c->state = ST_EIO_OPEN;
+  if (x->o.mode == LG_WS_ECHO)
+    lg_conn_became_ready(x, c);
+  else
+    c->state = ST_EIO_OPEN;
 }
 
 static void on_sio_event(lg_ctx *x, lg_conn *c, const uint8_t *d, size_t len) {
@@ -101,14 +108,21 @@ static void on_sio_message(lg_ctx *x, lg_conn *c, uint8_t *d, size_t len) {
     d[0] = '3';
     lg_send_frame(c, 0x1, d, len);
     break;
-  case '1': lg_conn_error(x, c, "Engine.IO close packet"); break;
-  case '4':
-    if (len >= 2 && d[1] == '0' && c->state == ST_SIO_CONNECT) lg_conn_became_ready(x, c);
-    else if (len >= 2 && d[1] == '2') on_sio_event(x, c, d + 2, len - 2);
-    else if (len >= 2 && d[1] == '4') lg_conn_error(x, c, "Socket.IO CONNECT_ERROR");
-    else if (len >= 2 && d[1] == '1') lg_conn_error(x, c, "Socket.IO DISCONNECT");
+  case '1':
+    lg_conn_error(x, c, "Engine.IO close packet");
     break;
-  default: break; /* noop "6", pong, anything else: ignore */
+  case '4':
+    if (len >= 2 && d[1] == '0' && c->state == ST_SIO_CONNECT)
+      lg_conn_became_ready(x, c);
+    else if (len >= 2 && d[1] == '2')
+      on_sio_event(x, c, d + 2, len - 2);
+    else if (len >= 2 && d[1] == '4')
+      lg_conn_error(x, c, "Socket.IO CONNECT_ERROR");
+    else if (len >= 2 && d[1] == '1')
+      lg_conn_error(x, c, "Socket.IO DISCONNECT");
+    break;
+  default:
+    break; /* noop "6", pong, anything else: ignore */
   }
 }
 

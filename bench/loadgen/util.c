@@ -113,9 +113,12 @@ bool lg_get_hex(const uint8_t *in, int digits, uint64_t *v) {
   for (int i = 0; i < digits; i++) {
     uint8_t ch = in[i];
     int d;
-    if (ch >= '0' && ch <= '9') d = ch - '0';
-    else if (ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
-    else return false;
+    if (ch >= '0' && ch <= '9')
+      d = ch - '0';
+    else if (ch >= 'a' && ch <= 'f')
+      d = ch - 'a' + 10;
+    else
+      return false;
     r = r << 4 | (uint64_t)d;
   }
   *v = r;
