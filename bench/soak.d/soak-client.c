@@ -1120,7 +1120,7 @@ int main(int argc, char **argv) {
       timers(t);
       last_tick = t;
     }
-    if (O.mode == M_HOLD && bcast_emit_ns && !bcast_reported && bcast_got >= n_ready && n_ready) {
+    if (O.mode == M_HOLD && bcast_got && !bcast_reported && bcast_got >= n_ready) {
       bcast_reported = true;
       report_bcast();
     }

@@ -35,7 +35,7 @@ export const PRESETS = {
   },
   short: {
     scale: { clients: 1000, procs: 2, connectSecs: 30, bcastSecs: 10 },
-    churn: { cycles: 5000, procs: 1, concurrency: 32, warmup: 300, maxSecs: 25, settleSecs: 50 },
+    churn: { cycles: 5000, procs: 1, concurrency: 32, warmup: 300, maxSecs: 25, settleSecs: 8 },
     leak: { cycles: 300, concurrency: 8, maxSecs: 20 },
     slow: { slow: 2, fast: 2, size: 65536, total: 10e6, maxSecs: 20, fixedBound: 32 << 20 },
     exhaust: { nofile: 256, extra: 50, emfileTries: 30 },
