@@ -14,7 +14,12 @@
  * before the next is asked for, and reading waits while the connection has more than 256 KiB
  * queued (on_drain resumes it). Compressible types are gzipped on the fly (zlib, chunked) when
  * the client accepts gzip and no range was asked for. Opening and stat-ing use the blocking
- * calls (metadata of local files); file contents never block the loop. */
+ * calls (metadata of local files).
+ *
+ * Small files (up to 64 KiB, 16 MiB per static root) are read once into memory, with their
+ * gzip form, and served from there zero-copy while a stat() of the path shows the same file
+ * (device, inode, size, mtime): the common case (pages, scripts, icons) costs one stat and
+ * one writev. Larger files are never read whole. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +32,7 @@
 #include <zlib.h>
 
 #include "core/alloc.h"
+#include "core/map.h"
 #include "http/app_internal.h"
 #include "http/mime.h"
 
@@ -36,7 +42,23 @@
 int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
                           void (*free_user)(void *));
 
+/* A small file kept in memory (and its gzip form when that is smaller), checked against a
+ * stat() of the path on every use: serving it costs no file I/O and no compression. */
+typedef struct cached_file {
+  sio__buf *data, *gz;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  char *real;
+} cached_file;
+
+#define CACHE_FILE_MAX (64 * 1024)
+#define CACHE_TOTAL_MAX (16u << 20)
+
 typedef struct static_dir {
+  sio__map cache; /* fs path -> cached_file */
+  size_t cached_bytes;
   char *root; /* realpath */
   size_t root_len;
   char *index;
@@ -256,7 +278,7 @@ static int accepts_gzip(const char *ae) {
 
 /* Sends the file at path (already resolved and checked) with st_buf's metadata. */
 static int serve_file(sio_req *req, sio_res *res, const char *path, const struct stat *sb,
-                      int max_age, int no_gzip) {
+                      int max_age, int no_gzip, const cached_file *ce) {
   const char *mime = sio__mime_type(path);
   char etag[64], lm[40], buf[64];
   snprintf(etag, sizeof(etag), "W/\"%llx-%llx\"", (unsigned long long)sb->st_size,
@@ -312,7 +334,12 @@ static int serve_file(sio_req *req, sio_res *res, const char *path, const struct
              (unsigned long long)to, (unsigned long long)size);
     sio_res_set_header(res, "Content-Range", buf);
   }
+  if (gzip && ce && !ce->gz) gzip = 0; /* compressing did not pay off for this file */
   if (gzip) sio_res_set_header(res, "Content-Encoding", "gzip");
+  if (ce) {
+    if (gzip) return sio__res_send_buf(res, ce->gz, 0, ce->gz->len);
+    return sio__res_send_buf(res, ce->data, (size_t)from, (size_t)length);
+  }
   if (res->head_only || length == 0) {
     if (gzip) return sio__res_send_headers(res, -1) < 0 ? -EIO : sio_res_end(res);
     int r = sio__res_send_headers(res, (int64_t)length);
@@ -368,12 +395,90 @@ int sio_res_send_file(sio_res *res, const char *path) {
     sio_next_error(res->req, res, 404, "File not found");
     return -ENOENT;
   }
-  return serve_file(res->req, res, real, &sb, 0, 0);
+  return serve_file(res->req, res, real, &sb, 0, 0, NULL);
 }
 
 /* --- the static middleware --------------------------------------------------------------- */
+static void cached_free(cached_file *c) {
+  if (!c) return;
+  if (c->data) sio__buf_unref(c->data);
+  if (c->gz) sio__buf_unref(c->gz);
+  sio__free(c->real);
+  sio__free(c);
+}
+
+static int cache_fresh(const cached_file *c, const struct stat *sb) {
+  return c->dev == sb->st_dev && c->ino == sb->st_ino && c->size == sb->st_size &&
+         c->mtime.tv_sec == sb->st_mtim.tv_sec && c->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+static sio__buf *gzip_buf(const char *data, size_t len) {
+  z_stream z;
+  memset(&z, 0, sizeof(z));
+  z.zalloc = sio__zalloc;
+  z.zfree = sio__zfree;
+  if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+  size_t cap = deflateBound(&z, (uLong)len);
+  sio__buf *b = sio__buf_new(cap);
+  if (b) {
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)b->data;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END || z.total_out >= len) {
+      sio__buf_unref(b);
+      b = NULL;
+    } else {
+      b->len = z.total_out;
+    }
+  }
+  deflateEnd(&z);
+  return b;
+}
+
+/* Reads a small file into the cache (one read of at most CACHE_FILE_MAX bytes from the page
+ * cache; larger files are streamed instead). NULL when it does not qualify. */
+static cached_file *cache_fill(static_dir *d, const char *fs, const char *real,
+                               const struct stat *sb) {
+  if (sb->st_size > CACHE_FILE_MAX || d->cached_bytes + (size_t)sb->st_size > CACHE_TOTAL_MAX)
+    return NULL;
+  int fd = open(real, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  cached_file *c = sio__calloc(1, sizeof(*c));
+  if (c) c->data = sio__buf_new((size_t)sb->st_size + 1);
+  if (c) c->real = sio__strdup(real);
+  ssize_t n = c && c->data && c->real ? pread(fd, c->data->data, (size_t)sb->st_size + 1, 0) : -1;
+  close(fd);
+  if (n != sb->st_size) { /* changed while reading: do not cache */
+    cached_free(c);
+    return NULL;
+  }
+  c->data->len = (size_t)n;
+  c->dev = sb->st_dev;
+  c->ino = sb->st_ino;
+  c->size = sb->st_size;
+  c->mtime = sb->st_mtim;
+  if (!d->no_gzip && n > 256 && sio__mime_compressible(sio__mime_type(real)))
+    c->gz = gzip_buf(c->data->data, (size_t)n);
+  cached_file *old = sio__map_get(&d->cache, fs, strlen(fs));
+  if (sio__map_put(&d->cache, fs, strlen(fs), c) < 0) {
+    cached_free(c);
+    return NULL;
+  }
+  if (old) {
+    d->cached_bytes -= (size_t)old->size + (old->gz ? old->gz->len : 0);
+    cached_free(old);
+  }
+  d->cached_bytes += (size_t)c->size + (c->gz ? c->gz->len : 0);
+  return c;
+}
+
 static void static_free(void *p) {
   static_dir *d = p;
+  size_t i = 0;
+  sio__map_entry *e;
+  while ((e = sio__map_next(&d->cache, &i))) cached_free(e->value);
+  sio__map_free(&d->cache);
   sio__free(d->root);
   sio__free(d->index);
   sio__free(d);
@@ -438,7 +543,14 @@ static void static_mw(sio_req *req, sio_res *res, void *user) {
   }
   struct stat sb;
   char real[PATH_MAX];
-  if (stat(fs, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+  int st_ok = stat(fs, &sb) == 0;
+  cached_file *ce = st_ok && S_ISREG(sb.st_mode) && !trailing ? sio__map_get(&d->cache, fs, fl) : NULL;
+  if (ce && cache_fresh(ce, &sb)) {
+    sio__free(fs);
+    serve_file(req, res, ce->real, &sb, d->max_age, d->no_gzip, ce);
+    return;
+  }
+  if (st_ok && S_ISDIR(sb.st_mode)) {
     if (!trailing) {
       /* /dir -> /dir/ (as Express' serve-static), keeping the query */
       sio__sbuf loc = SIO__SBUF_INIT;
@@ -461,24 +573,30 @@ static void static_mw(sio_req *req, sio_res *res, void *user) {
     }
     fs[fl++] = '/';
     strcpy(fs + fl, d->index);
+    ce = sio__map_get(&d->cache, fs, strlen(fs));
+    if (ce && stat(fs, &sb) == 0 && cache_fresh(ce, &sb)) {
+      sio__free(fs);
+      serve_file(req, res, ce->real, &sb, d->max_age, d->no_gzip, ce);
+      return;
+    }
   } else if (trailing) { /* "file.txt/" is not a directory */
     sio__free(fs);
     sio_next(req, res);
     return;
   }
   int ok = realpath(fs, real) != NULL && stat(real, &sb) == 0 && S_ISREG(sb.st_mode);
-  sio__free(fs);
-  if (!ok) {
-    sio_next(req, res);
-    return;
-  }
   /* symlinks must not lead out of the root */
-  if (strncmp(real, d->root, d->root_len) != 0 ||
-      (real[d->root_len] != '/' && real[d->root_len] != 0)) {
+  if (ok && (strncmp(real, d->root, d->root_len) != 0 ||
+             (real[d->root_len] != '/' && real[d->root_len] != 0)))
+    ok = 0;
+  if (!ok) {
+    sio__free(fs);
     sio_next(req, res);
     return;
   }
-  serve_file(req, res, real, &sb, d->max_age, d->no_gzip);
+  ce = cache_fill(d, fs, real, &sb);
+  sio__free(fs);
+  serve_file(req, res, real, &sb, d->max_age, d->no_gzip, ce);
 }
 
 int sio_app_static(sio_app *app, const char *prefix, const char *root,

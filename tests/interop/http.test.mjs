@@ -364,6 +364,32 @@ describe('static files', () => {
     const t = await (await fetch(`${srv.url}/static/big.txt`)).text();
     assert.equal(t.length, 11 * 300000);
   });
+  test('a changed file is served fresh (the small-file cache checks stat)', async () => {
+    const f = path.join(root, 'changing.txt');
+    fs.writeFileSync(f, 'first version');
+    assert.equal(await (await fetch(`${srv.url}/static/changing.txt`)).text(), 'first version');
+    assert.equal(await (await fetch(`${srv.url}/static/changing.txt`)).text(), 'first version');
+    fs.writeFileSync(f, 'second, longer version');
+    assert.equal(await (await fetch(`${srv.url}/static/changing.txt`)).text(), 'second, longer version');
+    fs.unlinkSync(f);
+    assert.equal((await fetch(`${srv.url}/static/changing.txt`)).status, 404);
+  });
+  test('cached small files: gzip, Range and HEAD', async () => {
+    for (let i = 0; i < 2; i++) { // the second round is served from memory
+      const r = await fetch(`${srv.url}/static/style.css`);
+      assert.equal(r.headers.get('content-encoding'), 'gzip');
+      assert.equal(await r.text(), 'body { color: red; }\n'.repeat(200));
+      const g = await raw(srv.port, 'GET /static/style.css HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n');
+      const body = g.buf.subarray(g.buf.indexOf('\r\n\r\n') + 4);
+      assert.equal(zlib.gunzipSync(body).toString(), 'body { color: red; }\n'.repeat(200));
+      const rr = await fetch(`${srv.url}/static/hello.txt`, { headers: { range: 'bytes=7-11' } });
+      assert.equal(rr.status, 206);
+      assert.equal(await rr.text(), 'range');
+      const h = await raw(srv.port, 'HEAD /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.match(h.text, /Content-Length: 20\r\n/);
+      assert.ok(h.text.endsWith('\r\n\r\n'));
+    }
+  });
   test('no escape from the root: .., %2e%2e, %2f, NUL, symlinks, dotfiles', async () => {
     const st = async (p) => statusOf((await raw(srv.port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).text);
     assert.equal(await st('/static/../index.html'), 403);
