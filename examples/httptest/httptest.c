@@ -13,6 +13,7 @@
 #include "sio/http.h"
 
 static char root[1024] = "";
+static char views[1024] = "";
 static int closed_count = 0;
 
 static void on_hello(sio_req *req, sio_res *res, void *u) { sio_res_text(res, "hello"); }
@@ -142,6 +143,13 @@ static void intercept(sio_req *req, sio_res *res, void *u) {
 }
 int sio__app_intercept(sio_app *app, const char *prefix, sio_handler_fn fn, void *user);
 
+static void on_render(sio_req *req, sio_res *res, void *u) {
+  json_t *data = json_pack("{s:s,s:[{s:s},{s:s}],s:b}", "title", "<Storms>", "cities", "name",
+                           "Oslo", "name", "Lima", "warn", 0);
+  sio_res_render(res, sio_req_param(req, "view"), data);
+  json_decref(data);
+}
+
 static void on_got(sio_req *req, sio_res *res, void *u) { sio_res_text(res, "router"); }
 
 static void on_error(sio_req *req, sio_res *res, int status, const char *msg, void *u) {
@@ -171,6 +179,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--max-connections")) o.max_connections = atoi(v);
     else if (!strcmp(a, "--shutdown-timeout")) o.shutdown_timeout_ms = (uint32_t)atoi(v);
     else if (!strcmp(a, "--host")) o.host = v;
+    else if (!strcmp(a, "--views")) snprintf(views, sizeof(views), "%s", v);
   }
   uv_loop_t *loop = uv_default_loop();
   sio_app *app = sio_app_new(loop, &o);
@@ -207,6 +216,8 @@ int main(int argc, char **argv) {
   sio_app_get(app, "/sendfile", on_sendfile, NULL);
   sio_mount(sio_app_router(app), "/api/v2", v2);
   if (root[0]) sio_app_static(app, "/static", root, NULL);
+  if (views[0]) sio_app_views(app, views);
+  sio_app_get(app, "/render/:view", on_render, NULL);
   int r = sio_app_listen(app);
   if (r < 0) {
     fprintf(stderr, "httptest: listen: %s\n", sio_strerror(r));

@@ -65,7 +65,7 @@ function raw(port, chunks, { ms = 1500 * T, gap = 0, half = false } = {}) {
 const statusOf = (text) => Number((text.match(/^HTTP\/1\.1 (\d{3})/) || [])[1]);
 const count = (text, re) => (text.match(re) || []).length;
 
-let srv, root, outside;
+let srv, root, outside, views;
 before(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-http-root-'));
   outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-http-out-'));
@@ -80,12 +80,17 @@ before(async () => {
   fs.writeFileSync(path.join(outside, 'passwd'), 'secret outside');
   fs.symlinkSync(path.join(outside, 'passwd'), path.join(root, 'escape.txt'));
   fs.symlinkSync(outside, path.join(root, 'escdir'));
-  srv = await startServer('httptest', ['--root', root, '--max-body', '65536']);
+  views = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-http-views-'));
+  fs.writeFileSync(path.join(views, 'page.mustache'), '<h1>{{title}}</h1>{{{title}}}<ul>{{#cities}}<li>{{name}}</li>{{/cities}}</ul>{{^warn}}calm{{/warn}}{{> foot}}');
+  fs.writeFileSync(path.join(views, 'foot.mustache'), '<footer>ok</footer>');
+  fs.writeFileSync(path.join(views, 'broken.mustache'), '{{#open}} never closed');
+  srv = await startServer('httptest', ['--root', root, '--max-body', '65536', '--views', views]);
 });
 after(async () => {
   if (srv) await stop(srv.proc);
   fs.rmSync(root, { recursive: true, force: true });
   fs.rmSync(outside, { recursive: true, force: true });
+  fs.rmSync(views, { recursive: true, force: true });
 });
 
 describe('routing and responses', () => {
@@ -139,6 +144,14 @@ describe('routing and responses', () => {
   test('intercepts run before the router and may fall through', async () => {
     assert.equal(await (await fetch(`${srv.url}/intercepted/x`)).text(), 'intercepted');
     assert.equal(await (await fetch(`${srv.url}/intercepted/x?pass=1`)).text(), 'router');
+  });
+  test('templates render through sio_res_render; errors give 500', async () => {
+    const r = await fetch(`${srv.url}/render/page`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /^text\/html/);
+    assert.equal(await r.text(), '<h1>&lt;Storms&gt;</h1><Storms><ul><li>Oslo</li><li>Lima</li></ul>calm<footer>ok</footer>');
+    assert.equal((await fetch(`${srv.url}/render/missing`)).status, 500);
+    assert.equal((await fetch(`${srv.url}/render/broken`)).status, 500);
   });
   test('async handler answers later', async () => {
     const r = await fetch(`${srv.url}/async?ms=30`);
