@@ -53,6 +53,7 @@ export function track(cmd, args, { env, onLine, stdin = 'ignore', keepLog = 2000
   installCleanup();
   const p = spawn(cmd, args, { env: env ?? process.env, stdio: [stdin, 'pipe', 'pipe'] });
   children.add(p);
+  p.stdin?.on('error', () => {});
   const rec = { proc: p, pid: p.pid, log: [], exited: null, listeners: [] };
   rec.done = new Promise((resolve) => {
     p.on('exit', (code, signal) => {
@@ -123,8 +124,9 @@ export function track(cmd, args, { env, onLine, stdin = 'ignore', keepLog = 2000
       });
     });
   rec.send = (line) => {
+    if (rec.exited || !p.stdin || p.stdin.destroyed) return;
     try {
-      p.stdin?.write(line + '\n');
+      p.stdin.write(line + '\n');
     } catch {}
   };
   return rec;

@@ -391,7 +391,7 @@ function loadCorpora() {
     for (const d of fs.readdirSync(ld)) {
       if (!d.startsWith('corpus_')) continue;
       const name = d.slice(7);
-      const kind = layer === 'ws' ? 'ws' : kinds[name];
+      const kind = layer === 'ws' ? (name === 'inflate' ? 'ws-inflate' : 'ws-frame') : kinds[name];
       if (!kind) {
         skipped.push(`${layer}/${d}`);
         continue;
@@ -484,8 +484,9 @@ function session(port, script, ms = 1500) {
 
 const UPGRADE = (port) => `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ZnV6ei1yZXBsYXktMDAwMQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 
-async function wsOpen(io, port, sioConnect) {
-  io.write(UPGRADE(port));
+async function wsOpen(io, port, sioConnect, deflate = false) {
+  const up = UPGRADE(port);
+  io.write(deflate ? up.replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n') : up);
   if (!(await io.until('0{', 1000))) return false;
   if (sioConnect) {
     io.write(wsFrame(1, Buffer.from('40')));
@@ -522,7 +523,10 @@ async function replayOne(port, input, stats) {
   } else {
     r = await session(port, async (io) => {
       const sioConnect = k === 'sio' || k === 'json';
-      if (!(await wsOpen(io, port, sioConnect))) return;
+      // ws-frame corpus: byte 0 flags (bit 0: deflate), byte 1 split seed, then the stream;
+      // ws-inflate corpus: byte 0 flags (bit 0: text), then a compressed payload (RSV1 frame)
+      const deflate = (k === 'ws-frame' && data.length > 0 && data[0] & 1) || k === 'ws-inflate';
+      if (!(await wsOpen(io, port, sioConnect, deflate))) return;
       if (k === 'eio') io.write(wsFrame(Math.random() < 0.8 ? 1 : 2, data));
       else if (k === 'json') io.write(wsFrame(1, Buffer.concat([Buffer.from('42["echo",'), data, Buffer.from(']')])));
       else if (k === 'sio') {
@@ -531,6 +535,12 @@ async function replayOne(port, input, stats) {
         for (let i = 0; i <= data.length; i++) if (i === data.length || data[i] === 0xff) (parts.push(data.subarray(at, i)), (at = i + 1));
         io.write(wsFrame(1, Buffer.concat([Buffer.from('4'), parts[0]])));
         for (const a of parts.slice(1)) io.write(wsFrame(2, a));
+      } else if (k === 'ws-frame') {
+        io.write(data.subarray(Math.min(2, data.length))); /* raw frame bytes */
+      } else if (k === 'ws-inflate') {
+        const f = wsFrame(data[0] & 1 ? 1 : 2, data.subarray(1));
+        f[0] |= 0x40; /* RSV1: compressed */
+        io.write(f);
       } else {
         io.write(data); /* raw frame bytes */
       }
