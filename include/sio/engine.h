@@ -55,8 +55,8 @@ typedef struct sio_eio_opts {
   sio_eio_origin_fn cors_origin_fn; /* or a function deciding per origin */
   void *cors_user;
   int cors_credentials;          /* Access-Control-Allow-Credentials: true */
-  size_t send_buffer_limit;      /* per-session bytes not yet sent [1 MiB]; see
-                                    sio_eio_socket_buffered */
+  size_t send_buffer_limit;      /* per-session bytes not yet sent [1 MiB]: past it sends
+                                    fail with SIO_ETOOLARGE (see sio_eio_send) */
 } sio_eio_opts;
 
 sio_eio_opts sio_eio_opts_default(void); /* for C++ callers */
@@ -86,7 +86,9 @@ size_t sio_eio_clients_count(const sio_eio *eio);
  * point at it until then. */
 void sio_eio_free(sio_eio *eio);
 
-/* Sends one message (copied). 0, SIO_ECLOSED, or negative. */
+/* Sends one message (copied). 0, SIO_ECLOSED once the session is closing, SIO_ETOOLARGE when
+ * the session's send buffer is past send_buffer_limit (the message is dropped: close the
+ * session if a slow client must not miss anything), or another negative code. */
 int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary);
 /* Closes the session ("forced close"); what was queued is still delivered. */
 void sio_eio_socket_close(sio_eio_socket *s);

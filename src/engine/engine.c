@@ -373,6 +373,14 @@ static int ws_send_packet(sio__ws *ws, sio__eio_type type, const void *data, siz
   return rc;
 }
 
+/* The polling side's share of the send-buffer limit (as the WebSocket layer's): past it a
+ * packet is refused with SIO_ETOOLARGE and the layer above applies its policy. One packet is
+ * always taken when nothing waits, whatever its size. */
+static int poll_full(const sio__eio_session *s, size_t extra) {
+  size_t limit = s->eio->opts.send_buffer_limit;
+  return s->out.len > 0 && s->out.len + extra > limit;
+}
+
 /* Queues a packet on the session's current transport. */
 static int send_packet(sio__eio_session *s, sio__eio_type type, const void *data, size_t len,
                        int binary) {
@@ -381,6 +389,7 @@ static int send_packet(sio__eio_session *s, sio__eio_type type, const void *data
     if (!s->ws) return SIO_ECLOSED;
     return ws_send_packet(s->ws, type, data, len, binary);
   }
+  if (poll_full(s, len)) return SIO_ETOOLARGE;
   sio__eio_packet p = {type, binary, data, len};
   int rc = sio__eio_encode_packet(&s->out, &p, s->out.len > 0);
   if (rc || s->out.oom) return -ENOMEM;
@@ -438,6 +447,7 @@ int sio__eio_send_msg(sio__eio_session *s, const sio__eio_msg *m) {
   const char *d = m->b->data + m->data_off;
   size_t n = m->b->len - m->data_off;
   int rc;
+  if (poll_full(s, n)) return SIO_ETOOLARGE;
   if (m->binary) {
     rc = sio__eio_encode_message(&s->out, d, n, 1, s->out.len > 0);
   } else {
@@ -1072,6 +1082,7 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
   e->ws_opts = sio_ws_opts_default();
   e->ws_opts.max_message_size = e->opts.max_http_buffer_size;
   e->ws_opts.max_buffered = e->opts.send_buffer_limit;
+  e->ws_opts.drop_when_full = 1;           /* SIO_ETOOLARGE: the layer above decides */
   e->ws_opts.idle_timeout_ms = UINT32_MAX; /* the Engine.IO heartbeat does this job */
   e->ws_opts.deflate = e->opts.per_message_deflate;
   if (!e->path || sio__app_intercept(app, e->path, on_http, e) ||

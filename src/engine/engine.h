@@ -54,7 +54,8 @@ int sio__eio_msg_seal(sio__sbuf *s, int binary, sio__eio_msg *out);
 /* One message from bytes (copied). 0 or -ENOMEM. */
 int sio__eio_msg_new(const void *data, size_t len, int binary, sio__eio_msg *out);
 void sio__eio_msg_release(sio__eio_msg *m);
-/* Queues the message on a session (takes its own reference). 0, SIO_ECLOSED or negative. */
+/* Queues the message on a session (takes its own reference). 0, SIO_ECLOSED, SIO_ETOOLARGE
+ * (past the send-buffer limit: dropped) or negative. */
 int sio__eio_send_msg(sio__eio_session *s, const sio__eio_msg *m);
 
 /* --- sessions ----------------------------------------------------------------------------- */
