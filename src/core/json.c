@@ -246,6 +246,7 @@ sio__json_type sio__json_type_of(const char *s, size_t n) {
 
 /* Skips a validated value starting at s[i]; returns the index just past it. */
 static size_t skip_value(const char *s, size_t n, size_t i) {
+  if (i >= n) return n;
   char c = s[i];
   if (c == '"') {
     for (i++; i < n; i++) {
@@ -313,7 +314,7 @@ int sio__json_iter_next_member(sio__json_iter *it, sio__json_slice *key, sio__js
   size_t end = skip_value(it->s, it->n, i);
   *key = (sio__json_slice){i, end - i, SIO__JSON_STRING};
   i = skip_ws_at(it->s, it->n, end);
-  it->pos = i + 1; /* past ':' */
+  it->pos = i < it->n ? i + 1 : it->n; /* past ':' */
   return iter_value(it, val);
 }
 
