@@ -93,6 +93,25 @@ static void on_async(sio_req *req, sio_res *res, void *u) {
   uv_timer_start(&l->t, on_later, ms ? strtoull(ms, NULL, 10) : 50, 0);
 }
 
+/* Like /async but without sio_res_on_close: the answer may come after the client left. */
+typedef struct blind {
+  uv_timer_t t;
+  sio_res *res;
+} blind;
+static void on_blind(uv_timer_t *t) {
+  blind *b = t->data;
+  sio_res_jsonf(b->res, "{s:b}", "blind", 1);
+  uv_close((uv_handle_t *)t, later_closed);
+}
+static void on_async_blind(sio_req *req, sio_res *res, void *u) {
+  blind *b = calloc(1, sizeof(*b));
+  const char *ms = sio_req_query(req, "ms");
+  b->res = res;
+  uv_timer_init(sio_app_loop(sio_req_app(req)), &b->t);
+  b->t.data = b;
+  uv_timer_start(&b->t, on_blind, ms ? strtoull(ms, NULL, 10) : 50, 0);
+}
+
 static void on_closed_count(sio_req *req, sio_res *res, void *u) {
   sio_res_jsonf(res, "{s:i}", "closed", closed_count);
 }
@@ -202,6 +221,7 @@ int main(int argc, char **argv) {
   sio_app_get(app, "/cookie", on_cookie, NULL);
   sio_app_get(app, "/async", on_async, NULL);
   sio_app_get(app, "/closed-count", on_closed_count, NULL);
+  sio_app_get(app, "/async-blind", on_async_blind, NULL);
   sio_app_get(app, "/stream", on_stream, NULL);
   sio_app_get(app, "/fail", on_fail, NULL);
   sio_app_get(app, "/teapot", on_teapot, NULL);

@@ -61,6 +61,7 @@ struct sio_app {
   sio__list conns; /* sio__hconn */
   size_t nconns;
   sio__list ready; /* connections whose next pipelined request waits to be processed */
+  sio__list orphans; /* requests whose client left before their (async) answer: sio_req */
   uv_idle_t idle;
   uv_timer_t close_timer;
   uv_signal_t sigint, sigterm;
@@ -136,6 +137,8 @@ struct sio_req {
   int body_cb_pending;
   json_t *json;
   void *data;
+  sio__list orphan_link;
+  int orphan, orphan_done;
   sio_res res;
 };
 

@@ -82,6 +82,7 @@ sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts) {
   }
   sio__list_init(&app->conns);
   sio__list_init(&app->ready);
+  sio__list_init(&app->orphans);
   uv_idle_init(loop, &app->idle);
   app->idle.data = app;
   uv_timer_init(loop, &app->close_timer);
@@ -507,7 +508,13 @@ static int end_request(sio__hconn *hc) {
 void sio__res_finished(sio_res *res) {
   sio_req *req = res->req;
   sio__hconn *hc = req->hc;
-  if (!hc) return;
+  if (!hc) {
+    if (req->orphan) { /* free it from the idle callback, after the handler returned */
+      req->orphan_done = 1;
+      uv_idle_start(&req->app->idle, on_idle);
+    }
+    return;
+  }
   if (hc->in_dispatch || !req->body_done) return; /* the parse loop goes on by itself */
   sio_app *app = hc->app;
   if (!sio__list_linked(&hc->ready_link)) sio__list_insert_tail(&app->ready, &hc->ready_link);
@@ -532,6 +539,14 @@ static void resume(sio__hconn *hc) {
 
 static void on_idle(uv_idle_t *h) {
   sio_app *app = h->data;
+  sio__list *o, *otmp;
+  sio__list_foreach_safe(o, otmp, &app->orphans) {
+    sio_req *req = sio__container_of(o, sio_req, orphan_link);
+    if (req->orphan_done) {
+      sio__list_remove(o);
+      sio__req_free(req);
+    }
+  }
   while (!sio__list_empty(&app->ready)) {
     sio__list *l = app->ready.next;
     sio__list_remove(l);
@@ -576,15 +591,32 @@ static void on_drain(sio__conn *c) {
 
 static void check_closed(sio_app *app);
 
+/* The connection is going away with hc->req in progress. A handler that registered for it
+ * (sio_res_on_close) or a file stream is told, and the request is freed. A handler that did
+ * not (it may answer later, after an async lookup, as Express handlers do) keeps a detached
+ * request: its answer then goes nowhere, and the request is freed once finished (from the
+ * idle callback, never under the handler's feet) or with the app. */
+static void release_request(sio__hconn *hc) {
+  sio_req *req = hc->req;
+  if (!req) return;
+  sio_res *res = &req->res;
+  int keep = !res->finished && !res->close_fn && !res->abort_fn && !req->body_cb_pending &&
+             !hc->app->freeing;
+  request_gone(hc);
+  hc->req = NULL;
+  req->hc = NULL;
+  if (keep) {
+    sio__list_insert_tail(&hc->app->orphans, &req->orphan_link);
+    req->orphan = 1;
+  } else {
+    sio__req_free(req);
+  }
+}
+
 static void on_close(sio__conn *c) {
   sio__hconn *hc = c->ctx;
   sio_app *app = hc->app;
-  request_gone(hc);
-  if (hc->req) {
-    hc->req->hc = NULL;
-    sio__req_free(hc->req);
-    hc->req = NULL;
-  }
+  release_request(hc);
   free_hconn(hc);
   if (app->closing) check_closed(app);
 }
@@ -691,17 +723,17 @@ void sio_app_free(sio_app *app) {
   sio__list *l, *tmp;
   sio__list_foreach_safe(l, tmp, &app->conns) {
     sio__hconn *hc = sio__container_of(l, sio__hconn, link);
-    request_gone(hc);
-    if (hc->req) {
-      hc->req->hc = NULL;
-      sio__req_free(hc->req);
-      hc->req = NULL;
-    }
+    release_request(hc);
     sio__conn *c = hc->conn;
     c->handler = &orphan_handler;
     c->ctx = NULL;
     free_hconn(hc);
     sio__conn_abort(c);
+  }
+  while (!sio__list_empty(&app->orphans)) {
+    sio__list *o = app->orphans.next;
+    sio__list_remove(o);
+    sio__req_free(sio__container_of(o, sio_req, orphan_link));
   }
   free_hooks(&app->upgrades);
   free_hooks(&app->intercepts);

@@ -314,6 +314,12 @@ describe('connections', () => {
     assert.equal(statusOf(r.text), 200);
     assert.ok(r.closed);
   });
+  test('an async handler answering after its client left is harmless', async () => {
+    await raw(srv.port, 'GET /async-blind?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 50 });
+    await raw(srv.port, 'GET /async-blind?ms=150 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 50 });
+    await new Promise((r) => setTimeout(r, 300 * T));
+    assert.deepEqual(await (await fetch(`${srv.url}/async-blind?ms=1`)).json(), { blind: true });
+  });
   test('sio_res_on_close fires when the client goes away', async () => {
     const before = (await (await fetch(`${srv.url}/closed-count`)).json()).closed;
     await raw(srv.port, 'GET /async?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 100 });
