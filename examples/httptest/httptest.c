@@ -132,7 +132,11 @@ static void on_fail(sio_req *req, sio_res *res, void *u) {
 
 static void on_teapot(sio_req *req, sio_res *res, void *u) { sio_res_send_status(res, 418); }
 static void on_redirect(sio_req *req, sio_res *res, void *u) { sio_res_redirect(res, 0, "/"); }
-static void on_ip(sio_req *req, sio_res *res, void *u) { sio_res_text(res, sio_req_ip(req)); }
+static void on_ip(sio_req *req, sio_res *res, void *u) {
+  char t[128];
+  snprintf(t, sizeof(t), "%s %s", sio_req_protocol(req), sio_req_ip(req));
+  sio_res_text(res, t);
+}
 
 static void on_sendfile(sio_req *req, sio_res *res, void *u) {
   char p[1100];

@@ -13,8 +13,10 @@
  * Conventions (as libuv): functions that can fail return 0 or a negative error code
  * (sio_strerror); callbacks receive the `user` pointer given at registration; everything runs
  * on the loop's thread; nothing blocks. A handler may answer later (from the loop thread): the
- * request and response stay valid until the response is finished or the client goes away
- * (see sio_res_on_close). */
+ * request and response stay valid until the response is finished. If the client goes away
+ * first, a handler that registered sio_res_on_close is told and must not use them after that
+ * callback; without it they stay valid (what is sent goes nowhere) until the response is
+ * finished. */
 #ifndef SIO_HTTP_H
 #define SIO_HTTP_H
 
@@ -139,6 +141,8 @@ const char *sio_req_query(const sio_req *req, const char *name); /* percent-deco
 const char *sio_req_cookie(const sio_req *req, const char *name);
 const char *sio_req_ip(const sio_req *req); /* peer, or X-Forwarded-For's client with trust_proxy */
 int sio_req_http_minor(const sio_req *req); /* 0 or 1 */
+/* "http", or X-Forwarded-Proto's first value ("https") with trust_proxy. */
+const char *sio_req_protocol(const sio_req *req);
 /* The raw body, when a body parser or sio_req_read_body read it. */
 const char *sio_req_body(const sio_req *req, size_t *len);
 json_t *sio_req_json(const sio_req *req);                  /* borrowed; NULL if none */

@@ -169,6 +169,15 @@ const char *sio_req_ip(const sio_req *creq) {
   return req->ip;
 }
 
+const char *sio_req_protocol(const sio_req *creq) {
+  sio_req *req = (sio_req *)creq;
+  const char *p = req->app->opts.trust_proxy ? sio_req_header(req, "X-Forwarded-Proto") : NULL;
+  if (!p) return "http";
+  while (*p == ' ') p++;
+  if (strncasecmp(p, "https", 5) == 0 && (p[5] == 0 || p[5] == ',' || p[5] == ' ')) return "https";
+  return "http";
+}
+
 /* --- body ------------------------------------------------------------------------------------ */
 const char *sio_req_body(const sio_req *req, size_t *len) {
   if (len) *len = req->body.len;

@@ -183,8 +183,8 @@ describe('routing and responses', () => {
     assert.match(sc, /^seen=yes%20%26%20more; Path=\/; Max-Age=60; Expires=.+GMT; HttpOnly; SameSite=Lax$/);
   });
   test('trust proxy: X-Forwarded-For gives the client address', async () => {
-    assert.equal(await (await fetch(`${srv.url}/ip`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } })).text(), '203.0.113.9');
-    assert.match(await (await fetch(`${srv.url}/ip`)).text(), /127\.0\.0\.1/);
+    assert.equal(await (await fetch(`${srv.url}/ip`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1', 'x-forwarded-proto': 'https' } })).text(), 'https 203.0.113.9');
+    assert.match(await (await fetch(`${srv.url}/ip`)).text(), /^http .*127\.0\.0\.1/);
   });
   test('CORS: preflight 204 for an allowed origin, nothing for others', async () => {
     let r = await fetch(`${srv.url}/cors/data`, { method: 'OPTIONS', headers: { origin: 'http://b.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-a' } });
