@@ -134,6 +134,7 @@ static int setup(void **state) {
   o.cors_credentials = 1;
   o.http_compression = 1;
   o.send_buffer_limit = 20000;
+  o.upgrade_timeout_ms = 300;
   static const sio_eio_handlers h = {.allow_request = allow_request,
                                      .connection = on_connection,
                                      .message = on_message,
@@ -637,6 +638,37 @@ static void test_upgrade_delivers_buffered_in_order(void **state) {
   wait_event(want, 1000);
 }
 
+static void test_upgrade_timeout_and_noop(void **state) {
+  char sid[64], q[160];
+  handshake(sid, NULL, NULL);
+  snprintf(q, sizeof q, "EIO=4&transport=websocket&sid=%s", sid);
+  int fd = ws_open(q);
+  assert_true(fd >= 0);
+  ws_send(fd, 1, "2probe", 6);
+  ws_expect_text(fd, "3probe");
+  /* while upgrading, a poll is answered at once with a noop */
+  sid_query(q, sizeof q, sid);
+  expect_reply(http("GET", q, NULL, NULL), 200, "6");
+  /* no 5 within upgradeTimeout: the probe is closed, polling goes on */
+  assert_true(ws_closed(fd, 1000));
+  close(fd);
+  expect_reply(http("POST", q, "4poll", NULL), 200, "ok");
+  reply r = http("GET", q, NULL, NULL);
+  assert_int_equal(r.status, 200);
+  if (strcmp(r.body, "4poll") != 0 && strcmp(r.body, "2\x1e" "4poll") != 0)
+    fail_msg("unexpected %s", r.body);
+  free(r.body);
+  /* a probe that sends anything else than 2probe/5 is closed too */
+  snprintf(q, sizeof q, "EIO=4&transport=websocket&sid=%s", sid);
+  fd = ws_open(q);
+  assert_true(fd >= 0);
+  ws_send(fd, 1, "4nope", 5);
+  assert_true(ws_closed(fd, 1000));
+  close(fd);
+  sid_query(q, sizeof q, sid);
+  expect_reply(http("POST", q, "1", NULL), 200, "ok");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handshake_errors),
@@ -650,6 +682,7 @@ int main(void) {
       cmocka_unit_test(test_cors_and_gzip),
       cmocka_unit_test(test_websocket),
       cmocka_unit_test(test_upgrade_delivers_buffered_in_order),
+      cmocka_unit_test(test_upgrade_timeout_and_noop),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
