@@ -32,7 +32,7 @@ static const sio__conn_handler http_handler = {on_data, on_eof, on_drain, on_clo
 static void orphan_data(sio__conn *c, const char *d, size_t n) {}
 static const sio__conn_handler orphan_handler = {orphan_data, NULL, NULL, NULL};
 
-enum { T_NONE = 0, T_HEADER = 1, T_IDLE = 2 };
+enum { T_NONE = 0, T_HEADER = 1, T_IDLE = 2, T_BODY = 3 };
 
 sio_app_opts sio_app_opts_default(void) {
   sio_app_opts o;
@@ -182,8 +182,8 @@ static void set_timer(sio__hconn *hc, int kind) {
   if (kind == T_NONE) {
     sio__timer_stop(&hc->timer);
   } else {
-    uint32_t ms = kind == T_HEADER ? hc->app->opts.header_timeout_ms
-                                   : hc->app->opts.keepalive_timeout_ms;
+    uint32_t ms = kind == T_IDLE ? hc->app->opts.keepalive_timeout_ms
+                                 : hc->app->opts.header_timeout_ms;
     sio__timer_start(hc->app->net, &hc->timer, ms, on_timer);
   }
   hc->timer_kind = kind;
@@ -370,6 +370,8 @@ static int start_request(sio__hconn *hc, const char *head, size_t head_len, cons
   hc->in_dispatch = 1;
   sio__dispatch(req, &req->res);
   hc->in_dispatch = 0;
+  /* a body that stops arriving is timed like a head (slow-body attacks) */
+  if (hc->req == req && !req->body_done && !hc->closing) set_timer(hc, T_BODY);
   return 0;
 }
 
@@ -469,6 +471,7 @@ static void feed(sio__hconn *hc, const char *data, size_t len) {
       data += r;
       len -= (size_t)r;
       if (hc->p.body_done) {
+        if (hc->timer_kind == T_BODY) set_timer(hc, T_NONE);
         req->body_done = 1;
         hc->in_dispatch = 1;
         sio__req_body_done(req);
@@ -476,6 +479,7 @@ static void feed(sio__hconn *hc, const char *data, size_t len) {
         continue;
       }
       if (r == 0) return;
+      if (hc->timer_kind == T_BODY) set_timer(hc, T_BODY);
       continue;
     }
     if (!req->res.finished) {
@@ -628,6 +632,30 @@ static void on_timer(sio__timer *t) {
   if (hc->closing) return;
   if (kind == T_HEADER && !hc->req && (hc->acc.len || hc->p.scan)) {
     respond_and_close(hc, 408, "Request headers took too long");
+    return;
+  }
+  if (kind == T_BODY && hc->req && !hc->req->body_done) {
+    sio_req *req = hc->req;
+    req->body_error = 408;
+    req->body_reason = "Request body took too long";
+    if (req->res.headers_sent) {
+      request_gone(hc);
+      hc->closing = 1;
+      sio__conn_abort(hc->conn);
+      return;
+    }
+    req->res.keep_alive = 0;
+    if (req->body_cb_pending) { /* the reader answers (its error page), then we close */
+      hc->in_dispatch = 1;
+      sio__req_body_done(req);
+      hc->in_dispatch = 0;
+      if (!req->res.finished) request_gone(hc);
+      hc->closing = 1;
+      sio__conn_close(hc->conn);
+      return;
+    }
+    request_gone(hc);
+    respond_and_close(hc, 408, req->body_reason);
     return;
   }
   hc->closing = 1;

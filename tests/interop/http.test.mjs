@@ -434,7 +434,7 @@ describe('static files', () => {
 });
 
 describe('timeouts, limits and shutdown', () => {
-  test('slow headers get 408 and a close; idle keep-alive connections are closed', async () => {
+  test('slow headers and slow bodies get 408 and a close; idle keep-alive connections are closed', async () => {
     const s = await startServer('httptest', ['--header-timeout', '300', '--keepalive-timeout', '300']);
     try {
       const t0 = Date.now();
@@ -442,6 +442,10 @@ describe('timeouts, limits and shutdown', () => {
       assert.equal(statusOf(r.text), 408);
       assert.ok(r.closed);
       assert.ok(Date.now() - t0 >= 250);
+      const rb = await raw(s.port, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc', { ms: 3000 * T });
+      assert.equal(statusOf(rb.text), 408, rb.text);
+      assert.match(rb.text, /body took too long/);
+      assert.ok(rb.closed);
       const r2 = await raw(s.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 3000 * T });
       assert.equal(statusOf(r2.text), 200);
       assert.ok(r2.closed, 'idle keep-alive connection closed by the server');
