@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "socketio/io_internal.h"
 
+/* `json` must be a validated array text (the codec validated every received payload). */
 int sio__args_init(sio_args *a, const char *json, size_t len, size_t first, sio__buf *const *att,
                    unsigned natt, int binary, int max_depth) {
   memset(a, 0, sizeof(*a));
@@ -21,21 +22,33 @@ int sio__args_init(sio_args *a, const char *json, size_t len, size_t first, sio_
   a->natt = natt;
   a->binary = binary;
   a->v = a->inline_v;
+  (void)max_depth; /* the text was validated when the packet was decoded */
+  while (len && (*json == ' ' || *json == '\t' || *json == '\n' || *json == '\r')) {
+    json++;
+    len--;
+  }
+  a->json = json;
+  a->json_len = len;
   size_t count = 0;
-  int rc = sio__json_split_array(json, len, max_depth, a->inline_v, 8, &count);
-  if (rc) return rc;
-  if (count > 8) {
-    a->v = sio__malloc(count * sizeof(*a->v));
-    if (!a->v) {
-      a->v = a->inline_v;
-      return -ENOMEM;
+  sio__json_iter it;
+  sio__json_slice sl;
+  sio__json_iter_init(&it, json, len);
+  while (sio__json_iter_next(&it, &sl)) {
+    if (count == 8) { /* more than fit inline: move to the heap, growing */
+      sio__json_slice *v = sio__malloc(32 * sizeof(*v));
+      if (!v) return -ENOMEM;
+      memcpy(v, a->inline_v, sizeof(a->inline_v));
+      a->v = v;
+    } else if (count > 8 && (count & (count - 1)) == 0 && count >= 32) {
+      sio__json_slice *v = sio__realloc(a->v, count * 2 * sizeof(*v));
+      if (!v) {
+        sio__free(a->v);
+        a->v = a->inline_v;
+        return -ENOMEM;
+      }
+      a->v = v;
     }
-    rc = sio__json_split_array(json, len, max_depth, a->v, count, &count);
-    if (rc) {
-      sio__free(a->v);
-      a->v = a->inline_v;
-      return rc;
-    }
+    a->v[count++] = sl;
   }
   a->n = count;
   if (a->first > a->n) a->first = a->n;

@@ -382,9 +382,10 @@ int sio_socket_emitf(sio_socket *s, const char *event, const char *fmt, ...) {
 }
 
 int sio_socket_emit_args(sio_socket *s, const char *event, const sio_args *args) {
-  sio_msg *m = sio_msg_new(event);
-  if (m) sio_msg_args(m, args);
-  return sio__emit_to_socket(s, m);
+  sio_msg m;
+  sio__msg_init_stack(&m, event);
+  sio_msg_args(&m, args);
+  return sio__emit_to_socket(s, &m);
 }
 
 int sio_socket_emit_bin(sio_socket *s, const char *event, const void *data, size_t len) {
@@ -616,9 +617,10 @@ int sio_op_emitf(sio_op *op, const char *event, const char *fmt, ...) {
 }
 
 int sio_op_emit_args(sio_op *op, const char *event, const sio_args *args) {
-  sio_msg *m = sio_msg_new(event);
-  if (m) sio_msg_args(m, args);
-  return sio_op_emit_msg(op, m);
+  sio_msg m;
+  sio__msg_init_stack(&m, event);
+  sio_msg_args(&m, args);
+  return sio_op_emit_msg(op, &m);
 }
 
 int sio_op_emit_bin(sio_op *op, const char *event, const void *data, size_t len) {

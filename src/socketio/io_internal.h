@@ -161,9 +161,13 @@ void sio__args_free(sio_args *a);
 sio_args *sio__args_clone(const sio_args *a);
 void sio__args_destroy(sio_args *a); /* frees a clone */
 
+/* Appends a validated JSON value as JSON.stringify(JSON.parse(value)) writes it. 0 or -ENOMEM. */
+int sio__json_canon(sio__sbuf *out, const char *s, size_t n);
+
 /* An outgoing message: event, arguments as comma-joined JSON, attachments, ack wishes. */
 struct sio_msg {
   char *event; /* NULL: an ack answer */
+  int on_stack; /* built by sio__msg_init_stack: event borrowed, struct not freed */
   sio__sbuf args; /* "a,b,c" */
   size_t nargs;
   sio__buf **att;
@@ -174,6 +178,8 @@ struct sio_msg {
   void *ack_user;
   uint32_t timeout_ms;
 };
+/* A message on the caller's stack (event borrowed); sio_msg_free releases its contents only. */
+void sio__msg_init_stack(sio_msg *m, const char *event);
 sio_msg *sio__msg_from_raw(const char *event, const char *args_json, int *rc);
 sio_msg *sio__msg_from_value(const char *event, const json_t *arr, int *rc);
 /* A packet encoded once for every recipient: the Engine.IO text message and one binary

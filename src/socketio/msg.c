@@ -23,11 +23,18 @@ sio_msg *sio_msg_new(const char *event) {
   return m;
 }
 
+void sio__msg_init_stack(sio_msg *m, const char *event) {
+  memset(m, 0, sizeof(*m));
+  m->event = (char *)event;
+  m->on_stack = 1;
+}
+
 void sio_msg_free(sio_msg *m) {
   if (!m) return;
   for (unsigned i = 0; i < m->natt; i++) sio__buf_unref(m->att[i]);
   sio__free(m->att);
   sio__sbuf_free(&m->args);
+  if (m->on_stack) return;
   sio__free(m->event);
   sio__free(m);
 }
@@ -46,13 +53,22 @@ static int add_raw(sio_msg *m, const char *s, size_t n) {
   return 0;
 }
 
+/* One validated value, written as JSON.stringify would. */
+static int add_canon(sio_msg *m, const char *s, size_t n) {
+  if (m->failed) return m->failed;
+  if (m->nargs && sio__sbuf_appendc(&m->args, ',')) return fail(m, -ENOMEM);
+  if (sio__json_canon(&m->args, s, n)) return fail(m, -ENOMEM);
+  m->nargs++;
+  return 0;
+}
+
 int sio_msg_raw(sio_msg *m, const char *json, size_t len) {
   if (!m) return -ENOMEM;
   if (!json) return fail(m, -EINVAL);
   if (!len) len = strlen(json);
   sio__json_slice sl;
   if (sio__json_validate(json, len, SIO__JSON_MAX_DEPTH, &sl)) return fail(m, -EINVAL);
-  return add_raw(m, json + sl.off, sl.len);
+  return add_canon(m, json + sl.off, sl.len);
 }
 
 int sio_msg_strn(sio_msg *m, const char *str, size_t len) {
@@ -208,13 +224,10 @@ int sio_msg_args(sio_msg *m, const sio_args *a) {
         return fail(m, -ENOMEM);
       }
   }
-  size_t cnt = sio_args_count(a);
-  if (!cnt) return 0;
-  const sio__json_slice *f = &a->v[a->first], *l = &a->v[a->n - 1];
-  if (m->nargs && sio__sbuf_appendc(&m->args, ',')) return fail(m, -ENOMEM);
-  if (sio__sbuf_append(&m->args, a->json + f->off, l->off + l->len - f->off))
-    return fail(m, -ENOMEM);
-  m->nargs += cnt;
+  for (size_t i = a->first; i < a->n; i++) {
+    int rc = add_canon(m, a->json + a->v[i].off, a->v[i].len);
+    if (rc) return rc;
+  }
   return 0;
 }
 
@@ -245,25 +258,23 @@ sio_msg *sio__msg_from_raw(const char *event, const char *args_json, int *rc) {
   }
   *rc = 0;
   if (!args_json) return m;
-  size_t len = strlen(args_json), count = 0;
-  sio__json_slice first[1];
-  if (sio__json_split_array(args_json, len, SIO__JSON_MAX_DEPTH, first, 1, &count)) {
+  size_t len = strlen(args_json);
+  sio__json_slice arr;
+  if (sio__json_validate(args_json, len, SIO__JSON_MAX_DEPTH, &arr) ||
+      arr.type != SIO__JSON_ARRAY) {
     sio_msg_free(m);
     *rc = -EINVAL;
     return NULL;
   }
-  if (count) {
-    /* from the first element to the last one's end: the array without its brackets */
-    const char *end = args_json + len;
-    while (end > args_json && end[-1] != ']') end--;
-    const char *e = end - 1;
-    while (e > args_json && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t')) e--;
-    if (sio__sbuf_append(&m->args, args_json + first[0].off, (size_t)(e - (args_json + first[0].off)))) {
+  sio__json_iter it;
+  sio__json_slice v;
+  sio__json_iter_init(&it, args_json + arr.off, arr.len);
+  while (sio__json_iter_next(&it, &v)) {
+    if (add_canon(m, args_json + arr.off + v.off, v.len)) {
+      *rc = m->failed;
       sio_msg_free(m);
-      *rc = -ENOMEM;
       return NULL;
     }
-    m->nargs = count;
   }
   return m;
 }

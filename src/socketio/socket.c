@@ -283,17 +283,27 @@ static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *a
     return;
   /* the event name: a string (unescaped) or a number (its text) */
   sio__sbuf name = SIO__SBUF_INIT;
+  char small[96];
+  const char *ev;
   const sio__json_slice *first = &args.v[0];
-  if (first->type == SIO__JSON_STRING)
-    sio__json_string(p->data + first->off, first->len, &name);
-  else
-    sio__sbuf_append(&name, p->data + first->off, first->len);
-  if (sio__sbuf_appendc(&name, '\0')) {
-    sio__sbuf_free(&name);
-    sio__args_free(&args);
-    return;
+  const char *fs = args.json + first->off;
+  if (first->type == SIO__JSON_STRING && first->len - 2 < sizeof small &&
+      !memchr(fs, '\\', first->len)) { /* the common case: no escapes, short */
+    memcpy(small, fs + 1, first->len - 2);
+    small[first->len - 2] = '\0';
+    ev = small;
+  } else {
+    if (first->type == SIO__JSON_STRING)
+      sio__json_string(fs, first->len, &name);
+    else
+      sio__sbuf_append(&name, fs, first->len);
+    if (sio__sbuf_appendc(&name, '\0')) {
+      sio__sbuf_free(&name);
+      sio__args_free(&args);
+      return;
+    }
+    ev = name.data;
   }
-  const char *ev = name.data;
   sio_ack *ack = NULL;
   if (p->id != SIO__SIO_NO_ID) ack = sio__ack_new(s, p->id);
   for (size_t i = 0; i < s->any.n && s->state == SIO__S_CONNECTED; i++) {

@@ -1,0 +1,86 @@
+/* bench: the sio side of `make bench` (bench/README.md), twin of bench/node/servers.js.
+ *
+ *   bench [--port N] [--host H] [--public DIR]
+ *
+ * - GET /api/json -> {"message":"Hello, World!"}; static files from --public DIR when given.
+ * - Socket.IO at /socket.io/ with exactly the Node twin's handlers:
+ *     socket.on("echo", (m) => socket.emit("echo", m))
+ *     socket.on("bcast", (m) => io.emit("bcast", m))   (the sender gets its copy too)
+ *   The echo passes the received argument through (no tree); the broadcast is encoded once
+ *   and the same frame is queued on every client. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "sio/http.h"
+#include "sio/io.h"
+
+static sio_io *io;
+
+static void on_json(sio_req *req, sio_res *res, void *user) {
+  static const char body[] = "{\"message\":\"Hello, World!\"}";
+  sio_res_json_raw(res, body, sizeof body - 1);
+}
+
+static void on_echo(sio_socket *s, const sio_args *args, sio_ack *ack, void *user) {
+  sio_emit_args(s, "echo", args);
+}
+
+static void on_bcast(sio_socket *s, const sio_args *args, sio_ack *ack, void *user) {
+  sio_emit_args(io, "bcast", args);
+}
+
+static void on_connection(sio_socket *s, void *user) {
+  sio_on(s, "echo", on_echo, NULL);
+  sio_on(s, "bcast", on_bcast, NULL);
+}
+
+int main(int argc, char **argv) {
+  int port = 3000;
+  const char *host = NULL, *pub = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+      port = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
+      host = argv[++i];
+    } else if (!strcmp(argv[i], "--public") && i + 1 < argc) {
+      pub = argv[++i];
+    } else {
+      fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR]\n");
+      return 2;
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_t *loop = uv_default_loop();
+  sio_app_opts ao = sio_app_opts_default();
+  ao.port = port;
+  ao.port_any = port == 0;
+  ao.host = host;
+  ao.handle_signals = 1;
+  sio_app *app = sio_app_new(loop, &ao);
+  if (!app) {
+    fprintf(stderr, "bench: cannot create the app\n");
+    return 1;
+  }
+  sio_app_get(app, "/api/json", on_json, NULL);
+  if (pub) sio_app_static(app, "/", pub, NULL);
+  io = sio_io_attach(app, NULL);
+  if (!io) {
+    fprintf(stderr, "bench: cannot attach Socket.IO\n");
+    return 1;
+  }
+  sio_on_connection(io, on_connection, NULL);
+  int rc = sio_app_listen(app);
+  if (rc) {
+    fprintf(stderr, "bench: %s\n", sio_strerror(rc));
+    return 1;
+  }
+  printf("http://%s:%d/ (bench: /api/json, Socket.IO echo + bcast)\n", host ? host : "localhost",
+         sio_app_port(app));
+  fflush(stdout);
+  uv_run(loop, UV_RUN_DEFAULT);
+  sio_app_free(app);
+  return 0;
+}
