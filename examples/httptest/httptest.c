@@ -16,7 +16,9 @@ static char root[1024] = "";
 static char views[1024] = "";
 static int closed_count = 0;
 
-static void on_hello(sio_req *req, sio_res *res, void *u) { sio_res_text(res, "hello"); }
+static void on_hello(sio_req *req, sio_res *res, void *u) {
+  sio_res_text(res, "hello");
+}
 
 static void on_city(sio_req *req, sio_res *res, void *u) {
   sio_res_jsonf(res, "{s:s}", "id", sio_req_param(req, "id"));
@@ -70,7 +72,9 @@ typedef struct later {
   int gone;
 } later;
 
-static void later_closed(uv_handle_t *h) { free(h->data); }
+static void later_closed(uv_handle_t *h) {
+  free(h->data);
+}
 static void on_later(uv_timer_t *t) {
   later *l = t->data;
   if (!l->gone) sio_res_jsonf(l->res, "{s:b}", "async", 1);
@@ -130,8 +134,12 @@ static void on_fail(sio_req *req, sio_res *res, void *u) {
   sio_next_error(req, res, 500, "something broke");
 }
 
-static void on_teapot(sio_req *req, sio_res *res, void *u) { sio_res_send_status(res, 418); }
-static void on_redirect(sio_req *req, sio_res *res, void *u) { sio_res_redirect(res, 0, "/"); }
+static void on_teapot(sio_req *req, sio_res *res, void *u) {
+  sio_res_send_status(res, 418);
+}
+static void on_redirect(sio_req *req, sio_res *res, void *u) {
+  sio_res_redirect(res, 0, "/");
+}
 static void on_ip(sio_req *req, sio_res *res, void *u) {
   char t[128];
   snprintf(t, sizeof(t), "%s %s", sio_req_protocol(req), sio_req_ip(req));
@@ -173,7 +181,9 @@ static void on_render(sio_req *req, sio_res *res, void *u) {
   json_decref(data);
 }
 
-static void on_got(sio_req *req, sio_res *res, void *u) { sio_res_text(res, "router"); }
+static void on_got(sio_req *req, sio_res *res, void *u) {
+  sio_res_text(res, "router");
+}
 
 static void on_error(sio_req *req, sio_res *res, int status, const char *msg, void *u) {
   sio_res_status(res, status);
@@ -194,21 +204,30 @@ int main(int argc, char **argv) {
       continue;
     }
     const char *v = argv[++i];
-    if (!strcmp(a, "--port")) o.port = atoi(v), o.port_any = o.port == 0;
-    else if (!strcmp(a, "--root")) snprintf(root, sizeof(root), "%s", v);
-    else if (!strcmp(a, "--max-body")) o.max_body_size = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--header-timeout")) o.header_timeout_ms = (uint32_t)atoi(v);
-    else if (!strcmp(a, "--keepalive-timeout")) o.keepalive_timeout_ms = (uint32_t)atoi(v);
-    else if (!strcmp(a, "--max-connections")) o.max_connections = atoi(v);
-    else if (!strcmp(a, "--shutdown-timeout")) o.shutdown_timeout_ms = (uint32_t)atoi(v);
-    else if (!strcmp(a, "--host")) o.host = v;
-    else if (!strcmp(a, "--views")) snprintf(views, sizeof(views), "%s", v);
+    if (!strcmp(a, "--port"))
+      o.port = atoi(v), o.port_any = o.port == 0;
+    else if (!strcmp(a, "--root"))
+      snprintf(root, sizeof(root), "%s", v);
+    else if (!strcmp(a, "--max-body"))
+      o.max_body_size = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--header-timeout"))
+      o.header_timeout_ms = (uint32_t)atoi(v);
+    else if (!strcmp(a, "--keepalive-timeout"))
+      o.keepalive_timeout_ms = (uint32_t)atoi(v);
+    else if (!strcmp(a, "--max-connections"))
+      o.max_connections = atoi(v);
+    else if (!strcmp(a, "--shutdown-timeout"))
+      o.shutdown_timeout_ms = (uint32_t)atoi(v);
+    else if (!strcmp(a, "--host"))
+      o.host = v;
+    else if (!strcmp(a, "--views"))
+      snprintf(views, sizeof(views), "%s", v);
   }
   uv_loop_t *loop = uv_default_loop();
   sio_app *app = sio_app_new(loop, &o);
   if (custom_errors) sio_app_on_error(app, on_error, NULL);
-  sio_cors_opts cors = {.origin = "http://a.example,http://b.example", .credentials = 1,
-                        .max_age = 600};
+  sio_cors_opts cors = {
+      .origin = "http://a.example,http://b.example", .credentials = 1, .max_age = 600};
   sio_app_use_cors(app, "/cors", &cors);
   sio_app_use_json(app, 1024);
   sio_app_use_urlencoded(app, 0);

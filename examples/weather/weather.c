@@ -84,16 +84,16 @@ int main(int argc, char **argv) {
   int r = sio_app_static(app, "/", pub, NULL);
   if (r == 0) r = sio_app_listen(app);
   if (r < 0) {
-    fprintf(stderr, "weather: cannot listen on %s:%d: %s\n", opts.host ? opts.host : "*",
-            opts.port, sio_strerror(r));
+    fprintf(stderr, "weather: cannot listen on %s:%d: %s\n", opts.host ? opts.host : "*", opts.port,
+            sio_strerror(r));
     sio_app_free(app);
     uv_run(loop, UV_RUN_DEFAULT);
     return 1;
   }
-  const char *host = opts.host && *opts.host && strcmp(opts.host, "::") != 0 &&
-                             strcmp(opts.host, "0.0.0.0") != 0
-                         ? opts.host
-                         : "localhost";
+  const char *host =
+      opts.host && *opts.host && strcmp(opts.host, "::") != 0 && strcmp(opts.host, "0.0.0.0") != 0
+          ? opts.host
+          : "localhost";
   int v6 = strchr(host, ':') != NULL;
   printf("weather: listening on http://%s%s%s:%d/\n", v6 ? "[" : "", host, v6 ? "]" : "",
          sio_app_port(app));

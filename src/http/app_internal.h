@@ -14,7 +14,7 @@
 #include "net/net.h"
 #include "sio/http.h"
 
-#define SIO__MAX_PARAMS 16
+#define SIO__MAX_PARAMS      16
 #define SIO__MAX_MOUNT_DEPTH 16
 
 typedef struct sio__hook {
@@ -60,7 +60,7 @@ struct sio_app {
   sio__hooks upgrades, intercepts, shutdowns;
   sio__list conns; /* sio__hconn */
   size_t nconns;
-  sio__list ready; /* connections whose next pipelined request waits to be processed */
+  sio__list ready;   /* connections whose next pipelined request waits to be processed */
   sio__list orphans; /* requests whose client left before their (async) answer: sio_req */
   uv_idle_t idle;
   uv_timer_t close_timer;
@@ -92,8 +92,8 @@ struct sio_res {
   sio_req *req;
   int status;
   sio__sbuf head; /* header lines as "Name: value\r\n" */
-  unsigned headers_sent : 1, finished : 1, chunked : 1, head_only : 1, keep_alive : 1,
-      has_type : 1, has_length : 1, close_called : 1, no_body : 1;
+  unsigned headers_sent : 1, finished : 1, chunked : 1, head_only : 1, keep_alive : 1, has_type : 1,
+      has_length : 1, close_called : 1, no_body : 1;
   uint64_t declared_length; /* with has_length */
   sio_res_close_fn close_fn;
   void *close_user;
@@ -182,10 +182,5 @@ void sio__res_remove_header(sio_res *res, const char *name);
 int sio__hconn_writable(sio_res *res);
 
 /* static.c */
-
-
-
-
-
 
 #endif

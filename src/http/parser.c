@@ -63,8 +63,7 @@ void sio__http_parser_reset(sio__http_parser *p) {
   uint64_t mb = p->max_body;
   /* Clear only what the next request reads: the header array is overwritten as it fills. */
   memset(p, 0, offsetof(sio__http_parser, headers));
-  memset(&p->body_kind, 0,
-         sizeof(*p) - offsetof(sio__http_parser, body_kind));
+  memset(&p->body_kind, 0, sizeof(*p) - offsetof(sio__http_parser, body_kind));
   p->max_head = mh;
   p->max_line = ml;
   p->max_body = mb;
@@ -196,41 +195,41 @@ static int finish_head(sio__http_parser *p, const char *buf) {
     const char *v = buf + h->value.off;
     size_t vn = h->value.len;
     switch (h->name.len) {
-      case 4:
-        if (name_is(buf, h, "host")) hosts++;
-        break;
-      case 6:
-        if (name_is(buf, h, "expect")) {
-          if (vn == 12 && strncasecmp(v, "100-continue", 12) == 0)
-            p->expect_continue = 1;
-          else
-            return fail(p, 417, "Unsupported expectation");
-        }
-        break;
-      case 7:
-        if (name_is(buf, h, "upgrade") && vn) p->upgrade = 1;
-        break;
-      case 10:
-        if (name_is(buf, h, "connection")) {
-          if (sio__http_list_has(v, vn, "close")) close = 1;
-          if (sio__http_list_has(v, vn, "keep-alive")) keep = 1;
-          if (sio__http_list_has(v, vn, "upgrade")) p->conn_upgrade = 1;
-        }
-        break;
-      case 14:
-        if (name_is(buf, h, "content-length")) {
-          if (vn == 0) return fail(p, 400, "Invalid Content-Length");
-          if (each_list_item(p, v, vn, on_cl_item, &cl) < 0) return -1;
-        }
-        break;
-      case 17:
-        if (name_is(buf, h, "transfer-encoding")) {
-          if (each_list_item(p, v, vn, on_te_item, &te) < 0) return -1;
-          if (vn == 0) te.seen = 1;
-        }
-        break;
-      default:
-        break;
+    case 4:
+      if (name_is(buf, h, "host")) hosts++;
+      break;
+    case 6:
+      if (name_is(buf, h, "expect")) {
+        if (vn == 12 && strncasecmp(v, "100-continue", 12) == 0)
+          p->expect_continue = 1;
+        else
+          return fail(p, 417, "Unsupported expectation");
+      }
+      break;
+    case 7:
+      if (name_is(buf, h, "upgrade") && vn) p->upgrade = 1;
+      break;
+    case 10:
+      if (name_is(buf, h, "connection")) {
+        if (sio__http_list_has(v, vn, "close")) close = 1;
+        if (sio__http_list_has(v, vn, "keep-alive")) keep = 1;
+        if (sio__http_list_has(v, vn, "upgrade")) p->conn_upgrade = 1;
+      }
+      break;
+    case 14:
+      if (name_is(buf, h, "content-length")) {
+        if (vn == 0) return fail(p, 400, "Invalid Content-Length");
+        if (each_list_item(p, v, vn, on_cl_item, &cl) < 0) return -1;
+      }
+      break;
+    case 17:
+      if (name_is(buf, h, "transfer-encoding")) {
+        if (each_list_item(p, v, vn, on_te_item, &te) < 0) return -1;
+        if (vn == 0) te.seen = 1;
+      }
+      break;
+    default:
+      break;
     }
   }
   if (te.seen && cl.seen)
@@ -323,103 +322,100 @@ long sio__http_body(sio__http_parser *p, const char *in, size_t len, const char 
   while (i < len && !p->body_done) {
     unsigned char c = (unsigned char)in[i];
     switch (p->chunk_state) {
-      case CS_SIZE:
-      case CS_SIZE_MORE: {
-        int h = hexval(c);
-        if (h >= 0) {
-          if (p->chunk_digits >= 16) return fail(p, 400, "Chunk size too large");
-          p->remaining = (p->remaining << 4) | (uint64_t)h;
-          if (p->remaining) p->chunk_digits++;
-          p->chunk_state = CS_SIZE_MORE;
-          i++;
-          break;
-        }
-        if (p->chunk_state == CS_SIZE) return fail(p, 400, "Invalid chunk size");
-        if (p->body_total + p->remaining > p->max_body)
-          return fail(p, 413, "Request body too large");
-        if (c == ';' || c == ' ' || c == '\t') {
-          p->chunk_state = CS_EXT;
-          i++;
-        } else if (c == '\r') {
-          p->chunk_state = CS_SIZE_LF;
-          i++;
-        } else if (c == '\n') {
-          i++;
-          end_size_line(p);
-        } else {
-          return fail(p, 400, "Invalid chunk size");
-        }
-        break;
-      }
-      case CS_EXT:
-        if (++p->trailer_bytes > MAX_CHUNK_LINE) return fail(p, 400, "Chunk extension too long");
-        if (c == '\r') {
-          p->chunk_state = CS_SIZE_LF;
-        } else if (c == '\n') {
-          end_size_line(p);
-        } else if (!is_value_char(c)) {
-          return fail(p, 400, "Invalid character in chunk extension");
-        }
+    case CS_SIZE:
+    case CS_SIZE_MORE: {
+      int h = hexval(c);
+      if (h >= 0) {
+        if (p->chunk_digits >= 16) return fail(p, 400, "Chunk size too large");
+        p->remaining = (p->remaining << 4) | (uint64_t)h;
+        if (p->remaining) p->chunk_digits++;
+        p->chunk_state = CS_SIZE_MORE;
         i++;
         break;
-      case CS_SIZE_LF:
-        if (c != '\n') return fail(p, 400, "Invalid chunk size line ending");
+      }
+      if (p->chunk_state == CS_SIZE) return fail(p, 400, "Invalid chunk size");
+      if (p->body_total + p->remaining > p->max_body) return fail(p, 413, "Request body too large");
+      if (c == ';' || c == ' ' || c == '\t') {
+        p->chunk_state = CS_EXT;
+        i++;
+      } else if (c == '\r') {
+        p->chunk_state = CS_SIZE_LF;
+        i++;
+      } else if (c == '\n') {
         i++;
         end_size_line(p);
-        break;
-      case CS_DATA: {
-        size_t n = len - i < p->remaining ? len - i : (size_t)p->remaining;
-        *out = in + i;
-        *out_len = n;
-        p->remaining -= n;
-        p->body_total += n;
-        i += n;
-        if (p->remaining == 0) p->chunk_state = CS_DATA_CR;
-        return (long)i;
+      } else {
+        return fail(p, 400, "Invalid chunk size");
       }
-      case CS_DATA_CR:
-        if (c == '\r')
-          p->chunk_state = CS_DATA_LF;
-        else if (c == '\n')
-          p->chunk_state = CS_SIZE, p->chunk_digits = 0;
-        else
-          return fail(p, 400, "Missing CRLF after chunk data");
-        i++;
-        break;
-      case CS_DATA_LF:
-        if (c != '\n') return fail(p, 400, "Missing CRLF after chunk data");
-        p->chunk_state = CS_SIZE;
-        p->chunk_digits = 0;
-        i++;
-        break;
-      case CS_TRAILER_START:
-        if (c == '\r') {
-          p->chunk_state = CS_END_LF;
-        } else if (c == '\n') {
-          p->body_done = 1;
-        } else if (sio__http_is_tchar(c)) {
-          p->chunk_state = CS_TRAILER_LINE;
-        } else {
-          return fail(p, 400, "Invalid trailer field");
-        }
-        if (++p->trailer_bytes > p->max_head)
-          return fail(p, 431, "Request header fields too large");
-        i++;
-        break;
-      case CS_TRAILER_LINE:
-        if (++p->trailer_bytes > p->max_head)
-          return fail(p, 431, "Request header fields too large");
-        if (c == '\n')
-          p->chunk_state = CS_TRAILER_START;
-        else if (c != '\r' && !is_value_char(c))
-          return fail(p, 400, "Invalid character in trailer field");
-        i++;
-        break;
-      case CS_END_LF:
-        if (c != '\n') return fail(p, 400, "Invalid end of chunked body");
+      break;
+    }
+    case CS_EXT:
+      if (++p->trailer_bytes > MAX_CHUNK_LINE) return fail(p, 400, "Chunk extension too long");
+      if (c == '\r') {
+        p->chunk_state = CS_SIZE_LF;
+      } else if (c == '\n') {
+        end_size_line(p);
+      } else if (!is_value_char(c)) {
+        return fail(p, 400, "Invalid character in chunk extension");
+      }
+      i++;
+      break;
+    case CS_SIZE_LF:
+      if (c != '\n') return fail(p, 400, "Invalid chunk size line ending");
+      i++;
+      end_size_line(p);
+      break;
+    case CS_DATA: {
+      size_t n = len - i < p->remaining ? len - i : (size_t)p->remaining;
+      *out = in + i;
+      *out_len = n;
+      p->remaining -= n;
+      p->body_total += n;
+      i += n;
+      if (p->remaining == 0) p->chunk_state = CS_DATA_CR;
+      return (long)i;
+    }
+    case CS_DATA_CR:
+      if (c == '\r')
+        p->chunk_state = CS_DATA_LF;
+      else if (c == '\n')
+        p->chunk_state = CS_SIZE, p->chunk_digits = 0;
+      else
+        return fail(p, 400, "Missing CRLF after chunk data");
+      i++;
+      break;
+    case CS_DATA_LF:
+      if (c != '\n') return fail(p, 400, "Missing CRLF after chunk data");
+      p->chunk_state = CS_SIZE;
+      p->chunk_digits = 0;
+      i++;
+      break;
+    case CS_TRAILER_START:
+      if (c == '\r') {
+        p->chunk_state = CS_END_LF;
+      } else if (c == '\n') {
         p->body_done = 1;
-        i++;
-        break;
+      } else if (sio__http_is_tchar(c)) {
+        p->chunk_state = CS_TRAILER_LINE;
+      } else {
+        return fail(p, 400, "Invalid trailer field");
+      }
+      if (++p->trailer_bytes > p->max_head) return fail(p, 431, "Request header fields too large");
+      i++;
+      break;
+    case CS_TRAILER_LINE:
+      if (++p->trailer_bytes > p->max_head) return fail(p, 431, "Request header fields too large");
+      if (c == '\n')
+        p->chunk_state = CS_TRAILER_START;
+      else if (c != '\r' && !is_value_char(c))
+        return fail(p, 400, "Invalid character in trailer field");
+      i++;
+      break;
+    case CS_END_LF:
+      if (c != '\n') return fail(p, 400, "Invalid end of chunked body");
+      p->body_done = 1;
+      i++;
+      break;
     }
   }
   return (long)i;

@@ -33,9 +33,9 @@ enum sio__http_body_kind { SIO__BODY_NONE = 0, SIO__BODY_LENGTH, SIO__BODY_CHUNK
 
 typedef struct sio__http_parser {
   /* limits (set by sio__http_parser_init, may be changed before parsing) */
-  uint32_t max_head;  /* request line + headers, bytes (431 past it) */
-  uint32_t max_line;  /* request line, bytes (414 past it) */
-  uint64_t max_body;  /* decoded body, bytes (413 past it) */
+  uint32_t max_head; /* request line + headers, bytes (431 past it) */
+  uint32_t max_line; /* request line, bytes (414 past it) */
+  uint64_t max_body; /* decoded body, bytes (413 past it) */
 
   /* head state */
   uint32_t scan;       /* next byte of buf to look at */

@@ -41,14 +41,30 @@ int sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space) {
   return bad ? -1 : (int)o;
 }
 
-const char *sio_req_method(const sio_req *req) { return req->method; }
-const char *sio_req_url(const sio_req *req) { return req->url; }
-const char *sio_req_path(const sio_req *req) { return req->rel_path ? req->rel_path : req->path_raw; }
-int sio_req_http_minor(const sio_req *req) { return req->minor; }
-void sio_req_set_data(sio_req *req, void *data) { req->data = data; }
-void *sio_req_data(const sio_req *req) { return req->data; }
-sio_app *sio_req_app(const sio_req *req) { return req->app; }
-int sio__req_is_head(const sio_req *req) { return strcmp(req->method, "HEAD") == 0; }
+const char *sio_req_method(const sio_req *req) {
+  return req->method;
+}
+const char *sio_req_url(const sio_req *req) {
+  return req->url;
+}
+const char *sio_req_path(const sio_req *req) {
+  return req->rel_path ? req->rel_path : req->path_raw;
+}
+int sio_req_http_minor(const sio_req *req) {
+  return req->minor;
+}
+void sio_req_set_data(sio_req *req, void *data) {
+  req->data = data;
+}
+void *sio_req_data(const sio_req *req) {
+  return req->data;
+}
+sio_app *sio_req_app(const sio_req *req) {
+  return req->app;
+}
+int sio__req_is_head(const sio_req *req) {
+  return strcmp(req->method, "HEAD") == 0;
+}
 
 const char *sio_req_header(const sio_req *req, const char *name) {
   for (uint16_t i = 0; i < req->n_headers; i++)
@@ -184,7 +200,9 @@ const char *sio_req_body(const sio_req *req, size_t *len) {
   return req->body.data ? req->body.data : "";
 }
 
-json_t *sio_req_json(const sio_req *req) { return req->json; }
+json_t *sio_req_json(const sio_req *req) {
+  return req->json;
+}
 
 void sio__req_body_done(sio_req *req) {
   if (!req->body_cb_pending) return;
@@ -254,7 +272,8 @@ static int type_is(const sio_req *req, const char *type, int plus_suffix) {
 
 static void on_json_body(sio_req *req, sio_res *res, int status, void *user) {
   if (status) {
-    sio_next_error(req, res, status, status == 413 && !req->body_error ? "Request body too large" : NULL);
+    sio_next_error(req, res, status,
+                   status == 413 && !req->body_error ? "Request body too large" : NULL);
     return;
   }
   json_error_t err;
@@ -280,7 +299,8 @@ static void json_mw(sio_req *req, sio_res *res, void *user) {
 
 static void on_form_body(sio_req *req, sio_res *res, int status, void *user) {
   if (status) {
-    sio_next_error(req, res, status, status == 413 && !req->body_error ? "Request body too large" : NULL);
+    sio_next_error(req, res, status,
+                   status == 413 && !req->body_error ? "Request body too large" : NULL);
     return;
   }
   size_t len;
@@ -306,7 +326,9 @@ static int use_body_parser(sio_app *app, size_t limit, sio_handler_fn fn) {
   return r;
 }
 
-int sio_app_use_json(sio_app *app, size_t limit) { return use_body_parser(app, limit, json_mw); }
+int sio_app_use_json(sio_app *app, size_t limit) {
+  return use_body_parser(app, limit, json_mw);
+}
 int sio_app_use_urlencoded(sio_app *app, size_t limit) {
   return use_body_parser(app, limit, form_mw);
 }
@@ -330,8 +352,7 @@ static void cors_mw(sio_req *req, sio_res *res, void *user) {
   const char *origin = sio_req_header(req, "Origin");
   int allowed = 0;
   if (strcmp(c->origin, "*") == 0) {
-    sio_res_set_header(res, "Access-Control-Allow-Origin",
-                       c->credentials && origin ? origin : "*");
+    sio_res_set_header(res, "Access-Control-Allow-Origin", c->credentials && origin ? origin : "*");
     if (c->credentials && origin) sio_res_append_header(res, "Vary", "Origin");
     allowed = 1;
   } else if (origin && sio__http_list_has(c->origin, strlen(c->origin), origin)) {
@@ -343,11 +364,11 @@ static void cors_mw(sio_req *req, sio_res *res, void *user) {
   }
   if (allowed && c->credentials)
     sio_res_set_header(res, "Access-Control-Allow-Credentials", "true");
-  if (strcmp(req->method, "OPTIONS") == 0 &&
-      sio_req_header(req, "Access-Control-Request-Method")) {
+  if (strcmp(req->method, "OPTIONS") == 0 && sio_req_header(req, "Access-Control-Request-Method")) {
     if (allowed) {
       sio_res_set_header(res, "Access-Control-Allow-Methods", c->methods);
-      const char *h = c->headers ? c->headers : sio_req_header(req, "Access-Control-Request-Headers");
+      const char *h =
+          c->headers ? c->headers : sio_req_header(req, "Access-Control-Request-Headers");
       if (h) sio_res_set_header(res, "Access-Control-Allow-Headers", h);
       if (!c->headers) sio_res_append_header(res, "Vary", "Access-Control-Request-Headers");
       if (c->max_age > 0) {
@@ -367,7 +388,8 @@ int sio_app_use_cors(sio_app *app, const char *prefix, const sio_cors_opts *opts
   cors *c = sio__calloc(1, sizeof(*c));
   if (!c) return -ENOMEM;
   c->origin = sio__strdup(opts && opts->origin ? opts->origin : "*");
-  c->methods = sio__strdup(opts && opts->methods ? opts->methods : "GET,HEAD,PUT,PATCH,POST,DELETE");
+  c->methods =
+      sio__strdup(opts && opts->methods ? opts->methods : "GET,HEAD,PUT,PATCH,POST,DELETE");
   c->headers = opts && opts->allowed_headers ? sio__strdup(opts->allowed_headers) : NULL;
   c->credentials = opts ? opts->credentials : 0;
   c->max_age = opts ? opts->max_age : 0;

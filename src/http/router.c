@@ -16,7 +16,9 @@
 
 const sio__hook *sio__app_find_intercept(sio_app *app, const char *path);
 
-sio_router *sio_router_new(void) { return sio__calloc(1, sizeof(sio_router)); }
+sio_router *sio_router_new(void) {
+  return sio__calloc(1, sizeof(sio_router));
+}
 
 void sio__router_free_layers(sio_router *r) {
   if (!r) return;
@@ -244,33 +246,33 @@ static void run_chain(sio_req *req, sio_res *res) {
     req->rel_path = *path ? path : "/";
     size_t plen;
     switch (l->kind) {
-      case LAYER_USE:
-        plen = strlen(l->pattern);
-        if (!sio__path_prefix_match(path, l->pattern, plen)) continue;
-        if (plen) {
-          const char *rp = path + plen;
-          req->rel_path = *rp ? rp : "/";
-        }
-        l->fn(req, res, l->user);
-        return;
-      case LAYER_MOUNT:
-        plen = strlen(l->pattern);
-        if (!sio__path_prefix_match(path, l->pattern, plen)) continue;
-        if (req->nframes >= SIO__MAX_MOUNT_DEPTH) continue;
-        req->frames[req->nframes].r = l->child;
-        req->frames[req->nframes].idx = 0;
-        req->frames[req->nframes].base = f->base + plen;
-        req->nframes++;
+    case LAYER_USE:
+      plen = strlen(l->pattern);
+      if (!sio__path_prefix_match(path, l->pattern, plen)) continue;
+      if (plen) {
+        const char *rp = path + plen;
+        req->rel_path = *rp ? rp : "/";
+      }
+      l->fn(req, res, l->user);
+      return;
+    case LAYER_MOUNT:
+      plen = strlen(l->pattern);
+      if (!sio__path_prefix_match(path, l->pattern, plen)) continue;
+      if (req->nframes >= SIO__MAX_MOUNT_DEPTH) continue;
+      req->frames[req->nframes].r = l->child;
+      req->frames[req->nframes].idx = 0;
+      req->frames[req->nframes].base = f->base + plen;
+      req->nframes++;
+      continue;
+    case LAYER_ROUTE:
+      if (!match_pattern(req, l->pattern, req->rel_path)) continue;
+      if (l->method && strcmp(l->method, req->method) != 0 &&
+          !(strcmp(req->method, "HEAD") == 0 && strcmp(l->method, "GET") == 0)) {
+        add_allow(req, l->method);
         continue;
-      case LAYER_ROUTE:
-        if (!match_pattern(req, l->pattern, req->rel_path)) continue;
-        if (l->method && strcmp(l->method, req->method) != 0 &&
-            !(strcmp(req->method, "HEAD") == 0 && strcmp(l->method, "GET") == 0)) {
-          add_allow(req, l->method);
-          continue;
-        }
-        l->fn(req, res, l->user);
-        return;
+      }
+      l->fn(req, res, l->user);
+      return;
     }
   }
   if (req->stage == 1) finish_unmatched(req, res);
@@ -302,12 +304,23 @@ void sio_next(sio_req *req, sio_res *res) {
 static void html_escape(sio__sbuf *s, const char *t) {
   for (; *t; t++) {
     switch (*t) {
-      case '<': sio__sbuf_appends(s, "&lt;"); break;
-      case '>': sio__sbuf_appends(s, "&gt;"); break;
-      case '&': sio__sbuf_appends(s, "&amp;"); break;
-      case '"': sio__sbuf_appends(s, "&quot;"); break;
-      case '\'': sio__sbuf_appends(s, "&#39;"); break;
-      default: sio__sbuf_appendc(s, *t);
+    case '<':
+      sio__sbuf_appends(s, "&lt;");
+      break;
+    case '>':
+      sio__sbuf_appends(s, "&gt;");
+      break;
+    case '&':
+      sio__sbuf_appends(s, "&amp;");
+      break;
+    case '"':
+      sio__sbuf_appends(s, "&quot;");
+      break;
+    case '\'':
+      sio__sbuf_appends(s, "&#39;");
+      break;
+    default:
+      sio__sbuf_appendc(s, *t);
     }
   }
 }
@@ -328,7 +341,8 @@ void sio__error_page(sio_req *req, sio_res *res, int status, const char *message
     return;
   }
   sio__sbuf s = SIO__SBUF_INIT;
-  sio__sbuf_printf(&s, "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>%d %s"
+  sio__sbuf_printf(&s,
+                   "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>%d %s"
                    "</title></head>\n<body><h1>%d %s</h1>\n<pre>",
                    status, sio_http_reason(status), status, sio_http_reason(status));
   html_escape(&s, message);

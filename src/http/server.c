@@ -99,11 +99,21 @@ sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts) {
   return app;
 }
 
-uv_loop_t *sio_app_loop(const sio_app *app) { return app->loop; }
-sio__net *sio__app_net(sio_app *app) { return app->net; }
-int sio__app_closing(const sio_app *app) { return app->closing; }
-int sio_app_port(const sio_app *app) { return app->port; }
-sio_router *sio_app_router(sio_app *app) { return app->root; }
+uv_loop_t *sio_app_loop(const sio_app *app) {
+  return app->loop;
+}
+sio__net *sio__app_net(sio_app *app) {
+  return app->net;
+}
+int sio__app_closing(const sio_app *app) {
+  return app->closing;
+}
+int sio_app_port(const sio_app *app) {
+  return app->port;
+}
+sio_router *sio_app_router(sio_app *app) {
+  return app->root;
+}
 
 void sio_app_on_error(sio_app *app, sio_error_fn fn, void *user) {
   app->on_error = fn;
@@ -182,8 +192,8 @@ static void set_timer(sio__hconn *hc, int kind) {
   if (kind == T_NONE) {
     sio__timer_stop(&hc->timer);
   } else {
-    uint32_t ms = kind == T_IDLE ? hc->app->opts.keepalive_timeout_ms
-                                 : hc->app->opts.header_timeout_ms;
+    uint32_t ms =
+        kind == T_IDLE ? hc->app->opts.keepalive_timeout_ms : hc->app->opts.header_timeout_ms;
     sio__timer_start(hc->app->net, &hc->timer, ms, on_timer);
   }
   hc->timer_kind = kind;
@@ -196,8 +206,7 @@ static void respond_and_close(sio__hconn *hc, int status, const char *reason) {
   sio__sbuf_printf(&s,
                    "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain; charset=utf-8\r\n"
                    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-                   status, sio_http_reason(status), sio__app_date(hc->app), strlen(body) + 1,
-                   body);
+                   status, sio_http_reason(status), sio__app_date(hc->app), strlen(body) + 1, body);
   sio__buf *b = sio__sbuf_to_buf(&s);
   if (b) {
     sio__conn_write(hc->conn, b, 0, b->len);
@@ -690,12 +699,13 @@ static void check_closed(sio_app *app) {
     }
   }
   /* connections owned by upper layers get the deadline plus a moment to close */
-  if (app->nconns == 0 &&
-      (sio__net_conn_count(app->net) == 0 || now >= app->close_deadline + 200))
+  if (app->nconns == 0 && (sio__net_conn_count(app->net) == 0 || now >= app->close_deadline + 200))
     finish_close(app);
 }
 
-static void on_close_tick(uv_timer_t *t) { check_closed(t->data); }
+static void on_close_tick(uv_timer_t *t) {
+  check_closed(t->data);
+}
 
 void sio_app_close(sio_app *app, sio_app_closed_fn cb, void *user) {
   if (cb) {
@@ -790,11 +800,15 @@ static void on_reap(uv_idle_t *h) {
 }
 
 /* --- access for the upper layers --------------------------------------------------------- */
-sio__conn *sio__req_conn(const sio_req *req) { return req->hc ? req->hc->conn : NULL; }
+sio__conn *sio__req_conn(const sio_req *req) {
+  return req->hc ? req->hc->conn : NULL;
+}
 
 int sio__req_peer(const sio_req *req, char *ip, size_t iplen, int *port) {
   if (!req->hc) return SIO_ECLOSED;
   return sio__conn_peer(req->hc->conn, ip, iplen, port);
 }
 
-const char *sio__req_query_string(const sio_req *req) { return req->query_raw; }
+const char *sio__req_query_string(const sio_req *req) {
+  return req->query_raw;
+}

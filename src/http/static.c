@@ -36,7 +36,7 @@
 #include "http/app_internal.h"
 #include "http/mime.h"
 
-#define CHUNK (64 * 1024)
+#define CHUNK      (64 * 1024)
 #define HIGH_WATER (256 * 1024)
 
 int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
@@ -53,7 +53,7 @@ typedef struct cached_file {
   char *real;
 } cached_file;
 
-#define CACHE_FILE_MAX (64 * 1024)
+#define CACHE_FILE_MAX  (64 * 1024)
 #define CACHE_TOTAL_MAX (16u << 20)
 
 typedef struct static_dir {
@@ -282,7 +282,8 @@ static int serve_file(sio_req *req, sio_res *res, const char *path, const struct
   const char *mime = sio__mime_type(path);
   char etag[64], lm[40], buf[64];
   snprintf(etag, sizeof(etag), "W/\"%llx-%llx\"", (unsigned long long)sb->st_size,
-           (unsigned long long)sb->st_mtime * 1000ULL + (unsigned long long)(sb->st_mtim.tv_nsec / 1000000));
+           (unsigned long long)sb->st_mtime * 1000ULL +
+               (unsigned long long)(sb->st_mtim.tv_nsec / 1000000));
   http_date(sb->st_mtime, lm, sizeof(lm));
   uint64_t size = (uint64_t)sb->st_size;
   snprintf(buf, sizeof(buf), "public, max-age=%d", max_age);
@@ -326,7 +327,8 @@ static int serve_file(sio_req *req, sio_res *res, const char *path, const struct
     ranged = pr == 1;
   }
   sio_res_set_header(res, "Content-Type", mime);
-  int gzip = compressible && !ranged && size > 0 && accepts_gzip(sio_req_header(req, "Accept-Encoding"));
+  int gzip =
+      compressible && !ranged && size > 0 && accepts_gzip(sio_req_header(req, "Accept-Encoding"));
   uint64_t length = size ? to - from + 1 : 0;
   if (ranged) {
     sio_res_status(res, 206);
@@ -544,7 +546,8 @@ static void static_mw(sio_req *req, sio_res *res, void *user) {
   struct stat sb;
   char real[PATH_MAX];
   int st_ok = stat(fs, &sb) == 0;
-  cached_file *ce = st_ok && S_ISREG(sb.st_mode) && !trailing ? sio__map_get(&d->cache, fs, fl) : NULL;
+  cached_file *ce =
+      st_ok && S_ISREG(sb.st_mode) && !trailing ? sio__map_get(&d->cache, fs, fl) : NULL;
   if (ce && cache_fresh(ce, &sb)) {
     sio__free(fs);
     serve_file(req, res, ce->real, &sb, d->max_age, d->no_gzip, ce);
@@ -554,8 +557,7 @@ static void static_mw(sio_req *req, sio_res *res, void *user) {
     if (!trailing) {
       /* /dir -> /dir/ (as Express' serve-static), keeping the query */
       sio__sbuf loc = SIO__SBUF_INIT;
-      sio__sbuf_printf(&loc, "%s/%s%s", req->path_raw, *req->query_raw ? "?" : "",
-                       req->query_raw);
+      sio__sbuf_printf(&loc, "%s/%s%s", req->path_raw, *req->query_raw ? "?" : "", req->query_raw);
       sio__free(fs);
       if (loc.oom) {
         sio__sbuf_free(&loc);

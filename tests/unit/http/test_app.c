@@ -26,7 +26,9 @@ typedef struct client {
   int done, closes;
 } client;
 
-static void c_closed(uv_handle_t *h) { ((client *)h->data)->closes++; }
+static void c_closed(uv_handle_t *h) {
+  ((client *)h->data)->closes++;
+}
 static void c_finish(client *c) {
   if (c->done) return;
   c->done = 1;
@@ -60,7 +62,9 @@ static void c_connected(uv_connect_t *r, int status) {
   uv_buf_t b = uv_buf_init((char *)c->req, (unsigned)c->req_len);
   uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, c_written);
 }
-static void c_timeout(uv_timer_t *t) { c_finish(t->data); }
+static void c_timeout(uv_timer_t *t) {
+  c_finish(t->data);
+}
 
 /* Sends req, returns everything read until the server closes (or 2 s pass). Caller frees. */
 static char *roundtrip(uv_loop_t *loop, int port, const char *req) {
@@ -80,7 +84,9 @@ static char *roundtrip(uv_loop_t *loop, int port, const char *req) {
   return r;
 }
 
-static void on_hello(sio_req *req, sio_res *res, void *u) { sio_res_text(res, "hello"); }
+static void on_hello(sio_req *req, sio_res *res, void *u) {
+  sio_res_text(res, "hello");
+}
 
 static sio_app *new_app(uv_loop_t *loop) {
   sio_app_opts o = sio_app_opts_default();
@@ -102,7 +108,8 @@ static void test_get(void **s) {
   uv_loop_init(&loop);
   sio_app *app = new_app(&loop);
   assert_int_equal(sio_app_listen(app), 0);
-  char *r = roundtrip(&loop, sio_app_port(app), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  char *r =
+      roundtrip(&loop, sio_app_port(app), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   assert_non_null(strstr(r, "HTTP/1.1 200 OK\r\n"));
   assert_non_null(strstr(r, "Content-Length: 5\r\n"));
   assert_non_null(strstr(r, "\r\n\r\nhello"));
@@ -112,8 +119,12 @@ static void test_get(void **s) {
 }
 
 /* --- upgrade hooks ---------------------------------------------------------------------------- */
-static void echo_data(sio__conn *c, const char *d, size_t n) { sio__conn_write_copy(c, d, n); }
-static void echo_close(sio__conn *c) { (*(int *)c->ctx)++; }
+static void echo_data(sio__conn *c, const char *d, size_t n) {
+  sio__conn_write_copy(c, d, n);
+}
+static void echo_close(sio__conn *c) {
+  (*(int *)c->ctx)++;
+}
 static const sio__conn_handler echo_handler = {echo_data, NULL, NULL, echo_close};
 static int echo_closed;
 
@@ -125,7 +136,8 @@ static int upgrade_take(sio_req *req, sio_res *res, sio__conn *conn, const char 
     return 0;
   }
   (*(int *)user)++;
-  const char *ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n";
+  const char *ok =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n";
   sio__conn_write_copy(conn, ok, strlen(ok));
   sio__conn_write_copy(conn, rest, rest_len); /* echo what came with the head */
   conn->handler = &echo_handler;
@@ -149,7 +161,9 @@ static void test_upgrade(void **s) {
   assert_int_equal(sio__app_on_upgrade(app, "/ws", upgrade_take, &taken), 0);
   assert_int_equal(sio_app_listen(app), 0);
   int port = sio_app_port(app);
-  char *r = roundtrip(&loop, port, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nRAWBYTES");
+  char *r = roundtrip(
+      &loop, port,
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nRAWBYTES");
   assert_int_equal(taken, 1);
   assert_non_null(strstr(r, "HTTP/1.1 101 Switching Protocols\r\n"));
   assert_non_null(strstr(r, "\r\n\r\nRAWBYTES"));
@@ -157,7 +171,8 @@ static void test_upgrade(void **s) {
   for (int i = 0; i < 1000 && echo_closed == 0; i++) uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(echo_closed, 1);
   /* refused: answered through res, connection closed afterwards */
-  r = roundtrip(&loop, port, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\n");
+  r = roundtrip(&loop, port,
+                "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\n");
   assert_non_null(strstr(r, "HTTP/1.1 426 Upgrade Required\r\n"));
   assert_non_null(strstr(r, "want echo"));
   free(r);
@@ -191,7 +206,9 @@ static void on_shutdown(sio_app *app, void *u) {
   shutdown_calls++;
   assert_true(sio__app_closing(app));
 }
-static void on_closed(sio_app *app, void *u) { closed_calls++; }
+static void on_closed(sio_app *app, void *u) {
+  closed_calls++;
+}
 
 static void test_intercept_and_shutdown(void **s) {
   uv_loop_t loop;
@@ -203,10 +220,12 @@ static void test_intercept_and_shutdown(void **s) {
   assert_int_equal(sio__app_on_shutdown(app, on_shutdown, NULL), 0);
   assert_int_equal(sio_app_listen(app), 0);
   int port = sio_app_port(app);
-  char *r = roundtrip(&loop, port, "GET /socket.io/?EIO=4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  char *r = roundtrip(&loop, port,
+                      "GET /socket.io/?EIO=4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   assert_non_null(strstr(r, "\r\n\r\nengine"));
   free(r);
-  r = roundtrip(&loop, port, "GET /socket.io/x?fall HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  r = roundtrip(&loop, port,
+                "GET /socket.io/x?fall HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   assert_non_null(strstr(r, "\r\n\r\nhello"));
   free(r);
   sio_app_close(app, on_closed, NULL);
@@ -233,9 +252,9 @@ static sio_app *json_app(uv_loop_t *loop) {
 /* One loop for every round: libuv aborts when it cannot grow its own tables (out of our
  * hands), so a warm-up round sizes them before allocations start failing. */
 static void test_alloc_failures(void **s) {
-  const char *req =
-      "POST /items/42?q=a%20b HTTP/1.1\r\nHost: x\r\nCookie: a=b\r\nContent-Type: application/json\r\n"
-      "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}";
+  const char *req = "POST /items/42?q=a%20b HTTP/1.1\r\nHost: x\r\nCookie: a=b\r\nContent-Type: "
+                    "application/json\r\n"
+                    "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}";
   uv_loop_t loop;
   uv_loop_init(&loop);
   sio_app *app = json_app(&loop);

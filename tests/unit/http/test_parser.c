@@ -66,8 +66,8 @@ static void run(const char *data, size_t len, const size_t *cuts, size_t ncuts, 
         size_t used = (size_t)h - before;
         in += used;
         n -= used;
-        out(r, "%.*s %.*s 1.%d ka=%d", (int)p.method.len, acc + p.method.off,
-            (int)p.target.len, acc + p.target.off, p.minor, p.keep_alive);
+        out(r, "%.*s %.*s 1.%d ka=%d", (int)p.method.len, acc + p.method.off, (int)p.target.len,
+            acc + p.target.off, p.minor, p.keep_alive);
         if (p.expect_continue) out(r, " expect");
         if (p.upgrade) out(r, " upgrade");
         for (int i = 0; i < p.n_headers; i++)
@@ -100,7 +100,9 @@ static void run(const char *data, size_t len, const size_t *cuts, size_t ncuts, 
   if (in_body || acc_len) out(r, "INCOMPLETE\n");
 }
 
-static void parse_whole(const char *req, result *r) { run(req, strlen(req), NULL, 0, r, 1 << 20); }
+static void parse_whole(const char *req, result *r) {
+  run(req, strlen(req), NULL, 0, r, 1 << 20);
+}
 
 /* Parses req whole and split at every boundary (one cut) and at every pair of byte positions
  * in steps; all must give the same text. Returns the whole parse. */
@@ -225,7 +227,7 @@ static void test_errors(void **s) {
   check_err("GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n folded\r\n\r\n", 400);
   check_err("GET / HTTP/1.1\r\nHost: x\r\nA: b\x01c\r\n\r\n", 400);
   check_err("GET / HTTP/1.1\r\nHost: x\r\nA: b\rc\r\n\r\n", 400);
-  check_err("GET / HTTP/1.1\r\n\r\n", 400);                  /* no Host */
+  check_err("GET / HTTP/1.1\r\n\r\n", 400);                       /* no Host */
   check_err("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400); /* two Host */
   /* framing */
   check_err("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400);
@@ -274,7 +276,8 @@ static void test_limits(void **s) {
   /* too many headers */
   char many[8192];
   size_t n = (size_t)snprintf(many, sizeof(many), "GET / HTTP/1.1\r\nHost: x\r\n");
-  for (int i = 0; i < SIO__HTTP_MAX_HEADERS + 1; i++) n += (size_t)snprintf(many + n, sizeof(many) - n, "a:\r\n");
+  for (int i = 0; i < SIO__HTTP_MAX_HEADERS + 1; i++)
+    n += (size_t)snprintf(many + n, sizeof(many) - n, "a:\r\n");
   snprintf(many + n, sizeof(many) - n, "\r\n");
   sio__http_parser p;
   sio__http_parser_init(&p, 8000, 256, 100);
@@ -292,8 +295,9 @@ static void test_limits(void **s) {
   assert_null(strstr(r.text, "ERR"));
   /* trailers count against the header limit */
   char tr[4096];
-  snprintf(tr, sizeof(tr),
-           "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: %01100d\r\n\r\n", 0);
+  snprintf(
+      tr, sizeof(tr),
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: %01100d\r\n\r\n", 0);
   check_err(tr, 431);
 }
 
@@ -305,11 +309,11 @@ static void test_list_has(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_simple_get),    cmocka_unit_test(test_http10),
-      cmocka_unit_test(test_lf_only),       cmocka_unit_test(test_content_length),
-      cmocka_unit_test(test_chunked),       cmocka_unit_test(test_pipelining),
+      cmocka_unit_test(test_simple_get),     cmocka_unit_test(test_http10),
+      cmocka_unit_test(test_lf_only),        cmocka_unit_test(test_content_length),
+      cmocka_unit_test(test_chunked),        cmocka_unit_test(test_pipelining),
       cmocka_unit_test(test_expect_upgrade), cmocka_unit_test(test_obs_text_and_empty_value),
-      cmocka_unit_test(test_errors),        cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_errors),         cmocka_unit_test(test_limits),
       cmocka_unit_test(test_list_has),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
