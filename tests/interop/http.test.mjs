@@ -291,6 +291,26 @@ describe('connections', () => {
     const a = text.indexOf('{"async":true}'), b = text.indexOf('{"id":"2"}'), c = text.indexOf('abc'), d = text.indexOf('{"id":"4"}');
     assert.ok(a > 0 && a < b && b < c && c < d, text);
   });
+  test('a deep pipeline through an async route (reading pauses and resumes) stays in order', async () => {
+    let req = '';
+    for (let i = 0; i < 400; i++) req += `GET /api/cities/${i} HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(300)}\r\n\r\nGET /async?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n`;
+    req += 'GET /api/cities/end HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const { text, closed } = await raw(srv.port, req, { ms: 20000 * T });
+    assert.ok(closed);
+    assert.equal(count(text, /HTTP\/1\.1 200 OK/g), 801);
+    const ids = [...text.matchAll(/\{"id":"([^"]+)"\}/g)].map((m) => m[1]);
+    assert.deepEqual(ids, [...Array(400).keys()].map(String).concat(['end']));
+  });
+  test('Range: If-Range that does not match and several ranges give the whole file', async () => {
+    let r = await fetch(`${srv.url}/static/hello.txt`, { headers: { range: 'bytes=0-4', 'if-range': '"stale"' } });
+    assert.equal(r.status, 200);
+    assert.equal((await r.text()).length, 20);
+    r = await fetch(`${srv.url}/static/hello.txt`, { headers: { range: 'bytes=0-1,3-4' } });
+    assert.equal(r.status, 200);
+    const etag = (await fetch(`${srv.url}/static/hello.txt`)).headers.get('etag');
+    r = await fetch(`${srv.url}/static/hello.txt`, { headers: { range: 'bytes=0-4', 'if-range': etag } });
+    assert.equal(r.status, 206);
+  });
   test('pipelined requests split byte by byte', async () => {
     const req = 'GET /api/cities/x HTTP/1.1\r\nHost: x\r\n\r\nGET /api/cities/y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
     const { text } = await raw(srv.port, [...req].map((c) => c), { gap: 1, ms: 5000 * T });
