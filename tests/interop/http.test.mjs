@@ -429,6 +429,20 @@ describe('static files', () => {
       assert.ok(h.text.endsWith('\r\n\r\n'));
     }
   });
+  test('a slow reader gets a large file whole (the stream waits for the socket to drain)', async () => {
+    const size = 5 * 1024 * 1024 + 123;
+    const got = await new Promise((resolve) => {
+      const s = net.connect(srv.port, '127.0.0.1');
+      let n = 0, paused = false;
+      s.on('data', (d) => {
+        n += d.length;
+        if (!paused) { paused = true; s.pause(); setTimeout(() => s.resume(), 500 * T); }
+      });
+      s.on('close', () => resolve(n));
+      s.write('GET /static/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    assert.ok(got > size && got < size + 1000, `received ${got}`);
+  });
   test('no escape from the root: .., %2e%2e, %2f, NUL, symlinks, dotfiles', async () => {
     const st = async (p) => statusOf((await raw(srv.port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).text);
     assert.equal(await st('/static/../index.html'), 403);
