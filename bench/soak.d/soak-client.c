@@ -19,7 +19,9 @@
  * Output: one line per event of interest, "WORD key=value ...", on stdout.
  *
  * Only 127.0.0.x is spoken to; every mode stops at --duration seconds at the latest. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -940,10 +942,10 @@ static void handle_command(char *line) {
     fflush(stdout);
   } else if (!strncmp(line, "report", 6)) {
     report_bcast();
-  } else if (!strncmp(line, "drain", 5)) {
-    drain_slow();
-  } else if (!strncmp(line, "drained", 7)) {
+  } else if (!strcmp(line, "drained")) {
     report_drain();
+  } else if (!strcmp(line, "drain")) {
+    drain_slow();
   } else if (!strncmp(line, "quit", 4)) {
     stop_flag = true;
   }
