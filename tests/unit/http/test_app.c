@@ -236,6 +236,64 @@ static void test_intercept_and_shutdown(void **s) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* --- shutdown deadline: a response that never comes is cut, and its handler told ----------- */
+static int never_closed;
+static void on_never_closed(sio_res *res, void *u) {
+  never_closed++;
+}
+static void on_never(sio_req *req, sio_res *res, void *u) {
+  sio_res_on_close(res, on_never_closed, NULL);
+}
+
+typedef struct held_client {
+  uv_tcp_t tcp;
+  uv_connect_t conn;
+  uv_write_t wr;
+  int closed;
+} held_client;
+static void hc_closed(uv_handle_t *h) {
+  ((held_client *)h->data)->closed = 1;
+}
+static void hc_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  if (n < 0) uv_close((uv_handle_t *)s, hc_closed);
+}
+static void hc_connected(uv_connect_t *r, int status) {
+  held_client *c = r->data;
+  static const char req[] = "GET /never HTTP/1.1\r\nHost: x\r\n\r\n";
+  uv_buf_t b = uv_buf_init((char *)req, sizeof(req) - 1);
+  uv_read_start((uv_stream_t *)&c->tcp, c_alloc, hc_read);
+  uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, c_written);
+}
+
+static void test_shutdown_deadline(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_app_opts o = sio_app_opts_default();
+  o.port_any = 1;
+  o.host = "127.0.0.1";
+  o.shutdown_timeout_ms = 100;
+  sio_app *app = sio_app_new(&loop, &o);
+  sio_app_get(app, "/never", on_never, NULL);
+  assert_int_equal(sio_app_listen(app), 0);
+  held_client c;
+  memset(&c, 0, sizeof(c));
+  uv_tcp_init(&loop, &c.tcp);
+  c.tcp.data = c.conn.data = &c;
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", sio_app_port(app), &a);
+  uv_tcp_connect(&c.conn, &c.tcp, (struct sockaddr *)&a, hc_connected);
+  for (int i = 0; i < 50; i++) uv_run(&loop, UV_RUN_NOWAIT); /* request in flight */
+  uint64_t t0 = uv_now(&loop);
+  closed_calls = 0;
+  sio_app_close(app, on_closed, NULL);
+  while (!closed_calls) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(uv_now(&loop) - t0 >= 90);
+  assert_int_equal(never_closed, 1);
+  while (!c.closed) uv_run(&loop, UV_RUN_ONCE); /* the server cut the connection */
+  free_app(&loop, app);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* --- allocation failure at every step of a request ------------------------------------------- */
 static void on_json(sio_req *req, sio_res *res, void *u) {
   sio_res_jsonf(res, "{s:s,s:s?}", "id", sio_req_param(req, "id"), "q", sio_req_query(req, "q"));
@@ -281,6 +339,7 @@ int main(void) {
       cmocka_unit_test(test_get),
       cmocka_unit_test(test_upgrade),
       cmocka_unit_test(test_intercept_and_shutdown),
+      cmocka_unit_test(test_shutdown_deadline),
       cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
