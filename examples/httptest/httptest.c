@@ -156,6 +156,11 @@ static void on_item(sio_req *req, sio_res *res, void *u) {
   sio_res_jsonf(res, "{s:s,s:s}", "n", sio_req_param(req, "n"), "path", sio_req_path(req));
 }
 
+static void on_opt(sio_req *req, sio_res *res, void *u) {
+  const char *id = sio_req_param(req, "id");
+  sio_res_text(res, id ? id : "(none)");
+}
+
 static void on_wild(sio_req *req, sio_res *res, void *u) {
   sio_res_text(res, sio_req_param(req, "*"));
 }
@@ -253,6 +258,7 @@ int main(int argc, char **argv) {
   sio_app_get(app, "/mw/x", on_hello, NULL);
   sio_app_get(app, "/cors/data", on_hello, NULL);
   sio_app_get(app, "/wild/*", on_wild, NULL);
+  sio_app_get(app, "/opt/:id?", on_opt, NULL);
   sio_app_delete(app, "/api/cities/:id", on_city, NULL);
   sio_router *v2 = sio_router_new();
   sio_route(v2, "GET", "/items/:n", on_item, NULL);

@@ -68,7 +68,8 @@ void sio_app_free(sio_app *app);
 /* --- routing ------------------------------------------------------------------------------
  * Handlers and middleware share one signature. Middleware passes control on with sio_next()
  * (or sio_next_error()); a handler that answers does not call it. Patterns: literal segments,
- * ":name" parameters (one segment), and "*" (the rest of the path, read as param "*"). */
+ * ":name" parameters (one segment), ":name?" (optional: "/users/:id?" also matches "/users"),
+ * and "*" (the rest of the path, read as param "*"). */
 typedef void (*sio_handler_fn)(sio_req *req, sio_res *res, void *user);
 
 sio_router *sio_app_router(sio_app *app); /* the app's root router */

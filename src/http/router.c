@@ -3,8 +3,9 @@
  * state lives in the request (a stack of frames, one per mounted router entered), so that a
  * middleware may call sio_next() later, from another callback.
  *
- * Patterns: literal text, ":name" (one path segment, percent-decoded into a param), and "*"
- * (the rest of the path, as param "*"). A trailing slash in the path is tolerated ("/a/" matches
+ * Patterns: literal text, ":name" (one path segment, percent-decoded into a param), ":name?"
+ * (optional: "/users/:id?" matches "/users" too), and "*" (the rest of the path, as param "*"). A
+ * trailing slash in the path is tolerated ("/a/" matches
  * "/a"). When no route answers but some route matched the path with another method, the answer
  * is 405 with Allow (OPTIONS gets 204 with Allow); otherwise 404. */
 #include <errno.h>
@@ -174,19 +175,41 @@ static int is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+/* 1 if p is ":name?" (an optional parameter); *end is set past the '?'. */
+static int optional_param(const char *p, const char **end) {
+  if (*p != ':') return 0;
+  p++;
+  while (is_name_char(*p)) p++;
+  if (*p != '?') return 0;
+  *end = p + 1;
+  return 1;
+}
+
 static int match_pattern(sio_req *req, const char *p, const char *s) {
   clear_params(req);
   while (*p) {
+    const char *after;
+    /* "/:name?" may be left out entirely when the path ends here */
+    if (*p == '/' && optional_param(p + 1, &after) && (*s == 0 || (s[0] == '/' && s[1] == 0))) {
+      p = after;
+      continue;
+    }
     if (*p == '*') {
       return add_param(req, "*", 1, s, strlen(s)) == 0;
     }
     if (*p == ':') {
       const char *name = ++p;
       while (is_name_char(*p)) p++;
+      size_t nlen = (size_t)(p - name);
+      int opt = *p == '?';
+      if (opt) p++;
       const char *v = s;
       while (*s && *s != '/') s++;
-      if (s == v) return 0;
-      if (add_param(req, name, (size_t)(p - name), v, (size_t)(s - v)) < 0) return 0;
+      if (s == v) {
+        if (opt) continue;
+        return 0;
+      }
+      if (add_param(req, name, nlen, v, (size_t)(s - v)) < 0) return 0;
       continue;
     }
     if (*p != *s) return 0;

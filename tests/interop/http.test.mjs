@@ -140,6 +140,10 @@ describe('routing and responses', () => {
     assert.equal(r.headers.get('x-middleware'), 'ran');
     assert.equal(await (await fetch(`${srv.url}/wild/a/b/c`)).text(), 'a/b/c');
     assert.equal((await fetch(`${srv.url}/api/v2/nothing`)).status, 404);
+    assert.equal(await (await fetch(`${srv.url}/opt/5`)).text(), '5');
+    assert.equal(await (await fetch(`${srv.url}/opt`)).text(), '(none)');
+    assert.equal(await (await fetch(`${srv.url}/opt/`)).text(), '(none)');
+    assert.equal((await fetch(`${srv.url}/opt/5/6`)).status, 404);
   });
   test('intercepts run before the router and may fall through', async () => {
     assert.equal(await (await fetch(`${srv.url}/intercepted/x`)).text(), 'intercepted');
