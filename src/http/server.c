@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/alloc.h"
@@ -242,14 +243,38 @@ static void on_accept(sio__listener *l, sio__conn *c, void *user) {
   set_timer(hc, T_HEADER);
 }
 
+/* The connection cap when none is configured: below the net's own cap (derived the same way
+ * from RLIMIT_NOFILE, keeping a margin for files and the server's descriptors), so that the
+ * excess connections between the two get a 503 rather than a bare close. */
+static int default_max_connections(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  size_t limit = (size_t)rl.rlim_cur;
+  size_t margin = limit / 20 > 64 ? limit / 20 : 64;
+  if (margin > 500) margin = 500;
+  size_t net_cap = limit > margin ? limit - margin : limit / 2;
+  return net_cap > 128 ? (int)(net_cap - 64) : (int)(net_cap / 2 ? net_cap / 2 : 1);
+}
+
 int sio_app_listen(sio_app *app) {
   if (app->listener) return -EALREADY;
+  if (app->opts.max_connections <= 0) {
+    app->opts.max_connections = default_max_connections();
+    if (app->opts.max_connections > 0)
+      sio__info("http: serving at most %d connections (open-file limit)",
+                app->opts.max_connections);
+  }
   sio__listen_opts lo;
   memset(&lo, 0, sizeof(lo));
   lo.host = app->opts.host;
   lo.port = app->opts.port;
   /* leave room above the app's cap so that excess connections get a 503, not a reset */
+  struct rlimit rl;
+  int fd_cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                   ? (int)(rl.rlim_cur > 16 ? rl.rlim_cur - 16 : rl.rlim_cur)
+                   : 0;
   lo.max_conns = app->opts.max_connections > 0 ? app->opts.max_connections + 64 : 0;
+  if (fd_cap > 0 && lo.max_conns > fd_cap) lo.max_conns = 0; /* the net's own default */
   int r = sio__listen(app->net, &lo, on_accept, app, &app->listener);
   if (r < 0) {
     app->listener = NULL;

@@ -503,6 +503,32 @@ describe('timeouts, limits and shutdown', () => {
       assert.equal(statusOf(r.text), 503);
     } finally { socks.forEach((c) => c.destroy()); await stop(s.proc); }
   });
+  test('the default cap follows the open-file limit: excess connections get 503', async () => {
+    // ulimit -n 200: the net keeps a margin of 64 (cap 136), the app 64 below that (72)
+    const s = await new Promise((resolve, reject) => {
+      const proc = spawn('sh', ['-c', `ulimit -n 200 && exec "${path.join(BIN, 'httptest')}" --port 0`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      procs.add(proc);
+      let out = '';
+      proc.stdout.on('data', (d) => { out += d; const m = out.match(/:(\d+)\//); if (m) resolve({ proc, port: Number(m[1]) }); });
+      proc.on('exit', (c) => { procs.delete(proc); reject(new Error(`exited ${c}: ${out}`)); });
+    });
+    const socks = [];
+    try {
+      for (let i = 0; i < 72; i++) {
+        const c = net.connect(s.port, '127.0.0.1');
+        c.on('error', () => {});
+        await new Promise((r) => c.on('connect', r));
+        socks.push(c);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await raw(s.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal(statusOf(r.text), 503);
+      socks.pop().destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const ok = await raw(s.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.equal(statusOf(ok.text), 200);
+    } finally { socks.forEach((c) => c.destroy()); await stop(s.proc); }
+  });
   test('SIGTERM: in-flight responses finish, new connections are refused, exit 0', async () => {
     const s = await startServer('httptest', ['--shutdown-timeout', '3000']);
     const pending = fetch(`${s.url}/async?ms=400`).then((r) => r.json());
