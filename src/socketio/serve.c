@@ -4,9 +4,8 @@
  * accepts it (compressed once, on first request, and kept), Cache-Control public, max-age=0.
  *
  * The request is intercepted before the app's own routes (the path is under the Socket.IO
- * prefix); names that are not bundle files fall through to the app. If the build had no bundle
- * (socket.io-client not installed), the symbols are absent (weak) and every request falls
- * through (404). */
+ * prefix); names that are not bundle files fall through to the app. The bundle is generated at
+ * build time (cmake/embed.cmake) and linked in. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +18,6 @@
 #include "http/server.h"
 #include "socketio/embedded.h"
 #include "socketio/io_internal.h"
-
-#pragma weak sio__embedded_files
-#pragma weak sio__embedded_files_count
 
 typedef struct sio__bundle {
   const sio__embedded_file *f;
@@ -128,7 +124,6 @@ static void serve(sio_req *req, sio_res *res, void *user) {
 }
 
 int sio__serve_client_init(sio_io *io) {
-  if (!&sio__embedded_files_count || !&sio__embedded_files) return 0; /* no bundle built */
   size_t n = sio__embedded_files_count;
   if (!n) return 0;
   io->bundle = sio__calloc(n, sizeof(*io->bundle));
