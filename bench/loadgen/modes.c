@@ -4,13 +4,13 @@
  * clock shared by all processes on the machine), so latency needs no per-message state and
  * works for broadcasts received by other connections or other loadgen processes.
  *
- *   ws-echo    text frames of --size bytes, --inflight per connection, each echo answered
- *              with a new message (closed loop).
- *   sio-echo   42["echo","<size chars>"]; each 42["echo",...] reply triggers the next.
- *   sio-bcast  --senders clients emit 42["bcast","<64 chars: time, sender id, filler>"]; every
- *              client counts deliveries; a sender emits again when its own copy comes back
- *              (io.emit includes the sender), so at most --inflight (default 4) per sender are in
- * flight. sio-idle / sio-connect   only the handshake (Engine.IO open, "40", "40{sid}") and pings.
+ * - ws-echo: text frames of --size bytes, --inflight per connection; each echo is answered
+ *   with a new message (closed loop).
+ * - sio-echo: 42["echo","<size chars>"]; each 42["echo",...] reply triggers the next.
+ * - sio-bcast: --senders clients emit 42["bcast","<64 chars: time, sender id, filler>"];
+ *   every client counts deliveries; a sender emits again when its own copy comes back
+ *   (io.emit includes the sender), so at most --inflight per sender are in flight.
+ * - sio-idle, sio-connect: only the handshake (Engine.IO open, "40", "40{sid}") and pings.
  */
 #include "loadgen.h"
 
