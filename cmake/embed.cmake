@@ -11,6 +11,7 @@ if(EXISTS ${SIO_CLIENT_DIST}/socket.io.js)
   foreach(f IN LISTS SIO_CLIENT_FILES)
     list(APPEND inputs ${SIO_CLIENT_DIST}/${f})
   endforeach()
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/gen)
   set(out ${CMAKE_BINARY_DIR}/gen/client_bundle.c)
   add_custom_command(OUTPUT ${out}
     COMMAND sio_bin2c ${out} ${inputs}
