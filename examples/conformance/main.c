@@ -50,8 +50,10 @@ static sio_eio *setup_engine_echo(sio_app *app) {
 }
 
 /* --- Socket.IO at /socket.io/ --------------------------------------------------------------
- * The Socket.IO part attaches here: a setup_socketio(app) built on engine_opts("/socket.io/")
- * with connectTimeout 1000 ms and namespaces "/" and "/custom" (CONFORMANCE.md). */
+ * setup_socketio (socketio_part.c): the same Engine.IO options, connectTimeout 1000 ms,
+ * namespaces "/" and "/custom" (CONFORMANCE.md). */
+#include "sio/io.h"
+sio_io *setup_socketio(sio_app *app);
 
 static void usage(void) {
   fprintf(stderr, "usage: conformance [--port N]\n");
@@ -77,12 +79,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   sio_eio *engine = setup_engine_echo(app);
-  int rc = engine ? sio_app_listen(app) : -1;
+  sio_io *io = engine ? setup_socketio(app) : NULL;
+  int rc = io ? sio_app_listen(app) : -1;
   if (rc != 0) {
-    fprintf(stderr, "conformance: %s\n", engine ? sio_strerror(rc) : "cannot attach Engine.IO");
+    fprintf(stderr, "conformance: %s\n", io ? sio_strerror(rc) : "cannot attach Engine.IO/Socket.IO");
     return 1;
   }
-  printf("http://localhost:%d/ (Engine.IO echo at /engine.io/)\n", sio_app_port(app));
+  printf("http://localhost:%d/ (Engine.IO echo at /engine.io/, Socket.IO at /socket.io/)\n",
+         sio_app_port(app));
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app);
