@@ -18,6 +18,7 @@
 #include "sio/io.h"
 
 static sio_io *io;
+static sio_nsp *dyn; /* the "/dyn-*" parent */
 
 /* --- conformance behaviour --------------------------------------------------------------- */
 
@@ -256,8 +257,15 @@ static void on_disconnecting(sio_socket *s, const char *reason, void *u) {
   if (in_watch) sio_emitf(sio_to(io, "watchers"), "gone", "{s:s,s:s}", "id", sio_id(s), "reason", reason);
 }
 
+/* a broadcast on the dynamic parent reaches every child namespace */
+static void on_dyn_bcast(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  sio_emit_args(dyn, "dyn-hello", a);
+  if (ack) sio_ack_send(ack);
+}
+
 static void on_connection(sio_socket *s, void *u) {
   emit_auth(s);
+  sio_on(s, "dyn-bcast", on_dyn_bcast, NULL);
   sio_on(s, "message", on_message, NULL);
   sio_on(s, "message-with-ack", on_message_with_ack, NULL);
   sio_on(s, "join", on_join, NULL);
@@ -363,7 +371,8 @@ int main(int argc, char **argv) {
   sio_nsp_use(mw, mw_async, NULL);
   sio_nsp_use(mw, mw_auth, NULL);
   sio_on_connection(mw, on_mw_connection, NULL);
-  sio_on_connection(sio_of_pattern(io, "/dyn-*"), on_dyn_connection, NULL);
+  dyn = sio_of_pattern(io, "/dyn-*");
+  sio_on_connection(dyn, on_dyn_connection, NULL);
   int rc = sio_app_listen(app);
   if (rc) {
     fprintf(stderr, "iofeatures: %s\n", sio_strerror(rc));

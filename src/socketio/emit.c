@@ -525,18 +525,9 @@ static void bcast_one(sio__member *mem, void *ctxp) {
   sio_socket_unref(s);
 }
 
-int sio_op_emit_msg(sio_op *op, sio_msg *m) {
+/* One namespace's share of a broadcast. */
+static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m) {
   int rc = 0;
-  if (!op || !m) rc = -ENOMEM;
-  else if (op->failed) rc = op->failed;
-  else if (m->failed) rc = m->failed;
-  else if (m->ack_fn) rc = -EINVAL; /* a broadcast takes sio_msg_acks */
-  if (rc) {
-    sio_op_free(op);
-    sio_msg_free(m);
-    return rc;
-  }
-  sio_nsp *nsp = op->nsp;
   bcast_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
   ctx.m = m;
@@ -544,10 +535,7 @@ int sio_op_emit_msg(sio_op *op, sio_msg *m) {
   ctx.vol = (op->flags & SIO__BC_VOLATILE) != 0;
   if (m->acks_fn) {
     ctx.col = sio__calloc(1, sizeof(*ctx.col));
-    if (!ctx.col) {
-      rc = -ENOMEM;
-      goto out;
-    }
+    if (!ctx.col) return -ENOMEM;
     ctx.col->fn = m->acks_fn;
     ctx.col->user = m->ack_user;
     ctx.col->refs = 1;
@@ -558,7 +546,7 @@ int sio_op_emit_msg(sio_op *op, sio_msg *m) {
   rc = sio__out_build(&ctx.out, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, ctx.id);
   if (rc) {
     if (ctx.col) collector_unref(ctx.col);
-    goto out;
+    return rc;
   }
   sio__bcast_opts o = op_opts(op);
   o.packet = m;
@@ -576,7 +564,30 @@ int sio_op_emit_msg(sio_op *op, sio_msg *m) {
     collector_check(c); /* nobody targeted, or all answered already */
     if (!c->done && !t && c->expected == 0) collector_finish(c, 0);
   }
-out:
+  return rc;
+}
+
+int sio_op_emit_msg(sio_op *op, sio_msg *m) {
+  int rc = 0;
+  if (!op || !m) rc = -ENOMEM;
+  else if (op->failed) rc = op->failed;
+  else if (m->failed) rc = m->failed;
+  else if (m->ack_fn) rc = -EINVAL; /* a broadcast takes sio_msg_acks */
+  else if (m->acks_fn && op->nsp->kind == SIO__NSP_PARENT) rc = -ENOTSUP;
+  if (!rc) {
+    if (op->nsp->kind == SIO__NSP_PARENT) { /* every child of a dynamic namespace */
+      size_t i = 0;
+      sio__map_entry *e;
+      while ((e = sio__map_next(&op->nsp->io->nsps, &i))) {
+        sio_nsp *child = e->value;
+        if (child->parent != op->nsp) continue;
+        int r = emit_in_nsp(op, child, m);
+        if (r && !rc) rc = r;
+      }
+    } else {
+      rc = emit_in_nsp(op, op->nsp, m);
+    }
+  }
   sio_op_free(op);
   sio_msg_free(m);
   return rc;
@@ -660,6 +671,17 @@ static int select_sockets(sio_op *op, gather *g) {
   if (!op) return -ENOMEM;
   if (op->failed) return op->failed;
   sio__bcast_opts o = op_opts(op);
+  if (op->nsp->kind == SIO__NSP_PARENT) {
+    size_t i = 0;
+    sio__map_entry *e;
+    while ((e = sio__map_next(&op->nsp->io->nsps, &i))) {
+      sio_nsp *child = e->value;
+      if (child->parent != op->nsp) continue;
+      long n = child->adapter->ops->select(child->adapter, &o, gather_one, g);
+      if (n < 0) return (int)n;
+    }
+    return g->oom ? -ENOMEM : 0;
+  }
   long n = op->nsp->adapter->ops->select(op->nsp->adapter, &o, gather_one, g);
   if (n < 0) return (int)n;
   return g->oom ? -ENOMEM : 0;

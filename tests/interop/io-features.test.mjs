@@ -177,7 +177,13 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
       test('dynamic namespaces by pattern; unknown namespaces refused', async () => {
         const d = await client('/dyn-42', {}, ['nsp']);
         assert.deepEqual(await d.early.nsp, ['/dyn-42']);
-        d.disconnect();
+        const e = await client('/dyn-7', {}, ['nsp']);
+        const root = await client();
+        const hd = next(d, 'dyn-hello'), he = next(e, 'dyn-hello');
+        await root.emitWithAck('dyn-bcast', 'all children');
+        assert.deepEqual(await hd, ['all children']);
+        assert.deepEqual(await he, ['all children']);
+        for (const s of [d, e, root]) s.disconnect();
         const m = new Manager(server.url, { ...transport.opts, reconnection: false });
         managers.push(m);
         const x = m.socket('/nope');
