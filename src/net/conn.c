@@ -30,6 +30,7 @@ static void on_handle_closed(uv_handle_t *h) {
   }
   if (c->handler && c->handler->on_close) c->handler->on_close(c);
   sio__free(c);
+  sio__net_conn_gone(net);
 }
 
 static void drop_queue(sio__conn *c) {

@@ -49,11 +49,21 @@ static void on_net_handle_closed(uv_handle_t *h) {
   }
 }
 
-void sio__net_free(sio__net *net) {
-  if (!net) return;
+static void close_handles(sio__net *net) {
   net->open_handles = 2;
   uv_close((uv_handle_t *)&net->prepare, on_net_handle_closed);
   uv_close((uv_handle_t *)&net->tick, on_net_handle_closed);
+}
+
+void sio__net_free(sio__net *net) {
+  if (!net || net->freeing) return;
+  net->freeing = 1;
+  if (net->nconns == 0) close_handles(net);
+}
+
+/* Called by conn.c after a connection was freed: completes a deferred sio__net_free. */
+void sio__net_conn_gone(sio__net *net) {
+  if (net->freeing && net->nconns == 0 && net->open_handles == 0) close_handles(net);
 }
 
 /* --- timer wheel ---------------------------------------------------------------------------

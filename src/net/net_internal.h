@@ -21,6 +21,7 @@ struct sio__net {
   uint64_t cur_tick;
   size_t active_timers;
   int open_handles;
+  int freeing; /* sio__net_free called; handles close once the last connection has */
 };
 
 struct sio__wq_item {
@@ -38,6 +39,7 @@ struct sio__wq {
 };
 
 void sio__net_flush_all(sio__net *net);
+void sio__net_conn_gone(sio__net *net);
 sio__conn *sio__conn_new(sio__net *net);
 void sio__conn_start(sio__conn *c);
 
