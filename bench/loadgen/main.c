@@ -318,6 +318,21 @@ static void print_idle(const lg_ctx *x) {
          x->nconns, x->ready, secs, secs > 0 ? x->ready / secs : 0, (unsigned long long)x->errors);
 }
 
+/* Everything goes back before exit, so that sanitizer builds report real leaks only. */
+static void free_all(lg_ctx *x) {
+  for (int i = 0; i < x->nconns; i++) {
+    lg_conn_close(x, &x->conns[i]);
+    lg_buf_free(&x->conns[i].in);
+    lg_buf_free(&x->conns[i].out);
+    lg_buf_free(&x->conns[i].frag);
+  }
+  close(x->ep);
+  free(x->conns);
+  free(x->rbuf);
+  free(x->tmpl);
+  free(x);
+}
+
 int main(int argc, char **argv) {
   lg_ctx *x = calloc(1, sizeof *x);
   if (!x) lg_fatal("out of memory");
@@ -353,5 +368,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sio-loadgen: %llu errors, last: %s\n", (unsigned long long)x->errors,
             x->last_error);
   fflush(stdout);
-  return x->ready == 0 && x->o.mode != LG_SIO_CONNECT ? 1 : 0;
+  int rc = x->ready == 0 && x->o.mode != LG_SIO_CONNECT ? 1 : 0;
+  free_all(x);
+  return rc;
 }

@@ -101,6 +101,7 @@ static long fail_by_status[8]; /* 503, 1013, other HTTP, other close, reset, tim
 static long bcast_got, bcast_other;
 static uint64_t bcast_last_ns, bcast_first_ns, bcast_emit_ns;
 static long echo_sent, echo_recv, lost_conns;
+static uint64_t win_max, win_n; /* echo latency in the current second, for PROGRESS */
 static uint64_t *lat;
 static size_t nlat, caplat;
 static long cycles_started, cycles_done, cycles_failed, cycles_echoed;
@@ -772,7 +773,11 @@ static void on_event(conn *c, const char *name, size_t nlen, const char *arg, si
     c->recv++;
     if (O.mode == M_ECHO) {
       echo_recv++;
-      if (ts && ts <= t) add_lat(t - ts);
+      if (ts && ts <= t) {
+        add_lat(t - ts);
+        if (t - ts > win_max) win_max = t - ts;
+        win_n++;
+      }
     } else if (O.mode == M_CHURN) {
       cycles_echoed++;
       if (c->flavor == F_WS_ABRUPT) {
@@ -1130,7 +1135,12 @@ int main(int argc, char **argv) {
       last_progress = t;
       if (O.mode == M_CHURN)
         printf("PROGRESS done=%ld failed=%ld\n", cycles_done, cycles_failed), fflush(stdout);
-      else if (O.mode == M_LORIS)
+      else if (O.mode == M_ECHO) {
+        printf("PROGRESS t_ns=%llu echoes=%llu max_us=%llu\n", (unsigned long long)t,
+               (unsigned long long)win_n, (unsigned long long)(win_max / 1000));
+        fflush(stdout);
+        win_n = win_max = 0;
+      } else if (O.mode == M_LORIS)
         printf("PROGRESS open=%ld closed_by_server=%ld\n", n_ready, loris_closed), fflush(stdout);
     }
   }
