@@ -79,7 +79,7 @@ static struct {
   enum mode mode;
   const char *host;
   int port, conns, src_base, src_count, concurrency, size, inflight, rcvbuf;
-  double duration, interval, timeout;
+  double duration, interval, timeout, rate; /* rate: bcaster bytes per second, 0 = as fast as acked */
   long cycles, total;
   int mix[5]; /* churn weights per flavor */
   bool slow;
@@ -715,6 +715,7 @@ static void bcaster_send(conn *c) {
     bc_len += (size_t)sprintf(bc_msg + bc_len, "\"]");
   }
   while (bc_outstanding < O.inflight && (long)bc_bytes < O.total) {
+    if (O.rate > 0 && (double)bc_bytes > O.rate * (double)(now_ns() - t_begin) / 1e9) break;
     ws_send(c, 1, bc_msg, bc_len);
     bc_outstanding++;
     bc_msgs++;
@@ -984,6 +985,10 @@ static void timers(uint64_t t) {
       on_conn_gone(c);
       continue;
     }
+    if (O.mode == M_BCASTER && c->state == S_READY && O.rate > 0) {
+      bcaster_send(c);
+      conn_flush(c);
+    }
     if (O.mode == M_ECHO && c->state == S_READY && t >= c->next_send && t < t_end) {
       emit_echo(c);
       c->next_send += (uint64_t)(O.interval * 1e9);
@@ -1025,7 +1030,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: soak-client hold|echo|bcaster|churn|loris [--host H] [--port P] [--conns N]\n"
           "  [--src-base B] [--src-count K] [--concurrency C] [--duration S] [--timeout S]\n"
-          "  [--interval S] [--size BYTES] [--total BYTES] [--inflight N] [--cycles N]\n"
+          "  [--interval S] [--size BYTES] [--total BYTES] [--inflight N] [--rate BYTES/S]\n"
+          "  [--cycles N]\n"
           "  [--mix a,b,c,d,e] [--slow] [--rcvbuf BYTES]\n");
   exit(2);
 }
@@ -1052,6 +1058,7 @@ int main(int argc, char **argv) {
     else if (OPT("--duration")) O.duration = atof(v);
     else if (OPT("--timeout")) O.timeout = atof(v);
     else if (OPT("--interval")) O.interval = atof(v);
+    else if (OPT("--rate")) O.rate = atof(v);
     else if (OPT("--size")) O.size = atoi(v);
     else if (OPT("--total")) O.total = atol(v);
     else if (OPT("--inflight")) O.inflight = atoi(v);

@@ -28,7 +28,7 @@ export const PRESETS = {
     scale: { clients: 19000, procs: 4, connectSecs: 120, bcastSecs: 30 },
     churn: { cycles: 200000, procs: 2, concurrency: 64, warmup: 2000, maxSecs: 150, settleSecs: 50 },
     leak: { cycles: 3000, concurrency: 16, maxSecs: 60 },
-    slow: { slow: 10, fast: 4, size: 65536, total: 100e6, maxSecs: 90, fixedBound: 16 << 20 },
+    slow: { slow: 10, fast: 8, size: 65536, total: 100e6, rate: 20e6, maxSecs: 90, fixedBound: 16 << 20 },
     exhaust: { nofile: 1024, extra: 200, emfileTries: 100 },
     fuzz: { secs: 40, workers: 24, legit: 20 },
     loris: { conns: 10000, interval: 3, legit: 50, legitSecs: 10, holdSecs: 15 },
@@ -37,7 +37,7 @@ export const PRESETS = {
     scale: { clients: 1000, procs: 2, connectSecs: 30, bcastSecs: 10 },
     churn: { cycles: 5000, procs: 1, concurrency: 32, warmup: 300, maxSecs: 25, settleSecs: 8, rssSlack: 2 << 20 },
     leak: { cycles: 300, concurrency: 8, maxSecs: 20 },
-    slow: { slow: 2, fast: 2, size: 65536, total: 30e6, maxSecs: 20, fixedBound: 16 << 20 },
+    slow: { slow: 2, fast: 4, size: 65536, total: 30e6, rate: 15e6, maxSecs: 20, fixedBound: 16 << 20 },
     exhaust: { nofile: 256, extra: 50, emfileTries: 30 },
     fuzz: { secs: 6, workers: 8, legit: 5 },
     loris: { conns: 500, interval: 2, legit: 10, legitSecs: 3, holdSecs: 3 },
@@ -265,7 +265,7 @@ async function slowRun(cfg, slowCount) {
     const timer = setInterval(() => {
       peak = Math.max(peak, memOf(srv.pid).rss);
     }, 50);
-    bc = client(cfg, 'bcaster', srv.port, { size: p.size, total: p.total, inflight: 4, duration: p.maxSecs, ...src() });
+    bc = client(cfg, 'bcaster', srv.port, { size: p.size, total: p.total, rate: p.rate, inflight: 4, duration: p.maxSecs, ...src() });
     await bc.done;
     clearInterval(timer);
     peak = Math.max(peak, memOf(srv.pid).rss);
@@ -289,7 +289,7 @@ async function slowRun(cfg, slowCount) {
 
 async function slowConsumers(cfg, rows) {
   const p = cfg.preset.slow;
-  const total = `${Math.round(p.total / 1e6)} MB`;
+  const total = `${Math.round(p.total / 1e6)} MB at up to ${Math.round(p.rate / 1e6)} MB/s`;
   say(`slow: baseline run (no slow clients), ${total} broadcast`);
   const a = await slowRun(cfg, 0);
   say(`slow: ${p.slow} slow clients, ${total} broadcast`);
