@@ -263,8 +263,27 @@ static void on_dyn_bcast(sio_socket *s, const sio_args *a, sio_ack *ack, void *u
   if (ack) sio_ack_send(ack);
 }
 
+/* "flood": (count, size) -> that many "blob" events of size bytes (send-buffer limit tests) */
+static void on_flood(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  int64_t n = 0, size = 0;
+  sio_args_int(a, 0, &n);
+  sio_args_int(a, 1, &size);
+  char *blob = malloc((size_t)size + 1);
+  memset(blob, 'x', (size_t)size);
+  blob[size] = 0;
+  sio_socket_ref(s);
+  for (int64_t i = 0; i < n && sio_connected(s); i++) {
+    sio_msg *m = sio_msg_new("blob");
+    sio_msg_str(m, blob);
+    sio_emit_msg(s, m);
+  }
+  sio_socket_unref(s);
+  free(blob);
+}
+
 static void on_connection(sio_socket *s, void *u) {
   emit_auth(s);
+  sio_on(s, "flood", on_flood, NULL);
   sio_on(s, "dyn-bcast", on_dyn_bcast, NULL);
   sio_on(s, "message", on_message, NULL);
   sio_on(s, "message-with-ack", on_message_with_ack, NULL);

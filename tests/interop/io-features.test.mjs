@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Manager } from 'socket.io-client';
+import WebSocket from 'ws';
 import { BIN_DIR, freePort, startServer, stopAndCheck } from './lib/server.mjs';
 import { budget, sleep, withTimeout } from './lib/timeouts.mjs';
 
@@ -244,6 +245,22 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
       });
     });
   }
+
+  test('a client that does not read is disconnected past the send-buffer limit (logged)', async () => {
+    const ws = new WebSocket(`${server.wsUrl}/socket.io/?EIO=4&transport=websocket`);
+    const closed = new Promise((resolve) => ws.on('close', resolve));
+    ws.on('message', (d) => {
+      const t = d.toString();
+      if (t.startsWith('0')) ws.send('40');
+      if (t.startsWith('40')) {
+        ws.send('42["flood",400,10000]'); // 4 MB for a 1 MiB limit
+        ws._socket.pause();
+        setTimeout(() => ws._socket.resume(), 1000);
+      }
+    });
+    await withTimeout(closed, budget(5000), 'the server closing the flooded client');
+    assert.match(server.stderr, /send buffer full/);
+  });
 
   test('serves the client bundle with ETag, 304 and gzip', async () => {
     const r = await fetch(`${server.url}/socket.io/socket.io.min.js`, { headers: { 'accept-encoding': 'gzip' } });
