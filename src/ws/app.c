@@ -19,7 +19,19 @@ typedef struct ws_route {
   sio_ws_opts opts;
   void *user;
   sio__list sockets;
+  size_t live; /* sockets not yet freed (they point at h) */
+  int shut;    /* the app began shutting down: free once live is 0 */
 } ws_route;
+
+static void route_free(ws_route *r) {
+  sio__free(r->path);
+  sio__free(r);
+}
+
+static void on_release(sio__ws *ws, void *ctx) {
+  ws_route *r = ctx;
+  if (--r->live == 0 && r->shut) route_free(r);
+}
 
 /* Path part of a raw URL (up to '?'). */
 static int path_matches(const ws_route *r, const char *url) {
@@ -38,18 +50,27 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
   }
   sio__ws *ws = NULL;
   int took = sio__ws_accept(req, res, conn, rest, rest_len, &r->opts, &r->h, r->user, &ws);
-  if (took == 1 && ws) sio__ws_link(ws, &r->sockets);
+  if (took == 1 && ws) {
+    sio__ws_link(ws, &r->sockets);
+    sio__ws_on_release(ws, on_release, r);
+    r->live++;
+  }
   return took;
 }
 
 static void on_shutdown(sio_app *app, void *user) {
   ws_route *r = user;
   sio__list *pos, *tmp;
-  /* sio__ws_close does not unlink; a socket leaves the list when its TCP is gone */
+  /* unlink first: the list head goes with the route */
   sio__list_foreach_safe(pos, tmp, &r->sockets) {
     sio__ws *ws = sio__ws_from_link(pos);
+    sio__list_remove(pos);
     sio__ws_close(ws, SIO__WS_CLOSE_GOING_AWAY, "server shutting down", 20);
   }
+  /* Once shutdown has begun the HTTP layer starts no new request, so no upgrade can reach the
+   * hook any more: the route goes when its last socket does. */
+  r->shut = 1;
+  if (r->live == 0) route_free(r);
 }
 
 int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h, const sio_ws_opts *opts,
@@ -66,8 +87,17 @@ int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h, const s
   r->opts = opts ? *opts : sio_ws_opts_default();
   r->user = user;
   sio__list_init(&r->sockets);
-  int rc = r->path ? sio__app_on_upgrade(app, r->path, on_upgrade, r) : -ENOMEM;
-  if (!rc) rc = sio__app_on_shutdown(app, on_shutdown, r);
-  /* The route lives as long as the app (the hooks point at it). */
-  return rc;
+  if (!r->path) {
+    sio__free(r);
+    return -ENOMEM;
+  }
+  int rc = sio__app_on_upgrade(app, r->path, on_upgrade, r);
+  if (rc) {
+    route_free(r);
+    return rc;
+  }
+  /* If this fails the upgrade hook still points at r: keep it (a few bytes). Otherwise the
+   * route is freed after shutdown (see on_shutdown); an app freed without sio_app_close keeps
+   * it. */
+  return sio__app_on_shutdown(app, on_shutdown, r);
 }

@@ -314,7 +314,8 @@ static int start_frame(sio__ws_reader *r) {
     }
   }
   r->in_payload = len > 0;
-  if (len == 0) return payload(r, NULL, 0, 1, 1);
+  static uint8_t empty[1]; /* callbacks never see NULL */
+  if (len == 0) return payload(r, empty, 0, 1, 1);
   return 0;
 }
 

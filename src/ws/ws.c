@@ -40,6 +40,8 @@ struct sio_ws {
   uint64_t ping_at; /* when the idle ping went out */
   sio__timer timer;
   sio__list link; /* in its route's list (sio_app_ws), else unlinked */
+  void (*release)(sio__ws *ws, void *ctx); /* internal last call (sio__ws_on_release) */
+  void *release_ctx;
   uint16_t close_code;  /* what h->close will report */
   uint16_t reason_len;
   uint8_t drop_when_full;
@@ -196,6 +198,7 @@ static void conn_on_close(sio__conn *c) {
   if (ws->open_called && ws->h->close)
     ws->h->close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "", ws->reason_len,
                  ws->user);
+  if (ws->release) ws->release(ws, ws->release_ctx);
   sio__ws_reader_free(&ws->reader);
   sio__ws_deflater_free(ws->deflater);
   sio__free(ws->close_reason);
@@ -288,6 +291,10 @@ sio__conn *sio__ws_conn(const sio__ws *ws) { return ws->conn; }
 
 void sio__ws_link(sio__ws *ws, sio__list *list) { sio__list_insert_tail(list, &ws->link); }
 sio__ws *sio__ws_from_link(sio__list *link) { return sio__container_of(link, sio__ws, link); }
+void sio__ws_on_release(sio__ws *ws, void (*fn)(sio__ws *ws, void *ctx), void *ctx) {
+  ws->release = fn;
+  ws->release_ctx = ctx;
+}
 
 /* --- public wrappers --------------------------------------------------------------------- */
 int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary) {

@@ -60,5 +60,7 @@ sio__conn *sio__ws_conn(const sio__ws *ws);
 /* A list of sockets (sio_app_ws keeps one per route): a socket leaves it when its TCP is gone. */
 void sio__ws_link(sio__ws *ws, sio__list *list);
 sio__ws *sio__ws_from_link(sio__list *link);
+/* fn runs after h->close, just before the socket is freed (for owners that count sockets). */
+void sio__ws_on_release(sio__ws *ws, void (*fn)(sio__ws *ws, void *ctx), void *ctx);
 
 #endif
