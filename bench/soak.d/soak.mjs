@@ -28,7 +28,7 @@ export const PRESETS = {
     scale: { clients: 19000, procs: 4, connectSecs: 120, bcastSecs: 30 },
     churn: { cycles: 200000, procs: 2, concurrency: 64, warmup: 2000, maxSecs: 150, settleSecs: 50 },
     leak: { cycles: 3000, concurrency: 16, maxSecs: 60 },
-    slow: { slow: 10, fast: 8, size: 65536, total: 100e6, rate: 20e6, maxSecs: 90, fixedBound: 16 << 20 },
+    slow: { slow: 10, fast: 4, size: 65536, total: 100e6, rate: 20e6, repeats: 2, maxSecs: 90, fixedBound: 16 << 20 },
     exhaust: { nofile: 1024, extra: 200, emfileTries: 100 },
     fuzz: { secs: 40, workers: 24, legit: 20 },
     loris: { conns: 10000, interval: 3, legit: 50, legitSecs: 10, holdSecs: 15 },
@@ -290,23 +290,40 @@ async function slowRun(cfg, slowCount) {
 async function slowConsumers(cfg, rows) {
   const p = cfg.preset.slow;
   const total = `${Math.round(p.total / 1e6)} MB at up to ${Math.round(p.rate / 1e6)} MB/s`;
-  say(`slow: baseline run (no slow clients), ${total} broadcast`);
-  const a = await slowRun(cfg, 0);
-  say(`slow: ${p.slow} slow clients, ${total} broadcast`);
-  const b = await slowRun(cfg, p.slow);
-  if (a.error || b.error) return rows.add('slow', 'server start', a.error || b.error, 'listening', false);
+  // Runs alternate (without, with, without, with...) and the best p99 of each kind is compared,
+  // so that one scheduling hiccup on a small machine does not decide the ratio.
+  const as = [], bs = [];
+  for (let i = 0; i < (p.repeats || 1); i++) {
+    say(`slow: baseline run ${i + 1} (no slow clients), ${total} broadcast`);
+    as.push(await slowRun(cfg, 0));
+    say(`slow: run ${i + 1} with ${p.slow} slow clients, ${total} broadcast`);
+    bs.push(await slowRun(cfg, p.slow));
+  }
+  const err = [...as, ...bs].find((r) => r.error);
+  if (err) return rows.add('slow', 'server start', err.error, 'listening', false);
+  const best = (runs) => runs.reduce((x, y) => ((y.el.p99_us || Infinity) < (x.el.p99_us || Infinity) ? y : x));
+  const worstMem = (runs) => runs.reduce((x, y) => (y.peak - y.base > x.peak - x.base ? y : x));
+  const worstDrain = (runs) => runs.reduce((x, y) => ((y.drain?.closed ?? 0) < (x.drain?.closed ?? 0) ? y : x));
+  const a = best(as);
+  const b = worstMem(bs);
+  const bLat = best(bs);
+  const bDrain = worstDrain(bs);
   const bound = p.slow * SEND_LIMIT + p.fixedBound;
   const grew = b.peak - b.base;
   rows.add('slow', `server memory growth, ${p.slow} slow clients`, mib(grew), `<= ${mib(bound)}`, memJudged(cfg, grew <= bound), `peak VmRSS ${mib(b.peak)}; broadcast ${mib(b.bl.bytes || 0)} in ${b.bl.secs}s; without slow clients it grew ${mib(a.peak - a.base)}`);
   rows.add('slow', 'broadcast completed', `${mib(b.bl.bytes || 0)} of ${mib(p.total)}`, 'all', (b.bl.bytes || 0) >= p.total && !b.bl.outstanding, b.bl.err || '');
-  rows.add('slow', 'slow clients disconnected', `${b.drain?.closed ?? 0}/${p.slow}`, `${p.slow}`, (b.drain?.closed ?? 0) === p.slow);
-  rows.add('slow', 'disconnect reason logged', `${b.logged.length} line(s)`, '>= 1', b.logged.length >= 1, b.logged[0]?.slice(0, 90) || 'no server log line about a slow consumer');
+  rows.add('slow', 'slow clients disconnected', `${bDrain.drain?.closed ?? 0}/${p.slow}`, `${p.slow}`, (bDrain.drain?.closed ?? 0) === p.slow);
+  const logged = Math.min(...bs.map((r) => r.logged.length));
+  rows.add('slow', 'disconnect reason logged', `${logged} line(s) per run`, `>= 1`, logged >= 1, bs[0].logged[0]?.slice(0, 90) || 'no server log line about a slow consumer');
   rows.add('slow', 'volatile packets dropped', 'not measurable', 'dropped', false, 'the bench server has no volatile handler (needs e.g. "vbcast" -> io.volatile.emit)');
   const pa = a.el.p99_us || 0;
-  const pb = b.el.p99_us || 0;
+  const pb = bLat.el.p99_us || 0;
   const lim = 2 * Math.max(pa, 1000);
-  rows.add('slow', 'other clients p99 echo (with vs without slow)', `${(pb / 1000).toFixed(1)} ms vs ${(pa / 1000).toFixed(1)} ms`, `<= 2x (${(lim / 1000).toFixed(1)} ms)`, pb > 0 && pb <= lim, `echo ${b.el.recv}/${b.el.sent} with, ${a.el.recv}/${a.el.sent} without`);
-  rows.add('slow', 'other clients lost nothing', `${b.el.recv}/${b.el.sent}`, 'all', b.el.sent > 0 && b.el.recv === b.el.sent && !b.el.lost_conns);
+  rows.add('slow', 'other clients p99 echo (with vs without slow)', `${(pb / 1000).toFixed(1)} ms vs ${(pa / 1000).toFixed(1)} ms`, `<= 2x (${(lim / 1000).toFixed(1)} ms)`, pb > 0 && pb <= lim, `best of ${bs.length}; all runs with: ${bs.map((r) => (r.el.p99_us / 1000).toFixed(1)).join(', ')} ms, without: ${as.map((r) => (r.el.p99_us / 1000).toFixed(1)).join(', ')} ms`);
+  const sent = bs.reduce((x, r) => x + (r.el.sent || 0), 0);
+  const recv = bs.reduce((x, r) => x + (r.el.recv || 0), 0);
+  const lostConns = bs.reduce((x, r) => x + (r.el.lost_conns || 0), 0);
+  rows.add('slow', 'other clients lost nothing', `${recv}/${sent}`, 'all', sent > 0 && recv === sent && !lostConns);
 }
 
 /* ---- 4. resource exhaustion ---- */
