@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { conformanceTarget, startConformance, stopAndCheck } from './lib/server.mjs';
 import { Polling, request, closeHttp, SEP } from './lib/http.mjs';
 import { connectWs, openWs } from './lib/ws.mjs';
-import { JITTER, budget, sleep } from './lib/timeouts.mjs';
+import { JITTER, budget, sleep, withTimeout } from './lib/timeouts.mjs';
+import { Socket as EioSocket } from 'engine.io-client';
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
@@ -192,6 +193,39 @@ describe(`Engine.IO v4 against ${target.name}`, { skip: target.skip }, () => {
     });
   });
 
+  describe('maxPayload (1000000)', () => {
+    test('polling: a POST of 999,991 bytes is taken and echoed intact', async () => {
+      const p = session();
+      await p.handshake();
+      const body = '4' + 'x'.repeat(999990);
+      const post = await p.post(body);
+      assert.equal(post.status, 200);
+      assert.equal(post.text, 'ok');
+      const get = await p.get();
+      assert.equal(get.status, 200);
+      assert.ok(get.text === body, `echo of ${get.text.length} bytes differs`);
+    });
+
+    test('polling: a POST over maxPayload -> 413', async () => {
+      const p = session();
+      await p.handshake();
+      const post = await p.post('4' + 'x'.repeat(1000001));
+      assert.equal(post.status, 413);
+      if (!target.reference) {
+        // sio closes the session too (issue 4); Node's engine.io 6.6 keeps it.
+        const get = await p.get();
+        assert.equal(get.status, 400);
+      }
+    });
+
+    test('websocket: a message over maxPayload -> closed with 1009', async () => {
+      const s = await wsSession();
+      s.send('4' + 'y'.repeat(1000001));
+      const { code } = await s.waitClosed();
+      assert.equal(code, 1009);
+    });
+  });
+
   describe('messages over WebSocket', () => {
     test('4hello -> 4hello; binary 01 02 03 04 -> the same binary frame', async () => {
       const s = await wsSession();
@@ -315,6 +349,31 @@ describe(`Engine.IO v4 against ${target.name}`, { skip: target.skip }, () => {
       assert.deepEqual(await s.next(), { binary: false, data: '4hello' });
     });
 
+    test('packets echoed during the upgrade arrive over the WebSocket after 5, in order, exactly once', async () => {
+      const p = session();
+      await p.handshake();
+      const pending = p.get();
+      await sleep(30);
+      const s = await openSocket(`EIO=4&transport=websocket&sid=${encodeURIComponent(p.sid)}`);
+      s.send('2probe');
+      assert.deepEqual(await s.next(), { binary: false, data: '3probe' });
+      assert.equal((await pending).text, '6');
+      // The upgrade is under way: the polling side still takes POSTs.
+      const post = await p.post(`4during-1${SEP}4during-2${SEP}bAQIDBA==`);
+      assert.equal(post.status, 200);
+      s.send('5');
+      s.send('4after');
+      const frames = [];
+      while (frames.length < 4) {
+        const m = await s.next();
+        if (!m.binary && m.data === '2') { s.send('3'); continue; }
+        frames.push(m.binary ? `bin:${m.data.toString('hex')}` : m.data);
+      }
+      assert.deepEqual(frames, ['4during-1', '4during-2', 'bin:01020304', '4after']);
+      const extra = (await s.drain(100)).filter((m) => m.binary || m.data !== '2');
+      assert.deepEqual(extra, [], 'nothing delivered twice');
+    });
+
     test('after the upgrade: polling GET -> 400; second WebSocket with the sid closed, the first keeps working', async () => {
       const { p, s } = await upgrade();
       const get = await p.get();
@@ -324,5 +383,63 @@ describe(`Engine.IO v4 against ${target.name}`, { skip: target.skip }, () => {
       s.send('4hello');
       assert.deepEqual(await s.next(), { binary: false, data: '4hello' });
     });
+  });
+
+  describe('official engine.io-client', () => {
+    const modes = [
+      { name: 'websocket-only', opts: { transports: ['websocket'] }, final: 'websocket' },
+      { name: 'polling-only', opts: { transports: ['polling'], upgrade: false }, final: 'polling' },
+      { name: 'polling-then-upgrade', opts: { transports: ['polling', 'websocket'] }, final: 'websocket' },
+    ];
+    for (const mode of modes) {
+      test(`${mode.name}: text, binary and large messages echoed; client close`, async () => {
+        const sock = new EioSocket(base, { path: '/engine.io/', ...mode.opts });
+        const received = [];
+        const waiters = [];
+        sock.on('message', (d) => {
+          received.push(d);
+          while (waiters.length && waiters[0].n <= received.length) waiters.shift().resolve();
+        });
+        const upto = (n) => withTimeout(new Promise((resolve) => {
+          if (received.length >= n) resolve(); else waiters.push({ n, resolve });
+        }), budget(10000), `${n} echoed messages`);
+        try {
+          await withTimeout(new Promise((resolve, reject) => {
+            sock.once('open', resolve);
+            sock.once('error', reject);
+          }), budget(5000), 'open');
+          if (mode.final !== sock.transport.name) {
+            await withTimeout(new Promise((resolve) => sock.once('upgrade', resolve)), budget(5000), 'upgrade');
+          }
+          assert.equal(sock.transport.name, mode.final);
+          const bigText = 'é'.repeat(150000) + '✓';
+          const bigBin = Buffer.alloc(300000);
+          for (let i = 0; i < bigBin.length; i++) bigBin[i] = (i * 7) & 0xff;
+          sock.send('hello');
+          sock.send(Buffer.from([1, 2, 3, 4]));
+          sock.send('');
+          sock.send(bigText);
+          sock.send(bigBin);
+          await upto(5);
+          assert.equal(received[0], 'hello');
+          assert.ok(Buffer.isBuffer(received[1]) || received[1] instanceof ArrayBuffer, 'binary stays binary');
+          assert.equal(Buffer.from(received[1]).toString('hex'), '01020304');
+          assert.equal(received[2] ?? '', ''); // the client's parser yields undefined for an empty message
+          assert.ok(received[3] === bigText, 'large text intact');
+          assert.ok(Buffer.from(received[4]).equals(bigBin), 'large binary intact');
+          // Stays up across several heartbeats.
+          await sleep(PING_INTERVAL * 3);
+          assert.equal(sock.readyState, 'open');
+          sock.send('still');
+          await upto(6);
+          assert.equal(received[5], 'still');
+          const closed = new Promise((resolve) => sock.once('close', (reason) => resolve(reason)));
+          sock.close();
+          assert.equal(await withTimeout(closed, budget(3000), 'close'), 'forced close');
+        } finally {
+          sock.close();
+        }
+      });
+    }
   });
 });
