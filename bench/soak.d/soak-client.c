@@ -83,9 +83,10 @@ static struct {
   long cycles, total;
   int mix[5]; /* churn weights per flavor */
   bool slow;
+  const char *event; /* bcaster: the event to emit ("bcast", or "vbcast" for volatile) */
 } O = {.host = "127.0.0.1", .port = 3000, .conns = 1, .src_base = 2, .src_count = 1,
        .concurrency = 128, .size = 32, .inflight = 8, .duration = 60, .interval = 1,
-       .timeout = 30, .cycles = 1000, .mix = {40, 15, 25, 10, 10}};
+       .timeout = 30, .cycles = 1000, .mix = {40, 15, 25, 10, 10}, .event = "bcast"};
 
 static int ep;
 static conn *C;
@@ -98,7 +99,7 @@ static long n_ready, n_failed, n_connecting, n_started;
 static uint64_t t_first_start, t_all_ready;
 static char last_err[200];
 static long fail_by_status[8]; /* 503, 1013, other HTTP, other close, reset, timeout, EOF, misc */
-static long bcast_got, bcast_other;
+static long bcast_got, bcast_other, vbcast_got;
 static uint64_t bcast_last_ns, bcast_first_ns, bcast_emit_ns;
 static long echo_sent, echo_recv, lost_conns;
 static uint64_t win_max, win_n; /* echo latency in the current second, for PROGRESS */
@@ -709,7 +710,7 @@ static size_t bc_len;
 static void bcaster_send(conn *c) {
   if (!bc_msg) {
     bc_msg = malloc((size_t)O.size + 32);
-    bc_len = (size_t)sprintf(bc_msg, "42[\"bcast\",\"");
+    bc_len = (size_t)sprintf(bc_msg, "42[\"%s\",\"", O.event);
     memset(bc_msg + bc_len, 'b', (size_t)O.size);
     bc_len += (size_t)O.size;
     bc_len += (size_t)sprintf(bc_msg + bc_len, "\"]");
@@ -746,6 +747,11 @@ static void on_ready(conn *c) {
 
 static void on_event(conn *c, const char *name, size_t nlen, const char *arg, size_t alen) {
   uint64_t t = now_ns();
+  if (nlen == 6 && !memcmp(name, "vbcast", 6)) {
+    vbcast_got++;
+    if (O.mode == M_BCASTER) bc_outstanding--;
+    return;
+  }
   if (nlen == 5 && !memcmp(name, "bcast", 5)) {
     if (O.mode == M_BCASTER) {
       bc_outstanding--;
@@ -871,7 +877,8 @@ static void report_drain(void) {
     else if (C[i].eof_seen || C[i].close_code)
       closed++;
   }
-  printf("DRAIN closed=%ld open=%ld lost=%ld\n", closed, open, lost_conns);
+  printf("DRAIN closed=%ld open=%ld lost=%ld vbcast=%ld bcast=%ld\n", closed, open, lost_conns,
+         vbcast_got, bcast_other);
   fflush(stdout);
 }
 
@@ -909,10 +916,10 @@ static void final_report(void) {
            pct_us(100), bcast_other, secs, last_err);
     break;
   case M_BCASTER:
-    printf("BCASTER msgs=%ld bytes=%llu outstanding=%ld lost_conns=%ld failed=%ld secs=%.2f "
-           "err=\"%s\"\n",
-           bc_msgs, (unsigned long long)bc_bytes, bc_outstanding, lost_conns, n_failed, secs,
-           last_err);
+    printf("BCASTER msgs=%ld bytes=%llu outstanding=%ld own_volatile=%ld lost_conns=%ld failed=%ld "
+           "secs=%.2f err=\"%s\"\n",
+           bc_msgs, (unsigned long long)bc_bytes, bc_outstanding, vbcast_got, lost_conns, n_failed,
+           secs, last_err);
     break;
   case M_CHURN:
     printf("CHURN started=%ld done=%ld failed=%ld echoed=%ld ws_clean=%ld ws_abrupt=%ld "
@@ -1031,7 +1038,7 @@ static void usage(void) {
           "usage: soak-client hold|echo|bcaster|churn|loris [--host H] [--port P] [--conns N]\n"
           "  [--src-base B] [--src-count K] [--concurrency C] [--duration S] [--timeout S]\n"
           "  [--interval S] [--size BYTES] [--total BYTES] [--inflight N] [--rate BYTES/S]\n"
-          "  [--cycles N]\n"
+          "  [--event bcast|vbcast] [--cycles N]\n"
           "  [--mix a,b,c,d,e] [--slow] [--rcvbuf BYTES]\n");
   exit(2);
 }
@@ -1059,6 +1066,7 @@ int main(int argc, char **argv) {
     else if (OPT("--timeout")) O.timeout = atof(v);
     else if (OPT("--interval")) O.interval = atof(v);
     else if (OPT("--rate")) O.rate = atof(v);
+    else if (OPT("--event")) O.event = v;
     else if (OPT("--size")) O.size = atoi(v);
     else if (OPT("--total")) O.total = atol(v);
     else if (OPT("--inflight")) O.inflight = atoi(v);
@@ -1093,6 +1101,9 @@ int main(int argc, char **argv) {
     if (t >= t_end) break;
     if (O.mode == M_BCASTER && (long)bc_bytes >= O.total && bc_outstanding <= 0 && n_ready)
       break;
+    if (O.mode == M_BCASTER && O.rate > 0 && (long)bc_bytes >= O.total && n_ready &&
+        t > t_all_ready + (uint64_t)((double)O.total / O.rate * 1e9) + 2000000000ull)
+      break; /* paced (volatile): own copies may be dropped; stop 2 s after the last send */
     if (O.mode == M_CHURN && cycles_started >= O.cycles && n_connecting == 0 && n_ready == 0) {
       bool any = false;
       for (int i = 0; i < O.conns && !any; i++) any = C[i].fd >= 0;

@@ -287,6 +287,42 @@ async function slowRun(cfg, slowCount) {
   }
 }
 
+/* Volatile broadcasts to clients that stopped reading: needs a "vbcast" handler in the server
+ * (socket.on("vbcast", (m) => io.volatile.emit("vbcast", m))); without one this is a FAIL. */
+async function volatileRows(cfg, rows) {
+  const p = cfg.preset.slow;
+  const srv = await startServer(cfg);
+  if (!srv.ok) return rows.add('slow', 'volatile: server start', 'did not listen', 'listening', false);
+  let slow, bc;
+  try {
+    slow = client(cfg, 'hold', srv.port, { conns: p.slow, slow: true, rcvbuf: 4096, duration: p.maxSecs + 60, ...src() });
+    await readyOf(slow, 10000);
+    await sleep(300);
+    const base = memOf(srv.pid).rss;
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, memOf(srv.pid).rss)), 50);
+    bc = client(cfg, 'bcaster', srv.port, { event: 'vbcast', size: p.size, total: p.total, rate: p.rate, inflight: 1e9, duration: p.maxSecs, ...src() });
+    await bc.done;
+    clearInterval(timer);
+    const bl = parseKV(bc.log.find((l) => l.startsWith('BCASTER')) || 'BCASTER msgs=0');
+    slow.send('drain');
+    await sleep(2000);
+    slow.send('drained');
+    const d = parseKV((await slow.waitLine(/^DRAIN /, 5000)) || 'DRAIN vbcast=0 closed=0');
+    if (!bl.own_volatile) {
+      return rows.add('slow', 'volatile packets dropped', 'not measurable', 'dropped', false, `the server never delivered a "vbcast" (bench needs socket.on("vbcast", m => io.volatile.emit("vbcast", m)) in both twins)`);
+    }
+    const sent = bl.msgs * p.slow;
+    const grew = peak - base;
+    const bound = p.slow * SEND_LIMIT + p.fixedBound;
+    rows.add('slow', 'volatile packets dropped for slow clients', `${sent - d.vbcast} of ${sent} dropped`, '> 0 dropped', d.vbcast < sent, `${d.closed} of ${p.slow} slow clients disconnected; the sender got ${bl.own_volatile}/${bl.msgs} of its own`);
+    rows.add('slow', 'volatile: server memory growth', mib(grew), `<= ${mib(bound)}`, memJudged(cfg, grew <= bound));
+  } finally {
+    await finish(slow, bc);
+    await srv.kill('SIGTERM', 5000);
+  }
+}
+
 async function slowConsumers(cfg, rows) {
   const p = cfg.preset.slow;
   const total = `${Math.round(p.total / 1e6)} MB at up to ${Math.round(p.rate / 1e6)} MB/s`;
@@ -315,7 +351,7 @@ async function slowConsumers(cfg, rows) {
   rows.add('slow', 'slow clients disconnected', `${bDrain.drain?.closed ?? 0}/${p.slow}`, `${p.slow}`, (bDrain.drain?.closed ?? 0) === p.slow);
   const logged = Math.min(...bs.map((r) => r.logged.length));
   rows.add('slow', 'disconnect reason logged', `${logged} line(s) per run`, `>= 1`, logged >= 1, bs[0].logged[0]?.slice(0, 90) || 'no server log line about a slow consumer');
-  rows.add('slow', 'volatile packets dropped', 'not measurable', 'dropped', false, 'the bench server has no volatile handler (needs e.g. "vbcast" -> io.volatile.emit)');
+  await volatileRows(cfg, rows);
   const pa = a.el.p99_us || 0;
   const pb = bLat.el.p99_us || 0;
   const lim = 2 * Math.max(pa, 1000);
