@@ -1,0 +1,17 @@
+/* sio: Express + Socket.IO for C. One include for everything a program touches:
+ *   sio/core.h    errors, version, logging, allocator
+ *   sio/http.h    the app: routes, middleware, static files, templates
+ *   sio/ws.h      raw RFC 6455 WebSockets on an app
+ *   sio/engine.h  Engine.IO v4 sessions on an app (what Socket.IO runs on)
+ *   sio/io.h      Socket.IO v5: namespaces, events, acks, rooms, broadcast
+ * Usable from C++ (every header is extern "C"). Link with `pkg-config --libs sio`. */
+#ifndef SIO_SIO_H
+#define SIO_SIO_H
+
+#include "sio/core.h"
+#include "sio/http.h"
+#include "sio/ws.h"
+#include "sio/engine.h"
+#include "sio/io.h"
+
+#endif
