@@ -42,13 +42,57 @@ struct sio_ws {
   sio__list link; /* in its route's list (sio_app_ws), else unlinked */
   void (*release)(sio__ws *ws, void *ctx); /* internal last call (sio__ws_on_release) */
   void *release_ctx;
+  sio__sbuf batch; /* small frames sent while a read is processed, queued as one write */
   uint16_t close_code;  /* what h->close will report */
   uint16_t reason_len;
   uint8_t drop_when_full;
-  uint8_t sent_close, got_close, tcp_closing, ping_out, open_called;
+  uint8_t sent_close, got_close, tcp_closing, ping_out, open_called, in_feed;
 };
 
 static const sio__conn_handler ws_conn_handler;
+
+/* --- output ------------------------------------------------------------------------------
+ * Every frame goes out through queue_buf (or the batch), so frames keep their order. While a
+ * read is being processed, small frames (echoes, pongs) are appended to ws->batch and leave as
+ * one buffer when the read is done: one allocation and one iovec per read instead of one per
+ * message. */
+enum { WS_BATCH_MAX_FRAME = 4096 };
+
+static int flush_batch(sio__ws *ws) {
+  if (!ws->batch.len && !ws->batch.oom) return 0;
+  sio__buf *b = sio__sbuf_to_buf(&ws->batch); /* moves, no copy */
+  if (!b) return -ENOMEM;
+  int rc = sio__conn_write(ws->conn, b, 0, b->len);
+  sio__buf_unref(b);
+  return rc;
+}
+
+static int queue_buf(sio__ws *ws, sio__buf *b, size_t off) {
+  int rc = flush_batch(ws);
+  if (!rc) rc = sio__conn_write(ws->conn, b, off, b->len - off);
+  return rc;
+}
+
+/* Appends a small frame to the batch. 0 or -ENOMEM. */
+static int batch_frame(sio__ws *ws, int opcode, const void *data, size_t len) {
+  if (!ws->batch.data && sio__sbuf_reserve(&ws->batch, 2048)) return -ENOMEM;
+  if (sio__sbuf_reserve(&ws->batch, SIO__WS_HEADROOM + len)) return -ENOMEM;
+  size_t h = sio__ws_header_write((uint8_t *)ws->batch.data + ws->batch.len, opcode, 0, len);
+  ws->batch.len += h;
+  if (len) memcpy(ws->batch.data + ws->batch.len, data, len);
+  ws->batch.len += len;
+  return 0;
+}
+
+static int send_small(sio__ws *ws, int opcode, const void *data, size_t len) {
+  if (ws->in_feed && len <= WS_BATCH_MAX_FRAME) return batch_frame(ws, opcode, data, len);
+  size_t off;
+  sio__buf *b = sio__ws_frame_new(opcode, 0, data, len, &off);
+  if (!b) return -ENOMEM;
+  int rc = queue_buf(ws, b, off);
+  sio__buf_unref(b);
+  return rc;
+}
 
 sio_ws_opts sio_ws_opts_default(void) {
   sio_ws_opts o;
@@ -77,7 +121,7 @@ static int write_close(sio__ws *ws, unsigned code, const char *reason, size_t re
   size_t off;
   sio__buf *b = sio__ws_close_frame_new(code, reason, reason_len, &off);
   if (!b) return -ENOMEM;
-  int rc = sio__conn_write(ws->conn, b, off, b->len - off);
+  int rc = queue_buf(ws, b, off);
   sio__buf_unref(b);
   ws->sent_close = 1;
   return rc;
@@ -131,12 +175,7 @@ static int on_control(void *user, int op, unsigned code, char *data, size_t len)
   sio__ws *ws = user;
   if (op == SIO__WS_OP_PING) {
     if (!ws->sent_close) {
-      size_t off;
-      sio__buf *b = sio__ws_frame_new(SIO__WS_OP_PONG, 0, data, len, &off);
-      if (b) {
-        sio__conn_write(ws->conn, b, off, b->len - off);
-        sio__buf_unref(b);
-      }
+      send_small(ws, SIO__WS_OP_PONG, data, len);
       if (ws->h->ping) ws->h->ping(ws, data, len, ws->user);
     }
   } else if (op == SIO__WS_OP_PONG) {
@@ -158,7 +197,11 @@ static int on_control(void *user, int op, unsigned code, char *data, size_t len)
 static const sio__ws_reader_cb reader_cb = {on_message, on_control};
 
 static void feed(sio__ws *ws, char *data, size_t len) {
+  ws->in_feed = 1;
   int rc = sio__ws_reader_feed(&ws->reader, data, len);
+  ws->in_feed = 0;
+  if (flush_batch(ws) != 0 && rc <= 0) rc = SIO__WS_CLOSE_INTERNAL;
+  if (sio__conn_buffered(ws->conn) > 65536) sio__conn_want_drain(ws->conn);
   if (rc > 0) {
     const char *why = rc == SIO__WS_CLOSE_INVALID_DATA ? "invalid UTF-8 or compressed data"
                       : rc == SIO__WS_CLOSE_TOO_BIG    ? "message too big"
@@ -199,6 +242,7 @@ static void conn_on_close(sio__conn *c) {
     ws->h->close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "", ws->reason_len,
                  ws->user);
   if (ws->release) ws->release(ws, ws->release_ctx);
+  sio__sbuf_free(&ws->batch);
   sio__ws_reader_free(&ws->reader);
   sio__ws_deflater_free(ws->deflater);
   sio__free(ws->close_reason);
@@ -212,7 +256,7 @@ static const sio__conn_handler ws_conn_handler = {conn_on_data, conn_on_eof, con
 /* Checks the send-buffer limit for `extra` more bytes. 0 to go on, else the error to return. */
 static int check_room(sio__ws *ws, size_t extra) {
   if (ws->sent_close || ws->tcp_closing) return SIO_ECLOSED;
-  size_t queued = sio__conn_buffered(ws->conn);
+  size_t queued = sio__conn_buffered(ws->conn) + ws->batch.len;
   if (ws->max_buffered && queued > 0 && queued + extra > ws->max_buffered) {
     if (ws->drop_when_full) return SIO_ETOOLARGE;
     sio__warn("ws: send buffer over %zu bytes, closing a slow connection", ws->max_buffered);
@@ -223,7 +267,7 @@ static int check_room(sio__ws *ws, size_t extra) {
 }
 
 static int queue(sio__ws *ws, sio__buf *b, size_t off) {
-  int rc = sio__conn_write(ws->conn, b, off, b->len - off);
+  int rc = queue_buf(ws, b, off);
   /* ask for a drain event once sends start to pile up (back-pressure, as uWebSockets) */
   if (!rc && sio__conn_buffered(ws->conn) > 65536) sio__conn_want_drain(ws->conn);
   return rc;
@@ -233,6 +277,8 @@ int sio__ws_send(sio__ws *ws, const void *data, size_t len, int binary) {
   int rc = check_room(ws, len);
   if (rc) return rc;
   int op = binary ? SIO__WS_OP_BINARY : SIO__WS_OP_TEXT;
+  if (!ws->deflater && ws->in_feed && len <= WS_BATCH_MAX_FRAME)
+    return batch_frame(ws, op, data, len);
   size_t off;
   sio__buf *b = ws->deflater ? sio__ws_deflate_frame(ws->deflater, op, data, len, &off)
                              : sio__ws_frame_new(op, 0, data, len, &off);
@@ -255,12 +301,7 @@ int sio__ws_send_prepared(sio__ws *ws, sio__buf *b, size_t frame_off) {
 int sio__ws_ping(sio__ws *ws, const void *data, size_t len) {
   if (len > 125) return -EINVAL;
   if (ws->sent_close || ws->tcp_closing) return SIO_ECLOSED;
-  size_t off;
-  sio__buf *b = sio__ws_frame_new(SIO__WS_OP_PING, 0, data, len, &off);
-  if (!b) return -ENOMEM;
-  int rc = sio__conn_write(ws->conn, b, off, b->len - off);
-  sio__buf_unref(b);
-  return rc;
+  return send_small(ws, SIO__WS_OP_PING, data, len);
 }
 
 int sio__ws_close(sio__ws *ws, int code, const char *reason, size_t reason_len) {
@@ -284,7 +325,9 @@ void sio__ws_pause(sio__ws *ws) { sio__conn_pause(ws->conn); }
 void sio__ws_resume(sio__ws *ws) {
   if (!ws->tcp_closing) sio__conn_resume(ws->conn);
 }
-size_t sio__ws_buffered(const sio__ws *ws) { return sio__conn_buffered(ws->conn); }
+size_t sio__ws_buffered(const sio__ws *ws) {
+  return sio__conn_buffered(ws->conn) + ws->batch.len;
+}
 void sio__ws_set_user(sio__ws *ws, void *user) { ws->user = user; }
 void *sio__ws_user(const sio__ws *ws) { return ws->user; }
 sio__conn *sio__ws_conn(const sio__ws *ws) { return ws->conn; }
