@@ -34,6 +34,7 @@ typedef struct sio__member {
   uint32_t mark; /* selection generation (adapter-private) */
   uint32_t slot; /* index in the adapter's member table (adapter-private) */
   const char *id; /* the socket id (its own room); owned by the socket */
+  uint8_t own;    /* in its own room, kept implicitly (adapter-private; see lookup) */
 } sio__member;
 
 enum {
@@ -80,6 +81,10 @@ typedef struct sio__adapter_ops {
 struct sio__adapter {
   const sio__adapter_ops *ops;
   void *nsp; /* the owning namespace (opaque here) */
+  /* Optional, set by the namespace: the member whose id is `id`. With it, a socket's own room
+   * costs nothing (no room object): a room name that is a member's id selects that member
+   * (plus anyone else who joined a real room of that name). */
+  sio__member *(*lookup)(void *nsp, const char *id);
 };
 
 /* Creates an adapter for a namespace. NULL on allocation failure. */

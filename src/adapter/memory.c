@@ -4,7 +4,8 @@
  * in the member's array) and a member's rooms are a dense array of (room, index of the member
  * in the room's array). Each side knows where it sits in the other, so join and leave are O(1)
  * (swap-remove on both arrays) and a socket costs two pointers-and-an-index per room, no string.
- * An empty room is freed at once. Every member is also in a flat array (for namespace-wide
+ * An empty room is freed at once. A socket's own room (its id) costs nothing: a flag on the
+ * member, found through the namespace's id lookup. Every member is also in a flat array (for namespace-wide
  * broadcasts).
  *
  * Selection marks members with a generation number: members of the except rooms get the mark
@@ -80,7 +81,22 @@ static sio__room *room_get(const mem_adapter *a, const char *name) {
   return sio__map_get(&a->rooms, name, strlen(name));
 }
 
+static int is_own(const mem_adapter *a, const sio__member *m, const char *name) {
+  return a->base.lookup && m->id && strcmp(m->id, name) == 0;
+}
+
+/* The member whose own (implicit) room is `name`, if any. */
+static sio__member *own_member(const mem_adapter *a, const char *name) {
+  if (!a->base.lookup) return NULL;
+  sio__member *m = a->base.lookup(a->base.nsp, name);
+  return m && m->own ? m : NULL;
+}
+
 static int join(mem_adapter *a, sio__member *m, const char *name) {
+  if (is_own(a, m, name)) {
+    m->own = 1;
+    return 0;
+  }
   size_t len = strlen(name);
   sio__room *r = sio__map_get(&a->rooms, name, len);
   if (r) {
@@ -154,6 +170,11 @@ static int mem_add_all(sio__adapter *base, sio__member *m, const char *const *ro
 
 static int mem_del(sio__adapter *base, sio__member *m, const char *room) {
   mem_adapter *a = (mem_adapter *)base;
+  if (is_own(a, m, room)) {
+    if (!m->own) return SIO_ENOTFOUND;
+    m->own = 0;
+    return 0;
+  }
   sio__room *r = room_get(a, room);
   if (!r) return SIO_ENOTFOUND;
   for (uint32_t i = 0; i < m->nrooms; i++) {
@@ -167,6 +188,7 @@ static int mem_del(sio__adapter *base, sio__member *m, const char *room) {
 
 static void mem_del_all(sio__adapter *base, sio__member *m) {
   mem_adapter *a = (mem_adapter *)base;
+  m->own = 0;
   while (m->nrooms) unjoin(a, m, m->nrooms - 1);
   sio__free(m->rooms);
   m->rooms = NULL;
@@ -183,6 +205,7 @@ static void mem_del_all(sio__adapter *base, sio__member *m) {
 
 static int mem_has(const sio__adapter *base, const sio__member *m, const char *room) {
   const mem_adapter *a = (const mem_adapter *)base;
+  if (is_own(a, m, room)) return m->own;
   sio__room *r = room_get(a, room);
   if (!r) return 0;
   for (uint32_t i = 0; i < m->nrooms; i++)
@@ -192,6 +215,7 @@ static int mem_has(const sio__adapter *base, const sio__member *m, const char *r
 
 static void mem_rooms_of(const sio__adapter *base, const sio__member *m, sio__room_name_fn fn,
                          void *ctx) {
+  if (m->own && fn(m->id, strlen(m->id), ctx)) return;
   for (uint32_t i = 0; i < m->nrooms; i++)
     if (fn(m->rooms[i].room->name, m->rooms[i].room->len, ctx)) return;
 }
@@ -205,6 +229,7 @@ static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out
     for (size_t i = 0; i < o->nrooms; i++) {
       sio__room *r = room_get(a, o->rooms[i]);
       if (r) bound += r->n;
+      bound++; /* a member's own room */
     }
   }
   sio__member **arr;
@@ -227,6 +252,8 @@ static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out
     gen = a->gen = 1;
   }
   for (size_t i = 0; i < o->nexcept; i++) {
+    sio__member *own = own_member(a, o->except[i]);
+    if (own) own->mark = gen;
     sio__room *r = room_get(a, o->except[i]);
     if (!r) continue;
     for (uint32_t j = 0; j < r->n; j++) r->v[j].m->mark = gen;
@@ -237,6 +264,11 @@ static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out
       if (a->all[i]->mark != gen) arr[n++] = a->all[i];
   } else {
     for (size_t i = 0; i < o->nrooms; i++) {
+      sio__member *own = own_member(a, o->rooms[i]);
+      if (own && own->mark != gen) {
+        own->mark = gen;
+        arr[n++] = own;
+      }
       sio__room *r = room_get(a, o->rooms[i]);
       if (!r) continue;
       for (uint32_t j = 0; j < r->n; j++) {
@@ -268,8 +300,16 @@ static long mem_select(sio__adapter *base, const sio__bcast_opts *o, sio__member
 }
 
 static size_t mem_room_size(const sio__adapter *base, const char *room) {
-  sio__room *r = room_get((const mem_adapter *)base, room);
-  return r ? r->n : 0;
+  const mem_adapter *a = (const mem_adapter *)base;
+  sio__room *r = room_get(a, room);
+  size_t n = r ? r->n : 0;
+  sio__member *own = own_member(a, room);
+  if (own) {
+    n++;
+    for (uint32_t j = 0; r && j < r->n; j++)
+      if (r->v[j].m == own) n--; /* also joined a real room of its own name: count once */
+  }
+  return n;
 }
 
 static size_t mem_count(const sio__adapter *base) { return ((const mem_adapter *)base)->nall; }

@@ -278,7 +278,7 @@ void sio__acks_fail_all(sio_socket *s, int status) {
 
 /* onAnyOutgoing listeners get a view of what is sent. */
 static void emit_out_listeners(sio_socket *s, const sio_msg *m, sio_args **view, sio__buf **text) {
-  if (!s->any_out.n || !m->event) return;
+  if (!(s->hkinds & 1u << SIO__H_ANY_OUT) || !m->event) return;
   if (!*view) {
     sio__sbuf sb = SIO__SBUF_INIT;
     sio__sbuf_appendc(&sb, '[');
@@ -300,8 +300,10 @@ static void emit_out_listeners(sio_socket *s, const sio_msg *m, sio_args **view,
     *view = v;
     *text = b;
   }
-  for (size_t i = 0; i < s->any_out.n; i++)
-    ((sio_any_fn)s->any_out.v[i].fn)(s, m->event, *view, s->any_out.v[i].user);
+  for (size_t i = 0; i < s->h.n; i++) {
+    sio__cb cb = s->h.v[i];
+    if (cb.kind == SIO__H_ANY_OUT) ((sio_any_fn)cb.fn)(s, m->event, *view, cb.user);
+  }
 }
 
 static void view_free(sio_args *view, sio__buf *text) {

@@ -36,12 +36,23 @@ typedef struct sio__cb {
   void (*fn)(void);
   void *user;
   char *event; /* for event handlers */
+  int kind;    /* SIO__H_* (a socket keeps all its handlers in one array) */
 } sio__cb;
+enum {
+  SIO__H_EVENT = 0,
+  SIO__H_ANY,
+  SIO__H_ANY_OUT,
+  SIO__H_PACKET_MW,
+  SIO__H_ERROR,
+  SIO__H_DISCONNECTING,
+  SIO__H_DISCONNECT,
+};
 typedef struct sio__cbs {
   sio__cb *v;
   size_t n, cap;
 } sio__cbs;
 int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event);
+int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const char *event);
 void sio__cbs_free(sio__cbs *c);
 
 struct sio_io {
@@ -117,13 +128,8 @@ struct sio_socket {
   sio__list client_link;
   char *auth; /* CONNECT payload JSON ("{}" when none) */
   void *data;
-  sio__cbs events;
-  sio__cbs any;
-  sio__cbs any_out;
-  sio__cbs packet_mw;
-  sio__cbs on_error;
-  sio__cbs on_disconnecting;
-  sio__cbs on_disconnect;
+  sio__cbs h;      /* every handler, tagged with its SIO__H_* kind */
+  unsigned hkinds; /* bit per kind present */
   sio__list acks; /* sio__pending_ack */
 };
 

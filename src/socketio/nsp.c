@@ -12,6 +12,12 @@
 #include "core/log.h"
 #include "socketio/io_internal.h"
 
+static sio__member *member_by_id(void *nspp, const char *id) {
+  sio_nsp *nsp = nspp;
+  sio_socket *s = sio__map_get(&nsp->sockets, id, strlen(id));
+  return s ? &s->member : NULL;
+}
+
 sio_nsp *sio__nsp_new(sio_io *io, const char *name, size_t len, int kind) {
   sio_nsp *nsp = sio__calloc(1, sizeof(*nsp));
   if (!nsp) return NULL;
@@ -24,6 +30,7 @@ sio_nsp *sio__nsp_new(sio_io *io, const char *name, size_t len, int kind) {
   if (kind != SIO__NSP_PARENT) {
     nsp->adapter = io->adapter_new(nsp, io->adapter_arg);
     if (!nsp->adapter) goto fail;
+    nsp->adapter->lookup = member_by_id;
     if (sio__map_put(&io->nsps, name, len, nsp)) goto fail;
   }
   return nsp;
@@ -192,8 +199,9 @@ static void socket_connected(sio_socket *s) {
   sio_nsp *nsp = s->nsp;
   sio__client *c = s->client;
   const char *own[] = {s->id};
-  if (nsp->adapter->ops->add_all(nsp->adapter, &s->member, own, 1) ||
-      sio__map_put(&nsp->sockets, s->id, strlen(s->id), s)) {
+  if (sio__map_put(&nsp->sockets, s->id, strlen(s->id), s) ||
+      nsp->adapter->ops->add_all(nsp->adapter, &s->member, own, 1)) {
+    sio__map_del(&nsp->sockets, s->id, strlen(s->id));
     sio__send_connect_error(c, nsp->name, nsp->name_len, "Internal error", NULL);
     sio__socket_close(s, "server namespace disconnect", 0);
     return;

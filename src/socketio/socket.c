@@ -16,6 +16,10 @@ void sio__ack_after_handlers(sio_ack *a);
 /* --- callback arrays ---------------------------------------------------------------------- */
 
 int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event) {
+  return sio__cbs_add_kind(c, 0, fn, user, event);
+}
+
+int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const char *event) {
   if (!fn) return -EINVAL;
   if (c->n == c->cap) {
     size_t cap = c->cap ? c->cap * 2 : 2;
@@ -26,7 +30,7 @@ int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event) {
   }
   char *ev = NULL;
   if (event && !(ev = sio__strdup(event))) return -ENOMEM;
-  c->v[c->n++] = (sio__cb){fn, user, ev};
+  c->v[c->n++] = (sio__cb){fn, user, ev, kind};
   return 0;
 }
 
@@ -38,6 +42,8 @@ void sio__cbs_free(sio__cbs *c) {
 
 /* --- lifetime ----------------------------------------------------------------------------- */
 
+static const char empty_auth[] = "{}"; /* shared by every socket without a CONNECT payload */
+
 sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len) {
   sio_socket *s = sio__calloc(1, sizeof(*s));
   if (!s) return NULL;
@@ -45,7 +51,7 @@ sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size
     sio__free(s);
     return NULL;
   }
-  s->auth = auth ? sio__strndup(auth, auth_len) : sio__strdup("{}");
+  s->auth = auth ? sio__strndup(auth, auth_len) : (char *)empty_auth;
   if (!s->auth) {
     sio__free(s);
     return NULL;
@@ -75,22 +81,24 @@ void sio_socket_unref(sio_socket *s) {
     s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
   sio__list_remove(&s->client_link);
   if (s->client) sio__client_unref(s->client);
-  sio__cbs_free(&s->events);
-  sio__cbs_free(&s->any);
-  sio__cbs_free(&s->any_out);
-  sio__cbs_free(&s->packet_mw);
-  sio__cbs_free(&s->on_error);
-  sio__cbs_free(&s->on_disconnecting);
-  sio__cbs_free(&s->on_disconnect);
-  sio__free(s->auth);
+  sio__cbs_free(&s->h);
+  if (s->auth != empty_auth) sio__free(s->auth);
   sio__free(s);
 }
 
-static void call_disconnect(sio__cbs *cbs, sio_socket *s, const char *reason) {
-  for (size_t i = 0; i < cbs->n; i++) {
-    sio__cb cb = cbs->v[i];
-    ((sio_disconnect_fn)cb.fn)(s, reason, cb.user);
+static void call_disconnect(int kind, sio_socket *s, const char *reason) {
+  if (!(s->hkinds & 1u << kind)) return;
+  for (size_t i = 0; i < s->h.n; i++) {
+    sio__cb cb = s->h.v[i];
+    if (cb.kind == kind) ((sio_disconnect_fn)cb.fn)(s, reason, cb.user);
   }
+}
+
+static int add_handler(sio_socket *s, int kind, void (*fn)(void), void *user, const char *ev) {
+  if (!s) return -EINVAL;
+  int rc = sio__cbs_add_kind(&s->h, kind, fn, user, ev);
+  if (!rc) s->hkinds |= 1u << kind;
+  return rc;
 }
 
 void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect) {
@@ -111,14 +119,14 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect) {
       sio__sbuf_free(&sb);
     }
   }
-  if (was_connected) call_disconnect(&s->on_disconnecting, s, reason);
+  if (was_connected) call_disconnect(SIO__H_DISCONNECTING, s, reason);
   sio__acks_fail_all(s, SIO_ECLOSED);
   s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
   if (was_connected) sio__map_del(&s->nsp->sockets, s->id, strlen(s->id));
   s->state = SIO__S_CLOSED;
   sio__list_remove(&s->client_link);
   sio__client *c = s->client;
-  if (was_connected) call_disconnect(&s->on_disconnect, s, reason);
+  if (was_connected) call_disconnect(SIO__H_DISCONNECT, s, reason);
   if (c) {
     s->client = NULL;
     sio__client_unref(c);
@@ -190,43 +198,44 @@ uint64_t sio_handshake_issued(const sio_socket *s) {
 
 int sio_on(sio_socket *s, const char *event, sio_event_fn fn, void *user) {
   if (!s || !event) return -EINVAL;
-  return sio__cbs_add(&s->events, (void (*)(void))fn, user, event);
+  return add_handler(s, SIO__H_EVENT, (void (*)(void))fn, user, event);
 }
 
 int sio_off(sio_socket *s, const char *event, sio_event_fn fn) {
   if (!s || !event) return -EINVAL;
   size_t j = 0;
   int found = 0;
-  for (size_t i = 0; i < s->events.n; i++) {
-    sio__cb cb = s->events.v[i];
-    if (strcmp(cb.event, event) == 0 && (!fn || cb.fn == (void (*)(void))fn)) {
+  for (size_t i = 0; i < s->h.n; i++) {
+    sio__cb cb = s->h.v[i];
+    if (cb.kind == SIO__H_EVENT && strcmp(cb.event, event) == 0 &&
+        (!fn || cb.fn == (void (*)(void))fn)) {
       sio__free(cb.event);
       found = 1;
       continue;
     }
-    s->events.v[j++] = cb;
+    s->h.v[j++] = cb;
   }
-  s->events.n = j;
+  s->h.n = j;
   return found ? 0 : SIO_ENOTFOUND;
 }
 
 int sio_on_any(sio_socket *s, sio_any_fn fn, void *user) {
-  return s ? sio__cbs_add(&s->any, (void (*)(void))fn, user, NULL) : -EINVAL;
+  return add_handler(s, SIO__H_ANY, (void (*)(void))fn, user, NULL);
 }
 int sio_on_any_outgoing(sio_socket *s, sio_any_fn fn, void *user) {
-  return s ? sio__cbs_add(&s->any_out, (void (*)(void))fn, user, NULL) : -EINVAL;
+  return add_handler(s, SIO__H_ANY_OUT, (void (*)(void))fn, user, NULL);
 }
 int sio_socket_use(sio_socket *s, sio_packet_mw_fn fn, void *user) {
-  return s ? sio__cbs_add(&s->packet_mw, (void (*)(void))fn, user, NULL) : -EINVAL;
+  return add_handler(s, SIO__H_PACKET_MW, (void (*)(void))fn, user, NULL);
 }
 int sio_on_error(sio_socket *s, sio_socket_error_fn fn, void *user) {
-  return s ? sio__cbs_add(&s->on_error, (void (*)(void))fn, user, NULL) : -EINVAL;
+  return add_handler(s, SIO__H_ERROR, (void (*)(void))fn, user, NULL);
 }
 int sio_on_disconnecting(sio_socket *s, sio_disconnect_fn fn, void *user) {
-  return s ? sio__cbs_add(&s->on_disconnecting, (void (*)(void))fn, user, NULL) : -EINVAL;
+  return add_handler(s, SIO__H_DISCONNECTING, (void (*)(void))fn, user, NULL);
 }
 int sio_on_disconnect(sio_socket *s, sio_disconnect_fn fn, void *user) {
-  return s ? sio__cbs_add(&s->on_disconnect, (void (*)(void))fn, user, NULL) : -EINVAL;
+  return add_handler(s, SIO__H_DISCONNECT, (void (*)(void))fn, user, NULL);
 }
 
 /* --- rooms -------------------------------------------------------------------------------- */
@@ -269,9 +278,9 @@ void sio_rooms(const sio_socket *s, sio_room_fn fn, void *user) {
 /* --- dispatch ----------------------------------------------------------------------------- */
 
 static void report_error(sio_socket *s, int err, const char *message) {
-  for (size_t i = 0; i < s->on_error.n; i++) {
-    sio__cb cb = s->on_error.v[i];
-    ((sio_socket_error_fn)cb.fn)(s, err, message, cb.user);
+  for (size_t i = 0; i < s->h.n; i++) {
+    sio__cb cb = s->h.v[i];
+    if (cb.kind == SIO__H_ERROR) ((sio_socket_error_fn)cb.fn)(s, err, message, cb.user);
   }
 }
 
@@ -306,13 +315,16 @@ static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *a
   }
   sio_ack *ack = NULL;
   if (p->id != SIO__SIO_NO_ID) ack = sio__ack_new(s, p->id);
-  for (size_t i = 0; i < s->any.n && s->state == SIO__S_CONNECTED; i++) {
-    sio__cb cb = s->any.v[i];
-    ((sio_any_fn)cb.fn)(s, ev, &args, cb.user);
+  for (size_t i = 0; (s->hkinds & 1u << SIO__H_ANY) && i < s->h.n && s->state == SIO__S_CONNECTED;
+       i++) {
+    sio__cb cb = s->h.v[i];
+    if (cb.kind == SIO__H_ANY) ((sio_any_fn)cb.fn)(s, ev, &args, cb.user);
   }
   int refused = 0;
-  for (size_t i = 0; i < s->packet_mw.n && s->state == SIO__S_CONNECTED; i++) {
-    sio__cb cb = s->packet_mw.v[i];
+  for (size_t i = 0;
+       (s->hkinds & 1u << SIO__H_PACKET_MW) && i < s->h.n && s->state == SIO__S_CONNECTED; i++) {
+    sio__cb cb = s->h.v[i];
+    if (cb.kind != SIO__H_PACKET_MW) continue;
     int rc = ((sio_packet_mw_fn)cb.fn)(s, ev, &args, cb.user);
     if (rc) {
       refused = 1;
@@ -321,9 +333,9 @@ static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *a
     }
   }
   if (!refused) {
-    for (size_t i = 0; i < s->events.n && s->state == SIO__S_CONNECTED; i++) {
-      sio__cb cb = s->events.v[i];
-      if (strcmp(cb.event, ev) != 0) continue;
+    for (size_t i = 0; i < s->h.n && s->state == SIO__S_CONNECTED; i++) {
+      sio__cb cb = s->h.v[i];
+      if (cb.kind != SIO__H_EVENT || strcmp(cb.event, ev) != 0) continue;
       ((sio_event_fn)cb.fn)(s, &args, ack, cb.user);
     }
   }

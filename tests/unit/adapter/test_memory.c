@@ -174,6 +174,46 @@ static void test_oom(void **state) {
   assert_int_equal(sio__alloc_live(), 0);
 }
 
+/* With the namespace's id lookup, own rooms are implicit (no room object). */
+static sio__member *lookup(void *nsp, const char *id) {
+  (void)nsp;
+  for (int i = 0; i < N; i++)
+    if (strcmp(ids[i], id) == 0) return &ms[i];
+  return NULL;
+}
+
+static void test_own_room_implicit(void **state) {
+  sio__adapter *a = sio__memory_adapter_new(NULL, NULL);
+  a->lookup = lookup;
+  long live = sio__alloc_live();
+  setup_members(a);
+  assert_true(ms[3].own);
+  assert_int_equal(ms[3].nrooms, 0);
+  assert_true(a->ops->has(a, &ms[3], "s3"));
+  assert_int_equal(a->ops->room_size(a, "s3"), 1);
+  const char *r3[] = {"s3"}, *r3b[] = {"s3", "s4", "s3"};
+  assert_int_equal(sel(a, r3, 1, NULL, 0), 1);
+  assert_int_equal(hits[3], 1);
+  assert_int_equal(sel(a, r3b, 3, NULL, 0), 2);
+  assert_int_equal(sel(a, NULL, 0, r3, 1), N - 1); /* broadcast from s3 */
+  assert_int_equal(hits[3], 0);
+  /* another socket joining a room named after s3: both are in it */
+  const char *name[] = {"s3"};
+  assert_int_equal(a->ops->add_all(a, &ms[5], name, 1), 0);
+  assert_int_equal(sel(a, r3, 1, NULL, 0), 2);
+  assert_int_equal(hits[3] + hits[5], 2);
+  assert_int_equal(a->ops->room_size(a, "s3"), 2);
+  char buf[64] = "";
+  a->ops->rooms_of(a, &ms[3], collect_room, buf);
+  assert_string_equal(buf, "s3,");
+  assert_int_equal(a->ops->del(a, &ms[3], "s3"), 0);
+  assert_false(ms[3].own);
+  assert_int_equal(a->ops->del(a, &ms[3], "s3"), SIO_ENOTFOUND);
+  for (int i = 0; i < N; i++) a->ops->del_all(a, &ms[i]);
+  a->ops->destroy(a);
+  (void)live;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rooms_union_except),
@@ -181,6 +221,7 @@ int main(void) {
       cmocka_unit_test(test_remove_during_select),
       cmocka_unit_test(test_many),
       cmocka_unit_test(test_oom),
+      cmocka_unit_test(test_own_room_implicit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
