@@ -579,6 +579,34 @@ describe('WebSocket conformance over raw TCP (echo)', { skip }, () => {
     });
   });
 
+  describe('robustness', () => {
+    test('random bytes and random frames on many connections never hurt the server', async () => {
+      let seed = 12345;
+      const rand = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+      const cs = [];
+      for (let i = 0; i < 40; i++) {
+        const deflateOffer = i % 2 ? { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } } : undefined;
+        const c = await open(server.port, deflateOffer);
+        cs.push(c);
+        const parts = [];
+        for (let k = 0; k < 20; k++) {
+          const kind = rand(4);
+          if (kind === 0) parts.push(crypto.randomBytes(rand(300)));
+          else parts.push(frame(rand(16), crypto.randomBytes(rand(200)), { fin: !!rand(2), rsv: rand(8) }));
+        }
+        c.send(...parts);
+      }
+      await sleep(300);
+      for (const c of cs) c.destroy();
+      // the server still works
+      const c = await open();
+      c.send(frame(1, 'alive'));
+      await echoes(c, 1, Buffer.from('alive'));
+      await c.closeCleanly();
+      assert.ok(server.alive());
+    });
+  });
+
   describe('12-13 permessage-deflate', () => {
     const inflate = (p) => zlib.inflateRawSync(Buffer.concat([p, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
     const deflate = (p, windowBits = 15) => {
