@@ -56,8 +56,10 @@ static int add_room(const char *room, void *user) {
 static void on_rooms(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   json_t *rooms = json_array();
   sio_rooms(s, add_room, rooms);
-  if (ack) sio_ack_sendf(ack, "o", rooms);
-  else json_decref(rooms);
+  if (ack)
+    sio_ack_sendf(ack, "o", rooms);
+  else
+    json_decref(rooms);
 }
 
 /* "to": (rooms[], except[], event, data, fromSocket) */
@@ -128,7 +130,9 @@ typedef struct later {
   sio_ack *ack;
 } later;
 
-static void later_closed(uv_handle_t *h) { free(h->data); }
+static void later_closed(uv_handle_t *h) {
+  free(h->data);
+}
 static void later_fire(uv_timer_t *t) {
   later *l = t->data;
   sio_ack_sendf(l->ack, "s", "later");
@@ -161,8 +165,10 @@ static void on_fetch(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   const char *room = sio_args_str(a, 0, NULL);
   sio_op *op = room ? sio_in(io, room) : sio_io_op(io);
   sio_fetch_sockets(op, fetched, ids);
-  if (ack) sio_ack_sendf(ack, "o", ids);
-  else json_decref(ids);
+  if (ack)
+    sio_ack_sendf(ack, "o", ids);
+  else
+    json_decref(ids);
 }
 
 /* ("sockets-join", room, newRoom) */
@@ -254,7 +260,8 @@ static void on_start_thread(sio_socket *s, const sio_args *a, sio_ack *ack, void
 static void on_disconnecting(sio_socket *s, const char *reason, void *u) {
   /* rooms are still joined here: tell the "watchers" room */
   int in_watch = sio_in_room(s, "watched");
-  if (in_watch) sio_emitf(sio_to(io, "watchers"), "gone", "{s:s,s:s}", "id", sio_id(s), "reason", reason);
+  if (in_watch)
+    sio_emitf(sio_to(io, "watchers"), "gone", "{s:s,s:s}", "id", sio_id(s), "reason", reason);
 }
 
 /* a broadcast on the dynamic parent reaches every child namespace */
@@ -355,7 +362,9 @@ static void on_dyn_connection(sio_socket *s, void *u) {
   sio_emitf(s, "nsp", "s", sio_nsp_name(sio_socket_nsp(s)));
 }
 
-static void on_custom_connection(sio_socket *s, void *u) { emit_auth(s); }
+static void on_custom_connection(sio_socket *s, void *u) {
+  emit_auth(s);
+}
 
 int main(int argc, char **argv) {
   int port = 3000;

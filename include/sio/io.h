@@ -82,23 +82,23 @@ typedef enum sio_send_policy {
 
 /* Zero means the default (given in brackets, same names as Node's socket.io where one exists). */
 typedef struct sio_io_opts {
-  const char *path;             /* ["/socket.io/"] */
-  uint32_t ping_interval_ms;    /* pingInterval [25000] */
-  uint32_t ping_timeout_ms;     /* pingTimeout [20000] */
-  uint32_t upgrade_timeout_ms;  /* upgradeTimeout [10000] */
-  uint32_t connect_timeout_ms;  /* connectTimeout [45000]: no CONNECT by then closes it */
-  size_t max_http_buffer_size;  /* maxHttpBufferSize [1e6] */
-  unsigned transports;          /* SIO_TRANSPORT_* bits [both] */
-  int no_upgrades;              /* allowUpgrades = false */
-  int no_serve_client;          /* serveClient = false (/socket.io/socket.io.js is 404) */
-  const char *cors_origin;      /* cors.origin: "*", one origin or a comma list [no CORS] */
-  int cors_credentials;         /* cors.credentials */
-  int per_message_deflate;      /* perMessageDeflate [off] */
-  int http_compression;         /* gzip polling responses when accepted [off] */
-  size_t send_buffer_limit;     /* per-client bytes not yet sent [1 MiB] */
+  const char *path;            /* ["/socket.io/"] */
+  uint32_t ping_interval_ms;   /* pingInterval [25000] */
+  uint32_t ping_timeout_ms;    /* pingTimeout [20000] */
+  uint32_t upgrade_timeout_ms; /* upgradeTimeout [10000] */
+  uint32_t connect_timeout_ms; /* connectTimeout [45000]: no CONNECT by then closes it */
+  size_t max_http_buffer_size; /* maxHttpBufferSize [1e6] */
+  unsigned transports;         /* SIO_TRANSPORT_* bits [both] */
+  int no_upgrades;             /* allowUpgrades = false */
+  int no_serve_client;         /* serveClient = false (/socket.io/socket.io.js is 404) */
+  const char *cors_origin;     /* cors.origin: "*", one origin or a comma list [no CORS] */
+  int cors_credentials;        /* cors.credentials */
+  int per_message_deflate;     /* perMessageDeflate [off] */
+  int http_compression;        /* gzip polling responses when accepted [off] */
+  size_t send_buffer_limit;    /* per-client bytes not yet sent [1 MiB] */
   sio_send_policy send_buffer_policy;
-  int max_json_depth;           /* nesting limit of received arguments [128] */
-  size_t max_attachments;       /* binary attachments per packet [10] */
+  int max_json_depth;     /* nesting limit of received arguments [128] */
+  size_t max_attachments; /* binary attachments per packet [10] */
 } sio_io_opts;
 
 sio_io_opts sio_io_opts_default(void); /* for C++ callers */
@@ -185,8 +185,7 @@ int sio_on_any(sio_socket *s, sio_any_fn fn, void *user);
 int sio_on_any_outgoing(sio_socket *s, sio_any_fn fn, void *user);
 /* socket.use(): per-packet middleware for incoming events. Return 0 to go on; a negative
  * code drops the event and reports it to the socket's error handler (socket.on("error")). */
-typedef int (*sio_packet_mw_fn)(sio_socket *s, const char *event, const sio_args *args,
-                                void *user);
+typedef int (*sio_packet_mw_fn)(sio_socket *s, const char *event, const sio_args *args, void *user);
 int sio_socket_use(sio_socket *s, sio_packet_mw_fn fn, void *user);
 typedef void (*sio_socket_error_fn)(sio_socket *s, int err, const char *message, void *user);
 int sio_on_error(sio_socket *s, sio_socket_error_fn fn, void *user);
@@ -264,7 +263,7 @@ int sio_ack_msg(sio_ack *ack, sio_msg *m);                 /* built with sio_msg
  * answer's arguments. Add calls append one argument each; after an allocation failure the
  * message is marked failed and the emit returns -ENOMEM. */
 sio_msg *sio_msg_new(const char *event);
-void sio_msg_free(sio_msg *m); /* only for a message never emitted */
+void sio_msg_free(sio_msg *m);                             /* only for a message never emitted */
 int sio_msg_raw(sio_msg *m, const char *json, size_t len); /* one argument as JSON text */
 int sio_msg_str(sio_msg *m, const char *str);
 int sio_msg_strn(sio_msg *m, const char *str, size_t len);
@@ -273,7 +272,7 @@ int sio_msg_int(sio_msg *m, int64_t v);
 int sio_msg_bool(sio_msg *m, int v);
 int sio_msg_null(sio_msg *m);
 int sio_msg_value(sio_msg *m, const json_t *v);
-int sio_msg_packf(sio_msg *m, const char *fmt, ...); /* one or more arguments, json_pack */
+int sio_msg_packf(sio_msg *m, const char *fmt, ...);       /* one or more arguments, json_pack */
 int sio_msg_bin(sio_msg *m, const void *data, size_t len); /* a binary argument (copied) */
 /* Registers a binary attachment (copied) and returns its number, to be written inside a JSON
  * argument as {"_placeholder":true,"num":N}: binary at any depth. Negative on failure. */
@@ -289,9 +288,9 @@ int sio_msg_ack(sio_msg *m, sio_ack_fn fn, void *user, uint32_t timeout_ms);
  * timeout (status SIO_ETIMEDOUT, with the answers that came). */
 typedef void (*sio_acks_fn)(int status, const sio_acks *acks, void *user);
 int sio_msg_acks(sio_msg *m, sio_acks_fn fn, void *user, uint32_t timeout_ms);
-size_t sio_acks_count(const sio_acks *acks);                     /* answers received */
-size_t sio_acks_expected(const sio_acks *acks);                  /* clients targeted */
-const sio_args *sio_acks_args(const sio_acks *acks, size_t i);   /* answer i */
+size_t sio_acks_count(const sio_acks *acks);                    /* answers received */
+size_t sio_acks_expected(const sio_acks *acks);                 /* clients targeted */
+const sio_args *sio_acks_args(const sio_acks *acks, size_t i);  /* answer i */
 const char *sio_acks_socket_id(const sio_acks *acks, size_t i); /* who gave answer i */
 
 /* Emit with an ack in one call (a socket only). */
@@ -299,14 +298,14 @@ int sio_emit_ack(sio_socket *s, const char *event, const char *args_json, uint32
                  sio_ack_fn fn, void *user);
 
 /* --- broadcast operators ----------------------------------------------------------------- */
-sio_op *sio_io_op(sio_io *io);        /* everyone in "/" */
-sio_op *sio_nsp_op(sio_nsp *nsp);     /* everyone in nsp */
-sio_op *sio_socket_op(sio_socket *s); /* everyone in the socket's namespace except it */
+sio_op *sio_io_op(sio_io *io);                   /* everyone in "/" */
+sio_op *sio_nsp_op(sio_nsp *nsp);                /* everyone in nsp */
+sio_op *sio_socket_op(sio_socket *s);            /* everyone in the socket's namespace except it */
 sio_op *sio_op_to(sio_op *op, const char *room); /* add a room (union); sio_in is the same */
 sio_op *sio_op_except(sio_op *op, const char *room);
-sio_op *sio_op_volatile(sio_op *op);          /* skip clients that cannot take it now */
-sio_op *sio_op_compress(sio_op *op, int on);  /* permessage-deflate for this packet */
-sio_op *sio_op_local(sio_op *op);             /* this node only (multi-node adapters) */
+sio_op *sio_op_volatile(sio_op *op);             /* skip clients that cannot take it now */
+sio_op *sio_op_compress(sio_op *op, int on);     /* permessage-deflate for this packet */
+sio_op *sio_op_local(sio_op *op);                /* this node only (multi-node adapters) */
 sio_op *sio_op_timeout(sio_op *op, uint32_t ms); /* for sio_msg_acks */
 void sio_op_free(sio_op *op);
 
@@ -356,10 +355,18 @@ int sio_call_async(sio_io *io, sio_loop_fn fn, void *user);
  * sio_to / sio_in / sio_except / sio_broadcast / sio_volatile / sio_emit* accept a server, a
  * namespace, a socket or an operator. */
 #ifdef __cplusplus
-static inline sio_op *sio__op_of(sio_io *io) { return sio_io_op(io); }
-static inline sio_op *sio__op_of(sio_nsp *n) { return sio_nsp_op(n); }
-static inline sio_op *sio__op_of(sio_socket *s) { return sio_socket_op(s); }
-static inline sio_op *sio__op_of(sio_op *o) { return o; }
+static inline sio_op *sio__op_of(sio_io *io) {
+  return sio_io_op(io);
+}
+static inline sio_op *sio__op_of(sio_nsp *n) {
+  return sio_nsp_op(n);
+}
+static inline sio_op *sio__op_of(sio_socket *s) {
+  return sio_socket_op(s);
+}
+static inline sio_op *sio__op_of(sio_op *o) {
+  return o;
+}
 template <class T> static inline sio_op *sio_to(T *t, const char *room) {
   return sio_op_to(sio__op_of(t), room);
 }
@@ -369,15 +376,21 @@ template <class T> static inline sio_op *sio_in(T *t, const char *room) {
 template <class T> static inline sio_op *sio_except(T *t, const char *room) {
   return sio_op_except(sio__op_of(t), room);
 }
-template <class T> static inline sio_op *sio_volatile(T *t) { return sio_op_volatile(sio__op_of(t)); }
+template <class T> static inline sio_op *sio_volatile(T *t) {
+  return sio_op_volatile(sio__op_of(t));
+}
 template <class T> static inline sio_op *sio_compress(T *t, int on) {
   return sio_op_compress(sio__op_of(t), on);
 }
-template <class T> static inline sio_op *sio_local(T *t) { return sio_op_local(sio__op_of(t)); }
+template <class T> static inline sio_op *sio_local(T *t) {
+  return sio_op_local(sio__op_of(t));
+}
 template <class T> static inline sio_op *sio_timeout(T *t, uint32_t ms) {
   return sio_op_timeout(sio__op_of(t), ms);
 }
-static inline sio_op *sio_broadcast(sio_socket *s) { return sio_socket_op(s); }
+static inline sio_op *sio_broadcast(sio_socket *s) {
+  return sio_socket_op(s);
+}
 static inline int sio_emit_raw(sio_socket *s, const char *e, const char *j) {
   return sio_socket_emit_raw(s, e, j);
 }
@@ -408,7 +421,9 @@ static inline int sio_emit_bin(sio_socket *s, const char *e, const void *d, size
 template <class T> static inline int sio_emit_bin(T *t, const char *e, const void *d, size_t n) {
   return sio_op_emit_bin(sio__op_of(t), e, d, n);
 }
-static inline int sio_emit_msg(sio_socket *s, sio_msg *m) { return sio_socket_emit_msg(s, m); }
+static inline int sio_emit_msg(sio_socket *s, sio_msg *m) {
+  return sio_socket_emit_msg(s, m);
+}
 template <class T> static inline int sio_emit_msg(T *t, sio_msg *m) {
   return sio_op_emit_msg(sio__op_of(t), m);
 }
@@ -434,53 +449,74 @@ static inline int sio_on_connection(sio_nsp *n, sio_connection_fn fn, void *user
 }
 #else
 #define sio__op_of(t)                                                                              \
-  _Generic((t), sio_io *: sio_io_op, sio_nsp *: sio_nsp_op, sio_socket *: sio_socket_op,          \
-           sio_op *: sio__op_self)(t)
-static inline sio_op *sio__op_self(sio_op *op) { return op; }
-#define sio_to(t, room) sio_op_to(sio__op_of(t), (room))
-#define sio_in(t, room) sio_op_to(sio__op_of(t), (room))
-#define sio_except(t, room) sio_op_except(sio__op_of(t), (room))
-#define sio_volatile(t) sio_op_volatile(sio__op_of(t))
-#define sio_compress(t, on) sio_op_compress(sio__op_of(t), (on))
-#define sio_local(t) sio_op_local(sio__op_of(t))
-#define sio_timeout(t, ms) sio_op_timeout(sio__op_of(t), (ms))
-#define sio_broadcast(s) sio_socket_op(s)
+  _Generic((t), sio_io *                                                                           \
+           : sio_io_op, sio_nsp *                                                                  \
+           : sio_nsp_op, sio_socket *                                                              \
+           : sio_socket_op, sio_op *                                                               \
+           : sio__op_self)(t)
+static inline sio_op *sio__op_self(sio_op *op) {
+  return op;
+}
+#define sio_to(t, room)          sio_op_to(sio__op_of(t), (room))
+#define sio_in(t, room)          sio_op_to(sio__op_of(t), (room))
+#define sio_except(t, room)      sio_op_except(sio__op_of(t), (room))
+#define sio_volatile(t)          sio_op_volatile(sio__op_of(t))
+#define sio_compress(t, on)      sio_op_compress(sio__op_of(t), (on))
+#define sio_local(t)             sio_op_local(sio__op_of(t))
+#define sio_timeout(t, ms)       sio_op_timeout(sio__op_of(t), (ms))
+#define sio_broadcast(s)         sio_socket_op(s)
 /* A socket target emits to that socket; anything else broadcasts. */
-#define sio_emit(t, ev, v) sio__emit_generic(emit_value, emit, t, ev, v)
+#define sio_emit(t, ev, v)       sio__emit_generic(emit_value, emit, t, ev, v)
 #define sio_emit_value(t, ev, v) sio__emit_generic(emit_value, emit, t, ev, v)
-#define sio_emit_raw(t, ev, j) sio__emit_generic(emit_raw, emit_raw, t, ev, j)
-#define sio_emit_args(t, ev, a) sio__emit_generic(emit_args, emit_args, t, ev, a)
+#define sio_emit_raw(t, ev, j)   sio__emit_generic(emit_raw, emit_raw, t, ev, j)
+#define sio_emit_args(t, ev, a)  sio__emit_generic(emit_args, emit_args, t, ev, a)
 #define sio_emit_bin(t, ev, d, n)                                                                  \
-  _Generic((t), sio_socket *: sio__sock_emit_bin, sio_io *: sio__io_emit_bin,                     \
-           sio_nsp *: sio__nsp_emit_bin, sio_op *: sio_op_emit_bin)((t), (ev), (d), (n))
+  _Generic((t), sio_socket *                                                                       \
+           : sio__sock_emit_bin, sio_io *                                                          \
+           : sio__io_emit_bin, sio_nsp *                                                           \
+           : sio__nsp_emit_bin, sio_op *                                                           \
+           : sio_op_emit_bin)((t), (ev), (d), (n))
 #define sio_emit_msg(t, m)                                                                         \
-  _Generic((t), sio_socket *: sio__sock_emit_msg, sio_io *: sio__io_emit_msg,                     \
-           sio_nsp *: sio__nsp_emit_msg, sio_op *: sio_op_emit_msg)((t), (m))
+  _Generic((t), sio_socket *                                                                       \
+           : sio__sock_emit_msg, sio_io *                                                          \
+           : sio__io_emit_msg, sio_nsp *                                                           \
+           : sio__nsp_emit_msg, sio_op *                                                           \
+           : sio_op_emit_msg)((t), (m))
 #define sio_emitf(t, ev, ...)                                                                      \
-  _Generic((t), sio_socket *: sio__sock_emitf, sio_io *: sio__io_emitf,                           \
-           sio_nsp *: sio__nsp_emitf, sio_op *: sio_op_emitf)((t), (ev), __VA_ARGS__)
+  _Generic((t), sio_socket *                                                                       \
+           : sio__sock_emitf, sio_io *                                                             \
+           : sio__io_emitf, sio_nsp *                                                              \
+           : sio__nsp_emitf, sio_op *                                                              \
+           : sio_op_emitf)((t), (ev), __VA_ARGS__)
 #define sio__emit_generic(sname, oname, t, ev, x)                                                  \
-  _Generic((t), sio_socket *: sio__sock_##sname, sio_io *: sio__io_##oname,                       \
-           sio_nsp *: sio__nsp_##oname, sio_op *: sio_op_##oname)((t), (ev), (x))
+  _Generic((t), sio_socket *                                                                       \
+           : sio__sock_##sname, sio_io *                                                           \
+           : sio__io_##oname, sio_nsp *                                                            \
+           : sio__nsp_##oname, sio_op *                                                            \
+           : sio_op_##oname)((t), (ev), (x))
 #define sio_on_connection(t, fn, user)                                                             \
-  _Generic((t), sio_io *: sio_io_on_connection, sio_nsp *: sio_nsp_on_connection)((t), (fn), (user))
+  _Generic((t), sio_io *                                                                           \
+           : sio_io_on_connection, sio_nsp *                                                       \
+           : sio_nsp_on_connection)((t), (fn), (user))
 
 /* Adapters with the exact parameter types _Generic needs. */
 #define SIO__EMIT_ADAPTERS(kind, T, opfn)                                                          \
-  static inline int sio__##kind##_emit(T t, const char *e, const json_t *v) {                     \
+  static inline int sio__##kind##_emit(T t, const char *e, const json_t *v) {                      \
     return sio_op_emit(opfn(t), e, v);                                                             \
   }                                                                                                \
-  static inline int sio__##kind##_emit_raw(T t, const char *e, const char *j) {                   \
+  static inline int sio__##kind##_emit_raw(T t, const char *e, const char *j) {                    \
     return sio_op_emit_raw(opfn(t), e, j);                                                         \
   }                                                                                                \
-  static inline int sio__##kind##_emit_args(T t, const char *e, const sio_args *a) {              \
+  static inline int sio__##kind##_emit_args(T t, const char *e, const sio_args *a) {               \
     return sio_op_emit_args(opfn(t), e, a);                                                        \
   }                                                                                                \
-  static inline int sio__##kind##_emit_bin(T t, const char *e, const void *d, size_t n) {         \
+  static inline int sio__##kind##_emit_bin(T t, const char *e, const void *d, size_t n) {          \
     return sio_op_emit_bin(opfn(t), e, d, n);                                                      \
   }                                                                                                \
-  static inline int sio__##kind##_emit_msg(T t, sio_msg *m) { return sio_op_emit_msg(opfn(t), m); } \
-  static inline int sio__##kind##_emitf(T t, const char *e, const char *fmt, ...) {               \
+  static inline int sio__##kind##_emit_msg(T t, sio_msg *m) {                                      \
+    return sio_op_emit_msg(opfn(t), m);                                                            \
+  }                                                                                                \
+  static inline int sio__##kind##_emitf(T t, const char *e, const char *fmt, ...) {                \
     va_list ap;                                                                                    \
     va_start(ap, fmt);                                                                             \
     int r = sio_op_vemitf(opfn(t), e, fmt, ap);                                                    \
@@ -501,7 +537,9 @@ static inline int sio__sock_emit_args(sio_socket *s, const char *e, const sio_ar
 static inline int sio__sock_emit_bin(sio_socket *s, const char *e, const void *d, size_t n) {
   return sio_socket_emit_bin(s, e, d, n);
 }
-static inline int sio__sock_emit_msg(sio_socket *s, sio_msg *m) { return sio_socket_emit_msg(s, m); }
+static inline int sio__sock_emit_msg(sio_socket *s, sio_msg *m) {
+  return sio_socket_emit_msg(s, m);
+}
 static inline int sio__sock_emitf(sio_socket *s, const char *e, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -31,8 +31,8 @@ typedef struct sio__member {
   sio__mroom *rooms; /* the rooms this socket is in (adapter-owned) */
   uint32_t nrooms;
   uint32_t cap;
-  uint32_t mark; /* selection generation (adapter-private) */
-  uint32_t slot; /* index in the adapter's member table (adapter-private) */
+  uint32_t mark;  /* selection generation (adapter-private) */
+  uint32_t slot;  /* index in the adapter's member table (adapter-private) */
   const char *id; /* the socket id (its own room); owned by the socket */
   uint8_t own;    /* in its own room, kept implicitly (adapter-private; see lookup) */
 } sio__member;
@@ -49,7 +49,7 @@ typedef struct sio__bcast_opts {
   size_t nrooms;
   const char *const *except; /* sockets in any of these rooms are skipped */
   size_t nexcept;
-  unsigned flags; /* SIO__BC_* */
+  unsigned flags;     /* SIO__BC_* */
   const void *packet; /* the packet for remote nodes (a multi-node adapter); may be NULL */
 } sio__bcast_opts;
 

@@ -5,8 +5,8 @@
  * in the room's array). Each side knows where it sits in the other, so join and leave are O(1)
  * (swap-remove on both arrays) and a socket costs two pointers-and-an-index per room, no string.
  * An empty room is freed at once. A socket's own room (its id) costs nothing: a flag on the
- * member, found through the namespace's id lookup. Every member is also in a flat array (for namespace-wide
- * broadcasts).
+ * member, found through the namespace's id lookup. Every member is also in a flat array (for
+ * namespace-wide broadcasts).
  *
  * Selection marks members with a generation number: members of the except rooms get the mark
  * first, then every unmarked member of the target rooms is marked and collected. So each
@@ -283,8 +283,7 @@ static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out
   return (long)n;
 }
 
-static long mem_select(sio__adapter *base, const sio__bcast_opts *o, sio__member_fn fn,
-                       void *ctx) {
+static long mem_select(sio__adapter *base, const sio__bcast_opts *o, sio__member_fn fn, void *ctx) {
   mem_adapter *a = (mem_adapter *)base;
   sio__member **arr;
   long n = collect(a, o, &arr);
@@ -312,7 +311,9 @@ static size_t mem_room_size(const sio__adapter *base, const char *room) {
   return n;
 }
 
-static size_t mem_count(const sio__adapter *base) { return ((const mem_adapter *)base)->nall; }
+static size_t mem_count(const sio__adapter *base) {
+  return ((const mem_adapter *)base)->nall;
+}
 
 static void mem_destroy(sio__adapter *base) {
   mem_adapter *a = (mem_adapter *)base;

@@ -110,7 +110,9 @@ static const sio__json_slice *arg(const sio_args *a, size_t i) {
   return &a->v[a->first + i];
 }
 
-size_t sio_args_count(const sio_args *a) { return a ? a->n - a->first : 0; }
+size_t sio_args_count(const sio_args *a) {
+  return a ? a->n - a->first : 0;
+}
 
 static int placeholder_num(const sio_args *a, const sio__json_slice *sl) {
   if (!a->binary || sl->type != SIO__JSON_OBJECT) return -1;
@@ -124,14 +126,21 @@ sio_type sio_args_type(const sio_args *a, size_t i) {
   const sio__json_slice *sl = arg(a, i);
   if (!sl) return SIO_T_NONE;
   switch (sl->type) {
-  case SIO__JSON_NULL: return SIO_T_NULL;
+  case SIO__JSON_NULL:
+    return SIO_T_NULL;
   case SIO__JSON_TRUE:
-  case SIO__JSON_FALSE: return SIO_T_BOOL;
-  case SIO__JSON_NUMBER: return SIO_T_NUMBER;
-  case SIO__JSON_STRING: return SIO_T_STRING;
-  case SIO__JSON_ARRAY: return SIO_T_ARRAY;
-  case SIO__JSON_OBJECT: return placeholder_num(a, sl) >= 0 ? SIO_T_BINARY : SIO_T_OBJECT;
-  default: return SIO_T_NONE;
+  case SIO__JSON_FALSE:
+    return SIO_T_BOOL;
+  case SIO__JSON_NUMBER:
+    return SIO_T_NUMBER;
+  case SIO__JSON_STRING:
+    return SIO_T_STRING;
+  case SIO__JSON_ARRAY:
+    return SIO_T_ARRAY;
+  case SIO__JSON_OBJECT:
+    return placeholder_num(a, sl) >= 0 ? SIO_T_BINARY : SIO_T_OBJECT;
+  default:
+    return SIO_T_NONE;
   }
 }
 
@@ -220,7 +229,9 @@ int sio_args_bin(const sio_args *a, size_t i, const void **data, size_t *len) {
   return sio_args_attachment(a, (size_t)num, data, len);
 }
 
-size_t sio_args_attachments(const sio_args *a) { return a ? a->natt : 0; }
+size_t sio_args_attachments(const sio_args *a) {
+  return a ? a->natt : 0;
+}
 
 int sio_args_attachment(const sio_args *a, size_t num, const void **data, size_t *len) {
   if (!a || num >= a->natt) return -EINVAL;

@@ -18,7 +18,9 @@
 #include "core/json.h"
 #include "socketio/io_internal.h"
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static int is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -75,14 +77,38 @@ static void canon_string(sio__sbuf *out, const char *s, size_t n) {
     sio__sbuf_append(out, s + run, i - run);
     char e = s[i + 1];
     switch (e) {
-    case '"': sio__sbuf_append(out, "\\\"", 2); i += 2; break;
-    case '\\': sio__sbuf_append(out, "\\\\", 2); i += 2; break;
-    case '/': sio__sbuf_appendc(out, '/'); i += 2; break;
-    case 'b': sio__sbuf_append(out, "\\b", 2); i += 2; break;
-    case 'f': sio__sbuf_append(out, "\\f", 2); i += 2; break;
-    case 'n': sio__sbuf_append(out, "\\n", 2); i += 2; break;
-    case 'r': sio__sbuf_append(out, "\\r", 2); i += 2; break;
-    case 't': sio__sbuf_append(out, "\\t", 2); i += 2; break;
+    case '"':
+      sio__sbuf_append(out, "\\\"", 2);
+      i += 2;
+      break;
+    case '\\':
+      sio__sbuf_append(out, "\\\\", 2);
+      i += 2;
+      break;
+    case '/':
+      sio__sbuf_appendc(out, '/');
+      i += 2;
+      break;
+    case 'b':
+      sio__sbuf_append(out, "\\b", 2);
+      i += 2;
+      break;
+    case 'f':
+      sio__sbuf_append(out, "\\f", 2);
+      i += 2;
+      break;
+    case 'n':
+      sio__sbuf_append(out, "\\n", 2);
+      i += 2;
+      break;
+    case 'r':
+      sio__sbuf_append(out, "\\r", 2);
+      i += 2;
+      break;
+    case 't':
+      sio__sbuf_append(out, "\\t", 2);
+      i += 2;
+      break;
     case 'u': {
       unsigned u = read_u4(s + i + 2);
       i += 6;
@@ -98,12 +124,23 @@ static void canon_string(sio__sbuf *out, const char *s, size_t n) {
         put_escaped_unit(out, u); /* lone surrogate */
       } else if (u < 0x20) {
         switch (u) {
-        case '\b': sio__sbuf_append(out, "\\b", 2); break;
-        case '\f': sio__sbuf_append(out, "\\f", 2); break;
-        case '\n': sio__sbuf_append(out, "\\n", 2); break;
-        case '\r': sio__sbuf_append(out, "\\r", 2); break;
-        case '\t': sio__sbuf_append(out, "\\t", 2); break;
-        default: put_escaped_unit(out, u);
+        case '\b':
+          sio__sbuf_append(out, "\\b", 2);
+          break;
+        case '\f':
+          sio__sbuf_append(out, "\\f", 2);
+          break;
+        case '\n':
+          sio__sbuf_append(out, "\\n", 2);
+          break;
+        case '\r':
+          sio__sbuf_append(out, "\\r", 2);
+          break;
+        case '\t':
+          sio__sbuf_append(out, "\\t", 2);
+          break;
+        default:
+          put_escaped_unit(out, u);
         }
       } else if (u == '"') {
         sio__sbuf_append(out, "\\\"", 2);
@@ -114,7 +151,9 @@ static void canon_string(sio__sbuf *out, const char *s, size_t n) {
       }
       break;
     }
-    default: i += 2; break; /* cannot happen in validated JSON */
+    default:
+      i += 2;
+      break; /* cannot happen in validated JSON */
     }
     run = i;
   }
@@ -223,7 +262,8 @@ static void canon_object(sio__sbuf *out, const char *s, size_t n) {
       while (sio__json_iter_next_member(&a, &k1, &v1)) keys[c++] = k1;
       for (size_t x = 0; x < c && !dup; x++)
         for (size_t y = x + 1; y < c && !dup; y++)
-          if (keys[x].len == keys[y].len && memcmp(s + keys[x].off, s + keys[y].off, keys[x].len) == 0)
+          if (keys[x].len == keys[y].len &&
+              memcmp(s + keys[x].off, s + keys[y].off, keys[x].len) == 0)
             dup = 1;
     }
   }
@@ -272,11 +312,21 @@ static void canon_array(sio__sbuf *out, const char *s, size_t n) {
 
 static void canon_value(sio__sbuf *out, const char *s, size_t n, sio__json_type t) {
   switch (t) {
-  case SIO__JSON_STRING: canon_string(out, s, n); break;
-  case SIO__JSON_NUMBER: canon_number(out, s, n); break;
-  case SIO__JSON_ARRAY: canon_array(out, s, n); break;
-  case SIO__JSON_OBJECT: canon_object(out, s, n); break;
-  default: sio__sbuf_append(out, s, n); break; /* null, true, false */
+  case SIO__JSON_STRING:
+    canon_string(out, s, n);
+    break;
+  case SIO__JSON_NUMBER:
+    canon_number(out, s, n);
+    break;
+  case SIO__JSON_ARRAY:
+    canon_array(out, s, n);
+    break;
+  case SIO__JSON_OBJECT:
+    canon_object(out, s, n);
+    break;
+  default:
+    sio__sbuf_append(out, s, n);
+    break; /* null, true, false */
   }
 }
 

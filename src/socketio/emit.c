@@ -83,7 +83,9 @@ int sio_ack_msg(sio_ack *a, sio_msg *m) {
   return rc;
 }
 
-int sio_ack_send(sio_ack *a) { return sio_ack_msg(a, sio_msg_new(NULL)); }
+int sio_ack_send(sio_ack *a) {
+  return sio_ack_msg(a, sio_msg_new(NULL));
+}
 
 int sio_ack_raw(sio_ack *a, const char *args_json) {
   int rc;
@@ -191,8 +193,12 @@ static void collector_add(sio__collector *c, sio_socket *s, const sio_args *args
   c->received++;
 }
 
-size_t sio_acks_count(const sio_acks *c) { return c ? c->received : 0; }
-size_t sio_acks_expected(const sio_acks *c) { return c ? c->expected : 0; }
+size_t sio_acks_count(const sio_acks *c) {
+  return c ? c->received : 0;
+}
+size_t sio_acks_expected(const sio_acks *c) {
+  return c ? c->expected : 0;
+}
 const sio_args *sio_acks_args(const sio_acks *c, size_t i) {
   return c && i < c->received ? c->answers[i] : NULL;
 }
@@ -291,8 +297,8 @@ static void emit_out_listeners(sio_socket *s, const sio_msg *m, sio_args **view,
     sio__buf *b = sio__sbuf_to_buf(&sb);
     if (!b) return;
     sio_args *v = sio__calloc(1, sizeof(*v));
-    if (!v || sio__args_init(v, b->data, b->len, 1, m->att, m->natt, m->natt > 0,
-                             SIO__JSON_MAX_DEPTH)) {
+    if (!v ||
+        sio__args_init(v, b->data, b->len, 1, m->att, m->natt, m->natt > 0, SIO__JSON_MAX_DEPTH)) {
       sio__free(v);
       sio__buf_unref(b);
       return;
@@ -355,7 +361,9 @@ int sio__emit_to_socket(sio_socket *s, sio_msg *m) {
   return rc;
 }
 
-int sio_socket_emit_msg(sio_socket *s, sio_msg *m) { return sio__emit_to_socket(s, m); }
+int sio_socket_emit_msg(sio_socket *s, sio_msg *m) {
+  return sio__emit_to_socket(s, m);
+}
 
 int sio_socket_emit_raw(sio_socket *s, const char *event, const char *args_json) {
   int rc;
@@ -425,8 +433,12 @@ static sio_op *op_new(sio_nsp *nsp) {
   return op;
 }
 
-sio_op *sio_nsp_op(sio_nsp *nsp) { return op_new(nsp); }
-sio_op *sio_io_op(sio_io *io) { return io ? op_new(io->main) : NULL; }
+sio_op *sio_nsp_op(sio_nsp *nsp) {
+  return op_new(nsp);
+}
+sio_op *sio_io_op(sio_io *io) {
+  return io ? op_new(io->main) : NULL;
+}
 
 void sio_op_free(sio_op *op) {
   if (!op) return;
@@ -466,8 +478,7 @@ sio_op *sio_op_to(sio_op *op, const char *room) {
 }
 
 sio_op *sio_op_except(sio_op *op, const char *room) {
-  if (op && room && push_str(&op->except, &op->nexcept, &op->capexcept, room))
-    op->failed = -ENOMEM;
+  if (op && room && push_str(&op->except, &op->nexcept, &op->capexcept, room)) op->failed = -ENOMEM;
   return op;
 }
 
@@ -492,8 +503,12 @@ sio_op *sio_op_timeout(sio_op *op, uint32_t ms) {
 }
 
 static sio__bcast_opts op_opts(const sio_op *op) {
-  sio__bcast_opts o = {(const char *const *)op->rooms, op->nrooms,
-                       (const char *const *)op->except, op->nexcept, op->flags, NULL};
+  sio__bcast_opts o = {(const char *const *)op->rooms,
+                       op->nrooms,
+                       (const char *const *)op->except,
+                       op->nexcept,
+                       op->flags,
+                       NULL};
   return o;
 }
 
@@ -571,11 +586,16 @@ static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m) {
 
 int sio_op_emit_msg(sio_op *op, sio_msg *m) {
   int rc = 0;
-  if (!op || !m) rc = -ENOMEM;
-  else if (op->failed) rc = op->failed;
-  else if (m->failed) rc = m->failed;
-  else if (m->ack_fn) rc = -EINVAL; /* a broadcast takes sio_msg_acks */
-  else if (m->acks_fn && op->nsp->kind == SIO__NSP_PARENT) rc = -ENOTSUP;
+  if (!op || !m)
+    rc = -ENOMEM;
+  else if (op->failed)
+    rc = op->failed;
+  else if (m->failed)
+    rc = m->failed;
+  else if (m->ack_fn)
+    rc = -EINVAL; /* a broadcast takes sio_msg_acks */
+  else if (m->acks_fn && op->nsp->kind == SIO__NSP_PARENT)
+    rc = -ENOTSUP;
   if (!rc) {
     if (op->nsp->kind == SIO__NSP_PARENT) { /* every child of a dynamic namespace */
       size_t i = 0;

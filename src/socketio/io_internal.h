@@ -63,7 +63,7 @@ struct sio_io {
   char *path;
   char *cors_origin;
   sio__eio *eio; /* the Engine.IO server */
-  sio__map nsps;    /* name -> sio_nsp (including dynamic children) */
+  sio__map nsps; /* name -> sio_nsp (including dynamic children) */
   sio_nsp *main;
   sio__list parents; /* dynamic parents, in registration order */
   sio__adapter_factory adapter_new;
@@ -130,7 +130,7 @@ struct sio_socket {
   void *data;
   sio__cbs h;      /* every handler, tagged with its SIO__H_* kind */
   unsigned hkinds; /* bit per kind present */
-  sio__list acks; /* sio__pending_ack */
+  sio__list acks;  /* sio__pending_ack */
 };
 
 struct sio__client {
@@ -148,16 +148,16 @@ struct sio__client {
 struct sio_args {
   const char *json; /* the whole array text (its first element is the event name for events) */
   size_t json_len;
-  size_t first; /* index of the first argument among the array's elements */
+  size_t first;       /* index of the first argument among the array's elements */
   sio__json_slice *v; /* the array's elements */
-  size_t n;     /* elements */
+  size_t n;           /* elements */
   sio__buf *const *att;
   unsigned natt;
-  int binary;           /* placeholders are attachments */
-  sio__sbuf *strs;      /* unescaped strings (lazily) */
-  char **str_cache;     /* per element */
+  int binary;       /* placeholders are attachments */
+  sio__sbuf *strs;  /* unescaped strings (lazily) */
+  char **str_cache; /* per element */
   sio__json_slice inline_v[8];
-  sio__sbuf all;        /* "[args...]" built on request */
+  sio__sbuf all; /* "[args...]" built on request */
 };
 /* Builds a view over a validated array text. 0 or -ENOMEM/-EINVAL. */
 int sio__args_init(sio_args *a, const char *json, size_t len, size_t first, sio__buf *const *att,
@@ -172,8 +172,8 @@ int sio__json_canon(sio__sbuf *out, const char *s, size_t n);
 
 /* An outgoing message: event, arguments as comma-joined JSON, attachments, ack wishes. */
 struct sio_msg {
-  char *event; /* NULL: an ack answer */
-  int on_stack; /* built by sio__msg_init_stack: event borrowed, struct not freed */
+  char *event;    /* NULL: an ack answer */
+  int on_stack;   /* built by sio__msg_init_stack: event borrowed, struct not freed */
   sio__sbuf args; /* "a,b,c" */
   size_t nargs;
   sio__buf **att;

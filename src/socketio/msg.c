@@ -110,8 +110,12 @@ int sio_msg_int(sio_msg *m, int64_t v) {
   return add_raw(m, tmp, (size_t)n);
 }
 
-int sio_msg_bool(sio_msg *m, int v) { return v ? add_raw(m, "true", 4) : add_raw(m, "false", 5); }
-int sio_msg_null(sio_msg *m) { return add_raw(m, "null", 4); }
+int sio_msg_bool(sio_msg *m, int v) {
+  return v ? add_raw(m, "true", 4) : add_raw(m, "false", 5);
+}
+int sio_msg_null(sio_msg *m) {
+  return add_raw(m, "null", 4);
+}
 
 /* Appends the elements of a JSON array text (compact) as arguments. */
 static int add_array_text(sio_msg *m, const char *s, size_t n, size_t count) {

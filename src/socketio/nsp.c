@@ -52,7 +52,9 @@ void sio__nsp_free(sio_nsp *nsp) {
   sio__free(nsp);
 }
 
-void sio__nsp_maybe_cleanup(sio_nsp *nsp) { (void)nsp; }
+void sio__nsp_maybe_cleanup(sio_nsp *nsp) {
+  (void)nsp;
+}
 
 sio_nsp *sio_of(sio_io *io, const char *name) {
   if (!io || !name) return NULL;
@@ -97,9 +99,15 @@ sio_nsp *sio_of_pattern(sio_io *io, const char *pattern) {
   return p;
 }
 
-const char *sio_nsp_name(const sio_nsp *nsp) { return nsp ? nsp->name : NULL; }
-sio_io *sio_nsp_io(const sio_nsp *nsp) { return nsp ? nsp->io : NULL; }
-size_t sio_nsp_sockets_count(const sio_nsp *nsp) { return nsp ? nsp->sockets.count : 0; }
+const char *sio_nsp_name(const sio_nsp *nsp) {
+  return nsp ? nsp->name : NULL;
+}
+sio_io *sio_nsp_io(const sio_nsp *nsp) {
+  return nsp ? nsp->io : NULL;
+}
+size_t sio_nsp_sockets_count(const sio_nsp *nsp) {
+  return nsp ? nsp->sockets.count : 0;
+}
 sio_socket *sio_nsp_socket(const sio_nsp *nsp, const char *id) {
   if (!nsp || !id) return NULL;
   return sio__map_get(&nsp->sockets, id, strlen(id));
@@ -130,8 +138,8 @@ sio_nsp *sio__nsp_lookup(sio_io *io, const char *name, size_t len, const char *a
   sio_nsp *found = NULL;
   sio__list_foreach(it, &io->parents) {
     sio_nsp *p = sio__container_of(it, sio_nsp, parent_link);
-    int ok = p->match ? p->match(n, auth ? auth : "{}", p->match_user)
-                      : fnmatch(p->pattern, n, 0) == 0;
+    int ok =
+        p->match ? p->match(n, auth ? auth : "{}", p->match_user) : fnmatch(p->pattern, n, 0) == 0;
     if (!ok) continue;
     found = sio__nsp_new(io, name, len, SIO__NSP_CHILD);
     if (found) found->parent = p;
@@ -181,7 +189,9 @@ struct sio_mw {
   size_t idx; /* next middleware: the parent's first (for a dynamic child), then its own */
 };
 
-sio_socket *sio_mw_socket(const sio_mw *mw) { return mw ? mw->s : NULL; }
+sio_socket *sio_mw_socket(const sio_mw *mw) {
+  return mw ? mw->s : NULL;
+}
 
 static void mw_free(sio_mw *mw) {
   sio_socket_unref(mw->s);

@@ -96,8 +96,9 @@ static void serve(sio_req *req, sio_res *res, void *user) {
   size_t nl = strlen(name);
   int is_map = nl > 4 && strcmp(name + nl - 4, ".map") == 0;
   sio_res_set_header(res, "Cache-Control", "public, max-age=0");
-  sio_res_set_header(res, "Content-Type", is_map ? "application/json; charset=utf-8"
-                                                 : "application/javascript; charset=utf-8");
+  sio_res_set_header(res, "Content-Type",
+                     is_map ? "application/json; charset=utf-8"
+                            : "application/javascript; charset=utf-8");
   sio_res_set_header(res, "ETag", bd->etag);
   sio_res_set_header(res, "Vary", "Accept-Encoding");
   if (etag_matches(sio_req_header(req, "if-none-match"), bd->etag)) {

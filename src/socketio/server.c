@@ -40,7 +40,9 @@ sio_io_opts sio_io_opts_default(void) {
 
 /* --- clients ------------------------------------------------------------------------------ */
 
-void sio__client_ref(sio__client *c) { c->refs++; }
+void sio__client_ref(sio__client *c) {
+  c->refs++;
+}
 
 static void io_maybe_free(sio_io *io);
 
@@ -53,8 +55,12 @@ void sio__client_unref(sio__client *c) {
   io_maybe_free(io);
 }
 
-size_t sio__client_buffered(const sio__client *c) { return c->es ? sio__eio_buffered(c->es) : 0; }
-int sio__client_writable(const sio__client *c) { return c->es && sio__eio_writable(c->es); }
+size_t sio__client_buffered(const sio__client *c) {
+  return c->es ? sio__eio_buffered(c->es) : 0;
+}
+int sio__client_writable(const sio__client *c) {
+  return c->es && sio__eio_writable(c->es);
+}
 const char *sio__client_transport(const sio__client *c) {
   return c->es ? sio_eio_socket_transport(c->es) : NULL;
 }
@@ -137,9 +143,14 @@ static void on_connect_packet(sio__client *c, const sio__sio_packet *p) {
 static void dispatch(sio__client *c, const sio__sio_packet *p, sio__buf *const *att,
                      unsigned natt) {
   switch (p->type) {
-  case SIO__SIO_CONNECT: on_connect_packet(c, p); return;
-  case SIO__SIO_CONNECT_ERROR: protocol_error(c, "CONNECT_ERROR from a client"); return;
-  default: break;
+  case SIO__SIO_CONNECT:
+    on_connect_packet(c, p);
+    return;
+  case SIO__SIO_CONNECT_ERROR:
+    protocol_error(c, "CONNECT_ERROR from a client");
+    return;
+  default:
+    break;
   }
   sio_socket *s = socket_of(c, p->nsp, p->nsp_len);
   if (!s) return; /* not connected to that namespace: ignored, as Node does */
@@ -253,7 +264,9 @@ static void eio_close(sio__eio_session *es, const char *reason, void *user) {
 
 /* --- the server --------------------------------------------------------------------------- */
 
-static char *dup_or_null(const char *s) { return s ? sio__strdup(s) : NULL; }
+static char *dup_or_null(const char *s) {
+  return s ? sio__strdup(s) : NULL;
+}
 
 static void io_free_now(sio_io *io) {
   size_t i = 0;
@@ -277,7 +290,9 @@ static void io_maybe_free(sio_io *io) {
   }
 }
 
-void sio__io_final_free(sio_io *io) { io_free_now(io); }
+void sio__io_final_free(sio_io *io) {
+  io_free_now(io);
+}
 
 /* The app is shutting down: the engine closes the sessions ("server shutting down"); the
  * thread queue must not keep the loop alive. */
@@ -375,6 +390,12 @@ void sio_io_close(sio_io *io) {
   io_maybe_free(io);
 }
 
-sio_app *sio_io_app(const sio_io *io) { return io ? io->app : NULL; }
-uv_loop_t *sio_io_loop(const sio_io *io) { return io ? io->loop : NULL; }
-size_t sio_io_clients_count(const sio_io *io) { return io ? io->nclients : 0; }
+sio_app *sio_io_app(const sio_io *io) {
+  return io ? io->app : NULL;
+}
+uv_loop_t *sio_io_loop(const sio_io *io) {
+  return io ? io->loop : NULL;
+}
+size_t sio_io_clients_count(const sio_io *io) {
+  return io ? io->nclients : 0;
+}

@@ -148,14 +148,24 @@ void sio_disconnect(sio_socket *s, int close) {
 
 /* --- accessors ---------------------------------------------------------------------------- */
 
-const char *sio_id(const sio_socket *s) { return s ? s->id : NULL; }
-sio_nsp *sio_socket_nsp(const sio_socket *s) { return s ? s->nsp : NULL; }
-sio_io *sio_socket_io(const sio_socket *s) { return s ? s->nsp->io : NULL; }
-int sio_connected(const sio_socket *s) { return s && s->state == SIO__S_CONNECTED; }
+const char *sio_id(const sio_socket *s) {
+  return s ? s->id : NULL;
+}
+sio_nsp *sio_socket_nsp(const sio_socket *s) {
+  return s ? s->nsp : NULL;
+}
+sio_io *sio_socket_io(const sio_socket *s) {
+  return s ? s->nsp->io : NULL;
+}
+int sio_connected(const sio_socket *s) {
+  return s && s->state == SIO__S_CONNECTED;
+}
 void sio_set_data(sio_socket *s, void *data) {
   if (s) s->data = data;
 }
-void *sio_data(const sio_socket *s) { return s ? s->data : NULL; }
+void *sio_data(const sio_socket *s) {
+  return s ? s->data : NULL;
+}
 
 static sio__eio_session *es_of(const sio_socket *s) {
   return s && s->client ? s->client->es : NULL;
@@ -165,7 +175,9 @@ const char *sio_transport(const sio_socket *s) {
   sio__eio_session *es = es_of(s);
   return es ? sio_eio_socket_transport(es) : NULL;
 }
-const char *sio_handshake_auth(const sio_socket *s) { return s ? s->auth : NULL; }
+const char *sio_handshake_auth(const sio_socket *s) {
+  return s ? s->auth : NULL;
+}
 json_t *sio_handshake_auth_json(const sio_socket *s) {
   return s ? sio__json_to_jansson(s->auth, strlen(s->auth)) : NULL;
 }
@@ -284,8 +296,7 @@ static void report_error(sio_socket *s, int err, const char *message) {
   }
 }
 
-static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att,
-                     unsigned natt) {
+static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att, unsigned natt) {
   sio_args args;
   int binary = p->type == SIO__SIO_BINARY_EVENT;
   if (sio__args_init(&args, p->data, p->data_len, 1, att, natt, binary, SIO__JSON_MAX_DEPTH))
@@ -359,13 +370,18 @@ void sio__socket_on_packet(sio_socket *s, const sio__sio_packet *p, sio__buf *co
   sio_socket_ref(s);
   switch (p->type) {
   case SIO__SIO_EVENT:
-  case SIO__SIO_BINARY_EVENT: on_event(s, p, att, natt); break;
+  case SIO__SIO_BINARY_EVENT:
+    on_event(s, p, att, natt);
+    break;
   case SIO__SIO_ACK:
   case SIO__SIO_BINARY_ACK:
     if (p->id != SIO__SIO_NO_ID) on_ack(s, p, att, natt);
     break;
-  case SIO__SIO_DISCONNECT: sio__socket_close(s, "client namespace disconnect", 0); break;
-  default: break;
+  case SIO__SIO_DISCONNECT:
+    sio__socket_close(s, "client namespace disconnect", 0);
+    break;
+  default:
+    break;
   }
   sio_socket_unref(s);
 }

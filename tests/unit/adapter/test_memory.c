@@ -134,7 +134,10 @@ static void test_remove_during_select(void **state) {
   a->ops->destroy(a);
 }
 
-static void count_big(sio__member *m, void *ctx) { (void)m; (void)ctx; }
+static void count_big(sio__member *m, void *ctx) {
+  (void)m;
+  (void)ctx;
+}
 
 static void test_many(void **state) {
   sio__adapter *a = sio__memory_adapter_new(NULL, NULL);

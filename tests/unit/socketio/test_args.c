@@ -208,7 +208,7 @@ static void test_encode(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_canon),   cmocka_unit_test(test_args_view),
+      cmocka_unit_test(test_canon),     cmocka_unit_test(test_args_view),
       cmocka_unit_test(test_many_args), cmocka_unit_test(test_msg),
       cmocka_unit_test(test_encode),
   };
