@@ -104,6 +104,16 @@ static void on_ask(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   sio_emit_ack(s, "question", "[\"what?\"]", (uint32_t)t, asked, NULL);
 }
 
+/* "ask2": the same through socket.timeout(ms).emit("question", "what?", cb) */
+static void on_ask2(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  int64_t t = 0;
+  sio_args_int(a, 0, &t);
+  sio_msg *m = sio_msg_new("question");
+  sio_msg_str(m, "what?");
+  sio_msg_ack(m, asked, NULL, 0);
+  sio_emit_msg(sio_timeout(s, (uint32_t)t), m);
+}
+
 static void all_answered(int status, const sio_acks *acks, void *user) {
   sio_socket *s = user;
   json_t *answers = json_array();
@@ -300,6 +310,7 @@ static void on_connection(sio_socket *s, void *u) {
   sio_on(s, "to", on_to, NULL);
   sio_on(s, "volatile", on_volatile, NULL);
   sio_on(s, "ask", on_ask, NULL);
+  sio_on(s, "ask2", on_ask2, NULL);
   sio_on(s, "ask-all", on_ask_all, NULL);
   sio_on(s, "slow", on_slow, NULL);
   sio_on(s, "fetch", on_fetch, NULL);

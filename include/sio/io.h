@@ -298,9 +298,13 @@ int sio_emit_ack(sio_socket *s, const char *event, const char *args_json, uint32
                  sio_ack_fn fn, void *user);
 
 /* --- broadcast operators ----------------------------------------------------------------- */
-sio_op *sio_io_op(sio_io *io);                   /* everyone in "/" */
-sio_op *sio_nsp_op(sio_nsp *nsp);                /* everyone in nsp */
-sio_op *sio_socket_op(sio_socket *s);            /* everyone in the socket's namespace except it */
+sio_op *sio_io_op(sio_io *io);        /* everyone in "/" */
+sio_op *sio_nsp_op(sio_nsp *nsp);     /* everyone in nsp */
+sio_op *sio_socket_op(sio_socket *s); /* everyone in the socket's namespace except it */
+/* That socket alone, for flags: sio_volatile(s), sio_timeout(s, ms), sio_compress(s, on) are
+ * socket.volatile / .timeout(ms) / .compress(on); adding a room (sio_to) turns it into a
+ * broadcast from the socket, as socket.to() is. */
+sio_op *sio_socket_self_op(sio_socket *s);
 sio_op *sio_op_to(sio_op *op, const char *room); /* add a room (union); sio_in is the same */
 sio_op *sio_op_except(sio_op *op, const char *room);
 sio_op *sio_op_volatile(sio_op *op);             /* skip clients that cannot take it now */
@@ -362,7 +366,7 @@ static inline sio_op *sio__op_of(sio_nsp *n) {
   return sio_nsp_op(n);
 }
 static inline sio_op *sio__op_of(sio_socket *s) {
-  return sio_socket_op(s);
+  return sio_socket_self_op(s);
 }
 static inline sio_op *sio__op_of(sio_op *o) {
   return o;
@@ -452,7 +456,7 @@ static inline int sio_on_connection(sio_nsp *n, sio_connection_fn fn, void *user
   _Generic((t), sio_io *                                                                           \
            : sio_io_op, sio_nsp *                                                                  \
            : sio_nsp_op, sio_socket *                                                              \
-           : sio_socket_op, sio_op *                                                               \
+           : sio_socket_self_op, sio_op *                                                          \
            : sio__op_self)(t)
 static inline sio_op *sio__op_self(sio_op *op) {
   return op;

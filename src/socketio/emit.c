@@ -320,12 +320,19 @@ static void view_free(sio_args *view, sio__buf *text) {
   if (text) sio__buf_unref(text);
 }
 
+static int emit_to_socket(sio_socket *s, sio_msg *m, int vol);
+
 int sio__emit_to_socket(sio_socket *s, sio_msg *m) {
+  return emit_to_socket(s, m, 0);
+}
+
+static int emit_to_socket(sio_socket *s, sio_msg *m, int vol) {
   if (!m) return -ENOMEM;
   int rc = m->failed;
   if (!rc && !s) rc = -EINVAL;
   if (!rc && s->state != SIO__S_CONNECTED) rc = SIO_ECLOSED;
   if (!rc && m->acks_fn) rc = -EINVAL; /* use sio_msg_ack for one socket */
+  if (!rc && vol && !sio__client_writable(s->client)) rc = SIO_ETOOLARGE; /* dropped */
   if (rc) {
     sio_msg_free(m);
     return rc;
@@ -355,7 +362,7 @@ int sio__emit_to_socket(sio_socket *s, sio_msg *m) {
   sio__buf *vtext = NULL;
   emit_out_listeners(s, m, &view, &vtext);
   view_free(view, vtext);
-  rc = sio__socket_send_packet(s, &o, 0);
+  rc = sio__socket_send_packet(s, &o, vol);
   sio__out_release(&o);
   sio_msg_free(m);
   return rc;
@@ -417,6 +424,7 @@ int sio_emit_ack(sio_socket *s, const char *event, const char *args_json, uint32
 
 struct sio_op {
   sio_nsp *nsp;
+  sio_socket *self; /* socket.volatile / .timeout / .compress: that socket only (a reference) */
   char **rooms;
   size_t nrooms, caprooms;
   char **except;
@@ -442,6 +450,7 @@ sio_op *sio_io_op(sio_io *io) {
 
 void sio_op_free(sio_op *op) {
   if (!op) return;
+  if (op->self) sio_socket_unref(op->self);
   for (size_t i = 0; i < op->nrooms; i++) sio__free(op->rooms[i]);
   for (size_t i = 0; i < op->nexcept; i++) sio__free(op->except[i]);
   sio__free(op->rooms);
@@ -472,12 +481,32 @@ sio_op *sio_socket_op(sio_socket *s) {
   return op;
 }
 
+sio_op *sio_socket_self_op(sio_socket *s) {
+  if (!s) return NULL;
+  sio_op *op = op_new(s->nsp);
+  if (op) {
+    op->self = s;
+    sio_socket_ref(s);
+  }
+  return op;
+}
+
+/* socket.volatile.to(room): from then on a broadcast from that socket (everyone but it). */
+static void self_to_broadcast(sio_op *op) {
+  if (!op->self) return;
+  if (push_str(&op->except, &op->nexcept, &op->capexcept, op->self->id)) op->failed = -ENOMEM;
+  sio_socket_unref(op->self);
+  op->self = NULL;
+}
+
 sio_op *sio_op_to(sio_op *op, const char *room) {
+  if (op) self_to_broadcast(op);
   if (op && room && push_str(&op->rooms, &op->nrooms, &op->caprooms, room)) op->failed = -ENOMEM;
   return op;
 }
 
 sio_op *sio_op_except(sio_op *op, const char *room) {
+  if (op) self_to_broadcast(op);
   if (op && room && push_str(&op->except, &op->nexcept, &op->capexcept, room)) op->failed = -ENOMEM;
   return op;
 }
@@ -586,6 +615,12 @@ static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m) {
 
 int sio_op_emit_msg(sio_op *op, sio_msg *m) {
   int rc = 0;
+  if (op && m && !op->failed && op->self) { /* one socket, with the operator's flags */
+    if (op->timeout_ms) m->timeout_ms = op->timeout_ms;
+    rc = emit_to_socket(op->self, m, (op->flags & SIO__BC_VOLATILE) != 0);
+    sio_op_free(op);
+    return rc;
+  }
   if (!op || !m)
     rc = -ENOMEM;
   else if (op->failed)
@@ -692,6 +727,10 @@ static int select_sockets(sio_op *op, gather *g) {
   memset(g, 0, sizeof(*g));
   if (!op) return -ENOMEM;
   if (op->failed) return op->failed;
+  if (op->self) { /* the socket alone */
+    gather_one(&op->self->member, g);
+    return g->oom ? -ENOMEM : 0;
+  }
   sio__bcast_opts o = op_opts(op);
   if (op->nsp->kind == SIO__NSP_PARENT) {
     size_t i = 0;

@@ -228,6 +228,10 @@ int sio_msg_args(sio_msg *m, const sio_args *a) {
         return fail(m, -ENOMEM);
       }
   }
+  if (a->n > a->first) { /* one allocation for the usual case (already canonical) */
+    const sio__json_slice *f = &a->v[a->first], *l = &a->v[a->n - 1];
+    if (sio__sbuf_reserve(&m->args, l->off + l->len - f->off + 2)) return fail(m, -ENOMEM);
+  }
   for (size_t i = a->first; i < a->n; i++) {
     int rc = add_canon(m, a->json + a->v[i].off, a->v[i].len);
     if (rc) return rc;

@@ -109,6 +109,22 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
         a.disconnect();
       });
 
+      test('socket.timeout(ms).emit with ack; socket.volatile.emit reaches the socket itself', async () => {
+        const a = await client();
+        a.on('question', (q, cb) => cb(`answer to ${q}`));
+        a.emit('ask2', 1000);
+        assert.deepEqual(await next(a, 'ask-result'), ['answer to what?']);
+        a.off('question');
+        a.on('question', () => {});
+        a.emit('ask2', 100);
+        assert.match((await next(a, 'ask-error'))[0], /timed out/);
+        const vols = collect(a, 'vol');
+        await a.emitWithAck('volatile', 5);
+        await sleep(200);
+        assert.ok(vols.length >= 1 && vols.length <= 5, `${vols.length} volatile events`);
+        a.disconnect();
+      });
+
       test('broadcast with acks collects every answer, or times out with those that came', async () => {
         const room = `acks-${transport.name}`;
         const [a, b, c] = [await client(), await client(), await client()];
