@@ -396,13 +396,18 @@ describe(`Engine.IO v4 against ${target.name}`, { skip: target.skip }, () => {
         const sock = new EioSocket(base, { path: '/engine.io/', ...mode.opts });
         const received = [];
         const waiters = [];
+        let closeReason = null;
+        sock.on('close', (reason, desc) => { closeReason = `${reason} ${desc?.message ?? desc?.description ?? ''}`; });
         sock.on('message', (d) => {
           received.push(d);
           while (waiters.length && waiters[0].n <= received.length) waiters.shift().resolve();
         });
         const upto = (n) => withTimeout(new Promise((resolve) => {
           if (received.length >= n) resolve(); else waiters.push({ n, resolve });
-        }), budget(10000), `${n} echoed messages`);
+        }), budget(10000), `${n} echoed messages`).catch((e) => {
+          throw new Error(`${e.message}; got ${received.length}, transport ${sock.transport?.name}, ` +
+            `state ${sock.readyState}, closed: ${closeReason}`);
+        });
         try {
           await withTimeout(new Promise((resolve, reject) => {
             sock.once('open', resolve);
@@ -412,8 +417,8 @@ describe(`Engine.IO v4 against ${target.name}`, { skip: target.skip }, () => {
             await withTimeout(new Promise((resolve) => sock.once('upgrade', resolve)), budget(5000), 'upgrade');
           }
           assert.equal(sock.transport.name, mode.final);
-          const bigText = 'é'.repeat(150000) + '✓';
-          const bigBin = Buffer.alloc(300000);
+          const bigText = 'é'.repeat(40000) + '✓'; // large, yet small enough to fit between heartbeats on a loaded machine
+          const bigBin = Buffer.alloc(100000);
           for (let i = 0; i < bigBin.length; i++) bigBin[i] = (i * 7) & 0xff;
           sock.send('hello');
           sock.send(Buffer.from([1, 2, 3, 4]));
