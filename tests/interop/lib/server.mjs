@@ -154,10 +154,23 @@ export async function startServer({ command, args, port, env = {}, startupMs = b
   return handle;
 }
 
-/** Starts the conformance server of `target` on a free port. */
+/**
+ * Starts the conformance server of `target` on a free port. Another process may take the
+ * port between our probe and the server's bind (the server then exits at once): try again
+ * on a fresh port, up to three times.
+ */
 export async function startConformance(target = conformanceTarget()) {
-  const port = await freePort();
-  return startServer({ command: target.command, args: target.args(port), port });
+  let lastError;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      return await startServer({ command: target.command, args: target.args(port), port });
+    } catch (e) {
+      lastError = e;
+      if (!/exited during startup/.test(e.message)) throw e;
+    }
+  }
+  throw lastError;
 }
 
 /**
