@@ -118,8 +118,25 @@ describe(`Socket.IO v5 against ${target.name}`, { skip: target.skip }, () => {
       const t0 = Date.now();
       await s.waitClosed(CONNECT_TIMEOUT + budget(2000));
       const waited = Date.now() - t0;
-      assert.ok(waited >= CONNECT_TIMEOUT - JITTER && waited <= CONNECT_TIMEOUT + 2 * JITTER,
+      assert.ok(waited >= CONNECT_TIMEOUT - JITTER && waited <= CONNECT_TIMEOUT + 3 * JITTER,
         `closed ${waited} ms after the open packet, expected ~${CONNECT_TIMEOUT}`);
+    });
+
+    test('over polling: no CONNECT -> the session is closed after connectTimeout', async () => {
+      const p = new Polling(server.url, '/socket.io/');
+      await p.handshake();
+      const t0 = Date.now();
+      let status = 200;
+      while (status === 200 && Date.now() - t0 < CONNECT_TIMEOUT + budget(2000)) {
+        const res = await p.get({ timeout: budget(3000) });
+        status = res.status;
+        if (status === 200 && res.text.split(SEP).includes('2')) await p.post('3');
+        if (status === 200 && res.text.split(SEP).includes('1')) break;
+      }
+      const waited = Date.now() - t0;
+      assert.ok(waited >= CONNECT_TIMEOUT - JITTER && waited <= CONNECT_TIMEOUT + 3 * JITTER,
+        `closed ${waited} ms after the handshake, expected ~${CONNECT_TIMEOUT}`);
+      assert.equal((await p.get()).status, 400);
     });
 
     test('over polling: POST 40 -> GETs bring 40{"sid":"…"} then 42["auth",{}]', async () => {
@@ -242,6 +259,24 @@ describe(`Socket.IO v5 against ${target.name}`, { skip: target.skip }, () => {
       assert.equal(post.status, 200);
       const back = await collectPolling(p, 3);
       assert.deepEqual(back, [`452-["message-back",${PH0},${PH1}]`, 'bAQID', 'bBAUG']);
+    });
+
+    test('over polling: ack, then 4abc -> the session is closed (then GET -> 400)', async () => {
+      const p = new Polling(server.url, '/socket.io/');
+      await p.handshake();
+      await p.post('40');
+      await collectPolling(p, 2);
+      await p.post('42456["message-with-ack",1,"2",{"3":[false]}]');
+      assert.deepEqual(await collectPolling(p, 1), ['43456[1,"2",{"3":[false]}]']);
+      try { await p.post('4abc'); } catch { /* the server may drop the request */ }
+      // A GET may still see the close packet; after that the sid is gone.
+      let res = await p.get();
+      if (res.status === 200) {
+        assert.ok(res.text.split(SEP).every((pkt) => pkt === '1' || pkt === '6' || pkt === '2'),
+          `only close/noop/ping packets may follow: ${JSON.stringify(res.text)}`);
+        res = await p.get();
+      }
+      assert.equal(res.status, 400);
     });
 
     test('4abc (unknown packet type) -> the server closes the connection', async () => {
