@@ -4,7 +4,8 @@
  *
  * Input layout: byte 0 = flags (bit 0: deflate negotiated, bit 1: masks not required, bit 2:
  * client no context takeover), byte 1 = chunk size seed, then the stream. Also runs the
- * handshake's extension negotiation on the stream as a header value. */
+ * handshake (extension negotiation, key, token lists, subprotocols) on the stream as header
+ * values. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +58,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sio__ws_pmd_params out;
   if (sio__ws_pmd_negotiate(hdr, &opts, &out)) {
     if (out.server_max_window_bits < 9 || out.server_max_window_bits > 15) abort();
+  }
+  /* and as every handshake header at once */
+  static const char *const protos[] = {"chat", "x", NULL};
+  sio__ws_handshake_in in = {.method = "GET", .http_minor = 1, .upgrade = hdr, .connection = hdr,
+                             .version = hdr, .key = hdr, .protocols = hdr, .extensions = hdr};
+  sio__ws_handshake_out hs;
+  if (sio__ws_handshake(&in, protos, &opts, &hs) == 0) {
+    sio__sbuf resp = SIO__SBUF_INIT;
+    sio__ws_handshake_response(&resp, &hs);
+    sio__sbuf_free(&resp);
   }
   free(hdr);
   free(copy);
