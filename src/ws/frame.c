@@ -43,8 +43,10 @@ void sio__ws_unmask(uint8_t *d, size_t n, const uint8_t key[4], uint32_t *pos) {
 }
 
 /* --- close payloads ---------------------------------------------------------------------- */
+/* RFC 6455 7.4: the codes defined there plus the registered/private ranges. 1012-1014, added
+ * to the IANA registry later, are refused as strict suites (and CONFORMANCE.md) expect. */
 int sio__ws_close_code_valid(unsigned c) {
-  return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999);
+  return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1011) || (c >= 3000 && c <= 4999);
 }
 
 int sio__ws_close_parse(const uint8_t *p, size_t n, unsigned *code, const char **reason,

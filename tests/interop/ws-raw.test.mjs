@@ -510,7 +510,7 @@ describe('WebSocket conformance over raw TCP (echo)', { skip }, () => {
         await c.expectClose(code);
       });
     }
-    for (const code of [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535]) {
+    for (const code of [0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000, 65535]) {
       test(`invalid code ${code} -> 1002`, async () => {
         const c = await open();
         c.send(frame(8, closePayload(code)));

@@ -360,8 +360,8 @@ static void test_close_payloads(void **state) {
   assert_int_equal(sio__ws_close_parse((const uint8_t *)"\x03", 1, &code, &reason, &rl), 1002);
   static const unsigned ok[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999,
                                 4000, 4999};
-  static const unsigned bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000,
-                                 65535};
+  static const unsigned bad[] = {0,    999,  1004, 1005, 1006, 1012, 1013, 1014,
+                                 1015, 1016, 1100, 2000, 2999, 5000, 65535};
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
     uint8_t p[2] = {(uint8_t)(ok[i] >> 8), (uint8_t)ok[i]};
     assert_int_equal(sio__ws_close_parse(p, 2, &code, &reason, &rl), 0);
