@@ -82,5 +82,6 @@ int main(int argc, char **argv) {
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app);
+  sio_io_free(io);
   return 0;
 }

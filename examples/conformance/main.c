@@ -91,5 +91,6 @@ int main(int argc, char **argv) {
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app);
   sio_eio_free(engine);
+  sio_io_free(io);
   return 0;
 }

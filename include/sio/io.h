@@ -103,12 +103,14 @@ typedef struct sio_io_opts {
 
 sio_io_opts sio_io_opts_default(void); /* for C++ callers */
 
-/* Serves Socket.IO on the app at opts->path (opts may be NULL). The server lives as long as
- * the app: on the app's graceful shutdown every client is disconnected ("server shutting
- * down"). NULL on failure. */
+/* Serves Socket.IO on the app at opts->path (opts may be NULL). On the app's graceful shutdown
+ * every client is disconnected ("server shutting down"). NULL on failure. */
 sio_io *sio_io_attach(sio_app *app, const sio_io_opts *opts);
-/* Disconnects every client and stops serving; the sio_io is freed once they are gone. */
+/* Disconnects every client ("server shutting down") and stops serving; the app keeps running.
+ * sio_emit_async returns SIO_ECLOSED from then on. */
 void sio_io_close(sio_io *io);
+/* Frees the server, after sio_app_free (the app's routes refer to it), as sio_eio_free. */
+void sio_io_free(sio_io *io);
 sio_app *sio_io_app(const sio_io *io);
 uv_loop_t *sio_io_loop(const sio_io *io);
 size_t sio_io_clients_count(const sio_io *io); /* Engine.IO connections */

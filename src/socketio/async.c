@@ -1,11 +1,21 @@
 /* Emitting from other threads: sio_emit_async and sio_call_async copy their request into a
  * queue (under a mutex) and wake the loop with uv_async_send; the loop thread drains the queue in
- * order and emits. Other threads never touch the loop's handles or the server's state. */
+ * order and emits. Other threads never touch the loop's handles or the server's state.
+ *
+ * The queue is its own allocation: when the server is freed it is detached (later requests get
+ * SIO_ECLOSED) and frees itself once libuv has closed its handle. */
 #include <errno.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "socketio/io_internal.h"
+
+typedef struct sio__asyncq {
+  uv_async_t h;
+  uv_mutex_t mu;
+  sio__list queue;
+  sio_io *io; /* NULL once detached */
+} sio__asyncq;
 
 typedef struct qitem {
   sio__list link;
@@ -34,73 +44,86 @@ static void run_item(sio_io *io, qitem *q) {
   sio_op_emit_raw(op, q->event, q->args);
 }
 
-static void on_async(uv_async_t *h) {
-  sio_io *io = h->data;
+static void drain(sio__asyncq *aq, int run) {
   sio__list items;
   sio__list_init(&items);
-  uv_mutex_lock(&io->mu);
-  if (!sio__list_empty(&io->queue)) { /* move the whole queue out */
-    items.next = io->queue.next;
-    items.prev = io->queue.prev;
+  uv_mutex_lock(&aq->mu);
+  if (!sio__list_empty(&aq->queue)) { /* move the whole queue out */
+    items.next = aq->queue.next;
+    items.prev = aq->queue.prev;
     items.next->prev = &items;
     items.prev->next = &items;
-    sio__list_init(&io->queue);
+    sio__list_init(&aq->queue);
   }
-  uv_mutex_unlock(&io->mu);
+  uv_mutex_unlock(&aq->mu);
   while (!sio__list_empty(&items)) {
     qitem *q = sio__container_of(items.next, qitem, link);
     sio__list_remove(&q->link);
-    if (!io->closing) run_item(io, q);
+    if (run && aq->io && !aq->io->closing) run_item(aq->io, q);
     qitem_free(q);
   }
+}
+
+static void on_async(uv_async_t *h) {
+  drain(h->data, 1);
 }
 
 int sio__async_init(sio_io *io) {
-  if (uv_mutex_init(&io->mu)) return -ENOMEM;
-  int rc = uv_async_init(io->loop, &io->async, on_async);
+  sio__asyncq *aq = sio__calloc(1, sizeof(*aq));
+  if (!aq) return -ENOMEM;
+  if (uv_mutex_init(&aq->mu)) {
+    sio__free(aq);
+    return -ENOMEM;
+  }
+  int rc = uv_async_init(io->loop, &aq->h, on_async);
   if (rc) {
-    uv_mutex_destroy(&io->mu);
+    uv_mutex_destroy(&aq->mu);
+    sio__free(aq);
     return rc;
   }
-  io->async.data = io;
-  io->async_open = 1;
+  sio__list_init(&aq->queue);
+  aq->h.data = aq;
+  aq->io = io;
+  io->aq = aq;
   return 0;
 }
 
-void sio__io_final_free(sio_io *io);
-
-static void on_async_closed(uv_handle_t *h) {
-  sio_io *io = h->data;
-  while (!sio__list_empty(&io->queue)) {
-    qitem *q = sio__container_of(io->queue.next, qitem, link);
-    sio__list_remove(&q->link);
-    qitem_free(q);
-  }
-  uv_mutex_destroy(&io->mu);
-  sio__io_final_free(io);
+static void on_closed(uv_handle_t *h) {
+  sio__asyncq *aq = h->data;
+  drain(aq, 0);
+  uv_mutex_destroy(&aq->mu);
+  sio__free(aq);
 }
 
 void sio__async_close(sio_io *io) {
-  if (!io->async_open) {
-    sio__io_final_free(io);
-    return;
-  }
-  uv_mutex_lock(&io->mu);
-  io->async_open = 0;
-  uv_mutex_unlock(&io->mu);
-  uv_close((uv_handle_t *)&io->async, on_async_closed);
+  sio__asyncq *aq = io->aq;
+  if (!aq) return;
+  io->aq = NULL;
+  uv_mutex_lock(&aq->mu);
+  aq->io = NULL;
+  uv_mutex_unlock(&aq->mu);
+  uv_close((uv_handle_t *)&aq->h, on_closed);
+}
+
+void sio__async_unref(sio_io *io) {
+  if (io->aq) uv_unref((uv_handle_t *)&io->aq->h);
 }
 
 static int enqueue(sio_io *io, qitem *q) {
-  uv_mutex_lock(&io->mu);
-  if (!io->async_open) {
-    uv_mutex_unlock(&io->mu);
+  sio__asyncq *aq = io->aq;
+  if (!aq) {
     qitem_free(q);
     return SIO_ECLOSED;
   }
-  sio__list_insert_tail(&io->queue, &q->link);
-  uv_async_send(&io->async);
-  uv_mutex_unlock(&io->mu);
+  uv_mutex_lock(&aq->mu);
+  if (!aq->io || io->closing) {
+    uv_mutex_unlock(&aq->mu);
+    qitem_free(q);
+    return SIO_ECLOSED;
+  }
+  sio__list_insert_tail(&aq->queue, &q->link);
+  uv_async_send(&aq->h);
+  uv_mutex_unlock(&aq->mu);
   return 0;
 }
 

@@ -72,11 +72,7 @@ struct sio_io {
   size_t nclients;
   sio__sio_limits limits;
   int closing;
-  /* thread-safe queue */
-  uv_async_t async;
-  uv_mutex_t mu;
-  sio__list queue;
-  int async_open;
+  struct sio__asyncq *aq; /* thread-safe queue (outlives the server until its handle closes) */
   /* client bundle cache (gzip computed lazily) */
   struct sio__bundle *bundle;
   size_t nbundle;
@@ -235,7 +231,8 @@ void sio__acks_fail_all(sio_socket *s, int status);
 
 /* async.c */
 int sio__async_init(sio_io *io);
-void sio__async_close(sio_io *io);
+void sio__async_close(sio_io *io); /* detaches the queue from io (frees itself later) */
+void sio__async_unref(sio_io *io); /* stop keeping the loop alive */
 
 /* serve.c */
 int sio__serve_client_init(sio_io *io);

@@ -81,7 +81,8 @@ static void serve(sio_req *req, sio_res *res, void *user) {
   const char *method = sio_req_method(req);
   const char *path = sio_req_path(req);
   size_t pl = strlen(io->path);
-  if (strncmp(path, io->path, pl) != 0 || (strcmp(method, "GET") && strcmp(method, "HEAD"))) {
+  if (io->closing || strncmp(path, io->path, pl) != 0 ||
+      (strcmp(method, "GET") && strcmp(method, "HEAD"))) {
     sio_next(req, res);
     return;
   }

@@ -44,15 +44,11 @@ void sio__client_ref(sio__client *c) {
   c->refs++;
 }
 
-static void io_maybe_free(sio_io *io);
-
 void sio__client_unref(sio__client *c) {
   if (--c->refs > 0) return;
-  sio_io *io = c->io;
   sio__sio_reassembly_free(&c->rs);
   sio__timer_stop(&c->connect_timer);
   sio__free(c);
-  io_maybe_free(io);
 }
 
 size_t sio__client_buffered(const sio__client *c) {
@@ -283,23 +279,11 @@ static void io_free_now(sio_io *io) {
   sio__free(io);
 }
 
-static void io_maybe_free(sio_io *io) {
-  if (io->closing == 2 && io->nclients == 0 && sio__list_empty(&io->clients)) {
-    io->closing = 3;
-    sio__async_close(io); /* frees io once the async handle is closed */
-  }
-}
-
-void sio__io_final_free(sio_io *io) {
-  io_free_now(io);
-}
-
 /* The app is shutting down: the engine closes the sessions ("server shutting down"); the
  * thread queue must not keep the loop alive. */
 static void on_app_shutdown(sio_app *app, void *user) {
   (void)app;
-  sio_io *io = user;
-  if (io->async_open) uv_unref((uv_handle_t *)&io->async);
+  sio__async_unref(user);
 }
 
 sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_factory f,
@@ -329,7 +313,6 @@ sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_
   io->adapter_arg = arg;
   sio__list_init(&io->parents);
   sio__list_init(&io->clients);
-  sio__list_init(&io->queue);
   io->path = dup_or_null(o.path);
   io->cors_origin = dup_or_null(o.cors_origin);
   if (!io->path || (o.cors_origin && !io->cors_origin)) goto fail;
@@ -368,8 +351,8 @@ sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_
   sio__app_on_shutdown(app, on_app_shutdown, io);
   return io;
 fail_async:
-  io->closing = 3;
   sio__async_close(io);
+  io_free_now(io);
   return NULL;
 fail:
   io_free_now(io);
@@ -385,9 +368,15 @@ void sio_io_close(sio_io *io) {
     sio__client_close(c, "server shutting down");
   }
   if (io->eio) sio_eio_close(io->eio);
+  sio__async_close(io);
+}
+
+void sio_io_free(sio_io *io) {
+  if (!io) return;
+  sio_io_close(io);
+  if (io->eio) sio_eio_free(io->eio); /* sessions still open end now ("server shutting down") */
   io->eio = NULL;
-  io->closing = 2;
-  io_maybe_free(io);
+  io_free_now(io);
 }
 
 sio_app *sio_io_app(const sio_io *io) {

@@ -1,0 +1,138 @@
+/* Server lifecycle in process: attach Socket.IO to an app, connect a raw WebSocket client over
+ * loopback, CONNECT to "/", get the CONNECT answer and an event, then close the server and
+ * the app; nothing may leak (run under ASan) and every callback must have happened. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "sio/io.h"
+
+typedef struct state {
+  uv_loop_t loop;
+  sio_app *app;
+  sio_io *io;
+  uv_tcp_t client;
+  uv_connect_t creq;
+  char in[8192];
+  size_t inlen;
+  int step;
+  int connections, disconnects;
+  char reason[64];
+  int app_closed;
+} state;
+
+static state st;
+
+static void on_disc(sio_socket *s, const char *reason, void *u) {
+  st.disconnects++;
+  snprintf(st.reason, sizeof st.reason, "%s", reason);
+}
+
+static void on_hello(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  assert_non_null(ack);
+  sio_ack_args(ack, a);
+}
+
+static void on_conn(sio_socket *s, void *u) {
+  st.connections++;
+  sio_on(s, "hello", on_hello, NULL);
+  sio_on_disconnect(s, on_disc, NULL);
+  sio_emitf(s, "welcome", "s", "hi");
+}
+
+static void write_str(const char *s, size_t n) {
+  uv_buf_t b = uv_buf_init((char *)s, (unsigned)n);
+  uv_try_write((uv_stream_t *)&st.client, &b, 1);
+}
+
+/* a masked text frame (mask 0) */
+static void send_text(const char *t) {
+  char f[256];
+  size_t n = strlen(t);
+  f[0] = (char)0x81;
+  f[1] = (char)(0x80 | n);
+  memset(f + 2, 0, 4);
+  memcpy(f + 6, t, n);
+  write_str(f, n + 6);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t s, uv_buf_t *b) {
+  b->base = st.in + st.inlen;
+  b->len = sizeof st.in - st.inlen;
+}
+
+static void app_closed(sio_app *app, void *u) {
+  st.app_closed = 1;
+}
+static void client_closed(uv_handle_t *h) {}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  if (n < 0) {
+    uv_close((uv_handle_t *)s, client_closed);
+    return;
+  }
+  st.inlen += (size_t)n;
+  st.in[st.inlen] = 0;
+  if (st.step == 0 && strstr(st.in, "\r\n\r\n") && strstr(st.in, "0{\"sid\"")) {
+    st.step = 1;
+    send_text("40");
+  }
+  if (st.step == 1 && strstr(st.in, "40{\"sid\":\"") && strstr(st.in, "42[\"welcome\",\"hi\"]")) {
+    st.step = 2;
+    send_text("421[\"hello\",{\"a\" : [1,2]}]");
+  }
+  if (st.step == 2 && strstr(st.in, "431[{\"a\":[1,2]}]")) {
+    st.step = 3;
+    sio_io_close(st.io);
+    sio_app_close(st.app, app_closed, NULL);
+  }
+}
+
+static void on_connect(uv_connect_t *r, int status) {
+  assert_int_equal(status, 0);
+  const char *req =
+      "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
+      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  uv_read_start((uv_stream_t *)&st.client, alloc_cb, read_cb);
+  write_str(req, strlen(req));
+}
+
+static void test_lifecycle(void **state_) {
+  memset(&st, 0, sizeof st);
+  uv_loop_init(&st.loop);
+  sio_app_opts ao = sio_app_opts_default();
+  ao.port_any = 1;
+  ao.host = "127.0.0.1";
+  st.app = sio_app_new(&st.loop, &ao);
+  assert_non_null(st.app);
+  st.io = sio_io_attach(st.app, NULL);
+  assert_non_null(st.io);
+  assert_int_equal(sio_io_on_connection(st.io, on_conn, NULL), 0);
+  assert_int_equal(sio_app_listen(st.app), 0);
+  struct sockaddr_in addr;
+  uv_ip4_addr("127.0.0.1", sio_app_port(st.app), &addr);
+  uv_tcp_init(&st.loop, &st.client);
+  uv_tcp_connect(&st.creq, &st.client, (struct sockaddr *)&addr, on_connect);
+  for (int i = 0; i < 2000 && !st.app_closed; i++) uv_run(&st.loop, UV_RUN_ONCE);
+  assert_int_equal(st.step, 3);
+  assert_true(st.app_closed);
+  assert_int_equal(st.connections, 1);
+  assert_int_equal(st.disconnects, 1);
+  assert_string_equal(st.reason, "server shutting down");
+  if (!uv_is_closing((uv_handle_t *)&st.client)) uv_close((uv_handle_t *)&st.client, client_closed);
+  sio_app_free(st.app);
+  sio_io_free(st.io);
+  for (int i = 0; i < 100 && uv_loop_alive(&st.loop); i++) uv_run(&st.loop, UV_RUN_NOWAIT);
+  uv_loop_close(&st.loop);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_lifecycle)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
