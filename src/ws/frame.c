@@ -190,8 +190,7 @@ static void reset_message(sio__ws_reader *r) {
   r->msg_compressed = 0;
   r->msg_raw = 0;
   r->utf8 = SIO__UTF8_ACCEPT;
-  if (r->msg.cap > 65536) sio__sbuf_free(&r->msg);
-  else sio__sbuf_reset(&r->msg);
+  sio__sbuf_free(&r->msg); /* an idle connection keeps no message memory */
 }
 
 static int deliver(sio__ws_reader *r, int binary, char *data, size_t len) {
