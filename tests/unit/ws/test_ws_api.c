@@ -121,7 +121,8 @@ typedef struct fixture {
   pthread_t thread;
   void (*client)(struct fixture *f);
   /* what the handlers saw */
-  int opens, messages, closes, close_code, drops, fails;
+  int opens, messages, closes, close_code, drops, fails, drains;
+  size_t buffered_after_flood;
   char close_reason[128];
   char last[256];
   size_t last_len;
@@ -165,7 +166,20 @@ static void on_message(sio_ws *ws, const char *data, size_t len, int binary, voi
     }
     return;
   }
+  if (len == 6 && memcmp(data, "flood2", 6) == 0) {
+    char big[1000];
+    memset(big, 'y', sizeof big);
+    for (int i = 0; i < 200; i++) sio_ws_send(ws, big, sizeof big, 1);
+    f->buffered_after_flood = sio_ws_buffered_amount(ws);
+    return;
+  }
   sio_ws_send(ws, data, len, binary);
+}
+
+static void on_drain(sio_ws *ws, void *user) {
+  fixture *f = user;
+  f->drains++;
+  assert_true(sio_ws_buffered_amount(ws) < f->buffered_after_flood);
 }
 
 static void on_close(sio_ws *ws, int code, const char *reason, size_t reason_len, void *user) {
@@ -177,7 +191,7 @@ static void on_close(sio_ws *ws, int code, const char *reason, size_t reason_len
 }
 
 static const sio_ws_handlers handlers = {
-    .open = on_open, .message = on_message, .close = on_close};
+    .open = on_open, .message = on_message, .drain = on_drain, .close = on_close};
 
 static void on_done(uv_async_t *a) {
   fixture *f = a->data;
@@ -359,6 +373,26 @@ static void test_send_limit_close(void **state) {
   assert_int_equal(f.client_code, 1008); /* and sent */
 }
 
+static void client_drain(fixture *f) {
+  char head[2048];
+  int fd = client_connect(f->port, NULL, head, sizeof head);
+  uint8_t p[65536];
+  size_t n;
+  CHECK(read_frame(fd, p, &n) == 1); /* welcome */
+  send_frame(fd, 1, "flood2", 6);
+  for (int i = 0; i < 200; i++) CHECK(read_frame(fd, p, &n) == 2 && n == 1000);
+  send_close(fd, 1000, "");
+  CHECK(read_close_code(fd) == 1000);
+  close(fd);
+}
+
+static void test_drain(void **state) {
+  fixture f = {.client = client_drain};
+  run(&f, NULL);
+  assert_true(f.buffered_after_flood >= 200 * 1000);
+  assert_int_equal(f.drains, 1);
+}
+
 static void client_shutdown(fixture *f) {
   char head[2048];
   int fd = client_connect(f->port, NULL, head, sizeof head);
@@ -379,6 +413,7 @@ int main(void) {
       cmocka_unit_test(test_basic),          cmocka_unit_test(test_origin),
       cmocka_unit_test(test_server_close),   cmocka_unit_test(test_send_limit_drop),
       cmocka_unit_test(test_send_limit_close), cmocka_unit_test(test_shutdown),
+      cmocka_unit_test(test_drain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
