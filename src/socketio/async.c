@@ -2,8 +2,9 @@
  * queue (under a mutex) and wake the loop with uv_async_send; the loop thread drains the queue in
  * order and emits. Other threads never touch the loop's handles or the server's state.
  *
- * The queue is its own allocation: when the server is freed it is detached (later requests get
- * SIO_ECLOSED) and frees itself once libuv has closed its handle. */
+ * The queue is its own allocation: sio_io_close detaches it from the server (later requests get
+ * SIO_ECLOSED); sio_io_free closes its handle and it frees itself once libuv is done with it.
+ * Other threads must have stopped calling before sio_io_free. */
 #include <errno.h>
 #include <string.h>
 
@@ -98,10 +99,16 @@ static void on_closed(uv_handle_t *h) {
 void sio__async_close(sio_io *io) {
   sio__asyncq *aq = io->aq;
   if (!aq) return;
-  io->aq = NULL;
   uv_mutex_lock(&aq->mu);
-  aq->io = NULL;
+  aq->io = NULL; /* later requests get SIO_ECLOSED */
   uv_mutex_unlock(&aq->mu);
+}
+
+void sio__async_free(sio_io *io) {
+  sio__asyncq *aq = io->aq;
+  if (!aq) return;
+  sio__async_close(io);
+  io->aq = NULL;
   uv_close((uv_handle_t *)&aq->h, on_closed);
 }
 
@@ -116,7 +123,7 @@ static int enqueue(sio_io *io, qitem *q) {
     return SIO_ECLOSED;
   }
   uv_mutex_lock(&aq->mu);
-  if (!aq->io || io->closing) {
+  if (!aq->io) {
     uv_mutex_unlock(&aq->mu);
     qitem_free(q);
     return SIO_ECLOSED;

@@ -231,7 +231,8 @@ void sio__acks_fail_all(sio_socket *s, int status);
 
 /* async.c */
 int sio__async_init(sio_io *io);
-void sio__async_close(sio_io *io); /* detaches the queue from io (frees itself later) */
+void sio__async_close(sio_io *io); /* detaches the queue: requests get SIO_ECLOSED */
+void sio__async_free(sio_io *io);  /* closes its handle (it frees itself later) */
 void sio__async_unref(sio_io *io); /* stop keeping the loop alive */
 
 /* serve.c */

@@ -351,7 +351,7 @@ sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_
   sio__app_on_shutdown(app, on_app_shutdown, io);
   return io;
 fail_async:
-  sio__async_close(io);
+  sio__async_free(io);
   io_free_now(io);
   return NULL;
 fail:
@@ -376,6 +376,7 @@ void sio_io_free(sio_io *io) {
   sio_io_close(io);
   if (io->eio) sio_eio_free(io->eio); /* sessions still open end now ("server shutting down") */
   io->eio = NULL;
+  sio__async_free(io);
   io_free_now(io);
 }
 
