@@ -108,6 +108,7 @@ void sio__ws_deflater_free(sio__ws_deflater *d) {
 
 sio__buf *sio__ws_deflate_frame(sio__ws_deflater *d, int opcode, const void *data, size_t len,
                                 size_t *off) {
+  if ((uint64_t)len > 0xFFFFFFF0u) return NULL; /* zlib counts in 32 bits */
   if (len == 0) { /* an empty stored block stands for the empty message (RFC 7692 7.2.3.6);
                      zlib would emit nothing after an earlier flush */
     sio__buf *e = sio__ws_frame_new(opcode, 1, "", 1, off);
