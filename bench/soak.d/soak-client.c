@@ -1101,7 +1101,8 @@ int main(int argc, char **argv) {
     if (t >= t_end) break;
     if (O.mode == M_BCASTER && (long)bc_bytes >= O.total && bc_outstanding <= 0 && n_ready)
       break;
-    if (O.mode == M_BCASTER && O.rate > 0 && (long)bc_bytes >= O.total && n_ready &&
+    if (O.mode == M_BCASTER && strcmp(O.event, "bcast") && O.rate > 0 &&
+        (long)bc_bytes >= O.total && n_ready &&
         t > t_all_ready + (uint64_t)((double)O.total / O.rate * 1e9) + 2000000000ull)
       break; /* paced (volatile): own copies may be dropped; stop 2 s after the last send */
     if (O.mode == M_CHURN && cycles_started >= O.cycles && n_connecting == 0 && n_ready == 0) {

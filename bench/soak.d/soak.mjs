@@ -28,7 +28,7 @@ export const PRESETS = {
     scale: { clients: 19000, procs: 4, connectSecs: 120, bcastSecs: 30 },
     churn: { cycles: 200000, procs: 2, concurrency: 64, warmup: 2000, maxSecs: 150, settleSecs: 50 },
     leak: { cycles: 3000, concurrency: 16, maxSecs: 60 },
-    slow: { slow: 10, fast: 4, size: 65536, total: 100e6, rate: 20e6, repeats: 2, maxSecs: 90, fixedBound: 16 << 20 },
+    slow: { slow: 10, fast: 4, size: 65536, total: 100e6, rate: 20e6, repeats: 3, p99Floor: 5000, maxSecs: 90, fixedBound: 16 << 20 },
     exhaust: { nofile: 1024, extra: 200, emfileTries: 100 },
     fuzz: { secs: 40, workers: 24, legit: 20 },
     loris: { conns: 10000, interval: 3, legit: 50, legitSecs: 10, holdSecs: 15 },
@@ -666,7 +666,8 @@ async function fuzz(cfg, rows) {
     const kinds = Object.entries(stats.kinds).map(([k, v]) => `${k} ${v}`).join(', ');
     rows.add('fuzz', `inputs replayed over TCP (${srv.kind})`, stats.sessions, 'report', null, `${inputs.length} distinct (${kinds}), 70% mutated; ${stats.closedByServer} closed by the server${skipped.length ? '; not network-facing: ' + skipped.join(',') : ''}`);
     rows.add('fuzz', 'server crashes / sanitizer reports', alive ? bad.length : `exited ${JSON.stringify(ex)}`, '0', alive && bad.length === 0, bad[0]?.slice(0, 90) || '');
-    rows.add('fuzz', 'server under ASan', underAsan ? 'yes' : 'no', 'yes', underAsan, underAsan ? '' : 'no build-asan/bin/bench (run make test-asan)');
+    if (cfg.server === 'node') rows.add('fuzz', 'server under ASan', 'n/a (node)', 'yes', null);
+    else rows.add('fuzz', 'server under ASan', underAsan ? 'yes' : 'no', 'yes', underAsan, underAsan ? '' : 'no build-asan/bin/bench (run make test-asan, or set SOAK_ASAN_BIN)');
     rows.add('fuzz', 'legitimate clients: messages seen', `${el.recv}/${el.sent}`, 'all', el.sent > 0 && el.recv === el.sent && !el.lost_conns, el.err || '');
   } finally {
     await finish(legit);
