@@ -30,14 +30,18 @@ int main(int argc, char **argv) {
   size_t max_message = 16u << 20;
   uint32_t idle_ms = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--host") && i + 1 < argc) host = argv[++i];
-    else if (!strcmp(argv[i], "--deflate")) deflate = 1;
+    if (!strcmp(argv[i], "--port") && i + 1 < argc)
+      port = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--host") && i + 1 < argc)
+      host = argv[++i];
+    else if (!strcmp(argv[i], "--deflate"))
+      deflate = 1;
     else if (!strcmp(argv[i], "--idle-timeout") && i + 1 < argc)
       idle_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-message") && i + 1 < argc)
       max_message = (size_t)strtoull(argv[++i], NULL, 10);
-    else usage();
+    else
+      usage();
   }
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t *loop = uv_default_loop();

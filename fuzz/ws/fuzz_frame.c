@@ -61,8 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   /* and as every handshake header at once */
   static const char *const protos[] = {"chat", "x", NULL};
-  sio__ws_handshake_in in = {.method = "GET", .http_minor = 1, .upgrade = hdr, .connection = hdr,
-                             .version = hdr, .key = hdr, .protocols = hdr, .extensions = hdr};
+  sio__ws_handshake_in in = {.method = "GET",
+                             .http_minor = 1,
+                             .upgrade = hdr,
+                             .connection = hdr,
+                             .version = hdr,
+                             .key = hdr,
+                             .protocols = hdr,
+                             .extensions = hdr};
   sio__ws_handshake_out hs;
   if (sio__ws_handshake(&in, protos, &opts, &hs) == 0) {
     sio__sbuf resp = SIO__SBUF_INIT;

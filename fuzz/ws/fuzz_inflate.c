@@ -26,13 +26,16 @@ static int on_message(void *user, int binary, char *data, size_t len) {
   return 0;
 }
 
-static int on_control(void *user, int op, unsigned code, char *data, size_t len) { return 0; }
+static int on_control(void *user, int op, unsigned code, char *data, size_t len) {
+  return 0;
+}
 
 /* Appends an unmasked client-style frame (the reader runs with masks not required). */
 static size_t put_frame(uint8_t *out, int b0, const uint8_t *p, size_t n) {
   size_t i = 0;
   out[i++] = (uint8_t)b0;
-  if (n < 126) out[i++] = (uint8_t)n;
+  if (n < 126)
+    out[i++] = (uint8_t)n;
   else {
     out[i++] = 126;
     out[i++] = (uint8_t)(n >> 8);

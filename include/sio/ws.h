@@ -5,8 +5,8 @@
  *   }
  *   sio_app_ws(app, "/chat", &(sio_ws_handlers){ .message = on_message }, NULL, NULL);
  *
- * A path ending in '*' matches every path with that prefix ("/" followed by "*": any path); otherwise the
- * path must match exactly (the query string is ignored).
+ * A path ending in '*' matches every path with that prefix ("/" followed by "*": any path);
+ * otherwise the path must match exactly (the query string is ignored).
  *
  * Lifetime: `open` is called once the handshake is answered; `close` is called exactly once
  * when the connection is gone (after the close handshake, a failure, or a timeout), and the
@@ -56,10 +56,10 @@ typedef struct sio_ws_opts {
   uint32_t close_timeout_ms; /* wait for the peer's close frame / FIN; default 5000 */
   int deflate;               /* accept permessage-deflate offers (RFC 7692); default off */
   int deflate_server_no_context_takeover; /* always ask for it */
-  int deflate_window_bits;   /* our compressor's window (9..15), default 15 */
-  int deflate_mem_level;     /* zlib memLevel 1..9, default 8 */
-  const char *const *protocols; /* supported subprotocols, NULL-terminated; the first the client
-                                   lists that is here is chosen */
+  int deflate_window_bits;                /* our compressor's window (9..15), default 15 */
+  int deflate_mem_level;                  /* zlib memLevel 1..9, default 8 */
+  const char *const *protocols;  /* supported subprotocols, NULL-terminated; the first the client
+                                    lists that is here is chosen */
   sio_ws_origin_fn check_origin; /* NULL: any origin */
 } sio_ws_opts;
 

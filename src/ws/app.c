@@ -53,8 +53,10 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
   int took = sio__ws_accept(req, res, conn, rest, rest_len, &r->opts, &r->h, r->user, &ws);
   if (took == 1 && ws) {
     sio__ws_on_release(ws, on_release, r); /* keeps the count taken above */
-    if (r->shut) sio__ws_close(ws, SIO__WS_CLOSE_GOING_AWAY, "server shutting down", 20);
-    else sio__ws_link(ws, &r->sockets);
+    if (r->shut)
+      sio__ws_close(ws, SIO__WS_CLOSE_GOING_AWAY, "server shutting down", 20);
+    else
+      sio__ws_link(ws, &r->sockets);
   } else if (--r->live == 0 && r->shut) {
     route_free(r);
   }

@@ -80,8 +80,8 @@ typedef struct sio__ws_pmd_params {
 typedef struct sio__ws_pmd_opts {
   int enabled;
   int server_no_context_takeover; /* ask for it even if the client did not */
-  uint8_t server_max_window_bits;  /* 0: 15; the most we use (9..15) */
-  uint8_t mem_level;               /* 0: 8 (zlib's 1..9) */
+  uint8_t server_max_window_bits; /* 0: 15; the most we use (9..15) */
+  uint8_t mem_level;              /* 0: 8 (zlib's 1..9) */
 } sio__ws_pmd_opts;
 
 /* Picks the first acceptable permessage-deflate offer from a Sec-WebSocket-Extensions value
@@ -111,25 +111,25 @@ typedef struct sio__ws_reader {
   /* frame header being gathered */
   uint8_t hdr[14];
   uint8_t hdr_len;
-  uint8_t opcode;      /* of the current frame */
+  uint8_t opcode; /* of the current frame */
   uint8_t fin;
-  uint8_t in_payload;  /* header done, payload bytes outstanding */
+  uint8_t in_payload; /* header done, payload bytes outstanding */
   uint8_t mask[4];
   uint32_t mask_pos;
   uint64_t frame_len;
   uint64_t remaining;
   /* message being assembled */
-  uint8_t msg_opcode;     /* 0: none open; else TEXT or BINARY */
+  uint8_t msg_opcode; /* 0: none open; else TEXT or BINARY */
   uint8_t msg_compressed;
-  uint16_t failed;        /* sticky: the close code returned */
-  uint32_t utf8;          /* validator state of the open text message */
-  uint64_t msg_raw;       /* payload bytes received for the open message */
-  sio__sbuf msg;          /* assembled (or inflated) message, only when needed */
-  uint8_t *ctl;           /* a control payload split across reads (125 bytes, on demand) */
+  uint16_t failed;  /* sticky: the close code returned */
+  uint32_t utf8;    /* validator state of the open text message */
+  uint64_t msg_raw; /* payload bytes received for the open message */
+  sio__sbuf msg;    /* assembled (or inflated) message, only when needed */
+  uint8_t *ctl;     /* a control payload split across reads (125 bytes, on demand) */
   uint8_t ctl_len;
   /* configuration */
-  uint8_t require_mask;    /* 1 on a server */
-  size_t max_message;      /* 0: unlimited */
+  uint8_t require_mask;       /* 1 on a server */
+  size_t max_message;         /* 0: unlimited */
   sio__ws_inflater *inflater; /* non-NULL when permessage-deflate was negotiated */
   sio__ws_reader_cb cb;
   void *user;
@@ -176,17 +176,16 @@ void sio__ws_deflater_free(sio__ws_deflater *d);
 sio__ws_inflater *sio__ws_inflater_new(const sio__ws_pmd_params *p);
 /* Inflates n bytes, appending to out; limit (0: none) bounds out->len. Returns 0, or the close
  * code: 1009 past the limit, 1007 for corrupt data, 1011 when memory ran out. */
-int sio__ws_inflate(sio__ws_inflater *f, const uint8_t *in, size_t n, sio__sbuf *out,
-                    size_t limit);
+int sio__ws_inflate(sio__ws_inflater *f, const uint8_t *in, size_t n, sio__sbuf *out, size_t limit);
 /* Ends a message (the 00 00 FF FF tail of RFC 7692 7.2.2); resets without context takeover. */
 int sio__ws_inflate_end(sio__ws_inflater *f, sio__sbuf *out, size_t limit);
 void sio__ws_inflater_free(sio__ws_inflater *f);
 
 /* --- handshake --------------------------------------------------------------------------- */
 typedef struct sio__ws_handshake_in {
-  const char *method;     /* "GET" */
-  int http_minor;         /* 1 required */
-  const char *upgrade;    /* header values, NULL when absent */
+  const char *method;  /* "GET" */
+  int http_minor;      /* 1 required */
+  const char *upgrade; /* header values, NULL when absent */
   const char *connection;
   const char *version;
   const char *key;
@@ -195,11 +194,11 @@ typedef struct sio__ws_handshake_in {
 } sio__ws_handshake_in;
 
 typedef struct sio__ws_handshake_out {
-  int status;             /* 101, or the HTTP error status (400, 426) */
-  const char *error;      /* reason for an error status */
-  char accept[29];        /* Sec-WebSocket-Accept (NUL-terminated) */
-  const char *protocol;   /* chosen subprotocol (one of the server's strings) or NULL */
-  int deflate;            /* permessage-deflate accepted with pmd */
+  int status;           /* 101, or the HTTP error status (400, 426) */
+  const char *error;    /* reason for an error status */
+  char accept[29];      /* Sec-WebSocket-Accept (NUL-terminated) */
+  const char *protocol; /* chosen subprotocol (one of the server's strings) or NULL */
+  int deflate;          /* permessage-deflate accepted with pmd */
   sio__ws_pmd_params pmd;
 } sio__ws_handshake_out;
 

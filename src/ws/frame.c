@@ -92,11 +92,15 @@ static size_t frame_prepare(sio__buf *b, int opcode, int rsv1) {
   return off;
 }
 
-size_t sio__ws_frame_prepare(sio__buf *b, int opcode) { return frame_prepare(b, opcode, 0); }
+size_t sio__ws_frame_prepare(sio__buf *b, int opcode) {
+  return frame_prepare(b, opcode, 0);
+}
 
 /* Used by the deflater: the payload is already compressed. */
 size_t sio__ws_frame_prepare_rsv1(sio__buf *b, int opcode);
-size_t sio__ws_frame_prepare_rsv1(sio__buf *b, int opcode) { return frame_prepare(b, opcode, 1); }
+size_t sio__ws_frame_prepare_rsv1(sio__buf *b, int opcode) {
+  return frame_prepare(b, opcode, 1);
+}
 
 sio__buf *sio__ws_frame_new(int opcode, int rsv1, const void *payload, size_t len, size_t *off) {
   sio__buf *b = sio__buf_new(SIO__WS_HEADROOM + len);
@@ -179,8 +183,10 @@ static int check_start(const sio__ws_reader *r) {
 static size_t header_total(const uint8_t *h) {
   size_t n = 2;
   uint8_t l7 = h[1] & 0x7F;
-  if (l7 == 126) n += 2;
-  else if (l7 == 127) n += 8;
+  if (l7 == 126)
+    n += 2;
+  else if (l7 == 127)
+    n += 8;
   if (h[1] & 0x80) n += 4;
   return n;
 }
@@ -292,8 +298,10 @@ static int start_frame(sio__ws_reader *r) {
     i = 10;
   }
   int masked = h[1] & 0x80;
-  if (masked) memcpy(r->mask, h + i, 4);
-  else memset(r->mask, 0, 4);
+  if (masked)
+    memcpy(r->mask, h + i, 4);
+  else
+    memset(r->mask, 0, 4);
   r->opcode = h[0] & 0x0F;
   r->fin = h[0] >> 7;
   r->frame_len = r->remaining = len;

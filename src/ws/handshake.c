@@ -99,16 +99,20 @@ static const char *parse_offer(const char *p, ext_offer *o) {
           p++;
         }
         prm.value_len = (size_t)(p - prm.value);
-        if (*p == '"') p++;
-        else o->bad = 1;
+        if (*p == '"')
+          p++;
+        else
+          o->bad = 1;
       } else {
         p = parse_token(p, &prm.value, &prm.value_len);
         if (!prm.value_len) o->bad = 1;
       }
       p = skip_ws(p);
     }
-    if (o->nparams < MAX_PARAMS) o->params[o->nparams++] = prm;
-    else o->bad = 1;
+    if (o->nparams < MAX_PARAMS)
+      o->params[o->nparams++] = prm;
+    else
+      o->bad = 1;
   }
   /* anything else up to the next comma is malformed */
   if (*p && *p != ',') {
@@ -138,8 +142,7 @@ static int window_bits(const char *v, size_t n) {
 }
 
 /* Decides on one permessage-deflate offer. 1 accepted (out filled), 0 declined. */
-static int accept_offer(const ext_offer *o, const sio__ws_pmd_opts *opts,
-                        sio__ws_pmd_params *out) {
+static int accept_offer(const ext_offer *o, const sio__ws_pmd_opts *opts, sio__ws_pmd_params *out) {
   if (o->bad || !name_is(o->name, o->name_len, "permessage-deflate")) return 0;
   int snct = 0, cnct = 0, smwb = 0, cmwb = 0; /* seen counts */
   int server_bits = 0;

@@ -10,7 +10,20 @@
 #include "ws/codec.h"
 
 /* Byte classes. */
-enum { C_ASCII, C_80_8F, C_90_9F, C_A0_BF, C_BAD, C_LEAD2, C_E0, C_E1_EF, C_ED, C_F0, C_F1_F3, C_F4 };
+enum {
+  C_ASCII,
+  C_80_8F,
+  C_90_9F,
+  C_A0_BF,
+  C_BAD,
+  C_LEAD2,
+  C_E0,
+  C_E1_EF,
+  C_ED,
+  C_F0,
+  C_F1_F3,
+  C_F4
+};
 
 /* States: 0 accept; 1/2/3 need that many continuation bytes (80..BF); 4 after E0 (A0..BF);
  * 5 after ED (80..9F); 6 after F0 (90..BF); 7 after F4 (80..8F); 8 reject. */

@@ -39,11 +39,11 @@ struct sio_ws {
   uint64_t last_rx;
   uint64_t ping_at; /* when the idle ping went out */
   sio__timer timer;
-  sio__list link; /* in its route's list (sio_app_ws), else unlinked */
+  sio__list link;                          /* in its route's list (sio_app_ws), else unlinked */
   void (*release)(sio__ws *ws, void *ctx); /* internal last call (sio__ws_on_release) */
   void *release_ctx;
-  sio__sbuf batch; /* small frames sent while a read is processed, queued as one write */
-  uint16_t close_code;  /* what h->close will report */
+  sio__sbuf batch;     /* small frames sent while a read is processed, queued as one write */
+  uint16_t close_code; /* what h->close will report */
   uint16_t reason_len;
   uint8_t drop_when_full;
   uint8_t sent_close, got_close, tcp_closing, ping_out, open_called, in_feed;
@@ -162,7 +162,9 @@ static void on_timer(sio__timer *t) {
 }
 
 /* --- receiving --------------------------------------------------------------------------- */
-static int stopped(const sio__ws *ws) { return ws->got_close || ws->tcp_closing; }
+static int stopped(const sio__ws *ws) {
+  return ws->got_close || ws->tcp_closing;
+}
 
 static int on_message(void *user, int binary, char *data, size_t len) {
   sio__ws *ws = user;
@@ -187,8 +189,7 @@ static int on_control(void *user, int op, unsigned code, char *data, size_t len)
       ws->close_reason = sio__memdup(data, len);
       ws->reason_len = ws->close_reason ? (uint16_t)len : 0;
     }
-    if (!ws->sent_close)
-      write_close(ws, code == SIO__WS_CLOSE_NO_STATUS ? 0 : code, data, len);
+    if (!ws->sent_close) write_close(ws, code == SIO__WS_CLOSE_NO_STATUS ? 0 : code, data, len);
     close_tcp(ws);
   }
   return stopped(ws) ? -1 : 0;
@@ -321,19 +322,31 @@ void sio__ws_abort(sio__ws *ws) {
   sio__conn_abort(ws->conn);
 }
 
-void sio__ws_pause(sio__ws *ws) { sio__conn_pause(ws->conn); }
+void sio__ws_pause(sio__ws *ws) {
+  sio__conn_pause(ws->conn);
+}
 void sio__ws_resume(sio__ws *ws) {
   if (!ws->tcp_closing) sio__conn_resume(ws->conn);
 }
 size_t sio__ws_buffered(const sio__ws *ws) {
   return sio__conn_buffered(ws->conn) + ws->batch.len;
 }
-void sio__ws_set_user(sio__ws *ws, void *user) { ws->user = user; }
-void *sio__ws_user(const sio__ws *ws) { return ws->user; }
-sio__conn *sio__ws_conn(const sio__ws *ws) { return ws->conn; }
+void sio__ws_set_user(sio__ws *ws, void *user) {
+  ws->user = user;
+}
+void *sio__ws_user(const sio__ws *ws) {
+  return ws->user;
+}
+sio__conn *sio__ws_conn(const sio__ws *ws) {
+  return ws->conn;
+}
 
-void sio__ws_link(sio__ws *ws, sio__list *list) { sio__list_insert_tail(list, &ws->link); }
-sio__ws *sio__ws_from_link(sio__list *link) { return sio__container_of(link, sio__ws, link); }
+void sio__ws_link(sio__ws *ws, sio__list *list) {
+  sio__list_insert_tail(list, &ws->link);
+}
+sio__ws *sio__ws_from_link(sio__list *link) {
+  return sio__container_of(link, sio__ws, link);
+}
 void sio__ws_on_release(sio__ws *ws, void (*fn)(sio__ws *ws, void *ctx), void *ctx) {
   ws->release = fn;
   ws->release_ctx = ctx;
@@ -346,18 +359,36 @@ int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary) {
 int sio_ws_send_text(sio_ws *ws, const char *text) {
   return sio__ws_send(ws, text, strlen(text), 0);
 }
-int sio_ws_ping(sio_ws *ws, const void *data, size_t len) { return sio__ws_ping(ws, data, len); }
+int sio_ws_ping(sio_ws *ws, const void *data, size_t len) {
+  return sio__ws_ping(ws, data, len);
+}
 int sio_ws_close(sio_ws *ws, int code, const char *reason) {
   return sio__ws_close(ws, code, reason ? reason : "", reason ? strlen(reason) : 0);
 }
-void sio_ws_terminate(sio_ws *ws) { sio__ws_abort(ws); }
-size_t sio_ws_buffered_amount(const sio_ws *ws) { return sio__ws_buffered(ws); }
-void sio_ws_pause(sio_ws *ws) { sio__ws_pause(ws); }
-void sio_ws_resume(sio_ws *ws) { sio__ws_resume(ws); }
-void sio_ws_set_data(sio_ws *ws, void *data) { ws->data = data; }
-void *sio_ws_data(const sio_ws *ws) { return ws->data; }
-const char *sio_ws_protocol(const sio_ws *ws) { return ws->protocol; }
-int sio_ws_compressed(const sio_ws *ws) { return ws->deflater != NULL; }
+void sio_ws_terminate(sio_ws *ws) {
+  sio__ws_abort(ws);
+}
+size_t sio_ws_buffered_amount(const sio_ws *ws) {
+  return sio__ws_buffered(ws);
+}
+void sio_ws_pause(sio_ws *ws) {
+  sio__ws_pause(ws);
+}
+void sio_ws_resume(sio_ws *ws) {
+  sio__ws_resume(ws);
+}
+void sio_ws_set_data(sio_ws *ws, void *data) {
+  ws->data = data;
+}
+void *sio_ws_data(const sio_ws *ws) {
+  return ws->data;
+}
+const char *sio_ws_protocol(const sio_ws *ws) {
+  return ws->protocol;
+}
+int sio_ws_compressed(const sio_ws *ws) {
+  return ws->deflater != NULL;
+}
 int sio_ws_remote_address(const sio_ws *ws, char *ip, size_t iplen, int *port) {
   return sio__conn_peer(ws->conn, ip, iplen, port);
 }
@@ -381,9 +412,8 @@ static int refuse(sio_res *res, int status, const char *why) {
   return 0;
 }
 
-int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
-                   size_t rest_len, const sio__ws_opts *opts, const sio__ws_handler *h,
-                   void *user, sio__ws **out) {
+int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest, size_t rest_len,
+                   const sio__ws_opts *opts, const sio__ws_handler *h, void *user, sio__ws **out) {
   sio_ws_opts o = opts ? *opts : sio_ws_opts_default();
   if (out) *out = NULL;
   sio__sbuf protos = SIO__SBUF_INIT, exts = SIO__SBUF_INIT;
@@ -448,13 +478,15 @@ int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest
   conn->handler = &ws_conn_handler;
   conn->ctx = ws;
   ws->last_rx = sio__net_now(conn->net);
-  if (o.idle_timeout_ms != UINT32_MAX) sio__timer_start(conn->net, &ws->timer, ws->idle_ms, on_timer);
+  if (o.idle_timeout_ms != UINT32_MAX)
+    sio__timer_start(conn->net, &ws->timer, ws->idle_ms, on_timer);
   if (out) *out = ws;
   ws->open_called = 1;
   if (h->open) h->open(ws, user);
   if (rest_len && !stopped(ws)) {
     char *copy = sio__memdup(rest, rest_len); /* unmasked in place */
-    if (!copy) fail(ws, SIO__WS_CLOSE_INTERNAL, "out of memory");
+    if (!copy)
+      fail(ws, SIO__WS_CLOSE_INTERNAL, "out of memory");
     else {
       feed(ws, copy, rest_len);
       sio__free(copy);

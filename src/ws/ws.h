@@ -33,9 +33,8 @@ typedef sio_ws_handlers sio__ws_handler;
  * over (conn->handler/ctx), sets *out, calls h->open, processes `rest` (bytes that followed the
  * request head; h->message may run before this returns) and returns 1.
  * opts NULL: defaults. user is passed to every handler. */
-int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
-                   size_t rest_len, const sio__ws_opts *opts, const sio__ws_handler *h,
-                   void *user, sio__ws **out);
+int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest, size_t rest_len,
+                   const sio__ws_opts *opts, const sio__ws_handler *h, void *user, sio__ws **out);
 
 /* Sends a message (copied). 0, SIO_ECLOSED, SIO_ETOOLARGE (dropped, see drop_when_full) or
  * negative. */

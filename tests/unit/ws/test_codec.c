@@ -76,7 +76,8 @@ static size_t client_frame(uint8_t *out, int b0, const void *payload, size_t len
   static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
   size_t i = 0;
   out[i++] = (uint8_t)b0;
-  if (len < 126) out[i++] = (uint8_t)(0x80 | len);
+  if (len < 126)
+    out[i++] = (uint8_t)(0x80 | len);
   else if (len <= 0xFFFF) {
     out[i++] = 0x80 | 126;
     out[i++] = (uint8_t)(len >> 8);
@@ -228,7 +229,7 @@ static void test_framing_errors(void **state) {
   memset(big, 'x', sizeof big);
   assert_int_equal(one_frame(0x89, big, 126), 1002); /* ping > 125 */
   assert_int_equal(one_frame(0x89, big, 125), 0);
-  assert_int_equal(one_frame(0x09, "", 0), 1002); /* fragmented ping */
+  assert_int_equal(one_frame(0x09, "", 0), 1002);  /* fragmented ping */
   assert_int_equal(one_frame(0x80, "a", 1), 1002); /* continuation with nothing open */
   assert_int_equal(one_frame(0x00, "a", 1), 1002);
   /* a new data frame while a message is open */
@@ -295,10 +296,10 @@ static void test_utf8(void **state) {
   assert_true(sio__utf8_valid("", 0));
   assert_true(sio__utf8_valid("hello world, plain ascii text", 29));
   assert_true(sio__utf8_valid("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", 11)); /* κόσμε */
-  assert_true(sio__utf8_valid("\xf4\x8f\xbf\xbf", 4));                         /* U+10FFFF */
-  assert_true(sio__utf8_valid("\xef\xbf\xbf", 3));                             /* U+FFFF */
-  assert_true(sio__utf8_valid("\xed\x9f\xbf", 3));                             /* U+D7FF */
-  assert_true(sio__utf8_valid("\xee\x80\x80", 3));                             /* U+E000 */
+  assert_true(sio__utf8_valid("\xf4\x8f\xbf\xbf", 4));                              /* U+10FFFF */
+  assert_true(sio__utf8_valid("\xef\xbf\xbf", 3));                                  /* U+FFFF */
+  assert_true(sio__utf8_valid("\xed\x9f\xbf", 3));                                  /* U+D7FF */
+  assert_true(sio__utf8_valid("\xee\x80\x80", 3));                                  /* U+E000 */
   assert_false(sio__utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
   assert_false(sio__utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
   assert_false(sio__utf8_valid("\xc0\x80", 2));         /* overlong */
@@ -335,7 +336,10 @@ static void test_utf8_frames(void **state) {
   n = client_frame(f, 0x01, "ok\xed\xa0\x80", 5);
   assert_int_equal(feed_new(&r, f, n, 0, 0), 1007);
   /* fails mid-frame: feed only the header and the bad byte */
-  n = client_frame(f, 0x81, "abc\xff" "defgh", 9);
+  n = client_frame(f, 0x81,
+                   "abc\xff"
+                   "defgh",
+                   9);
   sio__ws_reader rd;
   memset(&r, 0, sizeof r);
   sio__ws_reader_init(&rd, 0, &cbs, &r);
@@ -358,8 +362,8 @@ static void test_close_payloads(void **state) {
   assert_int_equal(sio__ws_close_parse(NULL, 0, &code, &reason, &rl), 0);
   assert_int_equal(code, 1005);
   assert_int_equal(sio__ws_close_parse((const uint8_t *)"\x03", 1, &code, &reason, &rl), 1002);
-  static const unsigned ok[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999,
-                                4000, 4999};
+  static const unsigned ok[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009,
+                                1010, 1011, 3000, 3999, 4000, 4999};
   static const unsigned bad[] = {0,    999,  1004, 1005, 1006, 1012, 1013, 1014,
                                  1015, 1016, 1100, 2000, 2999, 5000, 65535};
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
@@ -371,17 +375,21 @@ static void test_close_payloads(void **state) {
     uint8_t p[2] = {(uint8_t)(bad[i] >> 8), (uint8_t)bad[i]};
     assert_int_equal(sio__ws_close_parse(p, 2, &code, &reason, &rl), 1002);
   }
-  assert_int_equal(sio__ws_close_parse((const uint8_t *)"\x03\xe8" "bye", 5, &code, &reason, &rl),
+  assert_int_equal(sio__ws_close_parse((const uint8_t *)"\x03\xe8"
+                                                        "bye",
+                                       5, &code, &reason, &rl),
                    0);
   assert_int_equal(rl, 3);
   assert_memory_equal(reason, "bye", 3);
-  assert_int_equal(sio__ws_close_parse((const uint8_t *)"\x03\xe8\xed\xa0\x80", 5, &code, &reason,
-                                       &rl),
-                   1002);
+  assert_int_equal(
+      sio__ws_close_parse((const uint8_t *)"\x03\xe8\xed\xa0\x80", 5, &code, &reason, &rl), 1002);
   /* through the reader */
   uint8_t f[64];
   rec r;
-  size_t n = client_frame(f, 0x88, "\x03\xe8" "bye", 5);
+  size_t n = client_frame(f, 0x88,
+                          "\x03\xe8"
+                          "bye",
+                          5);
   assert_int_equal(feed_new(&r, f, n, 2, 0), 0);
   assert_int_equal(r.nctl, 1);
   assert_int_equal(r.ctl_code[0], 1000);
@@ -453,7 +461,8 @@ static void test_pmd_negotiation(void **state) {
   sio__ws_pmd_opts opts = {.enabled = 1};
   sio__ws_pmd_params p;
   sio__sbuf s = SIO__SBUF_INIT;
-  assert_int_equal(sio__ws_pmd_negotiate("permessage-deflate; client_max_window_bits", &opts, &p), 1);
+  assert_int_equal(sio__ws_pmd_negotiate("permessage-deflate; client_max_window_bits", &opts, &p),
+                   1);
   sio__ws_pmd_format(&s, &p);
   assert_string_equal(s.data, "permessage-deflate");
   sio__sbuf_reset(&s);
@@ -475,9 +484,8 @@ static void test_pmd_negotiation(void **state) {
                    0);
   assert_int_equal(sio__ws_pmd_negotiate("permessage-deflate; server_max_window_bits", &opts, &p),
                    0);
-  assert_int_equal(sio__ws_pmd_negotiate("permessage-deflate; server_max_window_bits=16", &opts,
-                                         &p),
-                   0);
+  assert_int_equal(
+      sio__ws_pmd_negotiate("permessage-deflate; server_max_window_bits=16", &opts, &p), 0);
   assert_int_equal(sio__ws_pmd_negotiate("permessage-deflate; client_max_window_bits=7", &opts, &p),
                    0);
   assert_int_equal(sio__ws_pmd_negotiate("permessage-deflate; foo", &opts, &p), 0);
@@ -535,7 +543,8 @@ static void test_rfc7692_examples(void **state) {
   assert_int_equal(feed(&r, bad, sizeof bad, 0), 1002);
   sio__ws_reader_free(&r);
   /* the first message again, from our deflater, byte for byte */
-  sio__ws_deflater *d = sio__ws_deflater_new(&(sio__ws_pmd_params){.server_max_window_bits = 15}, 8);
+  sio__ws_deflater *d =
+      sio__ws_deflater_new(&(sio__ws_pmd_params){.server_max_window_bits = 15}, 8);
   size_t off;
   sio__buf *b = sio__ws_deflate_frame(d, SIO__WS_OP_TEXT, "Hello", 5, &off);
   assert_non_null(b);

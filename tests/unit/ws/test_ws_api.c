@@ -32,10 +32,11 @@ static int client_connect(int port, const char *extra_headers, char *head, size_
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return -1;
   char req[1024];
-  int n = snprintf(req, sizeof req,
-                   "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
-                   extra_headers ? extra_headers : "");
+  int n =
+      snprintf(req, sizeof req,
+               "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+               extra_headers ? extra_headers : "");
   if (write(fd, req, (size_t)n) != n) return -1;
   /* read the head byte by byte so no frame byte is swallowed */
   size_t len = 0;
@@ -127,14 +128,14 @@ typedef struct fixture {
   char last[256];
   size_t last_len;
   int shutdown_on_open;
-  int client_code;  /* close code the client read */
-  int client_fail;  /* line of the first failed client-side check (cmocka asserts belong to the
-                       main thread) */
+  int client_code; /* close code the client read */
+  int client_fail; /* line of the first failed client-side check (cmocka asserts belong to the
+                      main thread) */
 } fixture;
 
-#define CHECK(cond)                                                                            \
-  do {                                                                                         \
-    if (!(cond) && !f->client_fail) f->client_fail = __LINE__;                                 \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond) && !f->client_fail) f->client_fail = __LINE__;                                     \
   } while (0)
 
 static void on_open(sio_ws *ws, void *user) {
@@ -161,8 +162,10 @@ static void on_message(sio_ws *ws, const char *data, size_t len, int binary, voi
     memset(big, 'x', sizeof big);
     for (int i = 0; i < 200; i++) {
       int rc = sio_ws_send(ws, big, sizeof big, 1);
-      if (rc == SIO_ETOOLARGE) f->drops++;
-      else if (rc == SIO_ECLOSED) f->fails++;
+      if (rc == SIO_ETOOLARGE)
+        f->drops++;
+      else if (rc == SIO_ECLOSED)
+        f->fails++;
     }
     return;
   }
@@ -369,7 +372,7 @@ static void test_send_limit_close(void **state) {
   run(&f, &o);
   assert_int_equal(f.drops, 0);
   assert_true(f.fails > 0);
-  assert_int_equal(f.close_code, 1008); /* what the server reported in on_close */
+  assert_int_equal(f.close_code, 1008);  /* what the server reported in on_close */
   assert_int_equal(f.client_code, 1008); /* and sent */
 }
 
@@ -410,9 +413,12 @@ static void test_shutdown(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_basic),          cmocka_unit_test(test_origin),
-      cmocka_unit_test(test_server_close),   cmocka_unit_test(test_send_limit_drop),
-      cmocka_unit_test(test_send_limit_close), cmocka_unit_test(test_shutdown),
+      cmocka_unit_test(test_basic),
+      cmocka_unit_test(test_origin),
+      cmocka_unit_test(test_server_close),
+      cmocka_unit_test(test_send_limit_drop),
+      cmocka_unit_test(test_send_limit_close),
+      cmocka_unit_test(test_shutdown),
       cmocka_unit_test(test_drain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
