@@ -50,7 +50,9 @@ static inline int sio__timer_active(const sio__timer *t) {
 /* --- connections ------------------------------------------------------------------------- */
 typedef struct sio__conn_handler {
   /* Bytes arrived. They live in the loop-wide buffer: consume or copy them before returning.
-   * The handler may close the connection or replace c->handler (protocol upgrade). */
+   * The buffer is writable and the handler's own until it returns, so it may transform the
+   * bytes in place (the WebSocket layer unmasks there). The handler may close the connection
+   * or replace c->handler (protocol upgrade). */
   void (*on_data)(sio__conn *c, const char *data, size_t len);
   /* The peer closed its side or a read failed (err < 0, UV_EOF for a clean end). Optional:
    * without it the connection is closed. */
