@@ -30,6 +30,7 @@ for (const name of SCENARIOS) {
       preset: 'short',
       only: [name],
       sanitized,
+      requireAsan: sanitized, /* the normal leg replays the corpora too, the ASan leg judges */
       asanBin: sanitized ? path.join(binDir, 'bench') : undefined,
     });
     all.push(...rows);
