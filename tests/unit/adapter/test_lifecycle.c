@@ -10,6 +10,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "core/alloc.h"
+#include "http/server.h"
 #include "sio/io.h"
 
 typedef struct state {
@@ -103,23 +105,45 @@ static void on_connect(uv_connect_t *r, int status) {
   write_str(req, strlen(req));
 }
 
-static void test_lifecycle(void **state_) {
+/* Runs the scenario; with fail_at >= 0 the fail_at-th allocation after the server started fails
+ * (and every later one until the scenario ends): nothing may crash or leak. */
+static void scenario(long fail_at) {
   memset(&st, 0, sizeof st);
   uv_loop_init(&st.loop);
   sio_app_opts ao = sio_app_opts_default();
   ao.port_any = 1;
   ao.host = "127.0.0.1";
+  ao.shutdown_timeout_ms = 300;
   st.app = sio_app_new(&st.loop, &ao);
   assert_non_null(st.app);
   st.io = sio_io_attach(st.app, NULL);
   assert_non_null(st.io);
   assert_int_equal(sio_io_on_connection(st.io, on_conn, NULL), 0);
   assert_int_equal(sio_app_listen(st.app), 0);
+  if (fail_at >= 0) sio__alloc_fail_after(fail_at);
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", sio_app_port(st.app), &addr);
   uv_tcp_init(&st.loop, &st.client);
   uv_tcp_connect(&st.creq, &st.client, (struct sockaddr *)&addr, on_connect);
-  for (int i = 0; i < 2000 && !st.app_closed; i++) uv_run(&st.loop, UV_RUN_ONCE);
+  for (int i = 0; i < 2000 && !st.app_closed; i++) {
+    uv_run(&st.loop, fail_at >= 0 ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    if (fail_at >= 0 && i > 300 && !st.app_closed && !sio__app_closing(st.app)) {
+      sio__alloc_fail_reset(); /* the scenario stalled: wind down */
+      sio_io_close(st.io);
+      sio_app_close(st.app, app_closed, NULL);
+    }
+    if (fail_at >= 0) uv_sleep(1);
+  }
+  sio__alloc_fail_reset();
+  if (fail_at >= 0) {
+    if (!uv_is_closing((uv_handle_t *)&st.client))
+      uv_close((uv_handle_t *)&st.client, client_closed);
+    sio_app_free(st.app);
+    sio_io_free(st.io);
+    for (int i = 0; i < 100 && uv_loop_alive(&st.loop); i++) uv_run(&st.loop, UV_RUN_NOWAIT);
+    uv_loop_close(&st.loop);
+    return;
+  }
   assert_int_equal(st.step, 3);
   assert_true(st.app_closed);
   assert_int_equal(st.connections, 1);
@@ -132,7 +156,16 @@ static void test_lifecycle(void **state_) {
   uv_loop_close(&st.loop);
 }
 
+static void test_lifecycle(void **state_) {
+  scenario(-1);
+}
+
+static void test_lifecycle_alloc_failures(void **state_) {
+  for (long k = 0; k < 150; k += 5) scenario(k);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_lifecycle)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_lifecycle),
+                                     cmocka_unit_test(test_lifecycle_alloc_failures)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
