@@ -137,7 +137,7 @@ struct sio__client {
   sio__list link;
   sio__list sockets; /* sio_socket.client_link */
   sio__timer connect_timer;
-  sio__sio_reassembly rs;
+  sio__sio_reassembly *rs; /* a binary packet waiting for its attachments, or NULL */
 };
 
 /* The arguments of a received event/ack, or of an outgoing message (onAnyOutgoing). */

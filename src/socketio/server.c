@@ -40,13 +40,25 @@ sio_io_opts sio_io_opts_default(void) {
 
 /* --- clients ------------------------------------------------------------------------------ */
 
+static void rs_free(sio__sio_reassembly *r) {
+  sio__sio_reassembly_free(r);
+  sio__free(r);
+}
+
+/* Drops a binary packet still waiting for attachments. */
+static void rs_drop(sio__client *c) {
+  if (!c->rs) return;
+  rs_free(c->rs);
+  c->rs = NULL;
+}
+
 void sio__client_ref(sio__client *c) {
   c->refs++;
 }
 
 void sio__client_unref(sio__client *c) {
   if (--c->refs > 0) return;
-  sio__sio_reassembly_free(&c->rs);
+  rs_drop(c);
   sio__timer_stop(&c->connect_timer);
   sio__free(c);
 }
@@ -154,7 +166,7 @@ static void dispatch(sio__client *c, const sio__sio_packet *p, sio__buf *const *
 }
 
 static void on_text(sio__client *c, const char *data, size_t len) {
-  if (sio__sio_reassembly_active(&c->rs)) {
+  if (c->rs) {
     protocol_error(c, "text packet while binary attachments were expected");
     return;
   }
@@ -164,36 +176,43 @@ static void on_text(sio__client *c, const char *data, size_t len) {
     return;
   }
   if (p.type == SIO__SIO_BINARY_EVENT || p.type == SIO__SIO_BINARY_ACK) {
-    int rc = sio__sio_reassembly_start(&c->rs, data, len, &c->io->limits);
-    if (rc) {
+    /* held (allocated only while attachments are awaited) until they are all there */
+    sio__sio_reassembly *r = sio__calloc(1, sizeof(*r));
+    if (!r) {
+      protocol_error(c, "out of memory");
+      return;
+    }
+    if (sio__sio_reassembly_start(r, data, len, &c->io->limits)) {
+      rs_free(r);
       protocol_error(c, "invalid binary packet");
       return;
     }
-    if (sio__sio_reassembly_complete(&c->rs)) { /* no attachment announced */
-      dispatch(c, &c->rs.packet, c->rs.bufs, c->rs.received);
-      sio__sio_reassembly_free(&c->rs);
+    if (sio__sio_reassembly_complete(r)) { /* no attachment announced */
+      dispatch(c, &r->packet, r->bufs, r->received);
+      rs_free(r);
+      return;
     }
+    c->rs = r;
     return;
   }
   dispatch(c, &p, NULL, 0);
 }
 
 static void on_binary(sio__client *c, const char *data, size_t len) {
-  if (!sio__sio_reassembly_active(&c->rs)) {
+  if (!c->rs) {
     protocol_error(c, "unexpected binary message");
     return;
   }
-  int rc = sio__sio_reassembly_add(&c->rs, data, len);
+  int rc = sio__sio_reassembly_add(c->rs, data, len);
   if (rc < 0) {
     protocol_error(c, "out of memory");
     return;
   }
-  if (rc == 1) {
-    /* take the packet out first: a handler may feed the next one */
-    sio__sio_reassembly r = c->rs;
-    memset(&c->rs, 0, sizeof(c->rs));
-    dispatch(c, &r.packet, r.bufs, r.received);
-    sio__sio_reassembly_free(&r);
+  if (rc == 1) { /* complete: take it out first, a handler may close the client */
+    sio__sio_reassembly *r = c->rs;
+    c->rs = NULL;
+    dispatch(c, &r->packet, r->bufs, r->received);
+    rs_free(r);
   }
 }
 
@@ -251,7 +270,7 @@ static void eio_close(sio__eio_session *es, const char *reason, void *user) {
   c->es = NULL; /* nothing can be sent any more */
   sio__timer_stop(&c->connect_timer);
   close_sockets(c, reason, 0);
-  sio__sio_reassembly_free(&c->rs);
+  rs_drop(c);
   sio__list_remove(&c->link);
   io->nclients--;
   sio__client_unref(c); /* ours */

@@ -366,6 +366,10 @@ static void on_ack(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att
 
 void sio__socket_on_packet(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att,
                            unsigned natt) {
+  if (s->state == SIO__S_PENDING && p->type == SIO__SIO_DISCONNECT) { /* left during middleware */
+    sio__socket_close(s, "client namespace disconnect", 0);
+    return;
+  }
   if (s->state != SIO__S_CONNECTED) return;
   sio_socket_ref(s);
   switch (p->type) {
