@@ -126,7 +126,7 @@ export async function startServer({ command, args, port, env = {}, startupMs = b
         `--- stderr (tail) ---\n${stderr.slice(-4000)}`;
     },
     /** Ends the process by PID: SIGTERM, then SIGKILL after a grace period. */
-    async stop(graceMs = budget(3000)) {
+    async stop(graceMs = budget(6000)) {
       if (exitInfo !== null) return exitInfo;
       stopping = true;
       try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
@@ -180,8 +180,15 @@ export async function startConformance(target = conformanceTarget()) {
 export async function stopAndCheck(server) {
   if (!server) return;
   const crash = server.crashReport();
-  await server.stop();
+  const info = await server.stop();
   if (crash) throw new Error(crash);
   const report = server.sanitizerReport();
   if (report) throw new Error(`sanitizer report from the server:\n${report}`);
+  // Asked to stop with SIGTERM: exiting 0 or dying of that signal is fine (SIGKILL means it
+  // outlived the grace period); anything else is a failure in shutdown.
+  const okSignal = info.signal === null || info.signal === 'SIGTERM' || info.signal === 'SIGKILL';
+  if (!okSignal || (info.code !== null && info.code !== 0)) {
+    throw new Error(`server (pid ${server.pid}) ended badly on SIGTERM: code=${info.code} signal=${info.signal}\n` +
+      `--- stderr (tail) ---\n${server.stderr.slice(-4000)}`);
+  }
 }
