@@ -75,15 +75,18 @@ describe(`weather demo in Chromium against ${target.name}`, { skip }, () => {
 
   test('a POSTed London alert appears on both London pages within a second, never on Paris', async () => {
     const text = msg('Gale force winds');
-    const seen = Promise.all([london1, london2].map((p) => alertItem(p, text).waitFor({ timeout: budget(1000) })));
     const started = Date.now();
     const res = await postAlert(server.url, { city: 'LONDON', severity: 'severe', message: text });
     assert.equal(res.status, 202, res.text);
     assert.equal(res.body.delivered, 2);
     assert.ok(Number.isInteger(res.body.id), res.text);
-    await seen;
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed <= budget(1000), `alert took ${elapsed} ms to reach both pages`);
+    // The page stamps each item with the time it arrived (same clock as ours): that, not how
+    // quickly playwright notices it, is the delivery time.
+    for (const p of [london1, london2]) {
+      await alertItem(p, text).waitFor({ timeout: budget(5000) });
+      const elapsed = Number(await alertItem(p, text).getAttribute('data-received')) - started;
+      assert.ok(elapsed <= 1000, `the alert took ${elapsed} ms to reach a London page`);
+    }
 
     for (const p of [london1, london2]) {
       const item = alertItem(p, text);
@@ -104,7 +107,7 @@ describe(`weather demo in Chromium against ${target.name}`, { skip }, () => {
     for (const [severity, text] of texts) {
       const res = await postAlert(server.url, { city: 'london', severity, message: text });
       assert.equal(res.status, 202, res.text);
-      await alertItem(london1, text).waitFor({ timeout: budget(1000) });
+      await alertItem(london1, text).waitFor({ timeout: budget(3000) });
     }
     const first = london1.locator('#feed .item').first();
     assert.match(await first.textContent(), new RegExp(texts[2][1]));
@@ -121,9 +124,9 @@ describe(`weather demo in Chromium against ${target.name}`, { skip }, () => {
     await london1.selectOption('#report-city', 'london');
     await london1.fill('#report-message', text);
     await london1.click('#report-send');
-    await reportItem(london2, text).waitFor({ timeout: budget(1000) });
-    await reportItem(london1, text).waitFor({ timeout: budget(1000) }); // the sender's own copy
-    await london1.locator('#report-result', { hasText: /Sent to 1 other follower/ }).waitFor({ timeout: budget(1000) });
+    await reportItem(london2, text).waitFor({ timeout: budget(3000) });
+    await reportItem(london1, text).waitFor({ timeout: budget(3000) }); // the sender's own copy
+    await london1.locator('#report-result', { hasText: /Sent to 1 other follower/ }).waitFor({ timeout: budget(3000) });
     assert.equal(await reportItem(london2, text).getAttribute('data-city'), 'london');
     await sleep(300);
     assert.equal(await reportItem(paris, text).count(), 0, 'the Paris page got a London report');
@@ -153,7 +156,7 @@ describe(`weather demo in Chromium against ${target.name}`, { skip }, () => {
       await page.locator('body[data-followed="oslo"]').waitFor({ timeout: budget(10000) });
       const text = msg('Snow in Oslo');
       assert.equal((await postAlert(server.url, { city: 'Oslo', severity: 'moderate', message: text })).status, 202);
-      await alertItem(page, text).waitFor({ timeout: budget(1000) });
+      await alertItem(page, text).waitFor({ timeout: budget(3000) });
     } finally {
       await context.close();
     }
@@ -167,8 +170,8 @@ describe(`weather demo in Chromium against ${target.name}`, { skip }, () => {
       const res = await postAlert(server.url, { city: 'london', severity: 'moderate', message: text });
       assert.equal(res.status, 202, res.text);
       assert.equal(res.body.delivered, 2);
-      await alertItem(page, text).waitFor({ timeout: budget(1000) });
-      await alertItem(london1, text).waitFor({ timeout: budget(1000) });
+      await alertItem(page, text).waitFor({ timeout: budget(3000) });
+      await alertItem(london1, text).waitFor({ timeout: budget(3000) });
       assert.equal(page.websockets, 0, 'the polling-only page opened a WebSocket');
     } finally {
       await page.context().close();
@@ -190,8 +193,8 @@ describe(`weather demo in Chromium against ${target.name}`, { skip }, () => {
     const res = await postAlert(server.url, { city: 'london', severity: 'extreme', message: text });
     assert.equal(res.status, 202, res.text);
     assert.equal(res.body.delivered, 2);
-    await alertItem(london1, text).waitFor({ timeout: budget(1000) });
-    await alertItem(polling, text).waitFor({ timeout: budget(1000) });
+    await alertItem(london1, text).waitFor({ timeout: budget(3000) });
+    await alertItem(polling, text).waitFor({ timeout: budget(3000) });
     await sleep(300);
     assert.equal(await alertItem(paris, text).count(), 0);
     await london1.screenshot({ path: artifactPath(`weather-${target.reference ? 'reference' : 'sio'}-after-restart.png`), fullPage: true });

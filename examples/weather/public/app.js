@@ -190,6 +190,7 @@
     var li = el('li', 'item ' + kind + (kind === 'alert' ? ' sev-' + item.severity : '') + (mine ? ' mine' : ''));
     li.dataset.kind = kind;
     li.dataset.city = item.city;
+    li.dataset.received = String(Date.now()); // when it reached this page (for latency checks)
     if (item.id !== undefined) li.dataset.id = String(item.id);
     if (kind === 'alert') {
       li.dataset.severity = item.severity;
