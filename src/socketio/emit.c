@@ -285,6 +285,13 @@ void sio__acks_fail_all(sio_socket *s, int status) {
 /* onAnyOutgoing listeners get a view of what is sent. */
 static void emit_out_listeners(sio_socket *s, const sio_msg *m, sio_args **view, sio__buf **text) {
   if (!(s->hkinds & 1u << SIO__H_ANY_OUT) || !m->event) return;
+  if (m->view && !*view) { /* passed-on arguments: they are already a view */
+    for (size_t i = 0; i < s->h.n; i++) {
+      sio__cb cb = s->h.v[i];
+      if (cb.kind == SIO__H_ANY_OUT) ((sio_any_fn)cb.fn)(s, m->event, m->view, cb.user);
+    }
+    return;
+  }
   if (!*view) {
     sio__sbuf sb = SIO__SBUF_INIT;
     sio__sbuf_appendc(&sb, '[');
@@ -400,8 +407,7 @@ int sio_socket_emitf(sio_socket *s, const char *event, const char *fmt, ...) {
 
 int sio_socket_emit_args(sio_socket *s, const char *event, const sio_args *args) {
   sio_msg m;
-  sio__msg_init_stack(&m, event);
-  sio_msg_args(&m, args);
+  sio__msg_init_view(&m, event, args);
   return sio__emit_to_socket(s, &m);
 }
 
@@ -686,8 +692,7 @@ int sio_op_emitf(sio_op *op, const char *event, const char *fmt, ...) {
 
 int sio_op_emit_args(sio_op *op, const char *event, const sio_args *args) {
   sio_msg m;
-  sio__msg_init_stack(&m, event);
-  sio_msg_args(&m, args);
+  sio__msg_init_view(&m, event, args);
   return sio_op_emit_msg(op, &m);
 }
 

@@ -168,9 +168,10 @@ int sio__json_canon(sio__sbuf *out, const char *s, size_t n);
 
 /* An outgoing message: event, arguments as comma-joined JSON, attachments, ack wishes. */
 struct sio_msg {
-  char *event;    /* NULL: an ack answer */
-  int on_stack;   /* built by sio__msg_init_stack: event borrowed, struct not freed */
-  sio__sbuf args; /* "a,b,c" */
+  char *event;          /* NULL: an ack answer */
+  int on_stack;         /* built by sio__msg_init_stack: event borrowed, struct not freed */
+  const sio_args *view; /* sio__msg_init_view: the arguments are these (borrowed) */
+  sio__sbuf args;       /* "a,b,c" */
   size_t nargs;
   sio__buf **att;
   unsigned natt, capatt;
@@ -182,6 +183,8 @@ struct sio_msg {
 };
 /* A message on the caller's stack (event borrowed); sio_msg_free releases its contents only. */
 void sio__msg_init_stack(sio_msg *m, const char *event);
+/* A stack message whose arguments are a received view (borrowed, written at encoding). */
+void sio__msg_init_view(sio_msg *m, const char *event, const sio_args *a);
 sio_msg *sio__msg_from_raw(const char *event, const char *args_json, int *rc);
 sio_msg *sio__msg_from_value(const char *event, const json_t *arr, int *rc);
 /* A packet encoded once for every recipient: the Engine.IO text message and one binary

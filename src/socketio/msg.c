@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "ws/codec.h"
 #include "socketio/io_internal.h"
 
 sio_msg *sio_msg_new(const char *event) {
@@ -27,6 +28,22 @@ void sio__msg_init_stack(sio_msg *m, const char *event) {
   memset(m, 0, sizeof(*m));
   m->event = (char *)event;
   m->on_stack = 1;
+}
+
+void sio__msg_init_view(sio_msg *m, const char *event, const sio_args *a) {
+  sio__msg_init_stack(m, event);
+  if (!a) return;
+  if (a->binary && a->natt) { /* the attachments go along, numbered as they came */
+    m->att = sio__malloc(a->natt * sizeof(*m->att));
+    if (!m->att) {
+      m->failed = -ENOMEM;
+      return;
+    }
+    for (unsigned i = 0; i < a->natt; i++) m->att[i] = sio__buf_ref(a->att[i]);
+    m->natt = m->capatt = a->natt;
+  }
+  m->view = a;
+  m->nargs = sio_args_count(a);
 }
 
 void sio_msg_free(sio_msg *m) {
@@ -307,7 +324,14 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
   sio__sbuf sb = SIO__SBUF_INIT;
   if (m->natt) type = type == SIO__SIO_ACK ? SIO__SIO_BINARY_ACK : SIO__SIO_BINARY_EVENT;
   size_t ev_len = m->event ? strlen(m->event) : 0;
-  if (sio__eio_msg_begin(&sb, 0) || sio__sbuf_reserve(&sb, 32 + nsp_len + ev_len + m->args.len)) {
+  size_t args_len = m->args.len;
+  if (m->view && m->view->n > m->view->first) {
+    const sio__json_slice *f = &m->view->v[m->view->first], *l = &m->view->v[m->view->n - 1];
+    args_len = l->off + l->len - f->off;
+  }
+  /* one allocation for the whole packet (headroom, header, event, arguments) */
+  if (sio__sbuf_reserve(&sb, SIO__WS_HEADROOM + 48 + nsp_len + ev_len * 2 + args_len) ||
+      sio__eio_msg_begin(&sb, 0)) {
     sio__sbuf_free(&sb);
     return -ENOMEM;
   }
@@ -317,7 +341,14 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
     sio__json_escape(&sb, m->event, ev_len);
     if (m->nargs) sio__sbuf_appendc(&sb, ',');
   }
-  if (m->nargs) sio__sbuf_append(&sb, m->args.data, m->args.len);
+  if (m->view) { /* received arguments passed on, written canonically straight into the packet */
+    for (size_t i = m->view->first; i < m->view->n; i++) {
+      if (i > m->view->first) sio__sbuf_appendc(&sb, ',');
+      sio__json_canon(&sb, m->view->json + m->view->v[i].off, m->view->v[i].len);
+    }
+  } else if (m->nargs) {
+    sio__sbuf_append(&sb, m->args.data, m->args.len);
+  }
   sio__sbuf_appendc(&sb, ']');
   if (sio__eio_msg_seal(&sb, 0, &o->text)) return -ENOMEM;
   if (m->natt) {
