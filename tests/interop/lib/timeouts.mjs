@@ -20,7 +20,7 @@ export function budget(ms) {
  * Tolerance added to protocol deadlines (scheduling jitter, loopback latency), in ms.
  * SIO_TEST_JITTER overrides it (e.g. on a heavily loaded machine).
  */
-export const JITTER = Number(process.env.SIO_TEST_JITTER) || (SANITIZE ? 120 : 60);
+export const JITTER = Number(process.env.SIO_TEST_JITTER) || (SANITIZE ? 150 : 100);
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
