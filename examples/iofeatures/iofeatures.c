@@ -53,6 +53,12 @@ static int add_room(const char *room, void *user) {
   return 0;
 }
 
+static void on_room_size(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  if (ack)
+    sio_ack_sendf(ack, "I",
+                  (json_int_t)sio_nsp_room_size(sio_socket_nsp(s), sio_args_str(a, 0, NULL)));
+}
+
 static void on_rooms(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   json_t *rooms = json_array();
   sio_rooms(s, add_room, rooms);
@@ -307,6 +313,7 @@ static void on_connection(sio_socket *s, void *u) {
   sio_on(s, "join", on_join, NULL);
   sio_on(s, "leave", on_leave, NULL);
   sio_on(s, "rooms", on_rooms, NULL);
+  sio_on(s, "room-size", on_room_size, NULL);
   sio_on(s, "to", on_to, NULL);
   sio_on(s, "volatile", on_volatile, NULL);
   sio_on(s, "ask", on_ask, NULL);

@@ -131,6 +131,8 @@ sio_io *sio_nsp_io(const sio_nsp *nsp);
 size_t sio_nsp_sockets_count(const sio_nsp *nsp);
 /* Looks a connected socket up by id in this namespace (NULL if none). */
 sio_socket *sio_nsp_socket(const sio_nsp *nsp, const char *id);
+/* Sockets of this node in a room (io.of(nsp).adapter.rooms.get(room)?.size); 0 if none. */
+size_t sio_nsp_room_size(const sio_nsp *nsp, const char *room);
 
 typedef void (*sio_connection_fn)(sio_socket *s, void *user);
 /* nsp.on("connection"): called for each socket that passed the middleware. */

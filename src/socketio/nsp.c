@@ -113,6 +113,11 @@ sio_socket *sio_nsp_socket(const sio_nsp *nsp, const char *id) {
   return sio__map_get(&nsp->sockets, id, strlen(id));
 }
 
+size_t sio_nsp_room_size(const sio_nsp *nsp, const char *room) {
+  if (!nsp || !room || !nsp->adapter) return 0;
+  return nsp->adapter->ops->room_size(nsp->adapter, room);
+}
+
 int sio_nsp_on_connection(sio_nsp *nsp, sio_connection_fn fn, void *user) {
   if (!nsp) return -EINVAL;
   return sio__cbs_add(&nsp->on_connection, (void (*)(void))fn, user, NULL);

@@ -74,6 +74,9 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
         assert.deepEqual((await a.emitWithAck('rooms')).sort(), [a.id, 'r1', 'r2'].sort());
         await a.emitWithAck('leave', 'r1');
         assert.deepEqual((await a.emitWithAck('rooms')).sort(), [a.id, 'r2'].sort());
+        assert.equal(await a.emitWithAck('room-size', 'r2'), 1);
+        assert.equal(await a.emitWithAck('room-size', a.id), 1);
+        assert.equal(await a.emitWithAck('room-size', 'r1'), 0);
         a.disconnect();
       });
 
