@@ -713,7 +713,7 @@ async function loris(cfg, rows) {
     const closedBy = lr.reduce((a, r) => a + (r.closed_by_server || 0), 0);
     rows.add('loris', 'slowloris connections open', `${openAtLegit}/${p.conns}`, 'report', null, `${closedBy} closed by the server (header timeout) and reopened`);
     rows.add('loris', 'legit clients connected', `${rl.ready}/${p.legit} in ${isNaN(connectMs) ? '-' : connectMs.toFixed(0) + ' ms'}`, `all, < 5000 ms`, rl.ready === p.legit && connectMs < 5000, rl.err || '');
-    rows.add('loris', 'legit clients echo p99', `${((el.p99_us || 0) / 1000).toFixed(1)} ms, ${el.recv}/${el.sent}`, 'all, p99 < 500 ms', el.sent > 0 && el.recv === el.sent && (el.p99_us || 0) < 500000 && !el.lost_conns, `max ${((el.max_us || 0) / 1000).toFixed(0)} ms; the worst second: ${worstSecond(legit)}`);
+    rows.add('loris', 'legit clients echo p99', `${((el.p99_us || 0) / 1000).toFixed(1)} ms, ${el.recv}/${el.sent}`, 'all, p99 < 200 ms', el.sent > 0 && el.recv === el.sent && (el.p99_us || 0) < 200000 && !el.lost_conns, `max ${((el.max_us || 0) / 1000).toFixed(0)} ms; the worst second: ${worstSecond(legit)}`);
   } finally {
     await finish(legit, ...(L || []));
     await srv.kill('SIGTERM', 5000);
