@@ -12,7 +12,7 @@
  *     sio_join(s, "london");                             // socket.join("london")
  *     sio_on(s, "chat", on_chat, NULL);                  // socket.on("chat", ...)
  *     sio_emitf(s, "welcome", "{s:s}", "id", sio_id(s)); // socket.emit("welcome", {id})
- *     sio_emitf(sio_to(io, "london"), "joined", "s", sio_id(s)); // io.to("london").emit(...)
+ *     sio_emitf(sio_to(sio_socket_io(s), "london"), "joined", "s", sio_id(s)); // io.to(...).emit
  *   }
  *
  * Conventions (as libuv): functions that can fail return 0 or a negative error code
@@ -22,20 +22,24 @@
  *
  * Emitting. Every emit form takes the event name and the argument LIST:
  *   sio_emit(t, "ev", NULL)                      no arguments
- *   sio_emit_raw(t, "ev", "[1,\"a\",{}]")        the arguments as a JSON array text (sent as is)
+ *   sio_emit_raw(t, "ev", "[1,\"a\",{}]")        the arguments as a JSON array text
  *   sio_emitf(t, "ev", "{s:i} s", "n", 1, "x")   jansson json_pack format of the arguments
  *                                                (as if wrapped in [ ]): here two arguments
  *   sio_emit_value(t, "ev", json_array)          a jansson array of the arguments
- *   sio_emit_args(t, "ev", args)                 a received sio_args passed on byte for byte
- *                                                (binary attachments included)
+ *   sio_emit_args(t, "ev", args)                 received arguments passed on (binary
+ *                                                attachments shared, not copied)
  *   sio_emit_bin(t, "ev", data, len)             one binary argument
  *   sio_emit_msg(t, msg)                         a sio_msg built piece by piece (binary at any
  *                                                depth, acks with timeouts)
  * The target `t` is a socket, a namespace, the server (its main namespace "/") or a broadcast
  * operator (sio_to, sio_in, sio_except, sio_broadcast, sio_volatile, ...). In C the names
  * above dispatch on the target's type with _Generic; in C++ they are overloads. The
- * type-specific functions (sio_socket_emit_raw, sio_nsp_emit_raw, sio_op_emit_raw, ...) are
- * what they call.
+ * type-specific functions (sio_socket_emit_raw, sio_op_emit_raw, ...) are what they call.
+ *
+ * JSON goes out as JSON.stringify would write it: whatever form arguments were given in (raw
+ * text with spaces, `1e20`, `"\u00e9"`, received from a client), the client receives compact
+ * JSON with numbers and strings in JavaScript's form, object keys in their order. Received
+ * arguments are never parsed into a tree on the way through.
  *
  * Broadcast operators are built by chaining and consumed by the call that ends the chain (an
  * emit, sio_fetch_sockets, sio_sockets_join/leave, sio_disconnect_sockets) or by sio_op_free:
