@@ -332,7 +332,14 @@ sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_
   io->adapter_arg = arg;
   sio__list_init(&io->parents);
   sio__list_init(&io->clients);
-  io->path = dup_or_null(o.path);
+  { /* "/socket.io" and "/socket.io/" alike (Engine.IO wants the trailing slash) */
+    size_t pl = strlen(o.path);
+    io->path = sio__malloc(pl + 2);
+    if (io->path) {
+      memcpy(io->path, o.path, pl + 1);
+      if (!pl || o.path[pl - 1] != '/') memcpy(io->path + pl, "/", 2);
+    }
+  }
   io->cors_origin = dup_or_null(o.cors_origin);
   if (!io->path || (o.cors_origin && !io->cors_origin)) goto fail;
   o.path = io->path;
