@@ -10,7 +10,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { conformanceTarget, startConformance, stopAndCheck } from './lib/server.mjs';
-import { Polling, closeHttp, SEP } from './lib/http.mjs';
+import { Polling, closeHttp, request, SEP } from './lib/http.mjs';
 import { connectWs } from './lib/ws.mjs';
 import { JITTER, budget } from './lib/timeouts.mjs';
 
@@ -259,6 +259,44 @@ describe(`Socket.IO v5 against ${target.name}`, { skip: target.skip }, () => {
       assert.equal(post.status, 200);
       const back = await collectPolling(p, 3);
       assert.deepEqual(back, [`452-["message-back",${PH0},${PH1}]`, 'bAQID', 'bBAUG']);
+    });
+
+    test('over polling: several events in one POST payload, answered in order', async () => {
+      // (After the CONNECT answer: Node's socket.io closes a connection whose event for a
+      // namespace overtakes that namespace's pending CONNECT; clients never do that.)
+      const p = new Polling(server.url, '/socket.io/');
+      await p.handshake();
+      await p.post('40');
+      await collectPolling(p, 2);
+      const post = await p.post(['42["message","a"]', '42["message","b"]', '421["message-with-ack","c"]'].join(SEP));
+      assert.equal(post.status, 200);
+      assert.deepEqual(await collectPolling(p, 3), ['42["message-back","a"]', '42["message-back","b"]', '431["c"]']);
+    });
+
+    test('over polling: binary attachments arriving in a later POST than their header', async () => {
+      const p = new Polling(server.url, '/socket.io/');
+      await p.handshake();
+      await p.post('40');
+      await collectPolling(p, 2);
+      assert.equal((await p.post(`452-["message",${PH0},${PH1}]`)).status, 200);
+      assert.equal((await p.post('bAQID')).status, 200);
+      assert.equal((await p.post('bBAUG')).status, 200);
+      assert.deepEqual(await collectPolling(p, 3), [`452-["message-back",${PH0},${PH1}]`, 'bAQID', 'bBAUG']);
+    });
+
+    test('CORS on /socket.io/: any origin (preflight and GET)', async () => {
+      const origin = 'http://example.test:8080';
+      const url = `${server.url}/socket.io/?EIO=4&transport=polling`;
+      const pre = await request(url, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+      });
+      assert.ok(pre.status === 200 || pre.status === 204, `preflight status ${pre.status}`);
+      assert.ok(['*', origin].includes(pre.headers['access-control-allow-origin']),
+        `preflight Access-Control-Allow-Origin: ${pre.headers['access-control-allow-origin']}`);
+      const res = await request(url, { headers: { Origin: origin } });
+      assert.equal(res.status, 200);
+      assert.ok(['*', origin].includes(res.headers['access-control-allow-origin']));
     });
 
     test('over polling: ack, then 4abc -> the session is closed (then GET -> 400)', async () => {
