@@ -79,14 +79,26 @@ static struct {
   enum mode mode;
   const char *host;
   int port, conns, src_base, src_count, concurrency, size, inflight, rcvbuf;
-  double duration, interval, timeout, rate; /* rate: bcaster bytes per second, 0 = as fast as acked */
+  double duration, interval, timeout,
+      rate; /* rate: bcaster bytes per second, 0 = as fast as acked */
   long cycles, total;
   int mix[5]; /* churn weights per flavor */
   bool slow;
   const char *event; /* bcaster: the event to emit ("bcast", or "vbcast" for volatile) */
-} O = {.host = "127.0.0.1", .port = 3000, .conns = 1, .src_base = 2, .src_count = 1,
-       .concurrency = 128, .size = 32, .inflight = 8, .duration = 60, .interval = 1,
-       .timeout = 30, .cycles = 1000, .mix = {40, 15, 25, 10, 10}, .event = "bcast"};
+} O = {.host = "127.0.0.1",
+       .port = 3000,
+       .conns = 1,
+       .src_base = 2,
+       .src_count = 1,
+       .concurrency = 128,
+       .size = 32,
+       .inflight = 8,
+       .duration = 60,
+       .interval = 1,
+       .timeout = 30,
+       .cycles = 1000,
+       .mix = {40, 15, 25, 10, 10},
+       .event = "bcast"};
 
 static int ep;
 static conn *C;
@@ -159,7 +171,9 @@ static void buf_eat(buf *b, size_t n) {
   b->len -= n;
   if (!b->len) b->off = 0;
 }
-static char *buf_head(buf *b) { return b->d + b->off; }
+static char *buf_head(buf *b) {
+  return b->d + b->off;
+}
 
 /* ---- connections ---- */
 
@@ -275,7 +289,9 @@ static void ws_send(conn *c, int opcode, const void *p, size_t n) {
   for (size_t i = 0; i < n; i++) dst8[i] = src8[i] ^ mk[i & 3];
   c->out.len += n;
 }
-static void ws_text(conn *c, const char *s) { ws_send(c, 1, s, strlen(s)); }
+static void ws_text(conn *c, const char *s) {
+  ws_send(c, 1, s, strlen(s));
+}
 
 static void http_request(conn *c, const char *method, const char *query, const char *body,
                          size_t blen) {
@@ -288,8 +304,8 @@ static void http_request(conn *c, const char *method, const char *query, const c
                  method, query, O.host, O.port, blen);
   else
     n = snprintf(h, sizeof h,
-                 "%s /socket.io/?EIO=4&transport=polling%s HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
-                 method, query, O.host, O.port);
+                 "%s /socket.io/?EIO=4&transport=polling%s HTTP/1.1\r\nHost: %s:%d\r\n\r\n", method,
+                 query, O.host, O.port);
   buf_add(&c->out, h, (size_t)n);
   if (body) buf_add(&c->out, body, blen);
 }
@@ -445,26 +461,25 @@ static bool http_response(conn *c, int *status, char **body, size_t *blen, size_
   bool chunked = false;
   for (char *l = strstr(h, "\r\n"); l && l < h + hl - 2; l = strstr(l + 2, "\r\n")) {
     if (!strncasecmp(l + 2, "content-length:", 15)) clen = strtol(l + 17, NULL, 10);
-    if (!strncasecmp(l + 2, "transfer-encoding:", 18) && memmem(l, 40, "chunked", 7))
+    size_t rest = (size_t)(h + hl - l);
+    if (!strncasecmp(l + 2, "transfer-encoding:", 18) &&
+        memmem(l, rest < 60 ? rest : 60, "chunked", 7))
       chunked = true;
   }
-  if (chunked) { /* de-chunk in place once the terminating chunk is there */
-    char *p = h + hl, *end = h + c->in.len, *w = p;
+  if (chunked) {
+    /* first pass: is the terminating chunk there? */
+    char *p = h + hl, *end = h + c->in.len;
     for (;;) {
       char *nl = memmem(p, (size_t)(end - p), "\r\n", 2);
       if (!nl) return false;
       size_t sz = strtoul(p, NULL, 16);
       if (nl + 2 + sz + 2 > end) return false;
-      if (sz == 0) {
-        memmove(w, h + hl, 0);
-        break;
-      }
+      if (sz == 0) break;
       p = nl + 2 + sz + 2;
-      (void)w;
     }
-    /* second pass: compact */
+    /* second pass: de-chunk in place */
+    char *w = h + hl;
     p = h + hl;
-    w = h + hl;
     for (;;) {
       char *nl = memmem(p, (size_t)(end - p), "\r\n", 2);
       size_t sz = strtoul(p, NULL, 16);
@@ -569,7 +584,10 @@ static void poll_on_response(conn *c, int status, char *body, size_t blen) {
       c->step = 9;
       c->next_send = now_ns() + 30000000ull; /* hang up while it is held */
     } else {
-      http_request(c, "POST", q, "41\x1e" "1", 4);
+      http_request(c, "POST", q,
+                   "41\x1e"
+                   "1",
+                   4);
       c->step = 5;
     }
     break;
@@ -640,11 +658,12 @@ static void conn_on_connected(conn *c) {
   }
   if (c->kind == K_WS) {
     char req[400];
-    int n = snprintf(req, sizeof req,
-                     "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s:%d\r\n"
-                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: c29hay1jbGllbnQta2V5MQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                     O.host, O.port);
+    int n =
+        snprintf(req, sizeof req,
+                 "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s:%d\r\n"
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: c29hay1jbGllbnQta2V5MQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                 O.host, O.port);
     buf_add(&c->out, req, (size_t)n);
     c->state = S_UPGRADING;
   } else if (c->kind == K_POLL) {
@@ -669,8 +688,7 @@ static void conn_on_event(conn *c, uint32_t ev) {
     on_conn_gone(c);
     return;
   }
-  if (c->state == S_CONNECTING && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-    conn_on_connected(c);
+  if (c->state == S_CONNECTING && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) conn_on_connected(c);
   if (!c->dead && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !c->paused)
     conn_on_readable(c);
   if (!c->dead && c->fd >= 0) conn_flush(c);
@@ -884,9 +902,8 @@ static void report_drain(void) {
 
 static void report_bcast(void) {
   printf("BCAST got=%ld ready=%ld emit_ns=%llu first_ns=%llu last_ns=%llu other=%ld lost=%ld\n",
-         bcast_got, n_ready, (unsigned long long)bcast_emit_ns,
-         (unsigned long long)bcast_first_ns, (unsigned long long)bcast_last_ns, bcast_other,
-         lost_conns);
+         bcast_got, n_ready, (unsigned long long)bcast_emit_ns, (unsigned long long)bcast_first_ns,
+         (unsigned long long)bcast_last_ns, bcast_other, lost_conns);
   fflush(stdout);
 }
 
@@ -912,8 +929,8 @@ static void final_report(void) {
     qsort(lat, nlat, sizeof *lat, cmp_u64);
     printf("ECHO sent=%ld recv=%ld lost_conns=%ld ready=%ld failed=%ld p50_us=%.0f p99_us=%.0f "
            "max_us=%.0f bcast_seen=%ld secs=%.2f err=\"%s\"\n",
-           echo_sent, echo_recv, lost_conns, n_ready, n_failed, pct_us(50), pct_us(99),
-           pct_us(100), bcast_other, secs, last_err);
+           echo_sent, echo_recv, lost_conns, n_ready, n_failed, pct_us(50), pct_us(99), pct_us(100),
+           bcast_other, secs, last_err);
     break;
   case M_BCASTER:
     printf("BCASTER msgs=%ld bytes=%llu outstanding=%ld own_volatile=%ld lost_conns=%ld failed=%ld "
@@ -965,7 +982,6 @@ static void handle_command(char *line) {
 }
 
 static void timers(uint64_t t) {
-  static int loris_next;
   for (int i = 0; i < O.conns; i++) {
     conn *c = &C[i];
     if (c->fd < 0 && O.mode == M_LORIS && c->t0 && !stop_flag && t < t_end &&
@@ -975,7 +991,6 @@ static void timers(uint64_t t) {
       if (c->dead) on_conn_gone(c);
       continue;
     }
-    (void)loris_next;
     if (c->fd < 0) continue;
     if (!c->in_ready && t > c->deadline) {
       fail(c, 5, "timeout before ready");
@@ -1046,35 +1061,60 @@ static void usage(void) {
 int main(int argc, char **argv) {
   if (argc < 2) usage();
   const char *m = argv[1];
-  if (!strcmp(m, "hold")) O.mode = M_HOLD;
-  else if (!strcmp(m, "echo")) O.mode = M_ECHO;
-  else if (!strcmp(m, "bcaster")) O.mode = M_BCASTER;
-  else if (!strcmp(m, "churn")) O.mode = M_CHURN;
-  else if (!strcmp(m, "loris")) O.mode = M_LORIS;
-  else usage();
+  if (!strcmp(m, "hold"))
+    O.mode = M_HOLD;
+  else if (!strcmp(m, "echo"))
+    O.mode = M_ECHO;
+  else if (!strcmp(m, "bcaster"))
+    O.mode = M_BCASTER;
+  else if (!strcmp(m, "churn"))
+    O.mode = M_CHURN;
+  else if (!strcmp(m, "loris"))
+    O.mode = M_LORIS;
+  else
+    usage();
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(name) (!strcmp(a, name) && v && (i++, 1))
-    if (OPT("--host")) O.host = v;
-    else if (OPT("--port")) O.port = atoi(v);
-    else if (OPT("--conns")) O.conns = atoi(v);
-    else if (OPT("--src-base")) O.src_base = atoi(v);
-    else if (OPT("--src-count")) O.src_count = atoi(v);
-    else if (OPT("--concurrency")) O.concurrency = atoi(v);
-    else if (OPT("--duration")) O.duration = atof(v);
-    else if (OPT("--timeout")) O.timeout = atof(v);
-    else if (OPT("--interval")) O.interval = atof(v);
-    else if (OPT("--rate")) O.rate = atof(v);
-    else if (OPT("--event")) O.event = v;
-    else if (OPT("--size")) O.size = atoi(v);
-    else if (OPT("--total")) O.total = atol(v);
-    else if (OPT("--inflight")) O.inflight = atoi(v);
-    else if (OPT("--cycles")) O.cycles = atol(v);
-    else if (OPT("--rcvbuf")) O.rcvbuf = atoi(v);
-    else if (OPT("--mix")) sscanf(v, "%d,%d,%d,%d,%d", &O.mix[0], &O.mix[1], &O.mix[2], &O.mix[3], &O.mix[4]);
-    else if (!strcmp(a, "--slow")) O.slow = true;
-    else usage();
+    if (OPT("--host"))
+      O.host = v;
+    else if (OPT("--port"))
+      O.port = atoi(v);
+    else if (OPT("--conns"))
+      O.conns = atoi(v);
+    else if (OPT("--src-base"))
+      O.src_base = atoi(v);
+    else if (OPT("--src-count"))
+      O.src_count = atoi(v);
+    else if (OPT("--concurrency"))
+      O.concurrency = atoi(v);
+    else if (OPT("--duration"))
+      O.duration = atof(v);
+    else if (OPT("--timeout"))
+      O.timeout = atof(v);
+    else if (OPT("--interval"))
+      O.interval = atof(v);
+    else if (OPT("--rate"))
+      O.rate = atof(v);
+    else if (OPT("--event"))
+      O.event = v;
+    else if (OPT("--size"))
+      O.size = atoi(v);
+    else if (OPT("--total"))
+      O.total = atol(v);
+    else if (OPT("--inflight"))
+      O.inflight = atoi(v);
+    else if (OPT("--cycles"))
+      O.cycles = atol(v);
+    else if (OPT("--rcvbuf"))
+      O.rcvbuf = atoi(v);
+    else if (OPT("--mix"))
+      sscanf(v, "%d,%d,%d,%d,%d", &O.mix[0], &O.mix[1], &O.mix[2], &O.mix[3], &O.mix[4]);
+    else if (!strcmp(a, "--slow"))
+      O.slow = true;
+    else
+      usage();
 #undef OPT
   }
   if (strncmp(O.host, "127.", 4)) die("only 127.0.0.x targets are allowed");
@@ -1099,8 +1139,7 @@ int main(int argc, char **argv) {
   while (!stop_flag) {
     uint64_t t = now_ns();
     if (t >= t_end) break;
-    if (O.mode == M_BCASTER && (long)bc_bytes >= O.total && bc_outstanding <= 0 && n_ready)
-      break;
+    if (O.mode == M_BCASTER && (long)bc_bytes >= O.total && bc_outstanding <= 0 && n_ready) break;
     if (O.mode == M_BCASTER && strcmp(O.event, "bcast") && O.rate > 0 &&
         (long)bc_bytes >= O.total && n_ready &&
         t > t_all_ready + (uint64_t)((double)O.total / O.rate * 1e9) + 2000000000ull)

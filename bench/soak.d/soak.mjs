@@ -61,7 +61,16 @@ function say(msg) {
 }
 
 /** Starts the server under test; resolves with its tracked process (`ok` false if it never listened). */
-async function startServer(cfg, { asan = false, nofile = 0, valgrind = false } = {}) {
+async function startServer(cfg, opts = {}) {
+  // A free port can be taken by someone else between our probe and the server's bind: retry.
+  for (let attempt = 0; ; attempt++) {
+    const rec = await startServerOnce(cfg, opts);
+    if (rec.ok || attempt >= 2 || !rec.log.some((l) => /address already in use|EADDRINUSE/i.test(l))) return rec;
+    await rec.kill('SIGKILL', 1000);
+  }
+}
+
+async function startServerOnce(cfg, { asan = false, nofile = 0, valgrind = false } = {}) {
   const port = await freePort();
   let cmd, args;
   let kind = cfg.server;
