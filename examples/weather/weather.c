@@ -1,8 +1,8 @@
 /* The storm-alert demo: the tutorial's weather service, in C with sio.
  *
  * Pages (public/) follow cities, which are Socket.IO rooms; alerts are pushed to a city's room
- * the moment they arrive, from three sources: POST /api/alerts (which examples/weather/alert
- * uses), and a simulated feed (on unless --no-sim). Visitors can post local reports to the
+ * the moment they arrive, from POST /api/alerts (which the examples/weather/alert script uses)
+ * and from a simulated feed (on unless --no-sim). Visitors can post local reports to the
  * other followers of a city, and every page sees live how many people follow its cities. The
  * events and the HTTP API are in PROTOCOL.md; tests/browser/reference/weather-server.mjs is
  * the same server written with Node's express + socket.io.
@@ -268,32 +268,34 @@ static void ack_error(sio_ack *ack, const char *reason) {
   if (ack) sio_ack_sendf(ack, "{s:b,s:s}", "ok", 0, "error", reason);
 }
 
-/* "follow": the complete list of cities to follow (PROTOCOL.md). */
-static void on_follow(sio_socket *s, const sio_args *a, sio_ack *ack, void *user) {
-  weather *w = user;
-  visitor *v = sio_data(s);
-  w->messages++;
-  json_t *list = sio_args_value(a, 0);
-  int valid = json_is_array(list) && json_array_size(list) <= MAX_FOLLOW;
+/* The cities named in list (an array of strings) as a bit set; ids appended to cities, names
+ * that match none to unknown. */
+static uint32_t cities_wanted(const json_t *list, json_t *cities, json_t *unknown) {
+  uint32_t want = 0;
   size_t i;
   json_t *item;
-  json_array_foreach(list, i, item) valid = valid && json_is_string(item);
-  if (!valid || !v) {
-    json_decref(list);
-    return ack_error(ack, "follow expects an array of at most 16 city names");
-  }
-  uint32_t want = 0;
-  json_t *cities = json_array(), *unknown = json_array(), *counts = json_object();
   json_array_foreach(list, i, item) {
     int c = city_index(json_string_value(item));
-    if (c < 0)
+    if (c < 0) {
       json_array_append(unknown, item);
-    else if (!(want & (1u << c))) {
+    } else if (!(want & (1u << c))) {
       want |= 1u << c;
       json_array_append_new(cities, json_string(CITIES[c].id));
     }
   }
-  json_decref(list);
+  return want;
+}
+
+static int is_city_list(const json_t *list) {
+  if (!json_is_array(list) || json_array_size(list) > MAX_FOLLOW) return 0;
+  size_t i;
+  json_t *item;
+  json_array_foreach(list, i, item) if (!json_is_string(item)) return 0;
+  return 1;
+}
+
+/* Joins and leaves rooms so that s follows exactly want; returns the cities that changed. */
+static uint32_t follow_exactly(weather *w, sio_socket *s, visitor *v, uint32_t want) {
   uint32_t changed = want ^ v->following;
   for (int c = 0; c < NCITIES; c++) {
     if (!(changed & (1u << c))) continue;
@@ -306,9 +308,27 @@ static void on_follow(sio_socket *s, const sio_args *a, sio_ack *ack, void *user
     }
   }
   v->following = want;
+  return changed;
+}
+
+/* "follow": the complete list of cities to follow (PROTOCOL.md). */
+static void on_follow(sio_socket *s, const sio_args *a, sio_ack *ack, void *user) {
+  weather *w = user;
+  visitor *v = sio_data(s);
+  w->messages++;
+  json_t *list = sio_args_value(a, 0);
+  if (!v || !is_city_list(list)) {
+    json_decref(list);
+    return ack_error(ack, "follow expects an array of at most 16 city names");
+  }
+  json_t *cities = json_array(), *unknown = json_array(), *counts = json_object();
+  uint32_t want = cities_wanted(list, cities, unknown);
+  json_decref(list);
+  uint32_t changed = follow_exactly(w, s, v, want);
   for (int c = 0; c < NCITIES; c++)
     if (want & (1u << c)) json_object_set_new(counts, CITIES[c].id, json_integer(w->watchers[c]));
   if (ack) {
+    /* "o" hands the three values over to the ack. */
     sio_ack_sendf(ack, "{s:b,s:o,s:o,s:o}", "ok", 1, "cities", cities, "unknown", unknown,
                   "watchers", counts);
     w->messages++;
