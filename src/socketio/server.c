@@ -66,8 +66,10 @@ void sio__client_unref(sio__client *c) {
 size_t sio__client_buffered(const sio__client *c) {
   return c->es ? sio__eio_buffered(c->es) : 0;
 }
+/* For volatile packets, as Node's transport.writable: nothing is waiting to go out (the
+ * previous write was taken by the kernel, or a polling GET can take it). */
 int sio__client_writable(const sio__client *c) {
-  return c->es && sio__eio_writable(c->es);
+  return c->es && sio__eio_writable(c->es) && sio__eio_buffered(c->es) == 0;
 }
 const char *sio__client_transport(const sio__client *c) {
   return c->es ? sio_eio_socket_transport(c->es) : NULL;
@@ -103,7 +105,7 @@ void sio__client_disconnect_all(sio__client *c) {
 int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol) {
   sio__client *c = s->client;
   if (!c || !c->es || c->closed) return SIO_ECLOSED;
-  if (vol && !sio__eio_writable(c->es)) return SIO_ETOOLARGE;
+  if (vol && !sio__client_writable(c)) return SIO_ETOOLARGE;
   sio_io *io = c->io;
   if (sio__eio_buffered(c->es) > io->opts.send_buffer_limit) {
     if (vol || io->opts.send_buffer_policy == SIO_SEND_DROP) return SIO_ETOOLARGE;
