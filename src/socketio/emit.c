@@ -613,8 +613,7 @@ static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m) {
     uint32_t t = op->timeout_ms ? op->timeout_ms : m->timeout_ms;
     if (!c->done && t && c->received < c->expected)
       sio__timer_start(nsp->io->net, &c->timer, t, collector_timeout);
-    collector_check(c); /* nobody targeted, or all answered already */
-    if (!c->done && !t && c->expected == 0) collector_finish(c, 0);
+    collector_check(c); /* nobody targeted, or all answered already (c may be gone now) */
   }
   return rc;
 }

@@ -281,6 +281,53 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
     assert.match(server.stderr, /send buffer full/);
   });
 
+  test('mutated packets (every feature event, binary frames, odd JSON) never crash the server', async () => {
+    const seeds = ['40', '40/custom,', '40{"token":"x"}', '42["message",1,"2",{"3":[true]}]',
+      '421["message-with-ack",{"a":1}]', '451-["message",{"_placeholder":true,"num":0}]',
+      '452-7["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+      '43["x"]', '41', '41/custom,', '42["join","r"]', '42["to",["r"],[],"hit",1,false]',
+      '42["ask",10]', '42["ask-all","r",10]', '42["fetch","r"]', '42["sockets-join","r","q"]',
+      '42["disconnect-sockets","q",false]', '42["flood",3,10]', '42["rooms"]', '42["count-any"]',
+      '42["forbidden"]', '42["handshake"]', '42["volatile",3]', '42["dyn-bcast",1]',
+      '40/mw,{"token":"ok"}', '40/dyn-1,', '42["room-size","r"]', '42["slow"]'];
+    let seed = 12345;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const mutate = (str) => {
+      let t = str;
+      for (let i = rnd(4); i > 0; i--) {
+        const k = rnd(5), p = rnd(t.length + 1);
+        if (k === 0) t = t.slice(0, p) + t.slice(p + 1);
+        else if (k === 1) t = t.slice(0, p) + String.fromCharCode(rnd(128)) + t.slice(p);
+        else if (k === 2) t = t.slice(0, p) + seeds[rnd(seeds.length)].slice(1) + t.slice(p);
+        else if (k === 3) t = t.slice(0, p);
+        else t = t.slice(0, p) + '["\\ud800",1e400,-0,{"a":{"a":[]}}]' + t.slice(p);
+      }
+      return t;
+    };
+    const one = () => new Promise((resolve) => {
+      const ws = new WebSocket(`${server.wsUrl}/socket.io/?EIO=4&transport=websocket`);
+      ws.on('error', resolve);
+      ws.on('close', resolve);
+      ws.on('message', (d) => { if (d.toString() === '2') ws.send('3'); });
+      ws.on('open', () => {
+        ws.send('40');
+        for (let i = 0; i < 30; i++) {
+          if (rnd(100) < 15) ws.send(Buffer.from([rnd(256), rnd(256)]));
+          else ws.send('4' + mutate(seeds[rnd(seeds.length)]));
+        }
+        setTimeout(() => ws.close(), 30);
+      });
+    });
+    const end = Date.now() + budget(3000);
+    while (Date.now() < end) await Promise.all(Array.from({ length: 10 }, one));
+    assert.ok(server.alive(), server.crashReport() ?? 'server died');
+    const a = new Manager(server.url, { transports: ['websocket'], reconnection: false }).socket('/');
+    await next(a, 'connect');
+    a.emit('message', 'still fine');
+    assert.deepEqual(await next(a, 'message-back'), ['still fine']);
+    a.disconnect();
+  });
+
   test('serves the client bundle with ETag, 304 and gzip', async () => {
     const r = await fetch(`${server.url}/socket.io/socket.io.min.js`, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(r.status, 200);
