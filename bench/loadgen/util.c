@@ -108,19 +108,24 @@ void lg_put_hex64(char *out, uint64_t v) {
   for (int i = 15; i >= 0; i--, v >>= 4) out[i] = digits[v & 15];
 }
 
+/* Hex digit values by byte; 0xff marks a non-digit (uppercase is not produced here). */
+static uint8_t hex_value[256];
+
+static void hex_table_init(void) {
+  memset(hex_value, 0xff, sizeof hex_value);
+  for (int d = 0; d < 10; d++) hex_value['0' + d] = (uint8_t)d;
+  for (int d = 0; d < 6; d++) hex_value['a' + d] = (uint8_t)(10 + d);
+}
+
 bool lg_get_hex(const uint8_t *in, int digits, uint64_t *v) {
+  if (hex_value[0] != 0xff) hex_table_init();
   uint64_t r = 0;
+  uint8_t bad = 0;
   for (int i = 0; i < digits; i++) {
-    uint8_t ch = in[i];
-    int d;
-    if (ch >= '0' && ch <= '9')
-      d = ch - '0';
-    else if (ch >= 'a' && ch <= 'f')
-      d = ch - 'a' + 10;
-    else
-      return false;
-    r = r << 4 | (uint64_t)d;
+    uint8_t d = hex_value[in[i]];
+    bad |= d & 0xf0;
+    r = r << 4 | (d & 15);
   }
   *v = r;
-  return true;
+  return bad == 0;
 }
