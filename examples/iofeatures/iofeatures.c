@@ -217,6 +217,11 @@ static void any_out(sio_socket *s, const char *ev, const sio_args *a, void *u) {
   if (strcmp(ev, "probe-out") == 0) sio_emitf(s, "out-seen", "s i", ev, (int)sio_args_count(a));
 }
 
+static void on_off_any(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  sio_off_any(s, any_in);
+  if (ack) sio_ack_send(ack);
+}
+
 static void on_count_any(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   sio_emitf(s, "probe-out", "i i", 1, 2);
 }
@@ -326,6 +331,7 @@ static void on_connection(sio_socket *s, void *u) {
   sio_on(s, "disconnect-sockets", on_disconnect_sockets, NULL);
   sio_on(s, "disconnect-me", on_disconnect_me, NULL);
   sio_on(s, "count-any", on_count_any, NULL);
+  sio_on(s, "off-any", on_off_any, NULL);
   sio_on(s, "handshake", on_handshake, NULL);
   sio_on(s, "start-thread", on_start_thread, NULL);
   sio_on_any(s, any_in, NULL);

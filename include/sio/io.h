@@ -191,6 +191,9 @@ typedef void (*sio_any_fn)(sio_socket *s, const char *event, const sio_args *arg
 int sio_on_any(sio_socket *s, sio_any_fn fn, void *user);
 /* socket.onAnyOutgoing(): every event emitted to this socket (broadcasts included). */
 int sio_on_any_outgoing(sio_socket *s, sio_any_fn fn, void *user);
+/* socket.offAny() / offAnyOutgoing(): removes fn (NULL: every catch-all listener). */
+int sio_off_any(sio_socket *s, sio_any_fn fn);
+int sio_off_any_outgoing(sio_socket *s, sio_any_fn fn);
 /* socket.use(): per-packet middleware for incoming events. Return 0 to go on; a negative
  * code drops the event and reports it to the socket's error handler (socket.on("error")). */
 typedef int (*sio_packet_mw_fn)(sio_socket *s, const char *event, const sio_args *args, void *user);

@@ -231,6 +231,31 @@ int sio_off(sio_socket *s, const char *event, sio_event_fn fn) {
   return found ? 0 : SIO_ENOTFOUND;
 }
 
+static int off_kind(sio_socket *s, int kind, void (*fn)(void)) {
+  if (!s) return -EINVAL;
+  size_t j = 0;
+  int found = 0;
+  for (size_t i = 0; i < s->h.n; i++) {
+    sio__cb cb = s->h.v[i];
+    if (cb.kind == kind && (!fn || cb.fn == fn)) {
+      sio__free(cb.event);
+      found = 1;
+      continue;
+    }
+    s->h.v[j++] = cb;
+  }
+  s->h.n = j;
+  return found ? 0 : SIO_ENOTFOUND;
+}
+
+int sio_off_any(sio_socket *s, sio_any_fn fn) {
+  return off_kind(s, SIO__H_ANY, (void (*)(void))fn);
+}
+
+int sio_off_any_outgoing(sio_socket *s, sio_any_fn fn) {
+  return off_kind(s, SIO__H_ANY_OUT, (void (*)(void))fn);
+}
+
 int sio_on_any(sio_socket *s, sio_any_fn fn, void *user) {
   return add_handler(s, SIO__H_ANY, (void (*)(void))fn, user, NULL);
 }

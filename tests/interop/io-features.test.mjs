@@ -176,6 +176,12 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
         a.emit('count-any');
         assert.deepEqual(await seen, ['count-any']);
         assert.deepEqual(await out, ['probe-out', 2]);
+        await a.emitWithAck('off-any');
+        const seen2 = collect(a, 'any-seen'), out2 = next(a, 'out-seen');
+        a.emit('count-any');
+        assert.deepEqual(await out2, ['probe-out', 2]);
+        await sleep(100);
+        assert.equal(seen2.length, 0);
         a.emit('forbidden', 1);
         assert.equal((await next(a, 'error-reported')).length, 1);
         a.disconnect();
