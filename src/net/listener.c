@@ -1,21 +1,36 @@
-/* Listening sockets. The default host listens on "::" (IPv6 and, through the dual-stack
+/* Listening sockets, accepted by sio itself rather than by libuv.
+ *
+ * The default host listens on "::" with IPV6_V6ONLY off (IPv6 and, through the dual-stack
  * socket, IPv4) as Node's listen(port) does, falling back to 0.0.0.0 where IPv6 is missing.
  *
- * Running out of file descriptors (EMFILE/ENFILE) must neither spin nor crash: libuv keeps a
- * reserve descriptor to accept-and-close the excess connection; we log the episode once and
- * log again only after an accept has succeeded. A connection cap below RLIMIT_NOFILE keeps a
- * margin for files and the server's own descriptors. */
+ * Why our own accept loop (a uv_poll_t on the listening socket, accept4 until EAGAIN): running
+ * out of file descriptors must neither spin nor crash, and must be logged once per episode.
+ * libuv handles EMFILE internally (its reserve-descriptor trick) without telling the caller,
+ * so the episode could not be seen. Here the same trick is ours: a descriptor on /dev/null is
+ * kept in reserve; on EMFILE/ENFILE it is closed, the pending connection accepted and closed
+ * at once (the peer sees a clean close instead of hanging in the backlog), and the reserve is
+ * taken again. A connection cap below RLIMIT_NOFILE keeps a margin for files and the server's
+ * own descriptors; past it connections are accepted and closed (the HTTP layer answers 503
+ * below its own, lower cap). */
 #include "net/net_internal.h"
 
 #include "core/alloc.h"
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ACCEPTS_PER_WAKEUP 256
 
 struct sio__listener {
-  uv_tcp_t tcp;
+  uv_poll_t poll;
+  int fd;
+  int reserve_fd; /* spare descriptor for the EMFILE trick; -1 when it could not be had */
   sio__net *net;
   sio__accept_cb cb;
   void *user;
@@ -34,110 +49,154 @@ static size_t default_max_conns(void) {
   return limit > margin ? limit - margin : limit / 2;
 }
 
-static void on_rejected_closed(uv_handle_t *h) { sio__free(h); }
-
-/* Past the cap: accept and close at once so the backlog does not fill with dead peers. */
-static void reject_one(sio__listener *l) {
-  uv_tcp_t *t = sio__malloc(sizeof(*t));
-  if (!t) return;
-  uv_tcp_init(l->net->loop, t);
-  if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)t) != 0) {
-    uv_close((uv_handle_t *)t, on_rejected_closed);
-    return;
-  }
-  uv_close((uv_handle_t *)t, on_rejected_closed);
+static void take_reserve(sio__listener *l) {
+  if (l->reserve_fd < 0) l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  sio__listener *l = server->data;
-  if (status < 0) {
-    if (!l->in_fd_exhaustion)
-      sio__warn("accept failed: %s (out of file descriptors?); serving existing connections",
-                uv_strerror(status));
-    l->in_fd_exhaustion = 1;
-    return;
+/* Out of descriptors: use the reserve to accept and close one pending connection. */
+static void shed_one(sio__listener *l) {
+  if (l->reserve_fd < 0) return;
+  close(l->reserve_fd);
+  l->reserve_fd = -1;
+  int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd >= 0) close(fd);
+  take_reserve(l);
+}
+
+static void note_fd_exhaustion(sio__listener *l, int err) {
+  if (l->in_fd_exhaustion) return;
+  l->in_fd_exhaustion = 1;
+  sio__warn("accept: %s: out of file descriptors (%zu connections open); new connections are "
+            "closed at once, existing ones keep being served",
+            strerror(err), l->net->nconns);
+}
+
+static void accept_one(sio__listener *l, int fd) {
+  if (l->in_fd_exhaustion) {
+    l->in_fd_exhaustion = 0;
+    sio__info("accept: file descriptors available again");
   }
   if (l->net->nconns >= l->max_conns) {
     if (!l->in_cap_exhaustion)
       sio__warn("connection cap %zu reached; closing new connections", l->max_conns);
     l->in_cap_exhaustion = 1;
-    reject_one(l);
+    close(fd);
     return;
   }
-  l->in_cap_exhaustion = 0;
+  if (l->in_cap_exhaustion) {
+    l->in_cap_exhaustion = 0;
+    sio__info("connection cap: below %zu again", l->max_conns);
+  }
   sio__conn *c = sio__conn_new(l->net);
   if (!c) {
-    reject_one(l);
+    close(fd);
     return;
   }
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-    sio__conn_start(c); /* no handler yet: closes */
+  if (uv_tcp_open(&c->tcp, fd) != 0) {
+    close(fd);
+    sio__conn_start(c); /* no handler: released */
     return;
   }
-  l->in_fd_exhaustion = 0;
   uv_tcp_nodelay(&c->tcp, 1);
   l->cb(l, c, l->user);
   sio__conn_start(c);
 }
 
-static int bind_addr(sio__listener *l, const char *host, int port) {
-  struct sockaddr_storage ss;
-  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0 &&
-      uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0)
-    return UV_EINVAL;
-  return uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
+static void on_readable(uv_poll_t *h, int status, int events) {
+  sio__listener *l = h->data;
+  if (status < 0) return;
+  for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      accept_one(l, fd);
+      continue;
+    }
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) return;
+    if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+    if (err == EMFILE || err == ENFILE) {
+      note_fd_exhaustion(l, err);
+      shed_one(l);
+      if (l->reserve_fd < 0) return; /* nothing to shed with: wait for descriptors to free */
+      continue;
+    }
+    sio__warn("accept: %s", strerror(err));
+    return;
+  }
 }
 
-static void on_listener_closed(uv_handle_t *h) { sio__free(h->data); }
-
-static int try_listen(sio__listener *l, const char *host, int port, int backlog) {
-  uv_tcp_init(l->net->loop, &l->tcp);
-  l->tcp.data = l;
-  int r = bind_addr(l, host, port);
-  if (r == 0) r = uv_listen((uv_stream_t *)&l->tcp, backlog, on_connection);
-  return r;
+static int make_socket(const char *host, int port, int backlog, int *out_fd, int *out_port) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) len = sizeof(struct sockaddr_in6);
+  else if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0)
+    len = sizeof(struct sockaddr_in);
+  else return UV_EINVAL;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1, zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  len = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &len);
+  *out_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+  *out_fd = fd;
+  return 0;
 }
 
 int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, void *user,
                 sio__listener **out) {
+  int backlog = opts->backlog > 0 ? opts->backlog : 511;
+  const char *host = opts->host && *opts->host ? opts->host : NULL;
+  int fd = -1, port = 0;
+  int r = make_socket(host ? host : "::", opts->port, backlog, &fd, &port);
+  if (r != 0 && !host && r != UV_EADDRINUSE) r = make_socket("0.0.0.0", opts->port, backlog, &fd, &port);
+  if (r != 0) return r;
   sio__listener *l = sio__calloc(1, sizeof(*l));
-  if (!l) return -ENOMEM;
+  if (!l) {
+    close(fd);
+    return -ENOMEM;
+  }
+  l->fd = fd;
+  l->reserve_fd = -1;
+  take_reserve(l);
   l->net = net;
   l->cb = cb;
   l->user = user;
+  l->port = port;
   l->max_conns = opts->max_conns > 0 ? (size_t)opts->max_conns : default_max_conns();
-  int backlog = opts->backlog > 0 ? opts->backlog : 511;
-  const char *host = opts->host && *opts->host ? opts->host : NULL;
-  int r = try_listen(l, host ? host : "::", opts->port, backlog);
-  if (r != 0 && !host && r != UV_EADDRINUSE) {
-    /* No IPv6 here: close the failed handle, then listen on IPv4 only. */
-    sio__listener *l4 = sio__calloc(1, sizeof(*l4));
-    if (!l4) r = -ENOMEM;
-    else {
-      *l4 = *l;
-      l->tcp.data = l;
-      uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
-      l = l4;
-      r = try_listen(l, "0.0.0.0", opts->port, backlog);
-    }
+  r = uv_poll_init(net->loop, &l->poll, fd);
+  if (r == 0) {
+    l->poll.data = l;
+    r = uv_poll_start(&l->poll, UV_READABLE, on_readable);
   }
   if (r != 0) {
-    l->tcp.data = l;
-    uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+    close(fd);
+    if (l->reserve_fd >= 0) close(l->reserve_fd);
+    sio__free(l);
     return r;
   }
-  struct sockaddr_storage ss;
-  int len = sizeof(ss);
-  uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
-  l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
   *out = l;
   return 0;
 }
 
 int sio__listener_port(const sio__listener *l) { return l->port; }
 
+static void on_listener_closed(uv_handle_t *h) {
+  sio__listener *l = h->data;
+  close(l->fd);
+  if (l->reserve_fd >= 0) close(l->reserve_fd);
+  sio__free(l);
+}
+
 void sio__listener_close(sio__listener *l) {
-  l->tcp.data = l;
-  uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+  uv_poll_stop(&l->poll);
+  uv_close((uv_handle_t *)&l->poll, on_listener_closed);
 }
