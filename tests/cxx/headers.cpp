@@ -24,5 +24,9 @@ int main() {
   if (sio_app_listen(app) != 0) return 1;
   std::printf("C++ app listening on %d, sio %s\n", sio_app_port(app), sio_version());
   if (std::strcmp(sio_strerror(0), "success") != 0) return 1;
-  return 0;
+  // The documented teardown order: the app first, then what was attached to it.
+  sio_app_free(app);
+  sio_io_free(io);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  return uv_loop_close(&loop) == 0 ? 0 : 1;
 }
