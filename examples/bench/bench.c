@@ -66,7 +66,11 @@ int main(int argc, char **argv) {
   }
   sio_app_get(app, "/api/json", on_json, NULL);
   if (pub) sio_app_static(app, "/", pub, NULL);
-  io = sio_io_attach(app, NULL);
+  /* the handlers never read the handshake: release it once connected (less memory per idle
+   * client; see sio_io_opts.drop_handshake) */
+  sio_io_opts o = sio_io_opts_default();
+  o.drop_handshake = 1;
+  io = sio_io_attach(app, &o);
   if (!io) {
     fprintf(stderr, "bench: cannot attach Socket.IO\n");
     return 1;

@@ -103,6 +103,10 @@ typedef struct sio_io_opts {
   sio_send_policy send_buffer_policy;
   int max_json_depth;     /* nesting limit of received arguments [128] */
   size_t max_attachments; /* binary attachments per packet [10] */
+  int drop_handshake;     /* release the handshake request (headers, query, URL) once a client's
+                             first namespace connection ran its handlers; saves its size per idle
+                             client (browsers send 0.5-2 KB of headers); the address and the auth
+                             payload stay [off: kept, as Node] */
 } sio_io_opts;
 
 sio_io_opts sio_io_opts_default(void); /* for C++ callers */

@@ -138,6 +138,7 @@ struct sio__client {
   sio__list sockets; /* sio_socket.client_link */
   sio__timer connect_timer;
   sio__sio_reassembly *rs; /* a binary packet waiting for its attachments, or NULL */
+  char *address;           /* kept when the handshake was dropped (drop_handshake) */
 };
 
 /* The arguments of a received event/ack, or of an outgoing message (onAnyOutgoing). */

@@ -60,6 +60,7 @@ void sio__client_unref(sio__client *c) {
   if (--c->refs > 0) return;
   rs_drop(c);
   sio__timer_stop(&c->connect_timer);
+  sio__free(c->address);
   sio__free(c);
 }
 

@@ -37,11 +37,15 @@ static void on_disc(sio_socket *s, const char *reason, void *u) {
 
 static void on_hello(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   assert_non_null(ack);
+  /* drop_handshake: after the connection handlers the request is gone, the address stays */
+  assert_string_equal(sio_handshake_address(s), "127.0.0.1");
+  assert_null(sio_handshake_header(s, "host"));
   sio_ack_args(ack, a);
 }
 
 static void on_conn(sio_socket *s, void *u) {
   st.connections++;
+  assert_string_equal(sio_handshake_header(s, "host"), "x"); /* still there during "connection" */
   sio_on(s, "hello", on_hello, NULL);
   sio_on_disconnect(s, on_disc, NULL);
   sio_emitf(s, "welcome", "s", "hi");
@@ -116,7 +120,9 @@ static void scenario(long fail_at) {
   ao.shutdown_timeout_ms = 300;
   st.app = sio_app_new(&st.loop, &ao);
   assert_non_null(st.app);
-  st.io = sio_io_attach(st.app, NULL);
+  sio_io_opts io_opts = sio_io_opts_default();
+  io_opts.drop_handshake = 1;
+  st.io = sio_io_attach(st.app, &io_opts);
   assert_non_null(st.io);
   assert_int_equal(sio_io_on_connection(st.io, on_conn, NULL), 0);
   assert_int_equal(sio_app_listen(st.app), 0);
