@@ -148,8 +148,15 @@ const char *sio_req_protocol(const sio_req *req);
 const char *sio_req_body(const sio_req *req, size_t *len);
 json_t *sio_req_json(const sio_req *req);                  /* borrowed; NULL if none */
 const char *sio_req_form(const sio_req *req, const char *name); /* urlencoded field */
-/* Reads the whole body (up to limit, 0: app max) then calls cb; status != 0 on error (413,
- * 400). For handlers that want the body without a global parser. */
+/* Reads the whole body (up to limit, 0: app max) then calls cb. For handlers that want the
+ * body without a global parser. Once sio_req_read_body returned 0, cb is called exactly once,
+ * whatever happens to the connection: status 0 with the whole body, or an error status: 413
+ * (too large), 400 (malformed framing), 408 (the body stopped arriving), or
+ * SIO_STATUS_CLIENT_GONE when the connection ended first (the client went away mid-body, or
+ * the app was shut down or freed). After SIO_STATUS_CLIENT_GONE, what the callback sends goes
+ * nowhere; it should still finish the response (or register sio_res_on_close, which is then
+ * called right after it) and release whatever it holds for the request. */
+#define SIO_STATUS_CLIENT_GONE 499 /* nginx's "client closed request"; never sent */
 typedef void (*sio_body_fn)(sio_req *req, sio_res *res, int status, void *user);
 int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_body_fn cb, void *user);
 /* Per-request slot for middleware to pass data on (like res.locals). */

@@ -691,14 +691,21 @@ static void handle_get(sio__eio_session *s, sio_req *req, sio_res *res) {
   }
 }
 
+/* The one callback of the POST's body read (sio_req_read_body's contract): it always comes,
+ * with the body or an error, including SIO_STATUS_CLIENT_GONE when the connection ended
+ * mid-body, and drops the reference handle_post took. */
 static void on_post_body(sio_req *req, sio_res *res, int status, void *user) {
   sio__eio_session *s = user;
-  s->posts--;
+  if (s->posts) s->posts--;
   if (status) {
     if (status == 413)
       sio__log(SIO_LOG_WARN,
                "engine.io: session %s: POST body over maxHttpBufferSize (%zu), closing",
                s->sid, s->eio->opts.max_http_buffer_size);
+    else if (status == SIO_STATUS_CLIENT_GONE) /* Node: "data request connection closed
+                                                  prematurely", a transport error */
+      sio__log(SIO_LOG_DEBUG, "engine.io: session %s: POST cut short by the client, closing",
+               s->sid);
     sio_res_status(res, status);
     sio_res_send(res, "", 0);
     if (s->state == ST_OPEN) session_close(s, SIO__EIO_REASON_TRANSPORT_ERROR);
@@ -743,8 +750,14 @@ static void handle_post(sio__eio_session *s, sio_req *req, sio_res *res) {
     return;
   }
   s->posts++;
-  session_ref(s);
-  sio_req_read_body(req, res, s->eio->opts.max_http_buffer_size, on_post_body, s);
+  session_ref(s); /* dropped by on_post_body, which is always called once the read started */
+  if (sio_req_read_body(req, res, s->eio->opts.max_http_buffer_size, on_post_body, s) < 0) {
+    s->posts--;
+    sio_res_status(res, 500);
+    sio_res_send(res, "", 0);
+    session_close(s, SIO__EIO_REASON_TRANSPORT_ERROR);
+    session_unref(s);
+  }
 }
 
 static void open_packet(sio__eio_session *s, sio__sbuf *out, int with_upgrades) {

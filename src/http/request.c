@@ -219,6 +219,12 @@ int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_body_fn cb, 
   req->body_limit = limit;
   req->body_cb = cb;
   req->body_user = user;
+  if (!req->body_done && !req->body_error && !req->hc) {
+    /* the connection already went away (a handler reading the body later): the body never
+     * comes, and the one callback says so */
+    req->body_error = SIO_STATUS_CLIENT_GONE;
+    req->body_reason = "Client closed request";
+  }
   if (req->body_done || req->body_error) {
     req->body_cb_pending = 1;
     sio__req_body_done(req);

@@ -295,12 +295,25 @@ static void free_hconn(sio__hconn *hc) {
   sio__free(hc);
 }
 
-/* The request ends without a finished response (client gone, shutdown): tell the handler. */
+/* The request ends without a finished response (client gone, shutdown, app freed): tell the
+ * handler. A body read still pending ends here with its one callback (SIO_STATUS_CLIENT_GONE,
+ * see sio_req_read_body), before sio_res_on_close's; what it sends goes nowhere (closing). */
 static void request_gone(sio__hconn *hc) {
   sio_req *req = hc->req;
   if (!req) return;
   sio_res *res = &req->res;
   if (res->abort_fn) res->abort_fn(res);
+  if (req->body_cb_pending) {
+    if (!req->body_error) {
+      req->body_error = SIO_STATUS_CLIENT_GONE;
+      req->body_reason = "Client closed request";
+    }
+    hc->closing = 1;
+    unsigned was = hc->in_dispatch;
+    hc->in_dispatch = 1;
+    sio__req_body_done(req);
+    hc->in_dispatch = was;
+  }
   if (!res->finished && !res->close_called) {
     res->close_called = 1;
     if (res->close_fn) res->close_fn(res, res->close_user);
@@ -638,9 +651,8 @@ static void release_request(sio__hconn *hc) {
   sio_req *req = hc->req;
   if (!req) return;
   sio_res *res = &req->res;
-  int keep = !res->finished && !res->close_fn && !res->abort_fn && !req->body_cb_pending &&
-             !hc->app->freeing;
-  request_gone(hc);
+  request_gone(hc); /* ends a pending body read, which may finish the response */
+  int keep = !res->finished && !res->close_fn && !res->abort_fn && !hc->app->freeing;
   hc->req = NULL;
   req->hc = NULL;
   if (keep) {

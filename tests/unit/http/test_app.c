@@ -294,6 +294,88 @@ static void test_shutdown_deadline(void **s) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* --- a body read always ends in one callback, even when the client leaves mid-body ---------- */
+static int body_calls, body_status;
+static void on_body(sio_req *req, sio_res *res, int status, void *u) {
+  body_calls++;
+  body_status = status;
+  sio_res_send_status(res, status ? status : 200); /* goes nowhere once the client left */
+}
+static void on_upload(sio_req *req, sio_res *res, void *u) {
+  assert_int_equal(sio_req_read_body(req, res, 0, on_body, NULL), 0);
+}
+
+typedef struct cut_client {
+  uv_tcp_t tcp;
+  uv_connect_t conn;
+  uv_write_t wr;
+  int reset, closed;
+} cut_client;
+static void cut_closed(uv_handle_t *h) {
+  ((cut_client *)h->data)->closed = 1;
+}
+static void cut_connected(uv_connect_t *r, int status) {
+  cut_client *c = r->data;
+  static const char req[] =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789";
+  uv_buf_t b = uv_buf_init((char *)req, sizeof(req) - 1);
+  uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, c_written);
+}
+
+/* Sends a head announcing 100 bytes and 10 of them; returns once the server has the request. */
+static void cut_start(uv_loop_t *loop, sio_app *app, cut_client *c) {
+  memset(c, 0, sizeof(*c));
+  uv_tcp_init(loop, &c->tcp);
+  c->tcp.data = c->conn.data = c;
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", sio_app_port(app), &a);
+  uv_tcp_connect(&c->conn, &c->tcp, (struct sockaddr *)&a, cut_connected);
+  for (int i = 0; i < 50; i++) uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void cut_mid_body(int how) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  long live = sio__alloc_live();
+  sio_app *app = new_app(&loop);
+  sio_app_post(app, "/upload", on_upload, NULL);
+  assert_int_equal(sio_app_listen(app), 0);
+  cut_client c;
+  body_calls = body_status = 0;
+  cut_start(&loop, app, &c);
+  assert_int_equal(body_calls, 0); /* the body is still pending */
+  if (how == 0) {
+    uv_close((uv_handle_t *)&c.tcp, cut_closed); /* FIN mid-body */
+  } else if (how == 1) {
+    uv_tcp_close_reset(&c.tcp, cut_closed); /* RST mid-body */
+  } else {
+    sio_app_free(app); /* the app goes away with the body pending */
+    app = NULL;
+    uv_close((uv_handle_t *)&c.tcp, cut_closed);
+  }
+  for (int i = 0; i < 200 && !body_calls; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(body_calls, 1);
+  assert_int_equal(body_status, SIO_STATUS_CLIENT_GONE);
+  for (int i = 0; i < 50; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(body_calls, 1); /* exactly one */
+  if (app)
+    free_app(&loop, app);
+  else
+    uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(sio__alloc_live(), live); /* request and connection state freed */
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_body_cut_by_fin(void **s) {
+  cut_mid_body(0);
+}
+static void test_body_cut_by_rst(void **s) {
+  cut_mid_body(1);
+}
+static void test_body_pending_at_app_free(void **s) {
+  cut_mid_body(2);
+}
+
 /* --- allocation failure at every step of a request ------------------------------------------- */
 static void on_json(sio_req *req, sio_res *res, void *u) {
   sio_res_jsonf(res, "{s:s,s:s?}", "id", sio_req_param(req, "id"), "q", sio_req_query(req, "q"));
@@ -340,6 +422,9 @@ int main(void) {
       cmocka_unit_test(test_upgrade),
       cmocka_unit_test(test_intercept_and_shutdown),
       cmocka_unit_test(test_shutdown_deadline),
+      cmocka_unit_test(test_body_cut_by_fin),
+      cmocka_unit_test(test_body_cut_by_rst),
+      cmocka_unit_test(test_body_pending_at_app_free),
       cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
