@@ -1030,6 +1030,11 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
     sio_res_send(res, "", 0);
     return 0;
   }
+  /* past the app's connection cap: no session; sio__ws_accept completes the handshake and
+   * closes the socket with 1013 */
+  if (sio__req_over_capacity(req))
+    return sio__ws_accept(req, res, conn, rest, rest_len, &e->ws_opts, &refused_handlers, NULL,
+                          &ws);
   int t = verify(e, req, 1, &s, &code);
   if (t < 0 || t != SIO_EIO_WEBSOCKET) {
     send_error(res, t < 0 ? code : SIO__EIO_ERR_BAD_REQUEST);
@@ -1043,7 +1048,7 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
     session_ref(s);
     int took = sio__ws_accept(req, res, conn, rest, rest_len, &e->ws_opts, &probe_handlers, s,
                               &ws);
-    if (took != 1) session_unref(s);
+    if (took != 1 || !ws) session_unref(s); /* no socket: its handlers never run */
     return took;
   }
   s = session_new(e, req, SIO_EIO_WEBSOCKET);
@@ -1054,7 +1059,7 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
   }
   session_ref(s); /* the WebSocket's */
   int took = sio__ws_accept(req, res, conn, rest, rest_len, &e->ws_opts, &ws_handlers, s, &ws);
-  if (took != 1) {
+  if (took != 1 || !ws) {
     session_unref(s);
     session_close(s, SIO__EIO_REASON_TRANSPORT_ERROR);
   }

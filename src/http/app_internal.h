@@ -69,6 +69,8 @@ struct sio_app {
   int freeing;
   uint64_t date_sec;
   char date[64]; /* "Date: ...\r\n" */
+  int over_cap;  /* a connection-cap episode is on (logged once when it starts) */
+  size_t over_cap_refused; /* connections refused during the current episode */
   int closing, closed_called;
   uint64_t close_deadline;
   sio_app_closed_fn closed_cb;
@@ -153,7 +155,9 @@ struct sio__hconn {
   sio_req *req;
   sio__timer timer;
   int timer_kind; /* 0 none, 1 header, 2 idle */
-  unsigned in_dispatch : 1, eof : 1, closing : 1, gone : 1;
+  /* over_cap: accepted past the app's connection cap; its request is answered 503 (or, for a
+   * WebSocket upgrade, a handshake closed at once with 1013), then the connection closes */
+  unsigned in_dispatch : 1, eof : 1, closing : 1, gone : 1, over_cap : 1;
 };
 
 /* server.c */

@@ -35,6 +35,10 @@ static const sio__conn_handler orphan_handler = {orphan_data, NULL, NULL, NULL};
 
 enum { T_NONE = 0, T_HEADER = 1, T_IDLE = 2, T_BODY = 3 };
 
+/* A connection past the cap waits this long at most for its request head (to tell a WebSocket
+ * upgrade, refused with 1013, from a plain request, refused with 503). */
+#define OVER_CAP_HEAD_MS 2000
+
 sio_app_opts sio_app_opts_default(void) {
   sio_app_opts o;
   memset(&o, 0, sizeof(o));
@@ -195,6 +199,7 @@ static void set_timer(sio__hconn *hc, int kind) {
   } else {
     uint32_t ms =
         kind == T_IDLE ? hc->app->opts.keepalive_timeout_ms : hc->app->opts.header_timeout_ms;
+    if (hc->over_cap && ms > OVER_CAP_HEAD_MS) ms = OVER_CAP_HEAD_MS;
     sio__timer_start(hc->app->net, &hc->timer, ms, on_timer);
   }
   hc->timer_kind = kind;
@@ -218,6 +223,32 @@ static void respond_and_close(sio__hconn *hc, int status, const char *reason) {
   sio__conn_close(hc->conn);
 }
 
+/* The connection cap counts every live connection of the app: HTTP ones and those handed over
+ * to upper layers (WebSockets), as the net sees them (including the one just accepted). An
+ * episode is logged when it starts and when the count is back 5 % under the cap (hysteresis,
+ * so that a server hovering at the cap does not log per connection). */
+static int over_capacity(sio_app *app) {
+  if (app->opts.max_connections <= 0) return 0;
+  size_t cap = (size_t)app->opts.max_connections;
+  size_t live = sio__net_conn_count(app->net);
+  if (live > cap) {
+    if (!app->over_cap) {
+      app->over_cap = 1;
+      app->over_cap_refused = 0;
+      sio__warn("http: connection cap reached (%zu live connections, cap %zu): new connections "
+                "get 503, WebSocket upgrades close 1013",
+                live - 1, cap);
+    }
+    return 1;
+  }
+  if (app->over_cap && live <= cap - cap / 20) {
+    app->over_cap = 0;
+    sio__info("http: back under the connection cap (%zu live connections); %zu refused meanwhile",
+              live, app->over_cap_refused);
+  }
+  return 0;
+}
+
 static void on_accept(sio__listener *l, sio__conn *c, void *user) {
   sio_app *app = user;
   sio__hconn *hc = sio__calloc(1, sizeof(*hc));
@@ -236,33 +267,48 @@ static void on_accept(sio__listener *l, sio__conn *c, void *user) {
     respond_and_close(hc, 503, "Server is shutting down");
     return;
   }
-  if (app->opts.max_connections > 0 && app->nconns > (size_t)app->opts.max_connections) {
-    respond_and_close(hc, 503, "Too many connections");
-    return;
+  if (over_capacity(app)) {
+    /* answered once its head is in: 503, or 101 then close 1013 for a WebSocket */
+    hc->over_cap = 1;
+    app->over_cap_refused++;
   }
   set_timer(hc, T_HEADER);
 }
 
+/* Room between the app's cap and the net's: a connection accepted past the app's cap holds a
+ * descriptor until its 503 or 1013 is out and the peer has closed; past the net's cap
+ * connections get a bare close, which is what the room is for avoiding. */
+static size_t cap_room(size_t cap) {
+  /* 64 clients reconnecting at once (the soak) hold up to twice that many descriptors past the
+   * cap: theirs, and those they closed whose end the loop has not yet seen */
+  size_t g = cap / 6;
+  return g < 128 ? 128 : g > 400 ? 400 : g;
+}
+
 /* The connection cap when none is configured: below the net's own cap (derived the same way
  * from RLIMIT_NOFILE, keeping a margin for files and the server's descriptors), so that the
- * excess connections between the two get a 503 rather than a bare close. */
-static int default_max_connections(void) {
+ * excess connections between the two get a 503 or a 1013 rather than a bare close. */
+static int default_max_connections(size_t *limit_out) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
   size_t limit = (size_t)rl.rlim_cur;
+  *limit_out = limit;
   size_t margin = limit / 20 > 64 ? limit / 20 : 64;
   if (margin > 500) margin = 500;
   size_t net_cap = limit > margin ? limit - margin : limit / 2;
-  return net_cap > 128 ? (int)(net_cap - 64) : (int)(net_cap / 2 ? net_cap / 2 : 1);
+  size_t room = cap_room(net_cap);
+  return net_cap > 2 * room ? (int)(net_cap - room) : (int)(net_cap / 3 ? net_cap / 3 : 1);
 }
 
 int sio_app_listen(sio_app *app) {
   if (app->listener) return -EALREADY;
   if (app->opts.max_connections <= 0) {
-    app->opts.max_connections = default_max_connections();
+    size_t limit = 0;
+    app->opts.max_connections = default_max_connections(&limit);
     if (app->opts.max_connections > 0)
-      sio__info("http: serving at most %d connections (open-file limit)",
-                app->opts.max_connections);
+      sio__info("http: serving at most %d connections (open-file limit %zu); past that, new "
+                "connections get 503 (WebSocket: close 1013)",
+                app->opts.max_connections, limit);
   }
   sio__listen_opts lo;
   memset(&lo, 0, sizeof(lo));
@@ -273,7 +319,9 @@ int sio_app_listen(sio_app *app) {
   int fd_cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                    ? (int)(rl.rlim_cur > 16 ? rl.rlim_cur - 16 : rl.rlim_cur)
                    : 0;
-  lo.max_conns = app->opts.max_connections > 0 ? app->opts.max_connections + 64 : 0;
+  lo.max_conns = app->opts.max_connections > 0
+                     ? app->opts.max_connections + (int)cap_room((size_t)app->opts.max_connections)
+                     : 0;
   if (fd_cap > 0 && lo.max_conns > fd_cap) lo.max_conns = 0; /* the net's own default */
   int r = sio__listen(app->net, &lo, on_accept, app, &app->listener);
   if (r < 0) {
@@ -392,6 +440,14 @@ static int start_request(sio__hconn *hc, const char *head, size_t head_len, cons
     return 0;
   }
   hc->req = req;
+  if (hc->over_cap && !(hc->p.upgrade && strcmp(req->method, "GET") == 0 &&
+                        find_hook(&app->upgrades, req->path_raw))) {
+    /* past the cap, only an upgrade hook gets to see the request (to refuse it its way) */
+    hc->req = NULL;
+    sio__req_free(req);
+    respond_and_close(hc, 503, "Too many connections");
+    return 0;
+  }
   if (hc->p.expect_continue && !req->body_done && req->minor == 1)
     sio__conn_write_copy(hc->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25);
   if (hc->p.upgrade && strcmp(req->method, "GET") == 0 && app->upgrades.n) {
@@ -676,6 +732,10 @@ static void on_timer(sio__timer *t) {
   int kind = hc->timer_kind;
   hc->timer_kind = T_NONE;
   if (hc->closing) return;
+  if (kind == T_HEADER && !hc->req && hc->over_cap) {
+    respond_and_close(hc, 503, "Too many connections");
+    return;
+  }
   if (kind == T_HEADER && !hc->req && (hc->acc.len || hc->p.scan)) {
     respond_and_close(hc, 408, "Request headers took too long");
     return;
@@ -844,6 +904,10 @@ sio__conn *sio__req_conn(const sio_req *req) {
 int sio__req_peer(const sio_req *req, char *ip, size_t iplen, int *port) {
   if (!req->hc) return SIO_ECLOSED;
   return sio__conn_peer(req->hc->conn, ip, iplen, port);
+}
+
+int sio__req_over_capacity(const sio_req *req) {
+  return req->hc && req->hc->over_cap;
 }
 
 const char *sio__req_query_string(const sio_req *req) {

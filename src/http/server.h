@@ -51,6 +51,11 @@ int sio__app_closing(const sio_app *app);
  * received from the socket (not X-Forwarded-For; see sio_req_ip for that). */
 sio__conn *sio__req_conn(const sio_req *req);
 int sio__req_peer(const sio_req *req, char *ip, size_t iplen, int *port);
+/* 1 when the request's connection was accepted past the app's connection cap (every live
+ * connection of the app counts, upgraded ones included): an upgrade hook must then refuse it,
+ * a WebSocket with a completed handshake and close code 1013 (sio__ws_accept does that). Plain
+ * requests on such a connection never reach the router: the HTTP layer answers 503. */
+int sio__req_over_capacity(const sio_req *req);
 /* The raw query string after '?' (not decoded), "" when none. */
 const char *sio__req_query_string(const sio_req *req);
 

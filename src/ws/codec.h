@@ -43,7 +43,8 @@ enum {
   SIO__WS_CLOSE_INVALID_DATA = 1007,
   SIO__WS_CLOSE_POLICY = 1008,
   SIO__WS_CLOSE_TOO_BIG = 1009,
-  SIO__WS_CLOSE_INTERNAL = 1011
+  SIO__WS_CLOSE_INTERNAL = 1011,
+  SIO__WS_CLOSE_TRY_AGAIN = 1013 /* sent past the connection cap; never accepted from a peer */
 };
 
 /* --- UTF-8 ------------------------------------------------------------------------------- */

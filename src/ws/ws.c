@@ -307,7 +307,8 @@ int sio__ws_ping(sio__ws *ws, const void *data, size_t len) {
 
 int sio__ws_close(sio__ws *ws, int code, const char *reason, size_t reason_len) {
   if (ws->sent_close || ws->tcp_closing) return SIO_ECLOSED;
-  if (code && !sio__ws_close_code_valid((unsigned)code)) return -EINVAL;
+  if (code && !sio__ws_close_code_valid((unsigned)code) && code != SIO__WS_CLOSE_TRY_AGAIN)
+    return -EINVAL;
   if (reason_len > 123 || !sio__utf8_valid(reason, reason_len)) return -EINVAL;
   int rc = write_close(ws, (unsigned)code, reason, reason_len);
   if (!ws->got_close) ws->close_code = (uint16_t)(code ? code : SIO__WS_CLOSE_NO_STATUS);
@@ -439,6 +440,14 @@ int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest
   if (o.check_origin && !o.check_origin(sio_req_header(req, "origin"), user))
     return refuse(res, 403, "Origin not allowed");
 
+  /* Past the app's connection cap: the handshake completes (a browser then sees a close code,
+   * not a failed connection), and the socket closes at once with 1013, unseen by h. */
+  int over_cap = sio__req_over_capacity(req);
+  static const sio__ws_handler refused_over_cap = {0};
+  if (over_cap) {
+    h = &refused_over_cap;
+    user = NULL;
+  }
   sio__ws *ws = sio__calloc(1, sizeof(*ws));
   if (!ws) return refuse(res, 500, "Out of memory");
   ws->conn = conn;
@@ -478,6 +487,10 @@ int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest
   conn->handler = &ws_conn_handler;
   conn->ctx = ws;
   ws->last_rx = sio__net_now(conn->net);
+  if (over_cap) {
+    sio__ws_close(ws, SIO__WS_CLOSE_TRY_AGAIN, "Try Again Later", 15);
+    return 1;
+  }
   if (o.idle_timeout_ms != UINT32_MAX)
     sio__timer_start(conn->net, &ws->timer, ws->idle_ms, on_timer);
   if (out) *out = ws;

@@ -32,7 +32,10 @@ typedef sio_ws_handlers sio__ws_handler;
  * error through res and returns 0, or writes the 101 response itself, takes the connection
  * over (conn->handler/ctx), sets *out, calls h->open, processes `rest` (bytes that followed the
  * request head; h->message may run before this returns) and returns 1.
- * opts NULL: defaults. user is passed to every handler. */
+ * opts NULL: defaults. user is passed to every handler.
+ * Past the app's connection cap (sio__req_over_capacity), a valid handshake is completed and
+ * the socket closed at once with 1013 (Try Again Later): it returns 1 with *out NULL, and h is
+ * never called (neither open nor close). */
 int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest, size_t rest_len,
                    const sio__ws_opts *opts, const sio__ws_handler *h, void *user, sio__ws **out);
 

@@ -504,17 +504,25 @@ describe('timeouts, limits and shutdown', () => {
     } finally { socks.forEach((c) => c.destroy()); await stop(s.proc); }
   });
   test('the default cap follows the open-file limit: excess connections get 503', async () => {
-    // ulimit -n 200: the net keeps a margin of 64 (cap 136), the app 64 below that (72)
+    // ulimit -n 200: the net keeps a margin of 64 (cap 136); the app's cap is lower still (room
+    // for the connections it refuses with 503 or 1013), and logged at start
+    let err = '';
     const s = await new Promise((resolve, reject) => {
       const proc = spawn('sh', ['-c', `ulimit -n 200 && exec "${path.join(BIN, 'httptest')}" --port 0`], { stdio: ['ignore', 'pipe', 'pipe'] });
       procs.add(proc);
       let out = '';
+      proc.stderr.on('data', (d) => { err += d; });
       proc.stdout.on('data', (d) => { out += d; const m = out.match(/:(\d+)\//); if (m) resolve({ proc, port: Number(m[1]) }); });
       proc.on('exit', (c) => { procs.delete(proc); reject(new Error(`exited ${c}: ${out}`)); });
     });
     const socks = [];
     try {
-      for (let i = 0; i < 72; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const logged = (err + '').match(/serving at most (\d+) connections \(open-file limit 200\b/);
+      assert.ok(logged, `the cap and the limit are logged at start: ${err}`);
+      const cap = Number(logged[1]);
+      assert.ok(cap > 0 && cap < 136, `cap ${cap} below the net's 136`);
+      for (let i = 0; i < cap; i++) {
         const c = net.connect(s.port, '127.0.0.1');
         c.on('error', () => {});
         await new Promise((r) => c.on('connect', r));

@@ -128,6 +128,7 @@ typedef struct fixture {
   char last[256];
   size_t last_len;
   int shutdown_on_open;
+  int max_connections; /* the app's cap (0: default) */
   int client_code; /* close code the client read */
   int client_fail; /* line of the first failed client-side check (cmocka asserts belong to the
                       main thread) */
@@ -219,6 +220,7 @@ static void run(fixture *f, const sio_ws_opts *opts) {
   ao.host = "127.0.0.1";
   ao.port = 0;
   ao.port_any = 1;
+  ao.max_connections = f->max_connections;
   f->app = sio_app_new(&f->loop, &ao);
   assert_non_null(f->app);
   assert_int_equal(sio_app_ws(f->app, "/chat", &handlers, opts, f), 0);
@@ -411,6 +413,72 @@ static void test_shutdown(void **state) {
   assert_int_equal(f.close_code, 1001);
 }
 
+/* Past the app's connection cap (2 here) a WebSocket gets its handshake, then close 1013 at
+ * once, and its handlers never hear of it; a plain request gets 503. Upgraded connections count
+ * towards the cap (they once did not, and WebSockets filled up to the net's hard cap). */
+static void client_over_capacity(fixture *f) {
+  char head[2048];
+  uint8_t p[65536];
+  size_t n;
+  int a = client_connect(f->port, NULL, head, sizeof head);
+  CHECK(strstr(head, "HTTP/1.1 101") != NULL);
+  CHECK(read_frame(a, p, &n) == 1); /* welcome: open */
+  int b = client_connect(f->port, NULL, head, sizeof head);
+  CHECK(strstr(head, "HTTP/1.1 101") != NULL);
+  CHECK(read_frame(b, p, &n) == 1);
+  /* third: over the cap */
+  int c = client_connect(f->port, NULL, head, sizeof head);
+  CHECK(strstr(head, "HTTP/1.1 101") != NULL);
+  CHECK(read_close_code(c) == 1013);
+  send_close(c, 1000, "");
+  CHECK(at_eof(c));
+  close(c);
+  /* a plain request over the cap */
+  int h = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval tv = {5, 0};
+  setsockopt(h, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  CHECK(connect(h, (struct sockaddr *)&sa, sizeof sa) == 0);
+  static const char get[] = "GET /chat HTTP/1.1\r\nHost: x\r\n\r\n";
+  CHECK(write(h, get, sizeof get - 1) == (ssize_t)(sizeof get - 1));
+  char resp[1024];
+  ssize_t got = 0, r;
+  while ((r = read(h, resp + got, sizeof resp - 1 - (size_t)got)) > 0) got += r;
+  resp[got > 0 ? got : 0] = '\0';
+  CHECK(strncmp(resp, "HTTP/1.1 503", 12) == 0);
+  CHECK(strstr(resp, "Too many connections") != NULL);
+  close(h);
+  /* one leaves: a new one gets in (once the server has seen the first one gone) */
+  send_close(a, 1000, "");
+  CHECK(read_close_code(a) == 1000);
+  CHECK(at_eof(a));
+  close(a);
+  int opened = 0;
+  for (int i = 0; i < 40 && !opened; i++) {
+    int d = client_connect(f->port, NULL, head, sizeof head);
+    int op = read_frame(d, p, &n);
+    if (op == 1) {
+      opened = 1;
+      send_close(d, 1000, "");
+      read_close_code(d);
+    }
+    close(d);
+    if (!opened) usleep(50000);
+  }
+  CHECK(opened);
+  send_close(b, 1000, "");
+  CHECK(read_close_code(b) == 1000);
+  close(b);
+}
+
+static void test_over_capacity(void **state) {
+  fixture f = {.client = client_over_capacity, .max_connections = 2};
+  run(&f, NULL);
+  assert_int_equal(f.opens, 3); /* a, b and the late one; never the refused */
+  assert_int_equal(f.closes, 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic),
@@ -420,6 +488,7 @@ int main(void) {
       cmocka_unit_test(test_send_limit_close),
       cmocka_unit_test(test_shutdown),
       cmocka_unit_test(test_drain),
+      cmocka_unit_test(test_over_capacity),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
