@@ -1,7 +1,10 @@
 /* base64, random ids, SHA-1 and decimal parsing (see codec.h). */
 #include "core/codec.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <string.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -67,8 +70,33 @@ long sio__base64_decode(void *out, const char *in, size_t n) {
   return (long)len;
 }
 
+/* Random bytes come from OpenSSL's CSPRNG, drawn 512 bytes at a time into a per-thread pool:
+ * a session id then costs a memcpy instead of a RAND_bytes call (which also checks for a fork
+ * with getpid each time). A forked child must not reuse its parent's pool, so it is emptied in
+ * the child (pthread_atfork). */
+#define RANDOM_POOL 512
+static _Thread_local unsigned char pool[RANDOM_POOL];
+static _Thread_local size_t pool_left;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void empty_pool_in_child(void) {
+  OPENSSL_cleanse(pool, sizeof pool);
+  pool_left = 0;
+}
+static void register_atfork(void) { pthread_atfork(NULL, NULL, empty_pool_in_child); }
+
 int sio__random_bytes(void *out, size_t len) {
-  return RAND_bytes(out, (int)len) == 1 ? 0 : -5; /* EIO */
+  if (len > RANDOM_POOL / 4) return RAND_bytes(out, (int)len) == 1 ? 0 : -5; /* EIO */
+  pthread_once(&atfork_once, register_atfork);
+  if (pool_left < len) {
+    if (RAND_bytes(pool, RANDOM_POOL) != 1) return -5;
+    pool_left = RANDOM_POOL;
+  }
+  unsigned char *src = pool + (RANDOM_POOL - pool_left);
+  memcpy(out, src, len);
+  OPENSSL_cleanse(src, len); /* used bytes do not linger */
+  pool_left -= len;
+  return 0;
 }
 
 int sio__random_id(char *out, size_t bytes) {

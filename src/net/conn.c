@@ -116,7 +116,8 @@ static void start_shutdown(sio__conn *c) {
 
 static void after_drain(sio__conn *c) {
   if (c->shutdown_after_flush) {
-    start_shutdown(c);
+    if (c->eof) conn_release(c);
+    else start_shutdown(c);
     return;
   }
   if (c->want_drain && c->queued == 0) {
@@ -246,6 +247,10 @@ void sio__conn_close(sio__conn *c) {
   c->closing = 1;
   if (c->queued > 0) {
     c->shutdown_after_flush = 1;
+    return;
+  }
+  if (c->eof) { /* the peer has finished sending: nothing to linger for */
+    conn_release(c);
     return;
   }
   start_shutdown(c);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -97,7 +98,6 @@ static void accept_one(sio__listener *l, int fd) {
     sio__conn_start(c); /* no handler: released */
     return;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
   l->cb(l, c, l->user);
   sio__conn_start(c);
 }
@@ -138,6 +138,9 @@ static int make_socket(const char *host, int port, int backlog, int *out_fd, int
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  /* Accepted sockets inherit TCP_NODELAY from the listener on Linux: one setsockopt here
+   * instead of one per connection. */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
     int err = -errno;
     close(fd);
