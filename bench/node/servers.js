@@ -46,6 +46,7 @@ if (kind === 'express') {
   io.on('connection', (socket) => {
     socket.on('echo', (m) => socket.emit('echo', m));
     socket.on('bcast', (m) => io.emit('bcast', m));
+    socket.on('vbcast', (m) => io.volatile.emit('vbcast', m));
   });
   listen(server);
 } else {

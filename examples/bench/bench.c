@@ -6,6 +6,7 @@
  * - Socket.IO at /socket.io/ with exactly the Node twin's handlers:
  *     socket.on("echo", (m) => socket.emit("echo", m))
  *     socket.on("bcast", (m) => io.emit("bcast", m))   (the sender gets its copy too)
+ *     socket.on("vbcast", (m) => io.volatile.emit("vbcast", m))   (soak: volatile drops)
  *   The echo passes the received argument through (no tree); the broadcast is encoded once
  *   and the same frame is queued on every client. */
 #include <signal.h>
@@ -32,9 +33,16 @@ static void on_bcast(sio_socket *s, const sio_args *args, sio_ack *ack, void *us
   sio_emit_args(io, "bcast", args);
 }
 
+/* socket.on("vbcast", (m) => io.volatile.emit("vbcast", m)): what the soak's slow-consumer
+ * check uses to see volatile packets dropped for clients that cannot take them now. */
+static void on_vbcast(sio_socket *s, const sio_args *args, sio_ack *ack, void *user) {
+  sio_emit_args(sio_volatile(io), "vbcast", args);
+}
+
 static void on_connection(sio_socket *s, void *user) {
   sio_on(s, "echo", on_echo, NULL);
   sio_on(s, "bcast", on_bcast, NULL);
+  sio_on(s, "vbcast", on_vbcast, NULL);
 }
 
 int main(int argc, char **argv) {
