@@ -112,7 +112,7 @@ static int join(mem_adapter *a, sio__member *m, const char *name) {
     r->n = r->cap = 0;
     r->len = len;
     memcpy(r->name, name, len + 1);
-    if (sio__map_put(&a->rooms, name, len, r)) {
+    if (sio__map_put_ref(&a->rooms, r->name, len, r)) { /* key inside r */
       sio__free(r);
       return -ENOMEM;
     }

@@ -22,15 +22,22 @@ uint64_t sio__hash(const void *data, size_t len) {
   return h;
 }
 
+#define KLEN(e) ((size_t)((e)->klen & ~SIO__MAP_BORROWED))
+
 static sio__map_entry *find(const sio__map *m, const char *key, size_t klen, uint64_t h) {
   if (!m->cap) return NULL;
   size_t mask = m->cap - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     sio__map_entry *e = &m->slots[i];
     if (!e->key) return NULL;
-    if (e->key != TOMBSTONE && e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+    if (e->key != TOMBSTONE && e->hash == (uint32_t)h && KLEN(e) == klen &&
+        memcmp(e->key, key, klen) == 0)
       return e;
   }
+}
+
+static void free_key(sio__map_entry *e) {
+  if (!(e->klen & SIO__MAP_BORROWED)) sio__free(e->key);
 }
 
 void *sio__map_get(const sio__map *m, const char *key, size_t klen) {
@@ -44,7 +51,7 @@ static int rehash(sio__map *m, size_t cap) {
   for (size_t i = 0; i < m->cap; i++) {
     sio__map_entry *e = &m->slots[i];
     if (!e->key || e->key == TOMBSTONE) continue;
-    size_t j = e->hash & (cap - 1);
+    size_t j = e->hash & (cap - 1); /* caps stay far below 2^32 */
     while (slots[j].key) j = (j + 1) & (cap - 1);
     slots[j] = *e;
   }
@@ -55,10 +62,18 @@ static int rehash(sio__map *m, size_t cap) {
   return 0;
 }
 
-int sio__map_put(sio__map *m, const char *key, size_t klen, void *value) {
+static int put(sio__map *m, const char *key, size_t klen, void *value, int borrow) {
+  if (klen >= SIO__MAP_BORROWED) return -EINVAL;
   uint64_t h = sio__hash(key, klen);
   sio__map_entry *e = find(m, key, klen, h);
   if (e) {
+    if (borrow || (e->klen & SIO__MAP_BORROWED)) { /* the key's owner may change */
+      char *k = (char *)key;
+      if (!borrow && !(k = sio__strndup(key, klen))) return -ENOMEM;
+      free_key(e);
+      e->key = k;
+      e->klen = (uint32_t)klen | (borrow ? SIO__MAP_BORROWED : 0);
+    }
     e->value = value;
     return 0;
   }
@@ -67,24 +82,31 @@ int sio__map_put(sio__map *m, const char *key, size_t klen, void *value) {
     while ((m->count + 1) * 4 > cap * 3 / 2) cap *= 2; /* leave room: grow to under half full */
     if (rehash(m, cap) != 0) return -ENOMEM;
   }
-  char *k = sio__malloc(klen + 1);
-  if (!k) return -ENOMEM;
-  memcpy(k, key, klen);
-  k[klen] = '\0';
+  char *k = (char *)key;
+  if (!borrow && !(k = sio__strndup(key, klen))) return -ENOMEM;
   size_t mask = m->cap - 1;
   size_t i = h & mask;
   while (m->slots[i].key && m->slots[i].key != TOMBSTONE) i = (i + 1) & mask;
   if (!m->slots[i].key) m->used++;
-  m->slots[i] = (sio__map_entry){k, klen, h, value};
+  m->slots[i] = (sio__map_entry){k, (uint32_t)klen | (borrow ? SIO__MAP_BORROWED : 0),
+                                 (uint32_t)h, value};
   m->count++;
   return 0;
+}
+
+int sio__map_put(sio__map *m, const char *key, size_t klen, void *value) {
+  return put(m, key, klen, value, 0);
+}
+
+int sio__map_put_ref(sio__map *m, const char *key, size_t klen, void *value) {
+  return put(m, key, klen, value, 1);
 }
 
 void *sio__map_del(sio__map *m, const char *key, size_t klen) {
   sio__map_entry *e = find(m, key, klen, sio__hash(key, klen));
   if (!e) return NULL;
   void *v = e->value;
-  sio__free(e->key);
+  free_key(e);
   e->key = TOMBSTONE;
   e->value = NULL;
   m->count--;
@@ -104,7 +126,7 @@ sio__map_entry *sio__map_next(const sio__map *m, size_t *i) {
 
 void sio__map_free(sio__map *m) {
   for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].key && m->slots[i].key != TOMBSTONE) sio__free(m->slots[i].key);
+    if (m->slots[i].key && m->slots[i].key != TOMBSTONE) free_key(&m->slots[i]);
   sio__free(m->slots);
   *m = (sio__map)SIO__MAP_INIT;
 }

@@ -321,7 +321,7 @@ static sio__eio_session *session_new(sio_eio *e, sio_req *req, int transport) {
   sio__timer_init(&s->upgrade_timer);
   s->hs = handshake_copy(req);
   if (!s->hs || sio__random_id(s->sid, SID_BYTES) != 0 ||
-      sio__map_put(&e->sessions, s->sid, strlen(s->sid), s) != 0) {
+      sio__map_put_ref(&e->sessions, s->sid, strlen(s->sid), s) != 0) {
     sio__free(s->hs);
     sio__free(s);
     return NULL;

@@ -214,7 +214,7 @@ static void socket_connected(sio_socket *s) {
   sio_nsp *nsp = s->nsp;
   sio__client *c = s->client;
   const char *own[] = {s->id};
-  if (sio__map_put(&nsp->sockets, s->id, strlen(s->id), s) ||
+  if (sio__map_put_ref(&nsp->sockets, s->id, strlen(s->id), s) || /* key inside s */
       nsp->adapter->ops->add_all(nsp->adapter, &s->member, own, 1)) {
     sio__map_del(&nsp->sockets, s->id, strlen(s->id));
     sio__send_connect_error(c, nsp->name, nsp->name_len, "Internal error", NULL);

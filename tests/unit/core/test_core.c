@@ -62,6 +62,34 @@ static void test_map(void **state) {
   sio__map_free(&m);
 }
 
+/* Borrowed keys: no allocation, found like copied ones, and replacing an entry switches
+ * between borrowed and copied keys without leaking. */
+static void test_map_ref(void **state) {
+  sio__map m = SIO__MAP_INIT;
+  static char keys[300][8];
+  for (int i = 0; i < 300; i++) {
+    int n = snprintf(keys[i], sizeof keys[i], "id%d", i);
+    assert_int_equal(sio__map_put_ref(&m, keys[i], (size_t)n, keys[i]), 0);
+  }
+  long live = sio__alloc_live();
+  assert_int_equal(sio__map_put_ref(&m, "extra", 5, keys[0]), 0);
+  assert_int_equal(sio__alloc_live(), live); /* no key copy */
+  assert_ptr_equal(sio__map_get(&m, "id7", 3), keys[7]);
+  char tmp[8] = "id8";
+  assert_int_equal(sio__map_put(&m, tmp, 3, keys[1]), 0); /* now a copied key */
+  tmp[0] = 'x';
+  assert_ptr_equal(sio__map_get(&m, "id8", 3), keys[1]);
+  assert_int_equal(sio__map_put_ref(&m, keys[8], 3, keys[8]), 0); /* borrowed again */
+  assert_ptr_equal(sio__map_get(&m, "id8", 3), keys[8]);
+  assert_ptr_equal(sio__map_del(&m, "id9", 3), keys[9]);
+  assert_null(sio__map_get(&m, "id9", 3));
+  size_t it = 0, seen = 0;
+  sio__map_entry *e;
+  while ((e = sio__map_next(&m, &it))) seen++;
+  assert_int_equal(seen, 300);
+  sio__map_free(&m);
+}
+
 static void test_base64(void **state) {
   char out[64];
   size_t n = sio__base64_encode(out, "\x01\x02\x03\x04", 4, 0);
@@ -93,7 +121,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sbuf_to_buf), cmocka_unit_test(test_sbuf_oom),
       cmocka_unit_test(test_map),         cmocka_unit_test(test_base64),
-      cmocka_unit_test(test_random_id),
+      cmocka_unit_test(test_random_id),   cmocka_unit_test(test_map_ref),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
