@@ -28,6 +28,7 @@ static void on_handle_closed(uv_handle_t *h) {
     drop_queue(c);
     maybe_free_queue(c);
   }
+  sio__free(c->linger); /* its shutdown request has completed or been cancelled by now */
   if (c->handler && c->handler->on_close) c->handler->on_close(c);
   sio__free(c);
   sio__net_conn_gone(net);
@@ -38,7 +39,7 @@ static void drop_queue(sio__conn *c) {
   if (!wq) return;
   for (size_t i = wq->head; i < wq->n; i++) sio__buf_unref(wq->items[i].buf);
   wq->head = wq->n = 0;
-  c->queued = 0;
+  wq->queued = 0;
 }
 
 /* Frees the queue unless a uv_write still references it (its callback frees it then). */
@@ -54,7 +55,7 @@ static void conn_release(sio__conn *c) {
   if (c->closed) return;
   c->closed = 1;
   c->closing = 1;
-  sio__timer_stop(&c->linger);
+  if (c->linger) sio__timer_stop(&c->linger->timer);
   if (sio__list_linked(&c->flush_link)) sio__list_remove(&c->flush_link);
   if (c->wq && c->wq->inflight == 0) {
     drop_queue(c);
@@ -68,7 +69,7 @@ void sio__conn_abort(sio__conn *c) { conn_release(c); }
 /* Consumes `n` written bytes from the front of the queue. */
 static void consume(sio__conn *c, size_t n) {
   struct sio__wq *wq = c->wq;
-  c->queued -= n;
+  wq->queued -= n;
   while (n > 0 && wq->head < wq->n) {
     struct sio__wq_item *it = &wq->items[wq->head];
     if (n < it->len) {
@@ -84,34 +85,37 @@ static void consume(sio__conn *c, size_t n) {
 }
 
 static void on_linger_timeout(sio__timer *t) {
-  sio__conn *c = sio__container_of(t, sio__conn, linger);
-  conn_release(c);
+  struct sio__linger *l = sio__container_of(t, struct sio__linger, timer);
+  conn_release(l->c);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
-  sio__conn *c = req->data;
-  sio__free(req);
+  struct sio__linger *l = sio__container_of(req, struct sio__linger, req);
+  sio__conn *c = l->c;
   if (c->closed) return;
   if (status < 0 || c->eof) {
     conn_release(c);
     return;
   }
-  sio__timer_start(c->net, &c->linger, SIO__LINGER_MS, on_linger_timeout);
+  sio__timer_start(c->net, &l->timer, SIO__LINGER_MS, on_linger_timeout);
 }
 
 static void start_shutdown(sio__conn *c) {
   if (c->shut || c->closed) return;
   c->shut = 1;
-  uv_shutdown_t *req = sio__malloc(sizeof(*req));
-  if (!req) {
+  struct sio__linger *l = sio__calloc(1, sizeof(*l));
+  if (!l) {
     conn_release(c);
     return;
   }
-  req->data = c;
-  if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
-    sio__free(req);
+  l->c = c;
+  sio__timer_init(&l->timer);
+  if (uv_shutdown(&l->req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+    sio__free(l);
     conn_release(c);
+    return;
   }
+  c->linger = l; /* freed with the connection, after libuv is done with the request */
 }
 
 static void after_drain(sio__conn *c) {
@@ -120,7 +124,7 @@ static void after_drain(sio__conn *c) {
     else start_shutdown(c);
     return;
   }
-  if (c->want_drain && c->queued == 0) {
+  if (c->want_drain && sio__conn_buffered(c) == 0) {
     c->want_drain = 0;
     if (c->handler && c->handler->on_drain) c->handler->on_drain(c);
   }
@@ -193,6 +197,8 @@ static void flush(sio__conn *c) {
 
 void sio__conn_flush(sio__conn *c) { flush(c); }
 
+size_t sio__conn_buffered(const sio__conn *c) { return c->wq ? c->wq->queued : 0; }
+
 void sio__net_flush_all(sio__net *net) {
   while (!sio__list_empty(&net->flush_list)) {
     sio__conn *c = sio__container_of(net->flush_list.next, sio__conn, flush_link);
@@ -228,7 +234,7 @@ int sio__conn_write(sio__conn *c, sio__buf *b, size_t off, size_t len) {
   int r = ensure_capacity(c);
   if (r != 0) return r;
   c->wq->items[c->wq->n++] = (struct sio__wq_item){sio__buf_ref(b), off, len};
-  c->queued += len;
+  c->wq->queued += len;
   if (!sio__list_linked(&c->flush_link)) sio__list_insert_tail(&c->net->flush_list, &c->flush_link);
   return 0;
 }
@@ -245,7 +251,7 @@ int sio__conn_write_copy(sio__conn *c, const void *data, size_t len) {
 void sio__conn_close(sio__conn *c) {
   if (c->closing || c->closed) return;
   c->closing = 1;
-  if (c->queued > 0) {
+  if (sio__conn_buffered(c) > 0) {
     c->shutdown_after_flush = 1;
     return;
   }
@@ -325,7 +331,6 @@ sio__conn *sio__conn_new(sio__net *net) {
   c->net = net;
   uv_tcp_init(net->loop, &c->tcp);
   c->tcp.data = c;
-  sio__timer_init(&c->linger);
   sio__list_init(&c->flush_link);
   sio__list_insert_tail(&net->conns, &c->link);
   net->nconns++;

@@ -70,9 +70,8 @@ struct sio__conn {
   void *ctx; /* the owning protocol's state */
   sio__list link;       /* in the net's list of connections */
   sio__list flush_link; /* in the net's list of connections with queued writes */
-  struct sio__wq *wq;   /* pending writes, allocated only while there are some */
-  size_t queued;        /* bytes queued, not yet handed to the kernel or in flight */
-  sio__timer linger;    /* bounds the lingering close */
+  struct sio__wq *wq;   /* pending writes (and their byte count), only while there are some */
+  struct sio__linger *linger; /* the half-close and its time bound, only once closing */
   unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1,
       shut : 1, closed : 1, reading : 1;
 };
@@ -83,7 +82,7 @@ int sio__conn_write(sio__conn *c, sio__buf *b, size_t off, size_t len);
 /* Copies and queues. */
 int sio__conn_write_copy(sio__conn *c, const void *data, size_t len);
 /* Bytes accepted by sio__conn_write* not yet taken by the kernel. */
-static inline size_t sio__conn_buffered(const sio__conn *c) { return c->queued; }
+size_t sio__conn_buffered(const sio__conn *c);
 /* Ask for on_drain when the queue falls to 0 (one-shot). */
 static inline void sio__conn_want_drain(sio__conn *c) { c->want_drain = 1; }
 /* Sends what is queued now instead of at the end of the loop iteration. */

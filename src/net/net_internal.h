@@ -35,7 +35,17 @@ struct sio__wq {
   uv_write_t req;
   size_t head, n, cap;
   size_t inflight;
+  size_t queued; /* bytes of items [head, n): not yet handed to the kernel or in flight */
   struct sio__wq_item *items; /* separate, so growing it never moves req */
+};
+
+/* A closing connection's half-close (FIN) and the bound on the wait for the peer's FIN that
+ * follows; allocated when the close starts, freed with the connection (an idle connection
+ * carries none of it). */
+struct sio__linger {
+  uv_shutdown_t req;
+  sio__timer timer;
+  sio__conn *c;
 };
 
 void sio__net_flush_all(sio__net *net);
