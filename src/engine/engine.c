@@ -55,7 +55,7 @@ enum { ST_OPEN = 0, ST_CLOSING = 1, ST_CLOSED = 2 };
 struct sio_eio_socket {
   sio_eio *eio;
   sio__list link;
-  char sid[32];
+  char sid[24]; /* SID_BYTES as 22 URL-safe base64 chars */
   int state;
   int transport;
   unsigned refs;
@@ -69,9 +69,9 @@ struct sio_eio_socket {
   /* websocket */
   sio__ws *ws;
   sio__ws *probe;
-  /* timers */
-  sio__timer ping_timer;
-  sio__timer timeout_timer;
+  /* timers: the heartbeat runs one at a time (the wait for the next ping, then for its pong, or
+   * the final wait of a closing polling session), so they share one */
+  sio__timer heartbeat;
   sio__timer upgrade_timer;
 };
 
@@ -316,8 +316,7 @@ static sio__eio_session *session_new(sio_eio *e, sio_req *req, int transport) {
   s->transport = transport;
   s->refs = 1; /* the server's (dropped at close) */
   s->out = (sio__sbuf)SIO__SBUF_INIT;
-  sio__timer_init(&s->ping_timer);
-  sio__timer_init(&s->timeout_timer);
+  sio__timer_init(&s->heartbeat);
   sio__timer_init(&s->upgrade_timer);
   s->hs = handshake_copy(req);
   if (!s->hs || sio__random_id(s->sid, SID_BYTES) != 0 ||
@@ -352,8 +351,7 @@ static void remove_from_server(sio__eio_session *s) {
 }
 
 static void schedule_ping(sio__eio_session *s) {
-  sio__timer_stop(&s->timeout_timer);
-  sio__timer_start(s->eio->net, &s->ping_timer, s->eio->opts.ping_interval_ms, on_ping_due);
+  sio__timer_start(s->eio->net, &s->heartbeat, s->eio->opts.ping_interval_ms, on_ping_due);
 }
 
 /* --- sending ------------------------------------------------------------------------------ */
@@ -559,8 +557,7 @@ static void session_close_with(sio__eio_session *s, const char *reason, const ch
   if (s->state == ST_CLOSED) return;
   session_ref(s);
   s->state = ST_CLOSED;
-  sio__timer_stop(&s->ping_timer);
-  sio__timer_stop(&s->timeout_timer);
+  sio__timer_stop(&s->heartbeat);
   sio__timer_stop(&s->upgrade_timer);
   remove_from_server(s);
   if (s->get_res) release_get(s, get_reply);
@@ -578,7 +575,7 @@ static void session_close(sio__eio_session *s, const char *reason) {
 }
 
 static void on_final_timeout(sio__timer *t) {
-  sio__eio_session *s = sio__container_of(t, sio__eio_session, timeout_timer);
+  sio__eio_session *s = sio__container_of(t, sio__eio_session, heartbeat);
   s->state = ST_CLOSING;
   session_close(s, SIO__EIO_REASON_FORCED_CLOSE);
 }
@@ -589,12 +586,11 @@ void sio_eio_socket_close(sio_eio_socket *s) {
     /* Node waits for the queued packets to drain before closing: keep the session until the
      * next GET takes them, followed by the close packet. */
     s->state = ST_CLOSING;
-    sio__timer_stop(&s->ping_timer);
     sio__timer_stop(&s->upgrade_timer);
     if (s->probe) sio__ws_close(s->probe, 0, NULL, 0);
     sio__eio_packet close = {SIO__EIO_CLOSE, 0, "", 0};
     sio__eio_encode_packet(&s->out, &close, 1);
-    sio__timer_start(s->eio->net, &s->timeout_timer,
+    sio__timer_start(s->eio->net, &s->heartbeat, /* replaces the ping wait */
                      s->eio->opts.ping_interval_ms + s->eio->opts.ping_timeout_ms,
                      on_final_timeout);
     session_ref(s);
@@ -617,15 +613,15 @@ void sio_eio_socket_close(sio_eio_socket *s) {
 /* --- timers ------------------------------------------------------------------------------- */
 
 static void on_ping_due(sio__timer *t) {
-  sio__eio_session *s = sio__container_of(t, sio__eio_session, ping_timer);
+  sio__eio_session *s = sio__container_of(t, sio__eio_session, heartbeat);
   if (s->state != ST_OPEN) return;
-  sio__timer_start(s->eio->net, &s->timeout_timer, s->eio->opts.ping_timeout_ms,
+  sio__timer_start(s->eio->net, &s->heartbeat, s->eio->opts.ping_timeout_ms,
                    on_ping_timeout);
   send_packet(s, SIO__EIO_PING, "", 0, 0);
 }
 
 static void on_ping_timeout(sio__timer *t) {
-  sio__eio_session *s = sio__container_of(t, sio__eio_session, timeout_timer);
+  sio__eio_session *s = sio__container_of(t, sio__eio_session, heartbeat);
   session_close(s, SIO__EIO_REASON_PING_TIMEOUT);
 }
 
