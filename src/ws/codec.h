@@ -109,6 +109,7 @@ typedef struct sio__ws_reader_cb {
 typedef struct sio__ws_inflater sio__ws_inflater;
 
 typedef struct sio__ws_reader {
+  /* (fields ordered by size: this sits in every open WebSocket) */
   /* frame header being gathered */
   uint8_t hdr[14];
   uint8_t hdr_len;
@@ -116,23 +117,23 @@ typedef struct sio__ws_reader {
   uint8_t fin;
   uint8_t in_payload; /* header done, payload bytes outstanding */
   uint8_t mask[4];
-  uint32_t mask_pos;
-  uint64_t frame_len;
-  uint64_t remaining;
+  uint8_t ctl_len;
+  /* configuration */
+  uint8_t require_mask; /* 1 on a server */
   /* message being assembled */
   uint8_t msg_opcode; /* 0: none open; else TEXT or BINARY */
   uint8_t msg_compressed;
-  uint16_t failed;  /* sticky: the close code returned */
-  uint32_t utf8;    /* validator state of the open text message */
+  uint16_t failed; /* sticky: the close code returned */
+  uint32_t mask_pos;
+  uint32_t utf8; /* validator state of the open text message */
+  uint64_t frame_len;
+  uint64_t remaining;
   uint64_t msg_raw; /* payload bytes received for the open message */
   sio__sbuf msg;    /* assembled (or inflated) message, only when needed */
   uint8_t *ctl;     /* a control payload split across reads (125 bytes, on demand) */
-  uint8_t ctl_len;
-  /* configuration */
-  uint8_t require_mask;       /* 1 on a server */
   size_t max_message;         /* 0: unlimited */
   sio__ws_inflater *inflater; /* non-NULL when permessage-deflate was negotiated */
-  sio__ws_reader_cb cb;
+  const sio__ws_reader_cb *cb; /* the caller's; must outlive the reader */
   void *user;
 } sio__ws_reader;
 

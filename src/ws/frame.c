@@ -137,7 +137,7 @@ void sio__ws_reader_init(sio__ws_reader *r, size_t max_message, const sio__ws_re
   memset(r, 0, sizeof(*r));
   r->require_mask = 1;
   r->max_message = max_message;
-  r->cb = *cb;
+  r->cb = cb;
   r->user = user;
 }
 
@@ -200,7 +200,7 @@ static void reset_message(sio__ws_reader *r) {
 }
 
 static int deliver(sio__ws_reader *r, int binary, char *data, size_t len) {
-  int rc = r->cb.on_message ? r->cb.on_message(r->user, binary, data, len) : 0;
+  int rc = r->cb->on_message ? r->cb->on_message(r->user, binary, data, len) : 0;
   return rc < 0 ? rc : 0;
 }
 
@@ -223,7 +223,7 @@ static int control(sio__ws_reader *r, uint8_t *p, size_t n) {
     p = (uint8_t *)reason;
     n = rlen;
   }
-  int rc = r->cb.on_control ? r->cb.on_control(r->user, r->opcode, code, (char *)p, n) : 0;
+  int rc = r->cb->on_control ? r->cb->on_control(r->user, r->opcode, code, (char *)p, n) : 0;
   return rc < 0 ? rc : 0;
 }
 

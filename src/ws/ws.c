@@ -42,11 +42,13 @@ struct sio_ws {
   sio__list link;                          /* in its route's list (sio_app_ws), else unlinked */
   void (*release)(sio__ws *ws, void *ctx); /* internal last call (sio__ws_on_release) */
   void *release_ctx;
-  sio__sbuf batch;     /* small frames sent while a read is processed, queued as one write */
+  /* small frames sent while a read is processed, queued as one write: the sbuf lives on
+   * feed()'s stack, so an idle socket carries only this pointer (NULL outside feed) */
+  sio__sbuf *batch;
   uint16_t close_code; /* what h->close will report */
   uint16_t reason_len;
-  uint8_t drop_when_full;
-  uint8_t sent_close, got_close, tcp_closing, ping_out, open_called, in_feed;
+  unsigned drop_when_full : 1, sent_close : 1, got_close : 1, tcp_closing : 1, ping_out : 1,
+      open_called : 1;
 };
 
 static const sio__conn_handler ws_conn_handler;
@@ -59,8 +61,8 @@ static const sio__conn_handler ws_conn_handler;
 enum { WS_BATCH_MAX_FRAME = 4096 };
 
 static int flush_batch(sio__ws *ws) {
-  if (!ws->batch.len && !ws->batch.oom) return 0;
-  sio__buf *b = sio__sbuf_to_buf(&ws->batch); /* moves, no copy */
+  if (!ws->batch || (!ws->batch->len && !ws->batch->oom)) return 0;
+  sio__buf *b = sio__sbuf_to_buf(ws->batch); /* moves, no copy */
   if (!b) return -ENOMEM;
   int rc = sio__conn_write(ws->conn, b, 0, b->len);
   sio__buf_unref(b);
@@ -75,17 +77,18 @@ static int queue_buf(sio__ws *ws, sio__buf *b, size_t off) {
 
 /* Appends a small frame to the batch. 0 or -ENOMEM. */
 static int batch_frame(sio__ws *ws, int opcode, const void *data, size_t len) {
-  if (!ws->batch.data && sio__sbuf_reserve(&ws->batch, 2048)) return -ENOMEM;
-  if (sio__sbuf_reserve(&ws->batch, SIO__WS_HEADROOM + len)) return -ENOMEM;
-  size_t h = sio__ws_header_write((uint8_t *)ws->batch.data + ws->batch.len, opcode, 0, len);
-  ws->batch.len += h;
-  if (len) memcpy(ws->batch.data + ws->batch.len, data, len);
-  ws->batch.len += len;
+  sio__sbuf *bt = ws->batch;
+  if (!bt->data && sio__sbuf_reserve(bt, 2048)) return -ENOMEM;
+  if (sio__sbuf_reserve(bt, SIO__WS_HEADROOM + len)) return -ENOMEM;
+  size_t h = sio__ws_header_write((uint8_t *)bt->data + bt->len, opcode, 0, len);
+  bt->len += h;
+  if (len) memcpy(bt->data + bt->len, data, len);
+  bt->len += len;
   return 0;
 }
 
 static int send_small(sio__ws *ws, int opcode, const void *data, size_t len) {
-  if (ws->in_feed && len <= WS_BATCH_MAX_FRAME) return batch_frame(ws, opcode, data, len);
+  if (ws->batch && len <= WS_BATCH_MAX_FRAME) return batch_frame(ws, opcode, data, len);
   size_t off;
   sio__buf *b = sio__ws_frame_new(opcode, 0, data, len, &off);
   if (!b) return -ENOMEM;
@@ -198,10 +201,12 @@ static int on_control(void *user, int op, unsigned code, char *data, size_t len)
 static const sio__ws_reader_cb reader_cb = {on_message, on_control};
 
 static void feed(sio__ws *ws, char *data, size_t len) {
-  ws->in_feed = 1;
+  sio__sbuf batch = SIO__SBUF_INIT;
+  ws->batch = &batch;
   int rc = sio__ws_reader_feed(&ws->reader, data, len);
-  ws->in_feed = 0;
   if (flush_batch(ws) != 0 && rc <= 0) rc = SIO__WS_CLOSE_INTERNAL;
+  ws->batch = NULL;
+  sio__sbuf_free(&batch);
   if (sio__conn_buffered(ws->conn) > 65536) sio__conn_want_drain(ws->conn);
   if (rc > 0) {
     const char *why = rc == SIO__WS_CLOSE_INVALID_DATA ? "invalid UTF-8 or compressed data"
@@ -243,7 +248,6 @@ static void conn_on_close(sio__conn *c) {
     ws->h->close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "", ws->reason_len,
                  ws->user);
   if (ws->release) ws->release(ws, ws->release_ctx);
-  sio__sbuf_free(&ws->batch);
   sio__ws_reader_free(&ws->reader);
   sio__ws_deflater_free(ws->deflater);
   sio__free(ws->close_reason);
@@ -257,7 +261,7 @@ static const sio__conn_handler ws_conn_handler = {conn_on_data, conn_on_eof, con
 /* Checks the send-buffer limit for `extra` more bytes. 0 to go on, else the error to return. */
 static int check_room(sio__ws *ws, size_t extra) {
   if (ws->sent_close || ws->tcp_closing) return SIO_ECLOSED;
-  size_t queued = sio__conn_buffered(ws->conn) + ws->batch.len;
+  size_t queued = sio__ws_buffered(ws);
   if (ws->max_buffered && queued > 0 && queued + extra > ws->max_buffered) {
     if (ws->drop_when_full) return SIO_ETOOLARGE;
     sio__warn("ws: send buffer over %zu bytes, closing a slow connection", ws->max_buffered);
@@ -278,7 +282,7 @@ int sio__ws_send(sio__ws *ws, const void *data, size_t len, int binary) {
   int rc = check_room(ws, len);
   if (rc) return rc;
   int op = binary ? SIO__WS_OP_BINARY : SIO__WS_OP_TEXT;
-  if (!ws->deflater && ws->in_feed && len <= WS_BATCH_MAX_FRAME)
+  if (!ws->deflater && ws->batch && len <= WS_BATCH_MAX_FRAME)
     return batch_frame(ws, op, data, len);
   size_t off;
   sio__buf *b = ws->deflater ? sio__ws_deflate_frame(ws->deflater, op, data, len, &off)
@@ -330,7 +334,7 @@ void sio__ws_resume(sio__ws *ws) {
   if (!ws->tcp_closing) sio__conn_resume(ws->conn);
 }
 size_t sio__ws_buffered(const sio__ws *ws) {
-  return sio__conn_buffered(ws->conn) + ws->batch.len;
+  return sio__conn_buffered(ws->conn) + (ws->batch ? ws->batch->len : 0);
 }
 void sio__ws_set_user(sio__ws *ws, void *user) {
   ws->user = user;
