@@ -119,14 +119,14 @@ struct sio_socket {
   int refs;
   int state;
   int closing;
+  unsigned hkinds; /* bit per kind present in h */
   sio_nsp *nsp;
   sio__client *client;
   sio__list client_link;
   char *auth; /* CONNECT payload JSON ("{}" when none) */
   void *data;
-  sio__cbs h;      /* every handler, tagged with its SIO__H_* kind */
-  unsigned hkinds; /* bit per kind present */
-  sio__list acks;  /* sio__pending_ack */
+  sio__cbs h;     /* every handler, tagged with its SIO__H_* kind */
+  sio__list acks; /* sio__pending_ack */
 };
 
 struct sio__client {
@@ -136,7 +136,7 @@ struct sio__client {
   int closed;
   sio__list link;
   sio__list sockets; /* sio_socket.client_link */
-  sio__timer connect_timer;
+  struct sio__connect_wait *connect_wait; /* the connect timeout, until a namespace joins */
   sio__sio_reassembly *rs; /* a binary packet waiting for its attachments, or NULL */
   char *address;           /* kept when the handshake was dropped (drop_handshake) */
 };
@@ -204,6 +204,8 @@ size_t sio__client_buffered(const sio__client *c);
 int sio__client_writable(const sio__client *c);
 const char *sio__client_transport(const sio__client *c);
 void sio__client_close(sio__client *c, const char *reason);
+/* A namespace connected (or the client is going): the connect timeout no longer applies. */
+void sio__client_stop_connect_wait(sio__client *c);
 /* socket.disconnect(true): every socket of the client leaves, then the session closes. */
 void sio__client_disconnect_all(sio__client *c);
 void sio__client_ref(sio__client *c);

@@ -222,7 +222,7 @@ static void socket_connected(sio_socket *s) {
     return;
   }
   s->state = SIO__S_CONNECTED;
-  sio__timer_stop(&c->connect_timer);
+  sio__client_stop_connect_wait(c);
   char payload[64];
   int n = snprintf(payload, sizeof payload, "{\"sid\":\"%s\"}", s->id);
   send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, (size_t)n);

@@ -59,7 +59,7 @@ void sio__client_ref(sio__client *c) {
 void sio__client_unref(sio__client *c) {
   if (--c->refs > 0) return;
   rs_drop(c);
-  sio__timer_stop(&c->connect_timer);
+  sio__client_stop_connect_wait(c);
   sio__free(c->address);
   sio__free(c);
 }
@@ -221,8 +221,22 @@ static void on_binary(sio__client *c, const char *data, size_t len) {
 
 /* --- Engine.IO callbacks ------------------------------------------------------------------ */
 
+/* The connect timeout lives in its own small block, freed once a namespace connects, so that
+ * a connected client does not carry it. */
+struct sio__connect_wait {
+  sio__timer timer;
+  sio__client *c;
+};
+
+void sio__client_stop_connect_wait(sio__client *c) {
+  if (!c->connect_wait) return;
+  sio__timer_stop(&c->connect_wait->timer);
+  sio__free(c->connect_wait);
+  c->connect_wait = NULL;
+}
+
 static void connect_timeout(sio__timer *t) {
-  sio__client *c = sio__container_of(t, sio__client, connect_timer);
+  sio__client *c = sio__container_of(t, struct sio__connect_wait, timer)->c;
   sio__list *it;
   sio__list_foreach(it, &c->sockets) {
     sio_socket *s = sio__container_of(it, sio_socket, client_link);
@@ -243,11 +257,19 @@ static void eio_connection(sio__eio_session *es, void *user) {
   c->es = es;
   c->refs = 1;
   sio__list_init(&c->sockets);
-  sio__timer_init(&c->connect_timer);
+  c->connect_wait = sio__calloc(1, sizeof(*c->connect_wait));
+  if (!c->connect_wait) {
+    sio__free(c);
+    sio__eio_session_close(es);
+    return;
+  }
+  c->connect_wait->c = c;
+  sio__timer_init(&c->connect_wait->timer);
   sio__list_insert_tail(&io->clients, &c->link);
   io->nclients++;
   sio__eio_set_user(es, c);
-  sio__timer_start(io->net, &c->connect_timer, io->opts.connect_timeout_ms, connect_timeout);
+  sio__timer_start(io->net, &c->connect_wait->timer, io->opts.connect_timeout_ms,
+                   connect_timeout);
 }
 
 static void eio_message(sio__eio_session *es, const char *data, size_t len, int binary,
@@ -271,7 +293,7 @@ static void eio_close(sio__eio_session *es, const char *reason, void *user) {
   sio__client_ref(c);
   c->closed = 1;
   c->es = NULL; /* nothing can be sent any more */
-  sio__timer_stop(&c->connect_timer);
+  sio__client_stop_connect_wait(c);
   close_sockets(c, reason, 0);
   rs_drop(c);
   sio__list_remove(&c->link);
