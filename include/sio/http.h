@@ -43,7 +43,8 @@ typedef struct sio_app_opts {
   size_t max_header_size;        /* request line + headers; default 16384 (431 past it) */
   size_t max_request_line;       /* default 8192 (414 past it) */
   size_t max_body_size;          /* any request body; default 1 MiB (413 past it) */
-  uint32_t header_timeout_ms;    /* whole header block must arrive within; default 10000 */
+  uint32_t header_timeout_ms;    /* whole header block must arrive within; default 10000 (408;
+                                    timeouts due together are acted on at most 8 per ms) */
   uint32_t keepalive_timeout_ms; /* idle keep-alive connection closed after; default 5000 */
   uint32_t shutdown_timeout_ms;  /* graceful shutdown deadline; default 5000 */
   int trust_proxy;               /* use X-Forwarded-For / -Proto for sio_req_ip / protocol */

@@ -69,6 +69,8 @@ struct sio_app {
   int freeing;
   uint64_t date_sec;
   char date[64]; /* "Date: ...\r\n" */
+  uint64_t expiry_slot; /* timer-driven closes: the time slot being filled, and how many */
+  unsigned expiry_n;    /* are in it (see expiry_delay in server.c) */
   int over_cap;  /* a connection-cap episode is on (logged once when it starts) */
   size_t over_cap_refused; /* connections refused during the current episode */
   int closing, closed_called;
@@ -157,7 +159,8 @@ struct sio__hconn {
   int timer_kind; /* 0 none, 1 header, 2 idle */
   /* over_cap: accepted past the app's connection cap; its request is answered 503 (or, for a
    * WebSocket upgrade, a handshake closed at once with 1013), then the connection closes */
-  unsigned in_dispatch : 1, eof : 1, closing : 1, gone : 1, over_cap : 1;
+  /* expiry_deferred: the timer fired, and was put back a few ms to spread a wave of expiries */
+  unsigned in_dispatch : 1, eof : 1, closing : 1, gone : 1, over_cap : 1, expiry_deferred : 1;
 };
 
 /* server.c */
