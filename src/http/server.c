@@ -226,8 +226,8 @@ static void respond_and_close(sio__hconn *hc, int status, const char *reason) {
 
 /* The connection cap counts every live connection of the app: HTTP ones and those handed over
  * to upper layers (WebSockets), as the net sees them (including the one just accepted). An
- * episode is logged when it starts and when the count is back 5 % under the cap (hysteresis,
- * so that a server hovering at the cap does not log per connection). */
+ * episode is logged once, when it starts; it ends (a debug line) when the count is back 5 %
+ * under the cap (hysteresis, so that a server hovering at the cap does not log per connection). */
 static int over_capacity(sio_app *app) {
   if (app->opts.max_connections <= 0) return 0;
   size_t cap = (size_t)app->opts.max_connections;
@@ -244,8 +244,9 @@ static int over_capacity(sio_app *app) {
   }
   if (app->over_cap && live <= cap - cap / 20) {
     app->over_cap = 0;
-    sio__info("http: back under the connection cap (%zu live connections); %zu refused meanwhile",
-              live, app->over_cap_refused);
+    sio__log(SIO_LOG_DEBUG, /* the episode was logged once, when it began */
+             "http: back under the connection cap (%zu live connections); %zu refused meanwhile",
+             live, app->over_cap_refused);
   }
   return 0;
 }
