@@ -17,6 +17,7 @@
 #ifndef SIO_SOCKETIO_IO_INTERNAL_H
 #define SIO_SOCKETIO_IO_INTERNAL_H
 
+#include <string.h>
 #include <uv.h>
 
 #include "adapter/adapter.h"
@@ -35,8 +36,9 @@ typedef struct sio__client sio__client;
 typedef struct sio__cb {
   void (*fn)(void);
   void *user;
-  char *event; /* for event handlers */
-  int kind;    /* SIO__H_* (a socket keeps all its handlers in one array) */
+  uint8_t kind;    /* SIO__H_* (a socket keeps all its handlers in one array) */
+  uint8_t ev_long; /* ev holds a pointer to an allocated name, not the name */
+  char ev[14];     /* the event (event handlers): inline when under 14 bytes, as most are */
 } sio__cb;
 enum {
   SIO__H_EVENT = 0,
@@ -47,6 +49,13 @@ enum {
   SIO__H_DISCONNECTING,
   SIO__H_DISCONNECT,
 };
+/* The event name of an event handler (NULL for other kinds). */
+static inline const char *sio__cb_event(const sio__cb *cb) {
+  if (!cb->ev_long) return cb->kind == SIO__H_EVENT ? cb->ev : NULL;
+  const char *p;
+  memcpy(&p, cb->ev, sizeof p);
+  return p;
+}
 typedef struct sio__cbs {
   sio__cb *v;
   size_t n, cap;

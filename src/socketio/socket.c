@@ -28,14 +28,26 @@ int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const
     c->v = v;
     c->cap = cap;
   }
-  char *ev = NULL;
-  if (event && !(ev = sio__strdup(event))) return -ENOMEM;
-  c->v[c->n++] = (sio__cb){fn, user, ev, kind};
+  sio__cb cb = {fn, user, (uint8_t)kind, 0, {0}};
+  size_t len = event ? strlen(event) : 0;
+  if (len < sizeof cb.ev) {
+    if (event) memcpy(cb.ev, event, len + 1);
+  } else {
+    char *ev = sio__strndup(event, len);
+    if (!ev) return -ENOMEM;
+    memcpy(cb.ev, &ev, sizeof ev);
+    cb.ev_long = 1;
+  }
+  c->v[c->n++] = cb;
   return 0;
 }
 
+static void cb_free(sio__cb *cb) {
+  if (cb->ev_long) sio__free((char *)sio__cb_event(cb));
+}
+
 void sio__cbs_free(sio__cbs *c) {
-  for (size_t i = 0; i < c->n; i++) sio__free(c->v[i].event);
+  for (size_t i = 0; i < c->n; i++) cb_free(&c->v[i]);
   sio__free(c->v);
   memset(c, 0, sizeof(*c));
 }
@@ -220,9 +232,9 @@ int sio_off(sio_socket *s, const char *event, sio_event_fn fn) {
   int found = 0;
   for (size_t i = 0; i < s->h.n; i++) {
     sio__cb cb = s->h.v[i];
-    if (cb.kind == SIO__H_EVENT && strcmp(cb.event, event) == 0 &&
+    if (cb.kind == SIO__H_EVENT && strcmp(sio__cb_event(&cb), event) == 0 &&
         (!fn || cb.fn == (void (*)(void))fn)) {
-      sio__free(cb.event);
+      cb_free(&cb);
       found = 1;
       continue;
     }
@@ -239,7 +251,7 @@ static int off_kind(sio_socket *s, int kind, void (*fn)(void)) {
   for (size_t i = 0; i < s->h.n; i++) {
     sio__cb cb = s->h.v[i];
     if (cb.kind == kind && (!fn || cb.fn == fn)) {
-      sio__free(cb.event);
+      cb_free(&cb);
       found = 1;
       continue;
     }
@@ -372,7 +384,7 @@ static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *a
   if (!refused) {
     for (size_t i = 0; i < s->h.n && s->state == SIO__S_CONNECTED; i++) {
       sio__cb cb = s->h.v[i];
-      if (cb.kind != SIO__H_EVENT || strcmp(cb.event, ev) != 0) continue;
+      if (cb.kind != SIO__H_EVENT || strcmp(sio__cb_event(&cb), ev) != 0) continue;
       ((sio_event_fn)cb.fn)(s, &args, ack, cb.user);
     }
   }
