@@ -22,13 +22,19 @@ typedef struct scanner {
   size_t n;
   size_t pos;
   int depth_left;
+  int nc; /* something seen that JSON.stringify would write differently (see slice.canon) */
 } scanner;
 
 static void skip_ws(scanner *sc) {
-  while (sc->pos < sc->n) {
-    char c = sc->s[sc->pos];
+  size_t p = sc->pos;
+  while (p < sc->n) {
+    char c = sc->s[p];
     if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-    sc->pos++;
+    p++;
+  }
+  if (p != sc->pos) {
+    sc->nc = 1;
+    sc->pos = p;
   }
 }
 
@@ -78,9 +84,13 @@ static int scan_string(scanner *sc) {
         for (int k = 2; k < 6; k++)
           if (hexval(s[i + k]) < 0) return -EINVAL;
         i += 6;
-      } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
-                 e == 'r' || e == 't') {
+        sc->nc = 1;
+      } else if (e == '"' || e == '\\' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
+                 e == 't') {
         i += 2;
+      } else if (e == '/') {
+        i += 2;
+        sc->nc = 1;
       } else {
         return -EINVAL;
       }
@@ -102,13 +112,17 @@ static int scan_number(scanner *sc) {
   size_t i = sc->pos, n = sc->n;
   if (i < n && s[i] == '-') i++;
   if (i >= n) return -EINVAL;
+  size_t int_start = i;
   if (s[i] == '0') {
     i++;
+    if (i - sc->pos == 2) sc->nc = 1; /* -0 is written 0 */
   } else if (s[i] >= '1' && s[i] <= '9') {
     while (i < n && is_digit(s[i])) i++;
+    if (i - int_start > 15) sc->nc = 1; /* may not survive a double */
   } else {
     return -EINVAL;
   }
+  if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) sc->nc = 1;
   if (i < n && s[i] == '.') {
     i++;
     if (i >= n || !is_digit(s[i])) return -EINVAL;
@@ -141,10 +155,22 @@ static int scan_container(scanner *sc, char close) {
     sc->depth_left++;
     return 0;
   }
+  /* object keys, to tell whether one repeats (JSON.parse keeps its last value) */
+  uint32_t koff[8], klen[8];
+  unsigned nk = 0;
   for (;;) {
     if (close == '}') {
       if (sc->pos >= sc->n || sc->s[sc->pos] != '"') return -EINVAL;
+      size_t kstart = sc->pos;
       if (scan_string(sc)) return -EINVAL;
+      if (!sc->nc) {
+        if (nk < 8 && sc->pos - kstart < UINT32_MAX) {
+          koff[nk] = (uint32_t)kstart;
+          klen[nk++] = (uint32_t)(sc->pos - kstart);
+        } else {
+          sc->nc = 1;
+        }
+      }
       skip_ws(sc);
       if (sc->pos >= sc->n || sc->s[sc->pos] != ':') return -EINVAL;
       sc->pos++;
@@ -158,6 +184,12 @@ static int scan_container(scanner *sc, char close) {
     if (c != ',') return -EINVAL;
     skip_ws(sc);
   }
+  for (unsigned x = 0; !sc->nc && x + 1 < nk; x++)
+    for (unsigned y = x + 1; y < nk; y++)
+      if (klen[x] == klen[y] && memcmp(sc->s + koff[x], sc->s + koff[y], klen[x]) == 0) {
+        sc->nc = 1;
+        break;
+      }
   sc->depth_left++;
   return 0;
 }
@@ -178,7 +210,7 @@ static int scan_value(scanner *sc, sio__json_slice *out) {
   default: t = SIO__JSON_NUMBER, rc = scan_number(sc); break;
   }
   if (rc) return rc;
-  if (out) *out = (sio__json_slice){start, sc->pos - start, t};
+  if (out) *out = (sio__json_slice){start, sc->pos - start, t, 0};
   return 0;
 }
 
@@ -188,19 +220,68 @@ static int depth_of(int max_depth) {
 }
 
 int sio__json_validate(const char *s, size_t n, int max_depth, sio__json_slice *out) {
-  scanner sc = {s, n, 0, depth_of(max_depth)};
+  scanner sc = {s, n, 0, depth_of(max_depth), 0};
   sio__json_slice v;
   skip_ws(&sc);
+  sc.nc = 0;
   if (scan_value(&sc, &v)) return -EINVAL;
+  v.canon = !sc.nc;
   skip_ws(&sc);
   if (sc.pos != n) return -EINVAL;
   if (out) *out = v;
   return 0;
 }
 
+int sio__json_validate_split(const char *s, size_t n, int max_depth, sio__json_slice *out,
+                             sio__json_slice *elems, size_t max, size_t *count) {
+  scanner sc = {s, n, 0, depth_of(max_depth), 0};
+  size_t k = 0;
+  int nc = 0;
+  *count = 0;
+  skip_ws(&sc);
+  size_t start = sc.pos;
+  if (sc.pos >= n || s[sc.pos] != '[') { /* not an array: a plain validation */
+    sc.nc = 0;
+    if (scan_value(&sc, out)) return -EINVAL;
+    out->canon = !sc.nc;
+  } else {
+    if (sc.depth_left-- <= 0) return -EINVAL;
+    sc.pos++;
+    sc.nc = 0;
+    skip_ws(&sc);
+    nc = sc.nc;
+    if (sc.pos < n && s[sc.pos] == ']') {
+      sc.pos++;
+    } else {
+      for (;;) {
+        sio__json_slice v;
+        sc.nc = 0;
+        if (scan_value(&sc, &v)) return -EINVAL;
+        v.canon = !sc.nc;
+        nc |= sc.nc;
+        if (k < max) elems[k] = v;
+        k++;
+        sc.nc = 0;
+        skip_ws(&sc);
+        if (sc.pos >= n) return -EINVAL;
+        char c = s[sc.pos++];
+        if (c == ']') break;
+        if (c != ',') return -EINVAL;
+        skip_ws(&sc);
+        nc |= sc.nc;
+      }
+    }
+    *out = (sio__json_slice){start, sc.pos - start, SIO__JSON_ARRAY, !nc};
+  }
+  skip_ws(&sc);
+  if (sc.pos != n) return -EINVAL;
+  *count = k;
+  return 0;
+}
+
 int sio__json_split_array(const char *s, size_t n, int max_depth, sio__json_slice *out,
                           size_t max, size_t *count) {
-  scanner sc = {s, n, 0, depth_of(max_depth) - 1};
+  scanner sc = {s, n, 0, depth_of(max_depth) - 1, 0};
   size_t k = 0;
   *count = 0;
   skip_ws(&sc);
@@ -290,7 +371,7 @@ void sio__json_iter_init(sio__json_iter *it, const char *s, size_t n) {
 static int iter_value(sio__json_iter *it, sio__json_slice *val) {
   size_t i = skip_ws_at(it->s, it->n, it->pos);
   size_t end = skip_value(it->s, it->n, i);
-  *val = (sio__json_slice){i, end - i, sio__json_type_of(it->s + i, it->n - i)};
+  *val = (sio__json_slice){i, end - i, sio__json_type_of(it->s + i, it->n - i), 0};
   i = skip_ws_at(it->s, it->n, end);
   if (i < it->n && it->s[i] == ',') i++;
   it->pos = i;
@@ -312,7 +393,7 @@ int sio__json_iter_next_member(sio__json_iter *it, sio__json_slice *key, sio__js
   if (iter_at_end(it)) return 0;
   size_t i = it->pos;
   size_t end = skip_value(it->s, it->n, i);
-  *key = (sio__json_slice){i, end - i, SIO__JSON_STRING};
+  *key = (sio__json_slice){i, end - i, SIO__JSON_STRING, 0};
   i = skip_ws_at(it->s, it->n, end);
   it->pos = i < it->n ? i + 1 : it->n; /* past ':' */
   return iter_value(it, val);

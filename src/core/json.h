@@ -35,6 +35,11 @@ typedef struct sio__json_slice {
   size_t off;
   size_t len;
   sio__json_type type;
+  /* 1 when the scanner proved the value is already written as JSON.stringify(JSON.parse(v))
+   * would write it (no whitespace, no \u or \/ escapes, integers of at most 15 digits and not
+   * -0, objects of at most 8 members without a repeated key), so it can be copied as is. 0 means
+   * unknown (iterators never set it). */
+  unsigned char canon;
 } sio__json_slice;
 
 /* Type of the value that starts at s[0] (looks at the first byte only; s must be a valid value). */
@@ -50,6 +55,12 @@ int sio__json_validate(const char *s, size_t n, int max_depth, sio__json_slice *
  * (which may exceed max). Returns 0 or -EINVAL (not valid JSON, not an array). */
 int sio__json_split_array(const char *s, size_t n, int max_depth, sio__json_slice *out,
                           size_t max, size_t *count);
+
+/* Validates a whole JSON text like sio__json_validate and, when the value is an array, splits it
+ * in the same pass: up to `max` element slices (offsets relative to s, with their canon flags)
+ * go to elems and *count gets the number of elements (0 for other types). 0 or -EINVAL. */
+int sio__json_validate_split(const char *s, size_t n, int max_depth, sio__json_slice *out,
+                             sio__json_slice *elems, size_t max, size_t *count);
 
 /* Iterates the elements (or, for objects, the key/value pairs) of an already validated array or
  * object slice. Cheap: it skips values without re-validating them. */

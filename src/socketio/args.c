@@ -55,6 +55,25 @@ int sio__args_init(sio_args *a, const char *json, size_t len, size_t first, sio_
   return 0;
 }
 
+int sio__args_init_packet(sio_args *a, const sio__sio_packet *p, size_t first, sio__buf *const *att,
+                          unsigned natt, int binary) {
+  if (p->nelem > SIO__SIO_ELEMS) /* more than the decoder kept: split again */
+    return sio__args_init(a, p->data, p->data_len, first, att, natt, binary, SIO__JSON_MAX_DEPTH);
+  a->json = p->data;
+  a->json_len = p->data_len;
+  a->first = first < p->nelem ? first : p->nelem;
+  a->v = a->inline_v;
+  a->n = p->nelem;
+  a->att = att;
+  a->natt = natt;
+  a->binary = binary;
+  a->strs = NULL;
+  a->str_cache = NULL;
+  a->all = (sio__sbuf)SIO__SBUF_INIT;
+  memcpy(a->inline_v, p->elem, p->nelem * sizeof(*p->elem));
+  return 0;
+}
+
 void sio__args_free(sio_args *a) {
   if (a->str_cache) {
     for (size_t i = 0; i < a->n; i++) sio__free(a->str_cache[i]);

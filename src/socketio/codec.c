@@ -4,6 +4,7 @@
 #include "socketio/codec.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -14,13 +15,23 @@ static const char *const reserved_events[] = {
     "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
 };
 
+static const unsigned char reserved_lens[] = {7, 13, 10, 13, 11, 14};
+
 static int event_name_ok(const char *s, size_t n, const sio__json_slice *first) {
+  (void)n;
   if (first->type == SIO__JSON_NUMBER) return 1;
   if (first->type != SIO__JSON_STRING) return 0;
-  for (size_t i = 0; i < sizeof reserved_events / sizeof *reserved_events; i++)
-    if (sio__json_string_eq(s + first->off, first->len, reserved_events[i],
-                            strlen(reserved_events[i])))
+  size_t raw = first->len - 2; /* an unescaped name is never longer than its JSON text */
+  if (raw < 7) return 1;
+  for (size_t i = 0; i < sizeof reserved_events / sizeof *reserved_events; i++) {
+    if (first->canon) { /* no \u escapes: the text is the name unless it holds an escape,
+                           and no reserved name has a character that needs one */
+      if (raw == reserved_lens[i] && !memcmp(s + first->off + 1, reserved_events[i], raw)) return 0;
+    } else if (sio__json_string_eq(s + first->off, first->len, reserved_events[i],
+                                   reserved_lens[i])) {
       return 0;
+    }
+  }
   return 1;
 }
 
@@ -34,12 +45,8 @@ static int payload_ok(const sio__sio_packet *p) {
     return p->data_type == SIO__JSON_OBJECT || p->data_type == SIO__JSON_STRING;
   case SIO__SIO_EVENT:
   case SIO__SIO_BINARY_EVENT: {
-    if (p->data_type != SIO__JSON_ARRAY) return 0;
-    sio__json_iter it;
-    sio__json_slice first;
-    sio__json_iter_init(&it, p->data, p->data_len);
-    if (!sio__json_iter_next(&it, &first)) return 0;
-    return event_name_ok(p->data, p->data_len, &first);
+    if (p->data_type != SIO__JSON_ARRAY || !p->nelem) return 0;
+    return event_name_ok(p->data, p->data_len, &p->elem[0]);
   }
   case SIO__SIO_ACK:
   case SIO__SIO_BINARY_ACK: return p->data_type == SIO__JSON_ARRAY;
@@ -51,7 +58,12 @@ int sio__sio_decode(const char *s, size_t n, const sio__sio_limits *lim, sio__si
   unsigned max_att = lim && lim->max_attachments ? lim->max_attachments
                                                  : SIO__SIO_DEFAULT_MAX_ATTACHMENTS;
   int depth = lim ? lim->max_depth : 0;
-  sio__sio_packet p = {0};
+  sio__sio_packet p;
+  p.attachments = 0;
+  p.data = NULL;
+  p.data_len = 0;
+  p.data_type = SIO__JSON_INVALID;
+  p.nelem = 0; /* elem[] is written only as far as nelem says */
   size_t i = 0;
   if (n < 1 || s[0] < '0' || s[0] > '6') return -EINVAL;
   p.type = (sio__sio_type)(s[i++] - '0');
@@ -90,16 +102,20 @@ int sio__sio_decode(const char *s, size_t n, const sio__sio_limits *lim, sio__si
 
   if (i < n) {
     sio__json_slice v;
-    if (sio__json_validate(s + i, n - i, depth, &v)) return -EINVAL;
+    /* the element slices go straight to *out (scratch until we return 0) */
+    if (sio__json_validate_split(s + i, n - i, depth, &v, out->elem, SIO__SIO_ELEMS, &p.nelem))
+      return -EINVAL;
     p.data = s + i + v.off;
     p.data_len = v.len;
     p.data_type = v.type;
+    if (v.off) /* leading whitespace: make the element slices relative to data */
+      for (size_t k = 0; k < p.nelem && k < SIO__SIO_ELEMS; k++) out->elem[k].off -= v.off;
   }
-  if (!payload_ok(&p)) return -EINVAL;
   if (p.id != SIO__SIO_NO_ID && p.type != SIO__SIO_EVENT && p.type != SIO__SIO_ACK &&
       p.type != SIO__SIO_BINARY_EVENT && p.type != SIO__SIO_BINARY_ACK)
     return -EINVAL;
-  *out = p;
+  memcpy(out, &p, offsetof(sio__sio_packet, elem)); /* out->elem holds the slices already */
+  if (!payload_ok(out)) return -EINVAL;
   return 0;
 }
 

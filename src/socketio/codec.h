@@ -32,6 +32,7 @@ typedef enum sio__sio_type {
 #define SIO__SIO_NO_ID UINT64_MAX
 #define SIO__SIO_MAX_ID 9007199254740991ULL /* 2^53-1: what a JS client can hold */
 #define SIO__SIO_DEFAULT_MAX_ATTACHMENTS 10
+#define SIO__SIO_ELEMS                   8 /* array elements a decoded packet keeps the slices of */
 
 typedef struct sio__sio_limits {
   int max_depth;            /* JSON nesting; 0: SIO__JSON_DEFAULT_DEPTH */
@@ -47,6 +48,10 @@ typedef struct sio__sio_packet {
   const char *data; /* the JSON payload (validated), NULL when absent */
   size_t data_len;
   sio__json_type data_type;
+  /* an array payload's elements, split while it was validated (no second scan): the first
+   * min(nelem, SIO__SIO_ELEMS) slices, offsets relative to data, with their canon flags */
+  size_t nelem;
+  sio__json_slice elem[SIO__SIO_ELEMS];
 } sio__sio_packet;
 
 /* Decodes a text packet. Validity as the reference parser enforces it: CONNECT payload (if any)

@@ -162,12 +162,15 @@ struct sio_args {
   int binary;       /* placeholders are attachments */
   sio__sbuf *strs;  /* unescaped strings (lazily) */
   char **str_cache; /* per element */
-  sio__json_slice inline_v[8];
+  sio__json_slice inline_v[8]; /* SIO__SIO_ELEMS */
   sio__sbuf all; /* "[args...]" built on request */
 };
 /* Builds a view over a validated array text. 0 or -ENOMEM/-EINVAL. */
 int sio__args_init(sio_args *a, const char *json, size_t len, size_t first, sio__buf *const *att,
                    unsigned natt, int binary, int max_depth);
+/* The same over a decoded packet's payload, reusing the slices the decoder kept. */
+int sio__args_init_packet(sio_args *a, const sio__sio_packet *p, size_t first, sio__buf *const *att,
+                          unsigned natt, int binary);
 void sio__args_free(sio_args *a);
 /* An owned copy (for answers kept by a broadcast with acks). NULL on OOM. */
 sio_args *sio__args_clone(const sio_args *a);

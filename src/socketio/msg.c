@@ -70,11 +70,13 @@ static int add_raw(sio_msg *m, const char *s, size_t n) {
   return 0;
 }
 
-/* One validated value, written as JSON.stringify would. */
-static int add_canon(sio_msg *m, const char *s, size_t n) {
+/* One validated value, written as JSON.stringify would (copied as is when the scanner proved
+ * it already is: canon set). */
+static int add_canon(sio_msg *m, const char *s, size_t n, int canon) {
   if (m->failed) return m->failed;
   if (m->nargs && sio__sbuf_appendc(&m->args, ',')) return fail(m, -ENOMEM);
-  if (sio__json_canon(&m->args, s, n)) return fail(m, -ENOMEM);
+  if (canon ? sio__sbuf_append(&m->args, s, n) : sio__json_canon(&m->args, s, n))
+    return fail(m, -ENOMEM);
   m->nargs++;
   return 0;
 }
@@ -85,7 +87,7 @@ int sio_msg_raw(sio_msg *m, const char *json, size_t len) {
   if (!len) len = strlen(json);
   sio__json_slice sl;
   if (sio__json_validate(json, len, SIO__JSON_MAX_DEPTH, &sl)) return fail(m, -EINVAL);
-  return add_canon(m, json + sl.off, sl.len);
+  return add_canon(m, json + sl.off, sl.len, sl.canon);
 }
 
 int sio_msg_strn(sio_msg *m, const char *str, size_t len) {
@@ -250,7 +252,7 @@ int sio_msg_args(sio_msg *m, const sio_args *a) {
     if (sio__sbuf_reserve(&m->args, l->off + l->len - f->off + 2)) return fail(m, -ENOMEM);
   }
   for (size_t i = a->first; i < a->n; i++) {
-    int rc = add_canon(m, a->json + a->v[i].off, a->v[i].len);
+    int rc = add_canon(m, a->json + a->v[i].off, a->v[i].len, a->v[i].canon);
     if (rc) return rc;
   }
   return 0;
@@ -284,18 +286,28 @@ sio_msg *sio__msg_from_raw(const char *event, const char *args_json, int *rc) {
   *rc = 0;
   if (!args_json) return m;
   size_t len = strlen(args_json);
-  sio__json_slice arr;
-  if (sio__json_validate(args_json, len, SIO__JSON_MAX_DEPTH, &arr) ||
+  sio__json_slice arr, el[8];
+  size_t count;
+  if (sio__json_validate_split(args_json, len, SIO__JSON_MAX_DEPTH, &arr, el, 8, &count) ||
       arr.type != SIO__JSON_ARRAY) {
     sio_msg_free(m);
     *rc = -EINVAL;
     return NULL;
   }
+  if (count <= 8) { /* the slices the validation kept, with their canon flags */
+    for (size_t i = 0; i < count; i++)
+      if (add_canon(m, args_json + el[i].off, el[i].len, el[i].canon)) {
+        *rc = m->failed;
+        sio_msg_free(m);
+        return NULL;
+      }
+    return m;
+  }
   sio__json_iter it;
   sio__json_slice v;
   sio__json_iter_init(&it, args_json + arr.off, arr.len);
   while (sio__json_iter_next(&it, &v)) {
-    if (add_canon(m, args_json + arr.off + v.off, v.len)) {
+    if (add_canon(m, args_json + arr.off + v.off, v.len, 0)) {
       *rc = m->failed;
       sio_msg_free(m);
       return NULL;
@@ -318,6 +330,48 @@ sio_msg *sio__msg_from_value(const char *event, const json_t *arr, int *rc) {
   return m;
 }
 
+/* Appends within the reserved capacity without a call; the sbuf stays NUL-terminated. */
+static inline void put_c(sio__sbuf *sb, char c) {
+  if (sb->len + 1 > sb->cap) {
+    sio__sbuf_appendc(sb, c);
+    return;
+  }
+  sb->data[sb->len++] = c;
+  sb->data[sb->len] = '\0';
+}
+
+static inline void put(sio__sbuf *sb, const char *p, size_t n) {
+  if (sb->len + n > sb->cap) {
+    sio__sbuf_append(sb, p, n);
+    return;
+  }
+  memcpy(sb->data + sb->len, p, n);
+  sb->len += n;
+  sb->data[sb->len] = '\0';
+}
+
+/* Whether a name is written as a JSON string without escapes (printable ASCII, no " or \). */
+static int plain_name(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return 0;
+  }
+  return 1;
+}
+
+/* Whether a view's arguments are all proven canonical and written one comma apart, so that
+ * the text from the first to the last is the packet's argument list as it stands. */
+static int view_verbatim(const sio_args *v, size_t *len) {
+  const sio__json_slice *f = &v->v[v->first], *l = &v->v[v->n - 1];
+  size_t sum = v->n - v->first - 1; /* the commas */
+  for (size_t i = v->first; i < v->n; i++) {
+    if (!v->v[i].canon) return 0;
+    sum += v->v[i].len;
+  }
+  *len = l->off + l->len - f->off;
+  return sum == *len;
+}
+
 int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
                    size_t nsp_len, uint64_t id) {
   memset(o, 0, sizeof(*o));
@@ -325,8 +379,10 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
   if (m->natt) type = type == SIO__SIO_ACK ? SIO__SIO_BINARY_ACK : SIO__SIO_BINARY_EVENT;
   size_t ev_len = m->event ? strlen(m->event) : 0;
   size_t args_len = m->args.len;
-  if (m->view && m->view->n > m->view->first) {
-    const sio__json_slice *f = &m->view->v[m->view->first], *l = &m->view->v[m->view->n - 1];
+  const sio_args *view = m->view && m->view->n > m->view->first ? m->view : NULL;
+  int verbatim = view && view_verbatim(view, &args_len);
+  if (view && !verbatim) {
+    const sio__json_slice *f = &view->v[view->first], *l = &view->v[view->n - 1];
     args_len = l->off + l->len - f->off;
   }
   /* one allocation for the whole packet (headroom, header, event, arguments) */
@@ -335,21 +391,36 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
     sio__sbuf_free(&sb);
     return -ENOMEM;
   }
-  sio__sio_encode_header(&sb, 0, type, m->natt, nsp, nsp_len, id);
-  sio__sbuf_appendc(&sb, '[');
+  if (type == SIO__SIO_EVENT && id == SIO__SIO_NO_ID && (!nsp_len || (nsp_len == 1 && *nsp == '/')))
+    put_c(&sb, '0' + SIO__SIO_EVENT); /* the usual header: one digit */
+  else
+    sio__sio_encode_header(&sb, 0, type, m->natt, nsp, nsp_len, id);
+  put_c(&sb, '[');
   if (m->event) {
-    sio__json_escape(&sb, m->event, ev_len);
-    if (m->nargs) sio__sbuf_appendc(&sb, ',');
+    if (plain_name(m->event, ev_len)) {
+      put_c(&sb, '"');
+      put(&sb, m->event, ev_len);
+      put_c(&sb, '"');
+    } else {
+      sio__json_escape(&sb, m->event, ev_len);
+    }
+    if (m->nargs) put_c(&sb, ',');
   }
-  if (m->view) { /* received arguments passed on, written canonically straight into the packet */
-    for (size_t i = m->view->first; i < m->view->n; i++) {
-      if (i > m->view->first) sio__sbuf_appendc(&sb, ',');
-      sio__json_canon(&sb, m->view->json + m->view->v[i].off, m->view->v[i].len);
+  if (verbatim) { /* received arguments already in canonical form: one copy */
+    put(&sb, view->json + view->v[view->first].off, args_len);
+  } else if (view) { /* written canonically straight into the packet */
+    for (size_t i = view->first; i < view->n; i++) {
+      const sio__json_slice *sl = &view->v[i];
+      if (i > view->first) put_c(&sb, ',');
+      if (sl->canon)
+        put(&sb, view->json + sl->off, sl->len);
+      else
+        sio__json_canon(&sb, view->json + sl->off, sl->len);
     }
   } else if (m->nargs) {
-    sio__sbuf_append(&sb, m->args.data, m->args.len);
+    put(&sb, m->args.data, m->args.len);
   }
-  sio__sbuf_appendc(&sb, ']');
+  put_c(&sb, ']');
   if (sio__eio_msg_seal(&sb, 0, &o->text)) return -ENOMEM;
   if (m->natt) {
     o->att = sio__calloc(m->natt, sizeof(*o->att));

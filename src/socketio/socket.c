@@ -337,8 +337,7 @@ static void report_error(sio_socket *s, int err, const char *message) {
 static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att, unsigned natt) {
   sio_args args;
   int binary = p->type == SIO__SIO_BINARY_EVENT;
-  if (sio__args_init(&args, p->data, p->data_len, 1, att, natt, binary, SIO__JSON_MAX_DEPTH))
-    return;
+  if (sio__args_init_packet(&args, p, 1, att, natt, binary)) return;
   /* the event name: a string (unescaped) or a number (its text) */
   sio__sbuf name = SIO__SBUF_INIT;
   char small[96];
@@ -396,8 +395,7 @@ static void on_event(sio_socket *s, const sio__sio_packet *p, sio__buf *const *a
 static void on_ack(sio_socket *s, const sio__sio_packet *p, sio__buf *const *att, unsigned natt) {
   sio_args args;
   int binary = p->type == SIO__SIO_BINARY_ACK;
-  if (sio__args_init(&args, p->data, p->data_len, 0, att, natt, binary, SIO__JSON_MAX_DEPTH))
-    return;
+  if (sio__args_init_packet(&args, p, 0, att, natt, binary)) return;
   sio__ack_deliver(s, p->id, &args);
   sio__args_free(&args);
 }

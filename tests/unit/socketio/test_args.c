@@ -51,6 +51,57 @@ static void test_canon(void **state) {
   canon_is("[true,false,null]", "[true,false,null]");
 }
 
+/* The scanner's canon flag: set only when the canonical writer would copy the value as is. */
+static void canon_flag_is(const char *in, int want) {
+  sio__sbuf sb = SIO__SBUF_INIT;
+  sio__json_slice sl;
+  assert_int_equal(sio__json_validate(in, strlen(in), 0, &sl), 0);
+  assert_int_equal(sio__json_canon(&sb, in + sl.off, sl.len), 0);
+  int same = sb.len == sl.len && memcmp(sb.data, in + sl.off, sl.len) == 0;
+  if (sl.canon != want || (sl.canon && !same)) fail_msg("canon flag of %s: %d", in, sl.canon);
+  sio__sbuf_free(&sb);
+  /* the same through the splitting validator, as one element */
+  sio__sbuf arr = SIO__SBUF_INIT;
+  sio__json_slice whole, el[2];
+  size_t count;
+  sio__sbuf_printf(&arr, "[%.*s,1]", (int)sl.len, in + sl.off);
+  assert_int_equal(sio__json_validate_split(arr.data, arr.len, 0, &whole, el, 2, &count), 0);
+  assert_int_equal(count, 2);
+  assert_int_equal(el[0].canon, want);
+  assert_int_equal(el[0].len, sl.len);
+  assert_int_equal(whole.canon, want);
+  sio__sbuf_free(&arr);
+}
+
+static void test_canon_flag(void **state) {
+  canon_flag_is("\"plain\"", 1);
+  canon_flag_is(" \"plain\" ", 1); /* whitespace around the value is not part of it */
+  canon_flag_is("\"a\\\"b\\\\c\\n\\t\\b\\f\\r\"", 1);
+  canon_flag_is("\"\xc3\xa9\"", 1);
+  canon_flag_is("\"\\u0000\"", 0);
+  canon_flag_is("\"\\/\"", 0);
+  canon_flag_is("[1,2]", 1);
+  canon_flag_is("[1, 2]", 0);
+  canon_flag_is("[ ]", 0);
+  canon_flag_is("[]", 1);
+  canon_flag_is("{}", 1);
+  canon_flag_is("{\"a\":1,\"b\":[true,false,null]}", 1);
+  canon_flag_is("{\"a\":1,\"a\":2}", 0);
+  canon_flag_is("{\"a\":{\"x\":1,\"x\":1}}", 0);
+  canon_flag_is("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8}", 1);
+  canon_flag_is("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9}", 0);
+  canon_flag_is("{\"a\" :1}", 0);
+  canon_flag_is("0", 1);
+  canon_flag_is("-1", 1);
+  canon_flag_is("-0", 0);
+  canon_flag_is("0.5", 0);
+  canon_flag_is("1e2", 0);
+  canon_flag_is("123456789012345", 1);
+  canon_flag_is("1234567890123456", 0);
+  canon_flag_is("-123456789012345", 1);
+  canon_flag_is("true", 1);
+}
+
 static void test_args_view(void **state) {
   const char *json = "[\"ev\",1,\"t\\u00e9\",{\"_placeholder\":true,\"num\":0},[1],{\"k\":true},"
                      "null,true,9007199254740993,0.5]";
@@ -208,9 +259,9 @@ static void test_encode(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_canon),     cmocka_unit_test(test_args_view),
-      cmocka_unit_test(test_many_args), cmocka_unit_test(test_msg),
-      cmocka_unit_test(test_encode),
+      cmocka_unit_test(test_canon),     cmocka_unit_test(test_canon_flag),
+      cmocka_unit_test(test_args_view), cmocka_unit_test(test_many_args),
+      cmocka_unit_test(test_msg),       cmocka_unit_test(test_encode),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
