@@ -68,12 +68,30 @@ struct sio_eio_socket {
   unsigned posts;
   /* websocket */
   sio__ws *ws;
-  sio__ws *probe;
-  /* timers: the heartbeat runs one at a time (the wait for the next ping, then for its pong, or
-   * the final wait of a closing polling session), so they share one */
+  struct upgrade *up; /* only while a probe WebSocket is open beside polling */
+  /* the heartbeat runs one wait at a time (for the next ping, then for its pong, or the final
+   * wait of a closing polling session), so they share one timer */
   sio__timer heartbeat;
-  sio__timer upgrade_timer;
 };
+
+/* An upgrade in progress: the probe WebSocket and the bound on the upgrade. Allocated when the
+ * probe opens, freed when it becomes the transport or goes, so that sessions (most of them
+ * idle) do not carry it. */
+struct upgrade {
+  sio__ws *probe;
+  sio__timer timer;
+  sio__eio_session *s;
+};
+
+static sio__ws *probe_of(const sio__eio_session *s) { return s->up ? s->up->probe : NULL; }
+
+/* Stops the upgrade timer and forgets the probe (which closes on its own). */
+static void upgrade_end(sio__eio_session *s) {
+  if (!s->up) return;
+  sio__timer_stop(&s->up->timer);
+  sio__free(s->up);
+  s->up = NULL;
+}
 
 struct sio_eio {
   sio_app *app;
@@ -317,7 +335,6 @@ static sio__eio_session *session_new(sio_eio *e, sio_req *req, int transport) {
   s->refs = 1; /* the server's (dropped at close) */
   s->out = (sio__sbuf)SIO__SBUF_INIT;
   sio__timer_init(&s->heartbeat);
-  sio__timer_init(&s->upgrade_timer);
   s->hs = handshake_copy(req);
   if (!s->hs || sio__random_id(s->sid, SID_BYTES) != 0 ||
       sio__map_put_ref(&e->sessions, s->sid, strlen(s->sid), s) != 0) {
@@ -332,6 +349,7 @@ static sio__eio_session *session_new(sio_eio *e, sio_req *req, int transport) {
 }
 
 static void session_free(sio__eio_session *s) {
+  upgrade_end(s);
   sio__sbuf_free(&s->out);
   sio__free(s->hs);
   sio__free(s);
@@ -558,11 +576,11 @@ static void session_close_with(sio__eio_session *s, const char *reason, const ch
   session_ref(s);
   s->state = ST_CLOSED;
   sio__timer_stop(&s->heartbeat);
-  sio__timer_stop(&s->upgrade_timer);
+  if (s->up) sio__timer_stop(&s->up->timer);
   remove_from_server(s);
   if (s->get_res) release_get(s, get_reply);
   int shutdown = strcmp(reason, SIO__EIO_REASON_SHUTDOWN) == 0;
-  if (s->probe) sio__ws_close(s->probe, shutdown ? 1001 : 0, NULL, 0);
+  if (probe_of(s)) sio__ws_close(probe_of(s), shutdown ? 1001 : 0, NULL, 0);
   if (s->ws) sio__ws_close(s->ws, shutdown ? 1001 : 0, NULL, 0);
   sio__log(SIO_LOG_DEBUG, "engine.io: session %s closed (%s)", s->sid, reason);
   notify_close(s, reason);
@@ -586,8 +604,8 @@ void sio_eio_socket_close(sio_eio_socket *s) {
     /* Node waits for the queued packets to drain before closing: keep the session until the
      * next GET takes them, followed by the close packet. */
     s->state = ST_CLOSING;
-    sio__timer_stop(&s->upgrade_timer);
-    if (s->probe) sio__ws_close(s->probe, 0, NULL, 0);
+    if (s->up) sio__timer_stop(&s->up->timer);
+    if (probe_of(s)) sio__ws_close(probe_of(s), 0, NULL, 0);
     sio__eio_packet close = {SIO__EIO_CLOSE, 0, "", 0};
     sio__eio_encode_packet(&s->out, &close, 1);
     sio__timer_start(s->eio->net, &s->heartbeat, /* replaces the ping wait */
@@ -916,16 +934,15 @@ static const sio__ws_handler ws_handlers = {
 /* --- upgrade (probe WebSocket beside polling) --------------------------------------------- */
 
 static void probe_drop(sio__eio_session *s) {
-  sio__ws *ws = s->probe;
-  sio__timer_stop(&s->upgrade_timer);
+  sio__ws *ws = probe_of(s);
+  if (s->up) sio__timer_stop(&s->up->timer);
   s->upgrading = 0;
   if (ws) sio__ws_close(ws, 0, NULL, 0);
 }
 
 static void complete_upgrade(sio__eio_session *s) {
-  sio__ws *ws = s->probe;
-  sio__timer_stop(&s->upgrade_timer);
-  s->probe = NULL;
+  sio__ws *ws = probe_of(s);
+  upgrade_end(s);
   s->upgrading = 0;
   s->ws = ws;
   s->transport = SIO_EIO_WEBSOCKET;
@@ -946,15 +963,22 @@ static void complete_upgrade(sio__eio_session *s) {
 
 static void probe_on_open(sio__ws *ws, void *user) {
   sio__eio_session *s = user;
-  s->probe = ws;
-  sio__timer_start(s->eio->net, &s->upgrade_timer, s->eio->opts.upgrade_timeout_ms,
-                   on_upgrade_timeout);
+  struct upgrade *up = sio__calloc(1, sizeof(*up));
+  if (!up) { /* refuse the upgrade; the probe_on_close that follows drops its reference */
+    sio__ws_close(ws, 1011, NULL, 0);
+    return;
+  }
+  up->probe = ws;
+  up->s = s;
+  sio__timer_init(&up->timer);
+  s->up = up;
+  sio__timer_start(s->eio->net, &up->timer, s->eio->opts.upgrade_timeout_ms, on_upgrade_timeout);
 }
 
 static void probe_on_message(sio__ws *ws, const char *data, size_t len, int binary,
                              void *user) {
   sio__eio_session *s = user;
-  if (s->probe != ws) return;
+  if (probe_of(s) != ws) return;
   if (s->state != ST_OPEN) {
     probe_drop(s);
     return;
@@ -978,10 +1002,9 @@ static void probe_on_message(sio__ws *ws, const char *data, size_t len, int bina
 static void probe_on_close(sio__ws *ws, int code, const char *reason, size_t reason_len,
                            void *user) {
   sio__eio_session *s = user;
-  if (s->probe == ws) {
-    s->probe = NULL;
+  if (probe_of(s) == ws) {
+    upgrade_end(s);
     s->upgrading = 0;
-    sio__timer_stop(&s->upgrade_timer);
   } else if (s->ws == ws) { /* the probe had become the transport */
     ws_on_close(ws, code, reason, reason_len, user);
     return;
@@ -1006,7 +1029,7 @@ static const sio__ws_handler probe_handlers = {
 };
 
 static void on_upgrade_timeout(sio__timer *t) {
-  sio__eio_session *s = sio__container_of(t, sio__eio_session, upgrade_timer);
+  sio__eio_session *s = sio__container_of(t, struct upgrade, timer)->s;
   probe_drop(s);
 }
 
@@ -1037,7 +1060,7 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
     return 0;
   }
   if (s) {
-    if (s->state != ST_OPEN || s->transport != SIO_EIO_POLLING || s->probe || s->upgrading ||
+    if (s->state != ST_OPEN || s->transport != SIO_EIO_POLLING || s->up || s->upgrading ||
         e->opts.no_upgrades)
       return sio__ws_accept(req, res, conn, rest, rest_len, &e->ws_opts, &refused_handlers, NULL,
                             &ws);
