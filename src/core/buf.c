@@ -53,6 +53,20 @@ int sio__sbuf_reserve(sio__sbuf *s, size_t extra) {
   return 0;
 }
 
+int sio__sbuf_reserve_exact(sio__sbuf *s, size_t extra) {
+  if (s->oom) return -ENOMEM;
+  if (s->data) return sio__sbuf_reserve(s, extra);
+  sio__buf *b = sio__buf_new(extra);
+  if (!b) {
+    s->oom = 1;
+    return -ENOMEM;
+  }
+  s->data = b->data;
+  s->len = 0;
+  s->cap = extra;
+  return 0;
+}
+
 int sio__sbuf_append(sio__sbuf *s, const void *data, size_t len) {
   if (sio__sbuf_reserve(s, len) != 0) return -ENOMEM;
   if (len) memcpy(s->data + s->len, data, len);

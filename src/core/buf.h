@@ -36,6 +36,9 @@ typedef struct sio__sbuf {
 #define SIO__SBUF_INIT {NULL, 0, 0, 0}
 
 int sio__sbuf_reserve(sio__sbuf *s, size_t extra); /* 0 or -ENOMEM */
+/* Same, but an empty sbuf gets exactly `extra` bytes (no rounding up to a power of two): for
+ * output whose size is known, the smallest block (small blocks recycle fastest in malloc). */
+int sio__sbuf_reserve_exact(sio__sbuf *s, size_t extra);
 int sio__sbuf_append(sio__sbuf *s, const void *data, size_t len);
 int sio__sbuf_appends(sio__sbuf *s, const char *str);
 int sio__sbuf_appendc(sio__sbuf *s, char c);

@@ -66,10 +66,40 @@ static size_t utf8_seq(const unsigned char *p, size_t avail) {
   return need + 1;
 }
 
+/* Bytes a string scan must look at: '"', '\\', control characters and non-ASCII. Eight at a
+ * time: the lowest flagged byte of the mask is exact (a borrow only propagates upwards), so
+ * the count of plain bytes before the first special one is exact too. */
+#define SIO__ONES 0x0101010101010101ULL
+#define SIO__HIGH 0x8080808080808080ULL
+static inline uint64_t special_bytes(uint64_t w) {
+  uint64_t q = w ^ (SIO__ONES * '"'), b = w ^ (SIO__ONES * '\\');
+  uint64_t ctl = (w - SIO__ONES * 0x20) & ~w; /* < 0x20 */
+  uint64_t quote = (q - SIO__ONES) & ~q, bslash = (b - SIO__ONES) & ~b;
+  return (ctl | quote | bslash | w) & SIO__HIGH;
+}
+
+/* Plain bytes from i on (stops at the first byte the scanner has to look at, or near n). */
+static inline size_t skip_plain(const unsigned char *s, size_t i, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  while (i + 8 <= n) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    uint64_t m = special_bytes(w);
+    if (m) return i + ((size_t)__builtin_ctzll(m) >> 3);
+    i += 8;
+  }
+#endif
+  (void)s;
+  (void)n;
+  return i;
+}
+
 static int scan_string(scanner *sc) {
   const unsigned char *s = (const unsigned char *)sc->s;
   size_t i = sc->pos + 1; /* past the opening quote */
   while (i < sc->n) {
+    i = skip_plain(s, i, sc->n);
+    if (i >= sc->n) break;
     unsigned char c = s[i];
     if (c == '"') {
       sc->pos = i + 1;

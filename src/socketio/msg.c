@@ -385,19 +385,25 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
     const sio__json_slice *f = &view->v[view->first], *l = &view->v[view->n - 1];
     args_len = l->off + l->len - f->off;
   }
-  /* one allocation for the whole packet (headroom, header, event, arguments) */
-  if (sio__sbuf_reserve(&sb, SIO__WS_HEADROOM + 48 + nsp_len + ev_len * 2 + args_len) ||
-      sio__eio_msg_begin(&sb, 0)) {
+  /* one allocation for the whole packet (headroom, header, event, arguments), of the size it
+   * needs when the arguments go in verbatim (small packets recycle fastest in malloc) */
+  int plain_hdr =
+      type == SIO__SIO_EVENT && id == SIO__SIO_NO_ID && (!nsp_len || (nsp_len == 1 && *nsp == '/'));
+  int plain_ev = m->event && plain_name(m->event, ev_len);
+  size_t need = SIO__WS_HEADROOM + 1 + (plain_hdr ? 1 : 48 + nsp_len) + 1 +
+                (plain_ev ? ev_len + 2 : ev_len * 2 + 2) + 1 + args_len + 1;
+  if (need < SIO__WS_HEADROOM + 64) need = SIO__WS_HEADROOM + 64; /* what msg_begin wants */
+  if (sio__sbuf_reserve_exact(&sb, need) || sio__eio_msg_begin(&sb, 0)) {
     sio__sbuf_free(&sb);
     return -ENOMEM;
   }
-  if (type == SIO__SIO_EVENT && id == SIO__SIO_NO_ID && (!nsp_len || (nsp_len == 1 && *nsp == '/')))
+  if (plain_hdr)
     put_c(&sb, '0' + SIO__SIO_EVENT); /* the usual header: one digit */
   else
     sio__sio_encode_header(&sb, 0, type, m->natt, nsp, nsp_len, id);
   put_c(&sb, '[');
   if (m->event) {
-    if (plain_name(m->event, ev_len)) {
+    if (plain_ev) {
       put_c(&sb, '"');
       put(&sb, m->event, ev_len);
       put_c(&sb, '"');
