@@ -118,9 +118,12 @@ static void *server_main(void *arg) {
   return NULL;
 }
 
+static int test_cap; /* the app's connection cap (0: default) */
+
 static int setup(void **state) {
   uv_loop_init(&loop);
   sio_app_opts ao = sio_app_opts_default();
+  ao.max_connections = test_cap;
   ao.host = "127.0.0.1";
   ao.port = 0;
   ao.port_any = 1;
@@ -696,6 +699,44 @@ static void test_post_cut_mid_body(void **state) {
   }
 }
 
+/* Past the app's connection cap (1 here, held by a WebSocket session), a WebSocket handshake
+ * completes and the socket closes at once with 1013, no session made; a polling handshake
+ * gets 503. */
+static void test_over_capacity(void **state) {
+  int held = ws_open("EIO=4&transport=websocket");
+  assert_true(held >= 0);
+  char buf[65536];
+  size_t len;
+  assert_int_equal(ws_recv(held, buf, &len, 0), 1);
+  assert_int_equal(buf[0], '0'); /* the open packet */
+  wait_event("open ", 1000);
+  int refused = ws_open("EIO=4&transport=websocket");
+  assert_true(refused >= 0); /* 101 */
+  assert_int_equal(ws_recv(refused, buf, &len, 0), 8);
+  assert_true(len >= 2);
+  assert_int_equal((unsigned char)buf[0] << 8 | (unsigned char)buf[1], 1013);
+  close(refused);
+  reply r = http("GET", "EIO=4&transport=polling", NULL, NULL);
+  expect_reply(r, 503, NULL);
+  usleep(50000);
+  pthread_mutex_lock(&log_mu);
+  const char *second = strstr(strstr(event_log, "open ") + 5, "open ");
+  pthread_mutex_unlock(&log_mu);
+  assert_null(second); /* no session for the refused ones */
+  close(held);
+}
+
+static int cap_setup(void **state) {
+  test_cap = 1;
+  event_log[0] = 0;
+  return setup(state);
+}
+static int cap_teardown(void **state) {
+  int r = teardown(state);
+  test_cap = 0;
+  return r;
+}
+
 static long live_before;
 static int leak_setup(void **state) {
   live_before = sio__alloc_live();
@@ -728,5 +769,9 @@ int main(void) {
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
   event_log[0] = 0;
-  return failed + cmocka_run_group_tests(leak_tests, leak_setup, leak_teardown);
+  failed += cmocka_run_group_tests(leak_tests, leak_setup, leak_teardown);
+  const struct CMUnitTest cap_tests[] = {
+      cmocka_unit_test(test_over_capacity),
+  };
+  return failed + cmocka_run_group_tests(cap_tests, cap_setup, cap_teardown);
 }
