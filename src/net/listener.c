@@ -75,7 +75,7 @@ static void note_fd_exhaustion(sio__listener *l, int err) {
 static void accept_one(sio__listener *l, int fd) {
   if (l->in_fd_exhaustion) {
     l->in_fd_exhaustion = 0;
-    sio__info("accept: file descriptors available again");
+    sio__debug("accept: file descriptors available again");
   }
   if (l->net->nconns >= l->max_conns) {
     if (!l->in_cap_exhaustion)
@@ -86,7 +86,7 @@ static void accept_one(sio__listener *l, int fd) {
   }
   if (l->in_cap_exhaustion) {
     l->in_cap_exhaustion = 0;
-    sio__info("connection cap: below %zu again", l->max_conns);
+    sio__debug("connection cap: below %zu again", l->max_conns);
   }
   sio__conn *c = sio__conn_new(l->net);
   if (!c) {
