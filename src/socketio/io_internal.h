@@ -142,13 +142,22 @@ struct sio__client {
   sio_io *io;
   sio__eio_session *es; /* the Engine.IO session (NULL once it closed) */
   int refs;
-  int closed;
+  uint8_t closed;
+  uint8_t addr_kept; /* the handshake was dropped (drop_handshake): addr holds the address */
+  uint8_t addr_long; /* in addr.ptr (allocated), not in addr.inl (IPv4 fits there) */
   sio__list link;
   sio__list sockets; /* sio_socket.client_link */
   struct sio__connect_wait *connect_wait; /* the connect timeout, until a namespace joins */
   sio__sio_reassembly *rs; /* a binary packet waiting for its attachments, or NULL */
-  char *address;           /* kept when the handshake was dropped (drop_handshake) */
+  union {
+    char *ptr;
+    char inl[16];
+  } addr;
 };
+/* The address kept when the handshake was dropped, else NULL. */
+static inline const char *sio__client_address(const sio__client *c) {
+  return !c->addr_kept ? NULL : c->addr_long ? c->addr.ptr : c->addr.inl;
+}
 
 /* The arguments of a received event/ack, or of an outgoing message (onAnyOutgoing). */
 struct sio_args {

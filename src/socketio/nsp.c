@@ -229,10 +229,17 @@ static void socket_connected(sio_socket *s) {
   sio_socket_ref(s);
   if (nsp->parent) call_connection(&nsp->parent->on_connection, s);
   call_connection(&nsp->on_connection, s);
-  if (nsp->io->opts.drop_handshake && c->es && !c->address) { /* see sio_io_opts */
+  if (nsp->io->opts.drop_handshake && c->es && !c->addr_kept) { /* see sio_io_opts */
     const char *addr = sio_eio_socket_remote_address(c->es);
-    c->address = sio__strdup(addr ? addr : "");
-    if (c->address) sio__eio_drop_handshake(c->es);
+    if (!addr) addr = "";
+    size_t alen = strlen(addr);
+    if (alen < sizeof c->addr.inl) {
+      memcpy(c->addr.inl, addr, alen + 1);
+      c->addr_kept = 1;
+    } else if ((c->addr.ptr = sio__strndup(addr, alen))) {
+      c->addr_long = c->addr_kept = 1;
+    }
+    if (c->addr_kept) sio__eio_drop_handshake(c->es);
   }
   sio_socket_unref(s);
 }

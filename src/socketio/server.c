@@ -60,7 +60,7 @@ void sio__client_unref(sio__client *c) {
   if (--c->refs > 0) return;
   rs_drop(c);
   sio__client_stop_connect_wait(c);
-  sio__free(c->address);
+  if (c->addr_long) sio__free(c->addr.ptr);
   sio__free(c);
 }
 

@@ -206,7 +206,7 @@ const char *sio_handshake_url(const sio_socket *s) {
   return es ? sio_eio_socket_url(es) : NULL;
 }
 const char *sio_handshake_address(const sio_socket *s) {
-  if (s && s->client && s->client->address) return s->client->address; /* handshake dropped */
+  if (s && s->client && s->client->addr_kept) return sio__client_address(s->client); /* dropped */
   sio__eio_session *es = es_of(s);
   return es ? sio_eio_socket_remote_address(es) : NULL;
 }
