@@ -129,7 +129,7 @@ typedef struct sio__ws_reader {
   uint64_t frame_len;
   uint64_t remaining;
   uint64_t msg_raw; /* payload bytes received for the open message */
-  sio__sbuf msg;    /* assembled (or inflated) message, only when needed */
+  sio__sbuf *msg;   /* assembled (or inflated) message, allocated only while needed */
   uint8_t *ctl;     /* a control payload split across reads (125 bytes, on demand) */
   size_t max_message;         /* 0: unlimited */
   sio__ws_inflater *inflater; /* non-NULL when permessage-deflate was negotiated */

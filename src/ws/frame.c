@@ -147,8 +147,21 @@ int sio__ws_reader_enable_deflate(sio__ws_reader *r, const sio__ws_pmd_params *p
   return r->inflater ? 0 : -ENOMEM;
 }
 
+/* The message being assembled: created on first use, freed once delivered. */
+static sio__sbuf *msg_buf(sio__ws_reader *r) {
+  if (!r->msg && (r->msg = sio__malloc(sizeof(*r->msg)))) *r->msg = (sio__sbuf)SIO__SBUF_INIT;
+  return r->msg;
+}
+
+static void msg_drop(sio__ws_reader *r) {
+  if (!r->msg) return;
+  sio__sbuf_free(r->msg);
+  sio__free(r->msg);
+  r->msg = NULL;
+}
+
 void sio__ws_reader_free(sio__ws_reader *r) {
-  sio__sbuf_free(&r->msg);
+  msg_drop(r);
   sio__free(r->ctl);
   r->ctl = NULL;
   if (r->inflater) sio__ws_inflater_free(r->inflater);
@@ -196,7 +209,7 @@ static void reset_message(sio__ws_reader *r) {
   r->msg_compressed = 0;
   r->msg_raw = 0;
   r->utf8 = SIO__UTF8_ACCEPT;
-  sio__sbuf_free(&r->msg); /* an idle connection keeps no message memory */
+  msg_drop(r); /* an idle connection keeps no message memory */
 }
 
 static int deliver(sio__ws_reader *r, int binary, char *data, size_t len) {
@@ -208,7 +221,8 @@ static int deliver(sio__ws_reader *r, int binary, char *data, size_t len) {
 static int deliver_assembled(sio__ws_reader *r) {
   int binary = r->msg_opcode == SIO__WS_OP_BINARY;
   if (!binary && r->utf8 != SIO__UTF8_ACCEPT) return fail(r, SIO__WS_CLOSE_INVALID_DATA);
-  int rc = deliver(r, binary, r->msg.data ? r->msg.data : (char *)"", r->msg.len);
+  sio__sbuf *m = r->msg;
+  int rc = deliver(r, binary, m && m->data ? m->data : (char *)"", m ? m->len : 0);
   reset_message(r);
   return rc;
 }
@@ -256,11 +270,13 @@ static int data_payload(sio__ws_reader *r, uint8_t *p, size_t n, int first, int 
   int end = last && r->fin;
   int rc;
   if (r->msg_compressed) {
-    size_t before = r->msg.len;
-    rc = sio__ws_inflate(r->inflater, p, n, &r->msg, r->max_message);
-    if (!rc && end) rc = sio__ws_inflate_end(r->inflater, &r->msg, r->max_message);
+    sio__sbuf *m = msg_buf(r);
+    if (!m) return fail(r, SIO__WS_CLOSE_INTERNAL);
+    size_t before = m->len;
+    rc = sio__ws_inflate(r->inflater, p, n, m, r->max_message);
+    if (!rc && end) rc = sio__ws_inflate_end(r->inflater, m, r->max_message);
     if (rc) return fail(r, rc);
-    if ((rc = text_check(r, (uint8_t *)r->msg.data + before, r->msg.len - before))) return rc;
+    if ((rc = text_check(r, (uint8_t *)m->data + before, m->len - before))) return rc;
     return end ? deliver_assembled(r) : 0;
   }
   if ((rc = text_check(r, p, n))) return rc;
@@ -271,8 +287,8 @@ static int data_payload(sio__ws_reader *r, uint8_t *p, size_t n, int first, int 
     reset_message(r);
     return deliver(r, binary, (char *)p, n);
   }
-  if (n && sio__sbuf_append(&r->msg, p, n)) {
-    sio__sbuf_free(&r->msg);
+  if (n && (!msg_buf(r) || sio__sbuf_append(r->msg, p, n))) {
+    msg_drop(r);
     return fail(r, SIO__WS_CLOSE_INTERNAL);
   }
   return end ? deliver_assembled(r) : 0;

@@ -37,7 +37,6 @@ struct sio_ws {
   size_t max_buffered;
   uint32_t idle_ms, close_ms;
   uint64_t last_rx;
-  uint64_t ping_at; /* when the idle ping went out */
   sio__timer timer;
   sio__list link;                          /* in its route's list (sio_app_ws), else unlinked */
   void (*release)(sio__ws *ws, void *ctx); /* internal last call (sio__ws_on_release) */
@@ -48,7 +47,7 @@ struct sio_ws {
   uint16_t close_code; /* what h->close will report */
   uint16_t reason_len;
   unsigned drop_when_full : 1, sent_close : 1, got_close : 1, tcp_closing : 1, ping_out : 1,
-      open_called : 1;
+      open_called : 1, heard : 1; /* heard: bytes arrived since the idle ping went out */
 };
 
 static const sio__conn_handler ws_conn_handler;
@@ -146,7 +145,7 @@ static void on_timer(sio__timer *t) {
   }
   uint64_t now = sio__net_now(ws->conn->net);
   if (ws->ping_out) {
-    if (ws->last_rx < ws->ping_at) { /* pinged a whole period ago and heard nothing */
+    if (!ws->heard) { /* pinged a whole period ago and heard nothing */
       ws->close_code = SIO__WS_CLOSE_ABNORMAL;
       sio__conn_abort(ws->conn);
       return;
@@ -159,7 +158,7 @@ static void on_timer(sio__timer *t) {
     return;
   }
   ws->ping_out = 1;
-  ws->ping_at = now;
+  ws->heard = 0;
   sio__ws_ping(ws, NULL, 0);
   sio__timer_start(ws->conn->net, t, ws->idle_ms, on_timer);
 }
@@ -221,6 +220,7 @@ static void conn_on_data(sio__conn *c, const char *data, size_t len) {
   sio__ws *ws = c->ctx;
   if (stopped(ws)) return;
   ws->last_rx = sio__net_now(c->net);
+  ws->heard = 1;
   /* Unmasking happens in place: the bytes are in the net's loop-wide read buffer, which is
    * writable and ours until we return. */
   feed(ws, (char *)data, len);
