@@ -89,12 +89,25 @@ int sio__eio_encode_packet(sio__sbuf *out, const sio__eio_packet *p, int sep) {
 int sio__eio_encode_open(sio__sbuf *out, const char *sid, const char *const *upgrades,
                          size_t nupgrades, unsigned ping_interval, unsigned ping_timeout,
                          unsigned long long max_payload) {
-  /* sids and transport names are URL-safe ASCII: no escaping needed */
-  sio__sbuf_printf(out, "0{\"sid\":\"%s\",\"upgrades\":[", sid);
-  for (size_t i = 0; i < nupgrades; i++)
-    sio__sbuf_printf(out, "%s\"%s\"", i ? "," : "", upgrades[i]);
-  return sio__sbuf_printf(out, "],\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%llu}",
-                          ping_interval, ping_timeout, max_payload);
+  /* sids and transport names are URL-safe ASCII: no escaping needed (appends, not printf: this
+   * runs once per connection) */
+  sio__sbuf_appends(out, "0{\"sid\":\"");
+  sio__sbuf_appends(out, sid);
+  sio__sbuf_appends(out, "\",\"upgrades\":[");
+  for (size_t i = 0; i < nupgrades; i++) {
+    if (i) sio__sbuf_appendc(out, ',');
+    sio__sbuf_appendc(out, '"');
+    sio__sbuf_appends(out, upgrades[i]);
+    sio__sbuf_appendc(out, '"');
+  }
+  sio__sbuf_appends(out, "],\"pingInterval\":");
+  sio__sbuf_append_u64(out, ping_interval);
+  sio__sbuf_appends(out, ",\"pingTimeout\":");
+  sio__sbuf_append_u64(out, ping_timeout);
+  sio__sbuf_appends(out, ",\"maxPayload\":");
+  sio__sbuf_append_u64(out, max_payload);
+  sio__sbuf_appendc(out, '}');
+  return out->oom ? -ENOMEM : 0;
 }
 
 static const char *const error_messages[] = {

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,6 +108,14 @@ static void test_base64(void **state) {
   sio__sha1(key, strlen(key), sha);
   n = sio__base64_encode(out, sha, 20, 0);
   assert_memory_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", n);
+  /* every padding case (0..300 bytes) against OpenSSL */
+  unsigned char msg[300], want[20];
+  for (size_t i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 7 + 3);
+  for (size_t len = 0; len <= sizeof msg; len++) {
+    sio__sha1(msg, len, sha);
+    SHA1(msg, len, want);
+    assert_memory_equal(sha, want, 20);
+  }
 }
 
 static void test_random_id(void **state) {
