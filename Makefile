@@ -20,7 +20,9 @@ $(BUILD)/Makefile:
 build: $(BUILD)/Makefile
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory -s
 
-run: deps build
+# Builds only what the demo needs, then starts it (Ctrl-C stops it gracefully).
+run: deps $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS) --target weather -- --no-print-directory -s
 	@$(BUILD)/bin/weather --port $(PORT)
 
 # Every test: the normal build, then the same suite under ASan+UBSan, then each fuzz target
