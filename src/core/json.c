@@ -25,8 +25,9 @@ typedef struct scanner {
   int nc; /* something seen that JSON.stringify would write differently (see slice.canon) */
 } scanner;
 
-static void skip_ws(scanner *sc) {
+static inline void skip_ws(scanner *sc) {
   size_t p = sc->pos;
+  if (p < sc->n && (unsigned char)sc->s[p] > ' ') return; /* the usual case: none */
   while (p < sc->n) {
     char c = sc->s[p];
     if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
