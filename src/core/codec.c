@@ -1,4 +1,5 @@
 /* base64, random ids, SHA-1 and decimal parsing (see codec.h). */
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA1_Init and co.: see sio__sha1 */
 #include "core/codec.h"
 
 #include <openssl/crypto.h>
@@ -108,63 +109,14 @@ int sio__random_id(char *out, size_t bytes) {
   return 0;
 }
 
-/* SHA-1 (FIPS 180-4) written out: the WebSocket handshake hashes one short key per
- * connection, and OpenSSL 3's SHA1() fetches the digest implementation on every call (several
- * times the cost of the hash itself for 60 bytes). */
-static uint32_t rol32(uint32_t x, int n) {
-  return x << n | x >> (32 - n);
-}
-
-static void sha1_block(uint32_t h[5], const unsigned char *p) {
-  uint32_t w[80];
-  for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-           p[4 * i + 3];
-  for (int i = 16; i < 80; i++) w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-  for (int i = 0; i < 80; i++) {
-    uint32_t f, k;
-    if (i < 20)
-      f = (b & c) | (~b & d), k = 0x5A827999;
-    else if (i < 40)
-      f = b ^ c ^ d, k = 0x6ED9EBA1;
-    else if (i < 60)
-      f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
-    else
-      f = b ^ c ^ d, k = 0xCA62C1D6;
-    uint32_t t = rol32(a, 5) + f + e + k + w[i];
-    e = d;
-    d = c;
-    c = rol32(b, 30);
-    b = a;
-    a = t;
-  }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-  h[4] += e;
-}
-
+/* The WebSocket handshake hashes one short key per connection: OpenSSL 3's one-shot SHA1()
+ * fetches the digest implementation from the provider on every call (more work than the hash
+ * of 60 bytes), so this calls the low-level functions, which run the hash directly. */
 void sio__sha1(const void *data, size_t len, unsigned char out[20]) {
-  uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
-  const unsigned char *p = data;
-  size_t left = len;
-  for (; left >= 64; p += 64, left -= 64) sha1_block(h, p);
-  unsigned char tail[128] = {0};
-  memcpy(tail, p, left);
-  tail[left] = 0x80;
-  size_t tlen = left + 9 <= 64 ? 64 : 128;
-  uint64_t bits = (uint64_t)len * 8;
-  for (int i = 0; i < 8; i++) tail[tlen - 1 - i] = (unsigned char)(bits >> (8 * i));
-  sha1_block(h, tail);
-  if (tlen == 128) sha1_block(h, tail + 64);
-  for (int i = 0; i < 5; i++) {
-    out[4 * i] = (unsigned char)(h[i] >> 24);
-    out[4 * i + 1] = (unsigned char)(h[i] >> 16);
-    out[4 * i + 2] = (unsigned char)(h[i] >> 8);
-    out[4 * i + 3] = (unsigned char)h[i];
-  }
+  SHA_CTX c;
+  SHA1_Init(&c);
+  SHA1_Update(&c, data, len);
+  SHA1_Final(out, &c);
 }
 
 int sio__parse_u64(const char *s, size_t n, uint64_t *out) {
