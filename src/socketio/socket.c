@@ -22,7 +22,9 @@ int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event) {
 int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const char *event) {
   if (!fn) return -EINVAL;
   if (c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 2;
+    /* exact up to 4 (a socket usually has a few handlers and keeps them for its whole life),
+     * doubling past that */
+    size_t cap = c->cap < 4 ? c->cap + 1 : c->cap * 2;
     sio__cb *v = sio__realloc(c->v, cap * sizeof(*v));
     if (!v) return -ENOMEM;
     c->v = v;
