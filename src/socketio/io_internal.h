@@ -58,7 +58,7 @@ static inline const char *sio__cb_event(const sio__cb *cb) {
 }
 typedef struct sio__cbs {
   sio__cb *v;
-  size_t n, cap;
+  uint32_t n, cap;
 } sio__cbs;
 int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event);
 int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const char *event);
@@ -126,9 +126,9 @@ struct sio_socket {
   sio__member member; /* adapter state: must stay first */
   char id[24];
   int refs;
-  int state;
-  int closing;
-  unsigned hkinds; /* bit per kind present in h */
+  uint8_t state;   /* SIO__S_* */
+  uint8_t closing;
+  uint8_t hkinds;  /* bit per SIO__H_* kind present in h */
   sio_nsp *nsp;
   sio__client *client;
   sio__list client_link;

@@ -24,11 +24,12 @@ int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const
   if (c->n == c->cap) {
     /* exact up to 4 (a socket usually has a few handlers and keeps them for its whole life),
      * doubling past that */
-    size_t cap = c->cap < 4 ? c->cap + 1 : c->cap * 2;
+    size_t cap = c->cap < 4 ? c->cap + 1 : (size_t)c->cap * 2;
+    if (cap > UINT32_MAX) return -ENOMEM;
     sio__cb *v = sio__realloc(c->v, cap * sizeof(*v));
     if (!v) return -ENOMEM;
     c->v = v;
-    c->cap = cap;
+    c->cap = (uint32_t)cap;
   }
   sio__cb cb = {fn, user, (uint8_t)kind, 0, {0}};
   size_t len = event ? strlen(event) : 0;
