@@ -306,6 +306,25 @@ void sio__conn_resume(sio__conn *c) {
   }
 }
 
+/* a.b.c.d after a prefix, as inet_ntop writes it (it goes through printf: slow for a per
+ * connection call). 0, or UV_ENOSPC when it does not fit. */
+static int ip4_text(char *ip, size_t iplen, const char *prefix, const unsigned char *b) {
+  char tmp[32];
+  size_t n = strlen(prefix);
+  memcpy(tmp, prefix, n);
+  for (int i = 0; i < 4; i++) {
+    unsigned v = b[i];
+    if (v >= 100) tmp[n++] = (char)('0' + v / 100);
+    if (v >= 10) tmp[n++] = (char)('0' + v / 10 % 10);
+    tmp[n++] = (char)('0' + v % 10);
+    if (i < 3) tmp[n++] = '.';
+  }
+  if (n + 1 > iplen) return UV_ENOSPC;
+  memcpy(ip, tmp, n);
+  ip[n] = '\0';
+  return 0;
+}
+
 int sio__conn_peer(const sio__conn *c, char *ip, size_t iplen, int *port) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
@@ -314,11 +333,14 @@ int sio__conn_peer(const sio__conn *c, char *ip, size_t iplen, int *port) {
   if (ss.ss_family == AF_INET6) {
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
     /* Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d; show them as Node does. */
-    r = uv_ip6_name(a6, ip, iplen);
+    if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+      r = ip4_text(ip, iplen, "::ffff:", a6->sin6_addr.s6_addr + 12);
+    else
+      r = uv_ip6_name(a6, ip, iplen);
     if (port) *port = ntohs(a6->sin6_port);
   } else {
     struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    r = uv_ip4_name(a4, ip, iplen);
+    r = ip4_text(ip, iplen, "", (const unsigned char *)&a4->sin_addr.s_addr);
     if (port) *port = ntohs(a4->sin_port);
   }
   return r;

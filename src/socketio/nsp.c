@@ -223,9 +223,12 @@ static void socket_connected(sio_socket *s) {
   }
   s->state = SIO__S_CONNECTED;
   sio__client_stop_connect_wait(c);
-  char payload[64];
-  int n = snprintf(payload, sizeof payload, "{\"sid\":\"%s\"}", s->id);
-  send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, (size_t)n);
+  char payload[64]; /* {"sid":"<id>"} (ids are URL-safe: no escaping) */
+  size_t idl = strnlen(s->id, sizeof payload - 11);
+  memcpy(payload, "{\"sid\":\"", 8);
+  memcpy(payload + 8, s->id, idl);
+  memcpy(payload + 8 + idl, "\"}", 2);
+  send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, 8 + idl + 2);
   sio_socket_ref(s);
   if (nsp->parent) call_connection(&nsp->parent->on_connection, s);
   call_connection(&nsp->on_connection, s);
