@@ -144,14 +144,14 @@ struct sio__client {
   int refs;
   uint8_t closed;
   uint8_t addr_kept; /* the handshake was dropped (drop_handshake): addr holds the address */
-  uint8_t addr_long; /* in addr.ptr (allocated), not in addr.inl (IPv4 fits there) */
+  uint8_t addr_long; /* in addr.ptr (allocated), not in addr.inl (IPv4, mapped too, fits) */
   sio__list link;
   sio__list sockets; /* sio_socket.client_link */
   struct sio__connect_wait *connect_wait; /* the connect timeout, until a namespace joins */
   sio__sio_reassembly *rs; /* a binary packet waiting for its attachments, or NULL */
   union {
     char *ptr;
-    char inl[16];
+    char inl[24]; /* "::ffff:255.255.255.255" */
   } addr;
 };
 /* The address kept when the handshake was dropped, else NULL. */
