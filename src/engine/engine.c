@@ -54,7 +54,6 @@ enum { ST_OPEN = 0, ST_CLOSING = 1, ST_CLOSED = 2 };
 
 struct sio_eio_socket {
   sio_eio *eio;
-  sio__list link;
   char sid[24]; /* SID_BYTES as 22 URL-safe base64 chars */
   int state;
   int transport;
@@ -102,7 +101,6 @@ struct sio_eio {
   void *user;
   sio__ws_opts ws_opts;
   sio__map sessions;
-  sio__list all;
   size_t count;
   int closed;
 };
@@ -343,7 +341,6 @@ static sio__eio_session *session_new(sio_eio *e, sio_req *req, int transport) {
     return NULL;
   }
   s->in_map = 1;
-  sio__list_insert_tail(&e->all, &s->link);
   e->count++;
   return s;
 }
@@ -363,7 +360,6 @@ static void remove_from_server(sio__eio_session *s) {
   if (!s->in_map) return;
   sio_eio *e = s->eio;
   sio__map_del(&e->sessions, s->sid, strlen(s->sid));
-  sio__list_remove(&s->link);
   e->count--;
   s->in_map = 0;
 }
@@ -1087,12 +1083,12 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
 
 /* --- server ------------------------------------------------------------------------------- */
 
+/* Every session is in the map until it closes; closing deletes its entry (a tombstone: the
+ * walk goes on undisturbed, whatever other sessions the callbacks close meanwhile). */
 static void close_all(sio_eio *e, const char *reason) {
-  sio__list *pos, *tmp;
-  sio__list_foreach_safe(pos, tmp, &e->all) {
-    sio__eio_session *s = sio__container_of(pos, sio__eio_session, link);
-    session_close(s, reason);
-  }
+  size_t i = 0;
+  sio__map_entry *en;
+  while ((en = sio__map_next(&e->sessions, &i))) session_close(en->value, reason);
 }
 
 static void on_shutdown(sio_app *app, void *user) {
@@ -1115,7 +1111,6 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
   e->path = sio__strdup(e->opts.path);
   e->opts.path = e->path;
   e->sessions = (sio__map)SIO__MAP_INIT;
-  sio__list_init(&e->all);
   e->ws_opts = sio_ws_opts_default();
   e->ws_opts.max_message_size = e->opts.max_http_buffer_size;
   e->ws_opts.max_buffered = e->opts.send_buffer_limit;
