@@ -6,6 +6,7 @@
  * application wants one. Relaying arguments (sio_emit_args) copies the slices verbatim, so what
  * a client wrote is what the next client gets, byte for byte. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -59,6 +60,10 @@ int sio__args_init_packet(sio_args *a, const sio__sio_packet *p, size_t first, s
                           unsigned natt, int binary) {
   if (p->nelem > SIO__SIO_ELEMS) /* more than the decoder kept: split again */
     return sio__args_init(a, p->data, p->data_len, first, att, natt, binary, SIO__JSON_MAX_DEPTH);
+  /* everything zero but the inline slices, which get the decoder's */
+  size_t tail = offsetof(sio_args, inline_v) + sizeof(a->inline_v);
+  memset(a, 0, offsetof(sio_args, inline_v));
+  memset((char *)a + tail, 0, sizeof(*a) - tail);
   a->json = p->data;
   a->json_len = p->data_len;
   a->first = first < p->nelem ? first : p->nelem;
@@ -67,9 +72,6 @@ int sio__args_init_packet(sio_args *a, const sio__sio_packet *p, size_t first, s
   a->att = att;
   a->natt = natt;
   a->binary = binary;
-  a->strs = NULL;
-  a->str_cache = NULL;
-  a->all = (sio__sbuf)SIO__SBUF_INIT;
   memcpy(a->inline_v, p->elem, p->nelem * sizeof(*p->elem));
   return 0;
 }

@@ -132,6 +132,30 @@ static void test_decode_malformed(void **state) {
   assert_int_equal(sio__sio_decode("54-[\"x\"]", 8, &lim, &p), -EINVAL);
 }
 
+/* The decoder keeps the payload's element slices (relative to data) with their canon flags. */
+static void test_decode_elements(void **state) {
+  sio__sio_packet p = dec("2 [\"ev\", 1 ,\"x\\u0041\",{\"a\":1},1.5]");
+  assert_int_equal(p.nelem, 5);
+  const char *want[] = {"\"ev\"", "1", "\"x\\u0041\"", "{\"a\":1}", "1.5"};
+  const int canon[] = {1, 1, 0, 1, 0};
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(p.elem[i].len, strlen(want[i]));
+    assert_memory_equal(p.data + p.elem[i].off, want[i], p.elem[i].len);
+    assert_int_equal(p.elem[i].canon, canon[i]);
+  }
+  p = dec("2[\"e\",1,2,3,4,5,6,7,8,9]"); /* more than the decoder keeps: counted */
+  assert_int_equal(p.nelem, 10);
+  assert_memory_equal(p.data + p.elem[7].off, "7", 1);
+  p = dec("2[\"connect_\"]"); /* close to a reserved name */
+  assert_int_equal(p.nelem, 1);
+  sio__sio_packet q;
+  const char *reserved[] = {"2[\"disconnect\"]", "2[\"disc\\u006fnnect\"]", "2[]",
+                            "2[\"newListener\",1]"};
+  for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+    assert_int_equal(sio__sio_decode(reserved[i], strlen(reserved[i]), NULL, &q), -EINVAL);
+  assert_int_equal(sio__sio_decode("2[\"disconnect \"]", 16, NULL, &q), 0);
+}
+
 static void test_placeholders(void **state) {
   const char *j = "[\"m\",{\"_placeholder\":true,\"num\":0},{\"a\":[{\"num\":1,\"_placeholder\":true}]},"
                   "{\"_placeholder\":false,\"num\":9},{\"num\":0}]";
@@ -255,9 +279,9 @@ static void test_encode(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_decode_vectors), cmocka_unit_test(test_decode_malformed),
-      cmocka_unit_test(test_placeholders),   cmocka_unit_test(test_reassembly),
-      cmocka_unit_test(test_encode),
+      cmocka_unit_test(test_decode_vectors),  cmocka_unit_test(test_decode_malformed),
+      cmocka_unit_test(test_decode_elements), cmocka_unit_test(test_placeholders),
+      cmocka_unit_test(test_reassembly),      cmocka_unit_test(test_encode),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
