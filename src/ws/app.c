@@ -49,16 +49,27 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
     return 0;
   }
   sio__ws *ws = NULL;
+  /* allocated first: once the socket is open it must be tracked */
+  sio__ws_owner *o = sio__calloc(1, sizeof(*o));
+  if (!o) {
+    sio_res_status(res, 500);
+    sio_res_text(res, "Out of memory");
+    return 0;
+  }
+  sio__list_init(&o->link);
+  o->release = on_release;
+  o->ctx = r;
   r->live++; /* h->open may start a shutdown: keep r until we are done here */
   int took = sio__ws_accept(req, res, conn, rest, rest_len, &r->opts, &r->h, r->user, &ws);
   if (took == 1 && ws) {
-    sio__ws_on_release(ws, on_release, r); /* keeps the count taken above */
+    sio__ws_set_owner(ws, o); /* its release keeps the count taken above */
     if (r->shut)
       sio__ws_close(ws, SIO__WS_CLOSE_GOING_AWAY, "server shutting down", 20);
     else
-      sio__ws_link(ws, &r->sockets);
-  } else if (--r->live == 0 && r->shut) {
-    route_free(r);
+      sio__list_insert_tail(&r->sockets, &o->link);
+  } else {
+    sio__free(o);
+    if (--r->live == 0 && r->shut) route_free(r);
   }
   return took;
 }

@@ -125,10 +125,10 @@ typedef struct sio__ws_reader {
   uint8_t msg_compressed;
   uint16_t failed; /* sticky: the close code returned */
   uint32_t mask_pos;
-  uint32_t utf8; /* validator state of the open text message */
-  uint64_t frame_len;
-  uint64_t remaining;
-  uint64_t msg_raw; /* payload bytes received for the open message */
+  uint32_t utf8;      /* validator state of the open text message */
+  uint8_t started;    /* some of the current frame's payload was passed on already */
+  uint64_t remaining; /* payload bytes of the current frame still to come */
+  uint64_t msg_raw;   /* payload bytes received for the open message */
   sio__sbuf *msg;   /* assembled (or inflated) message, allocated only while needed */
   uint8_t *ctl;     /* a control payload split across reads (125 bytes, on demand) */
   size_t max_message;         /* 0: unlimited */

@@ -320,7 +320,8 @@ static int start_frame(sio__ws_reader *r) {
     memset(r->mask, 0, 4);
   r->opcode = h[0] & 0x0F;
   r->fin = h[0] >> 7;
-  r->frame_len = r->remaining = len;
+  r->remaining = len;
+  r->started = 0;
   r->mask_pos = 0;
   r->hdr_len = 0;
   if (r->opcode < 8) {
@@ -369,7 +370,8 @@ int sio__ws_reader_feed(sio__ws_reader *r, char *data, size_t len) {
       continue;
     }
     size_t n = len < r->remaining ? len : (size_t)r->remaining;
-    int first = r->remaining == r->frame_len;
+    int first = !r->started;
+    r->started = 1;
     if (r->hdr[1] & 0x80) sio__ws_unmask(p, n, r->mask, &r->mask_pos);
     r->remaining -= n;
     int last = r->remaining == 0;

@@ -38,9 +38,7 @@ struct sio_ws {
   uint32_t idle_ms, close_ms;
   uint64_t last_rx;
   sio__timer timer;
-  sio__list link;                          /* in its route's list (sio_app_ws), else unlinked */
-  void (*release)(sio__ws *ws, void *ctx); /* internal last call (sio__ws_on_release) */
-  void *release_ctx;
+  sio__ws_owner *owner; /* sio_app_ws's bookkeeping, for its sockets only */
   /* small frames sent while a read is processed, queued as one write: the sbuf lives on
    * feed()'s stack, so an idle socket carries only this pointer (NULL outside feed) */
   sio__sbuf *batch;
@@ -243,11 +241,14 @@ static void conn_on_drain(sio__conn *c) {
 static void conn_on_close(sio__conn *c) {
   sio__ws *ws = c->ctx;
   sio__timer_stop(&ws->timer);
-  if (sio__list_linked(&ws->link)) sio__list_remove(&ws->link);
+  if (ws->owner && sio__list_linked(&ws->owner->link)) sio__list_remove(&ws->owner->link);
   if (ws->open_called && ws->h->close)
     ws->h->close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "", ws->reason_len,
                  ws->user);
-  if (ws->release) ws->release(ws, ws->release_ctx);
+  if (ws->owner) {
+    if (ws->owner->release) ws->owner->release(ws, ws->owner->ctx);
+    sio__free(ws->owner);
+  }
   sio__ws_reader_free(&ws->reader);
   sio__ws_deflater_free(ws->deflater);
   sio__free(ws->close_reason);
@@ -346,15 +347,12 @@ sio__conn *sio__ws_conn(const sio__ws *ws) {
   return ws->conn;
 }
 
-void sio__ws_link(sio__ws *ws, sio__list *list) {
-  sio__list_insert_tail(list, &ws->link);
+void sio__ws_set_owner(sio__ws *ws, sio__ws_owner *o) {
+  o->ws = ws;
+  ws->owner = o;
 }
 sio__ws *sio__ws_from_link(sio__list *link) {
-  return sio__container_of(link, sio__ws, link);
-}
-void sio__ws_on_release(sio__ws *ws, void (*fn)(sio__ws *ws, void *ctx), void *ctx) {
-  ws->release = fn;
-  ws->release_ctx = ctx;
+  return sio__container_of(link, sio__ws_owner, link)->ws;
 }
 
 /* --- public wrappers --------------------------------------------------------------------- */
@@ -464,7 +462,6 @@ int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest
   ws->close_ms = o.close_timeout_ms ? o.close_timeout_ms : 5000;
   ws->close_code = SIO__WS_CLOSE_ABNORMAL;
   sio__timer_init(&ws->timer);
-  sio__list_init(&ws->link);
   sio__ws_reader_init(&ws->reader, o.max_message_size ? o.max_message_size : WS_DEFAULT_MAX_MESSAGE,
                       &reader_cb, ws);
   if (hs.deflate) {

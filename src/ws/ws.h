@@ -59,10 +59,17 @@ void sio__ws_set_user(sio__ws *ws, void *user); /* the `user` handlers receive *
 void *sio__ws_user(const sio__ws *ws);
 sio__conn *sio__ws_conn(const sio__ws *ws);
 
-/* A list of sockets (sio_app_ws keeps one per route): a socket leaves it when its TCP is gone. */
-void sio__ws_link(sio__ws *ws, sio__list *list);
-sio__ws *sio__ws_from_link(sio__list *link);
-/* fn runs after h->close, just before the socket is freed (for owners that count sockets). */
-void sio__ws_on_release(sio__ws *ws, void (*fn)(sio__ws *ws, void *ctx), void *ctx);
+/* Bookkeeping of an owner of many sockets (sio_app_ws keeps one per route), in its own block so
+ * that other sockets (Engine.IO's) do not carry it. The owner allocates it (sio__malloc) and
+ * hands it over with sio__ws_set_owner; the socket unlinks it when its TCP is gone, calls
+ * release (after h->close, just before the socket is freed) and frees it. */
+typedef struct sio__ws_owner {
+  sio__list link; /* in the owner's list (or unlinked: sio__list_init) */
+  void (*release)(sio__ws *ws, void *ctx);
+  void *ctx;
+  sio__ws *ws; /* set by sio__ws_set_owner */
+} sio__ws_owner;
+void sio__ws_set_owner(sio__ws *ws, sio__ws_owner *o);
+sio__ws *sio__ws_from_link(sio__list *link); /* the socket of an owner block's link */
 
 #endif
