@@ -294,6 +294,7 @@ int sio__json_validate_split(const char *s, size_t n, int max_depth, sio__json_s
         k++;
         sc.nc = 0;
         skip_ws(&sc);
+        nc |= sc.nc;
         if (sc.pos >= n) return -EINVAL;
         char c = s[sc.pos++];
         if (c == ']') break;

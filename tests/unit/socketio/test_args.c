@@ -100,6 +100,15 @@ static void test_canon_flag(void **state) {
   canon_flag_is("1234567890123456", 0);
   canon_flag_is("-123456789012345", 1);
   canon_flag_is("true", 1);
+  /* whitespace between the top-level elements counts for the whole array */
+  const char *ws[] = {"[1,2 ]", "[1 ,2]", "[1, 2]", "[ 1,2]"};
+  for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) {
+    sio__json_slice whole, el[2];
+    size_t count;
+    assert_int_equal(sio__json_validate_split(ws[i], strlen(ws[i]), 0, &whole, el, 2, &count), 0);
+    assert_int_equal(whole.canon, 0);
+    assert_int_equal(el[0].canon && el[1].canon, 1);
+  }
 }
 
 static void test_args_view(void **state) {
