@@ -21,7 +21,6 @@ static void maybe_free_queue(sio__conn *c);
 static void on_handle_closed(uv_handle_t *h) {
   sio__conn *c = h->data;
   sio__net *net = c->net;
-  sio__list_remove(&c->link);
   net->nconns--;
   if (c->wq) { /* write callbacks have run (libuv cancels them before this) */
     c->wq->inflight = 0;
@@ -354,7 +353,6 @@ sio__conn *sio__conn_new(sio__net *net) {
   uv_tcp_init(net->loop, &c->tcp);
   c->tcp.data = c;
   sio__list_init(&c->flush_link);
-  sio__list_insert_tail(&net->conns, &c->link);
   net->nconns++;
   return c;
 }

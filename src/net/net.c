@@ -24,7 +24,6 @@ sio__net *sio__net_new(uv_loop_t *loop) {
     return NULL;
   }
   net->loop = loop;
-  sio__list_init(&net->conns);
   sio__list_init(&net->flush_list);
   for (size_t i = 0; i < SIO__WHEEL_SLOTS; i++) sio__list_init(&net->wheel[i]);
   uv_prepare_init(loop, &net->prepare);

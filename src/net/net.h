@@ -68,7 +68,6 @@ struct sio__conn {
   sio__net *net;
   const sio__conn_handler *handler;
   void *ctx; /* the owning protocol's state */
-  sio__list link;       /* in the net's list of connections */
   sio__list flush_link; /* in the net's list of connections with queued writes */
   struct sio__wq *wq;   /* pending writes (and their byte count), only while there are some */
   struct sio__linger *linger; /* the half-close and its time bound, only once closing */

@@ -14,8 +14,7 @@ struct sio__net {
   char *read_buf;
   uv_prepare_t prepare; /* flushes queued writes before the loop polls */
   uv_timer_t tick;      /* drives the timer wheel while timers are active */
-  sio__list conns;
-  size_t nconns;
+  size_t nconns; /* open connections (counted, not listed: nothing walks them) */
   sio__list flush_list;
   sio__list wheel[SIO__WHEEL_SLOTS];
   uint64_t cur_tick;
