@@ -1,13 +1,16 @@
 /* libFuzzer target for the Socket.IO packet decoder with binary reconstruction. The input is
  * split on 0xff bytes: the first part is the text packet, the following parts are attachments.
  * Decoding, placeholder lookup and reassembly must never crash or leak, and re-encoding a
- * decoded packet must decode to the same header. */
+ * decoded packet must decode to the same header. The element slices the decoder keeps must be
+ * the ones an iterator finds, and one flagged canonical must come out of the canonical writer
+ * unchanged (what lets the server relay it verbatim). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "socketio/codec.h"
+#include "socketio/io_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *s = (const char *)data;
@@ -15,6 +18,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t tlen = end ? (size_t)(end - s) : size;
   sio__sio_packet p;
   if (sio__sio_decode(s, tlen, NULL, &p) == 0) {
+    if (p.data && p.data_type == SIO__JSON_ARRAY) {
+      sio__json_iter it;
+      sio__json_slice v;
+      size_t k = 0;
+      sio__json_iter_init(&it, p.data, p.data_len);
+      for (; sio__json_iter_next(&it, &v); k++) {
+        if (k >= SIO__SIO_ELEMS) continue;
+        const sio__json_slice *e = &p.elem[k];
+        if (e->off != v.off || e->len != v.len || e->type != v.type) abort();
+        if (e->canon) {
+          sio__sbuf c = SIO__SBUF_INIT;
+          sio__json_canon(&c, p.data + e->off, e->len);
+          if (!c.oom && (c.len != e->len || memcmp(c.data, p.data + e->off, e->len))) abort();
+          sio__sbuf_free(&c);
+        }
+      }
+      if (k != p.nelem) abort();
+    }
     sio__sbuf b = SIO__SBUF_INIT;
     sio__sio_encode_header(&b, 0, p.type, p.attachments, p.nsp, p.nsp_len, p.id);
     if (p.data) sio__sbuf_append(&b, p.data, p.data_len);
