@@ -6,7 +6,7 @@
 // memory figures are reported but not judged (the sanitizer's quarantine and shadow memory are
 // not sio's). Each scenario is one test; a row that fails names its figure, value and limit.
 //
-// Destined for tests/interop/ once it passes against build/bin/bench (see docs/operations.md).
+// Part of `make test` (ctest interop_soak-short), in both the normal and the ASan leg.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
