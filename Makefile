@@ -51,8 +51,11 @@ fuzz: fuzz-build
 bench: deps build
 	@bench/run-all $(BUILD)
 
+# The soak replays the fuzz corpora against an ASan build of the bench server: build it too.
 soak: deps build
-	@bench/soak $(BUILD)
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target bench -- --no-print-directory -s
+	@SOAK_ASAN_BIN=$(CURDIR)/$(ASAN_BUILD)/bin/bench bench/soak $(BUILD)
 
 install: build
 	@cmake --install $(BUILD)
