@@ -636,7 +636,7 @@ json_t *sio__json_to_jansson(const char *s, size_t n) {
 
 /* Writes a double as JavaScript's Number#toString does: the shortest digits that read back
  * exactly, plain notation for exponents -7 < e < 21, else d.ddde+N. */
-static int dump_real(sio__sbuf *out, double d) {
+int sio__json_write_number(sio__sbuf *out, double d) {
   char tmp[48], digits[24];
   if (!isfinite(d)) return sio__sbuf_appends(out, "null");
   if (d == 0) return sio__sbuf_appends(out, "0");
@@ -680,7 +680,7 @@ int sio__json_dump_jansson(sio__sbuf *out, const json_t *v) {
   case JSON_TRUE: return sio__sbuf_appends(out, "true");
   case JSON_FALSE: return sio__sbuf_appends(out, "false");
   case JSON_INTEGER: return sio__sbuf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-  case JSON_REAL: return dump_real(out, json_real_value(v));
+  case JSON_REAL: return sio__json_write_number(out, json_real_value(v));
   case JSON_STRING: return sio__json_escape(out, json_string_value(v), json_string_length(v));
   case JSON_ARRAY: {
     sio__sbuf_appendc(out, '[');

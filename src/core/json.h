@@ -108,5 +108,8 @@ int sio__json_escape(sio__sbuf *out, const char *str, size_t len);
 
 /* Appends a jansson value compactly (JSON.stringify style, key order kept). 0 or -ENOMEM. */
 int sio__json_dump_jansson(sio__sbuf *out, const json_t *v);
+/* Writes a double as JavaScript's Number#toString (and so JSON.stringify) does: the shortest
+ * digits that read back exactly; "null" for NaN and infinities. 0 or -ENOMEM. */
+int sio__json_write_number(sio__sbuf *out, double d);
 
 #endif

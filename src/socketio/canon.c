@@ -161,57 +161,6 @@ static void canon_string(sio__sbuf *out, const char *s, size_t n) {
   sio__sbuf_appendc(out, '"');
 }
 
-/* ECMAScript Number::toString for a finite double. */
-static void js_number(sio__sbuf *out, double v) {
-  if (!isfinite(v)) {
-    sio__sbuf_append(out, "null", 4);
-    return;
-  }
-  if (v == 0) {
-    sio__sbuf_appendc(out, '0');
-    return;
-  }
-  char buf[40];
-  int p;
-  for (p = 1; p <= 17; p++) {
-    snprintf(buf, sizeof buf, "%.*e", p - 1, v);
-    if (strtod(buf, NULL) == v) break;
-  }
-  /* buf: [-]d[.ddd]e[+-]xx */
-  char digits[24];
-  int k = 0, neg = 0;
-  const char *q = buf;
-  if (*q == '-') {
-    neg = 1;
-    q++;
-  }
-  for (; *q && *q != 'e'; q++)
-    if (*q != '.') digits[k++] = *q;
-  while (k > 1 && digits[k - 1] == '0') k--;
-  int e10 = atoi(q + 1);
-  int n = e10 + 1; /* value = 0.digits * 10^n */
-  if (neg) sio__sbuf_appendc(out, '-');
-  if (k <= n && n <= 21) {
-    sio__sbuf_append(out, digits, (size_t)k);
-    for (int i = k; i < n; i++) sio__sbuf_appendc(out, '0');
-  } else if (0 < n && n <= 21) {
-    sio__sbuf_append(out, digits, (size_t)n);
-    sio__sbuf_appendc(out, '.');
-    sio__sbuf_append(out, digits + n, (size_t)(k - n));
-  } else if (-6 < n && n <= 0) {
-    sio__sbuf_append(out, "0.", 2);
-    for (int i = 0; i < -n; i++) sio__sbuf_appendc(out, '0');
-    sio__sbuf_append(out, digits, (size_t)k);
-  } else {
-    sio__sbuf_appendc(out, digits[0]);
-    if (k > 1) {
-      sio__sbuf_appendc(out, '.');
-      sio__sbuf_append(out, digits + 1, (size_t)(k - 1));
-    }
-    sio__sbuf_printf(out, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
-  }
-}
-
 static void canon_number(sio__sbuf *out, const char *s, size_t n) {
   /* fast path: an integer of at most 15 digits is already in its JavaScript form */
   size_t i = s[0] == '-' ? 1 : 0;
@@ -239,7 +188,7 @@ static void canon_number(sio__sbuf *out, const char *s, size_t n) {
     v = t ? strtod(t, NULL) : 0;
     sio__free(t);
   }
-  js_number(out, v);
+  sio__json_write_number(out, v);
 }
 
 static void canon_value(sio__sbuf *out, const char *s, size_t n, sio__json_type t);
