@@ -1,14 +1,16 @@
 /* iofeatures: a Socket.IO server exercising the whole sio_io API, driven by
  * tests/interop/io-features.test.mjs with the official socket.io-client.
  *
- *   iofeatures [--port N]
+ *   iofeatures [--port N] [--compression]
  *
  * Namespace "/" behaves as the conformance server (auth, message-back, message-with-ack) and
  * adds one event per feature: rooms, broadcasts (to/except/broadcast/volatile), server acks with
  * timeouts, broadcast with acks, fetchSockets/socketsJoin/socketsLeave/disconnectSockets,
  * onAny/onAnyOutgoing, socket.use, disconnect reasons, emits from another thread.
  * "/mw": io.use()-style middleware (asynchronous accept; refusal with message + data).
- * "/dyn-*": dynamic namespaces. "/custom": emits "auth" like the conformance server. */
+ * "/dyn-*": dynamic namespaces. "/custom": emits "auth" like the conformance server.
+ * --compression turns on permessage-deflate and gzip of polling responses (the "compressed"
+ * event shows socket.compress(on) per packet). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,8 +311,28 @@ static void on_flood(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   free(blob);
 }
 
+/* "compressed": (on, size[, room]) -> "big" with a string of size bytes, through
+ * socket.compress(on).emit, or io.to(room).compress(on).emit when a room is given */
+static void on_compressed(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  int64_t size = 0;
+  sio_args_int(a, 1, &size);
+  if (size < 0 || size > 100000) size = 0;
+  char *blob = malloc((size_t)size + 1);
+  if (!blob) return;
+  for (int64_t i = 0; i < size; i++) blob[i] = (char)('a' + i % 7);
+  blob[size] = 0;
+  const char *room = sio_args_str(a, 2, NULL);
+  sio_op *op = room ? sio_to(io, room) : sio_socket_self_op(s);
+  sio_msg *m = sio_msg_new("big");
+  sio_msg_str(m, blob);
+  sio_emit_msg(sio_compress(op, sio_args_bool(a, 0)), m);
+  free(blob);
+  if (ack) sio_ack_send(ack);
+}
+
 static void on_connection(sio_socket *s, void *u) {
   emit_auth(s);
+  sio_on(s, "compressed", on_compressed, NULL);
   sio_on(s, "flood", on_flood, NULL);
   sio_on(s, "dyn-bcast", on_dyn_bcast, NULL);
   sio_on(s, "message", on_message, NULL);
@@ -391,12 +413,14 @@ static void on_custom_connection(sio_socket *s, void *u) {
 }
 
 int main(int argc, char **argv) {
-  int port = 3000;
+  int port = 3000, compression = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       port = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--compression")) {
+      compression = 1;
     } else {
-      fprintf(stderr, "usage: iofeatures [--port N]\n");
+      fprintf(stderr, "usage: iofeatures [--port N] [--compression]\n");
       return 2;
     }
   }
@@ -412,6 +436,8 @@ int main(int argc, char **argv) {
   o.ping_timeout_ms = 200;
   o.connect_timeout_ms = 1000;
   o.cors_origin = "*";
+  o.per_message_deflate = compression;
+  o.http_compression = compression;
   io = sio_io_attach(app, &o);
   if (!app || !io) {
     fprintf(stderr, "iofeatures: cannot start\n");

@@ -49,7 +49,9 @@ typedef struct sio_eio_opts {
   unsigned transports;           /* SIO_EIO_* bits [both] */
   int no_upgrades;               /* allowUpgrades = false */
   int http_compression;          /* gzip polling responses when accepted [off] */
-  size_t compression_threshold;  /* only responses at least this long [1024] */
+  size_t compression_threshold;  /* only responses, and WebSocket messages, at least this long
+                                    are compressed [1024] (httpCompression.threshold and
+                                    perMessageDeflate.threshold) */
   int per_message_deflate;       /* perMessageDeflate on the WebSocket transport [off] */
   const char *cors_origin;       /* "*", an origin, or a comma-separated list [no CORS] */
   sio_eio_origin_fn cors_origin_fn; /* or a function deciding per origin */

@@ -97,7 +97,7 @@ typedef struct sio_io_opts {
   int no_serve_client;         /* serveClient = false (/socket.io/socket.io.js is 404) */
   const char *cors_origin;     /* cors.origin: "*", one origin or a comma list [no CORS] */
   int cors_credentials;        /* cors.credentials */
-  int per_message_deflate;     /* perMessageDeflate [off] */
+  int per_message_deflate;     /* perMessageDeflate [off] (messages of 1024+ bytes; sio_compress) */
   int http_compression;        /* gzip polling responses when accepted [off] */
   size_t send_buffer_limit;    /* per-client bytes not yet sent [1 MiB] */
   sio_send_policy send_buffer_policy;
@@ -322,8 +322,11 @@ sio_op *sio_socket_op(sio_socket *s); /* everyone in the socket's namespace exce
 sio_op *sio_socket_self_op(sio_socket *s);
 sio_op *sio_op_to(sio_op *op, const char *room); /* add a room (union); sio_in is the same */
 sio_op *sio_op_except(sio_op *op, const char *room);
-sio_op *sio_op_volatile(sio_op *op);             /* skip clients that cannot take it now */
-sio_op *sio_op_compress(sio_op *op, int on);     /* permessage-deflate for this packet */
+sio_op *sio_op_volatile(sio_op *op); /* skip clients that cannot take it now */
+/* socket.compress(on): whether this packet may be compressed [on]. Off, it goes out as a plain
+ * WebSocket frame even with permessage-deflate, and does not make a polling response gzipped;
+ * on, frames and responses of at least 1024 bytes are compressed (when negotiated / enabled). */
+sio_op *sio_op_compress(sio_op *op, int on);
 sio_op *sio_op_local(sio_op *op);                /* this node only (multi-node adapters) */
 sio_op *sio_op_timeout(sio_op *op, uint32_t ms); /* for sio_msg_acks */
 void sio_op_free(sio_op *op);

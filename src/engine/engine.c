@@ -59,6 +59,7 @@ struct sio_eio_socket {
   int transport;
   unsigned refs;
   unsigned announced : 1, upgrading : 1, in_batch : 1, get_gzip : 1, in_map : 1;
+  unsigned out_compress : 1; /* a packet in `out` may be compressed (engine.io's Polling.send) */
   void *data;
   handshake *hs;
   /* polling */
@@ -370,8 +371,10 @@ static void schedule_ping(sio__eio_session *s) {
 
 /* --- sending ------------------------------------------------------------------------------ */
 
-static int ws_send_packet(sio__ws *ws, sio__eio_type type, const void *data, size_t len,
-                          int binary) {
+/* A packet the engine writes itself (heartbeat, probe answers, packets moved over at an
+ * upgrade): compressed by size alone, as engine.io's packets default to compress: true. */
+static int ws_send_packet(const sio__eio_session *s, sio__ws *ws, sio__eio_type type,
+                          const void *data, size_t len, int binary) {
   sio__eio_msg m;
   sio__sbuf b = SIO__SBUF_INIT;
   if (sio__sbuf_reserve(&b, SIO__WS_HEADROOM + len + 1)) return -ENOMEM;
@@ -380,7 +383,8 @@ static int ws_send_packet(sio__ws *ws, sio__eio_type type, const void *data, siz
   sio__sbuf_append(&b, data, len);
   int rc = sio__eio_msg_seal(&b, binary, &m);
   if (rc) return rc;
-  rc = sio__ws_send_prepared(ws, m.b, m.frame_off);
+  size_t n = m.b->len - m.data_off;
+  rc = sio__ws_send_prepared(ws, m.b, m.frame_off, n >= s->eio->opts.compression_threshold);
   sio__eio_msg_release(&m);
   return rc;
 }
@@ -399,12 +403,13 @@ static int send_packet(sio__eio_session *s, sio__eio_type type, const void *data
   if (s->state != ST_OPEN) return SIO_ECLOSED;
   if (s->transport == SIO_EIO_WEBSOCKET) {
     if (!s->ws) return SIO_ECLOSED;
-    return ws_send_packet(s->ws, type, data, len, binary);
+    return ws_send_packet(s, s->ws, type, data, len, binary);
   }
   if (poll_full(s, len)) return SIO_ETOOLARGE;
   sio__eio_packet p = {type, binary, data, len};
   int rc = sio__eio_encode_packet(&s->out, &p, s->out.len > 0);
   if (rc || s->out.oom) return -ENOMEM;
+  s->out_compress = 1; /* engine.io's packets default to compress: true */
   if (s->get_res && !s->in_batch) poll_flush(s);
   return 0;
 }
@@ -430,7 +435,8 @@ int sio__eio_msg_seal(sio__sbuf *s, int binary, sio__eio_msg *out) {
   sio__buf *b = sio__sbuf_to_buf(s);
   if (!b) return -ENOMEM;
   out->b = b;
-  out->binary = binary;
+  out->binary = (uint8_t)binary;
+  out->compress = 1;
   out->data_off = SIO__WS_HEADROOM;
   out->frame_off = sio__ws_frame_prepare(b, binary ? SIO__WS_OP_BINARY : SIO__WS_OP_TEXT);
   return 0;
@@ -454,7 +460,9 @@ int sio__eio_send_msg(sio__eio_session *s, const sio__eio_msg *m) {
   if (s->state != ST_OPEN) return SIO_ECLOSED;
   if (s->transport == SIO_EIO_WEBSOCKET) {
     if (!s->ws) return SIO_ECLOSED;
-    return sio__ws_send_prepared(s->ws, m->b, m->frame_off);
+    size_t n = m->b->len - m->data_off;
+    int z = m->compress && n >= s->eio->opts.compression_threshold;
+    return sio__ws_send_prepared(s->ws, m->b, m->frame_off, z);
   }
   const char *d = m->b->data + m->data_off;
   size_t n = m->b->len - m->data_off;
@@ -467,6 +475,7 @@ int sio__eio_send_msg(sio__eio_session *s, const sio__eio_msg *m) {
     rc = sio__sbuf_append(&s->out, d, n);
   }
   if (rc || s->out.oom) return -ENOMEM;
+  if (m->compress) s->out_compress = 1;
   if (s->get_res && !s->in_batch) poll_flush(s);
   return 0;
 }
@@ -549,7 +558,9 @@ static int poll_flush(sio__eio_session *s) {
   sio_res *res = take_get(s);
   sio__sbuf body = s->out;
   s->out = (sio__sbuf)SIO__SBUF_INIT;
-  respond_payload(s, res, &body, s->get_gzip);
+  int gzip = s->get_gzip && s->out_compress;
+  s->out_compress = 0;
+  respond_payload(s, res, &body, gzip);
   sio__sbuf_free(&body);
   if (s->eio->h.drain && s->state == ST_OPEN) s->eio->h.drain(s, s->eio->user);
   session_unref(s);
@@ -947,11 +958,12 @@ static void complete_upgrade(sio__eio_session *s) {
   if (s->out.len) {
     sio__sbuf pending = s->out;
     s->out = (sio__sbuf)SIO__SBUF_INIT;
+    s->out_compress = 0; /* the payload keeps no per-packet flag: these go by size alone */
     sio__eio_payload_iter it;
     sio__eio_packet p;
     sio__eio_payload_init(&it, pending.data, pending.len);
     while (sio__eio_payload_next(&it, &p) == 1)
-      ws_send_packet(ws, p.type, p.data, p.len, p.binary);
+      ws_send_packet(s, ws, p.type, p.data, p.len, p.binary);
     sio__eio_payload_free(&it);
     sio__sbuf_free(&pending);
   }
@@ -982,7 +994,7 @@ static void probe_on_message(sio__ws *ws, const char *data, size_t len, int bina
   sio__eio_packet p;
   if (!binary && sio__eio_decode_text(data, len, &p) == 0) {
     if (p.type == SIO__EIO_PING && p.len == 5 && memcmp(p.data, "probe", 5) == 0) {
-      ws_send_packet(ws, SIO__EIO_PONG, "probe", 5, 0);
+      ws_send_packet(s, ws, SIO__EIO_PONG, "probe", 5, 0);
       s->upgrading = 1;
       if (s->get_res && !s->out.len) release_get(s, "6");
       return;

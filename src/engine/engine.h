@@ -42,7 +42,13 @@ typedef struct sio__eio_msg {
   sio__buf *b;      /* headroom, then the packet up to b->len */
   size_t frame_off; /* the WebSocket frame: b->data[frame_off .. b->len) */
   size_t data_off;  /* the packet: b->data[data_off .. b->len) */
-  int binary;
+  uint8_t binary;
+  /* May be compressed (socket.compress(on); 1 after sealing, Node's default): over WebSocket
+   * with permessage-deflate the frame is deflated when the packet is at least
+   * compression_threshold bytes; over polling the response is gzipped (http_compression, same
+   * threshold) when at least one packet in it may be. Per message, not per session: one
+   * encoding serves every recipient, and each write decides for its own connection. */
+  uint8_t compress;
 } sio__eio_msg;
 
 /* Starts building a message in s (reset first): reserves the headroom and, for text, writes the

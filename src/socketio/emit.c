@@ -327,13 +327,15 @@ static void view_free(sio_args *view, sio__buf *text) {
   if (text) sio__buf_unref(text);
 }
 
-static int emit_to_socket(sio_socket *s, sio_msg *m, int vol);
+static int emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags);
 
 int sio__emit_to_socket(sio_socket *s, sio_msg *m) {
-  return emit_to_socket(s, m, 0);
+  return emit_to_socket(s, m, SIO__BC_COMPRESS);
 }
 
-static int emit_to_socket(sio_socket *s, sio_msg *m, int vol) {
+/* flags: SIO__BC_VOLATILE and SIO__BC_COMPRESS of the operator (socket.volatile/.compress). */
+static int emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags) {
+  int vol = (flags & SIO__BC_VOLATILE) != 0;
   if (!m) return -ENOMEM;
   int rc = m->failed;
   if (!rc && !s) rc = -EINVAL;
@@ -365,6 +367,7 @@ static int emit_to_socket(sio_socket *s, sio_msg *m, int vol) {
     sio_msg_free(m);
     return rc;
   }
+  sio__out_set_compress(&o, (flags & SIO__BC_COMPRESS) != 0);
   sio_args *view = NULL;
   sio__buf *vtext = NULL;
   emit_out_listeners(s, m, &view, &vtext);
@@ -443,7 +446,9 @@ struct sio_op {
 static sio_op *op_new(sio_nsp *nsp) {
   if (!nsp) return NULL;
   sio_op *op = sio__calloc(1, sizeof(*op));
-  if (op) op->nsp = nsp;
+  if (!op) return NULL;
+  op->nsp = nsp;
+  op->flags = SIO__BC_COMPRESS; /* Node's default: compress unless .compress(false) */
   return op;
 }
 
@@ -600,6 +605,8 @@ static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m) {
     if (ctx.col) collector_unref(ctx.col);
     return rc;
   }
+  /* encoded once; each recipient's write compresses (or not) for its own connection */
+  sio__out_set_compress(&ctx.out, (op->flags & SIO__BC_COMPRESS) != 0);
   sio__bcast_opts o = op_opts(op);
   o.packet = m;
   if (ctx.col) o.flags |= SIO__BC_ACK;
@@ -622,7 +629,7 @@ int sio_op_emit_msg(sio_op *op, sio_msg *m) {
   int rc = 0;
   if (op && m && !op->failed && op->self) { /* one socket, with the operator's flags */
     if (op->timeout_ms) m->timeout_ms = op->timeout_ms;
-    rc = emit_to_socket(op->self, m, (op->flags & SIO__BC_VOLATILE) != 0);
+    rc = emit_to_socket(op->self, m, op->flags);
     sio_op_free(op);
     return rc;
   }

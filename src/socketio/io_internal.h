@@ -218,6 +218,8 @@ typedef struct sio__out {
 } sio__out;
 int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
                    size_t nsp_len, uint64_t id);
+/* socket.compress(on) for every part of the packet (they are built compressible). */
+void sio__out_set_compress(sio__out *o, int on);
 void sio__out_release(sio__out *o);
 
 /* server.c: transport glue */

@@ -445,6 +445,11 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
   return 0;
 }
 
+void sio__out_set_compress(sio__out *o, int on) {
+  o->text.compress = (uint8_t)(on != 0);
+  for (unsigned i = 0; i < o->natt; i++) o->att[i].compress = (uint8_t)(on != 0);
+}
+
 void sio__out_release(sio__out *o) {
   if (o->text.b) sio__eio_msg_release(&o->text);
   for (unsigned i = 0; i < o->natt; i++) sio__eio_msg_release(&o->att[i]);

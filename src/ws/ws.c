@@ -190,6 +190,7 @@ static int on_control(void *user, int op, unsigned code, char *data, size_t len)
       ws->reason_len = ws->close_reason ? (uint16_t)len : 0;
     }
     if (!ws->sent_close) write_close(ws, code == SIO__WS_CLOSE_NO_STATUS ? 0 : code, data, len);
+    sio__conn_end(ws->conn); /* the peer sends nothing after its close frame: no lingering */
     close_tcp(ws);
   }
   return stopped(ws) ? -1 : 0;
@@ -294,8 +295,8 @@ int sio__ws_send(sio__ws *ws, const void *data, size_t len, int binary) {
   return rc;
 }
 
-int sio__ws_send_prepared(sio__ws *ws, sio__buf *b, size_t frame_off) {
-  if (ws->deflater) {
+int sio__ws_send_prepared(sio__ws *ws, sio__buf *b, size_t frame_off, int compress) {
+  if (ws->deflater && compress) { /* this connection's own compressed copy */
     int op = b->data[frame_off] & 0x0F;
     return sio__ws_send(ws, b->data + SIO__WS_HEADROOM, b->len - SIO__WS_HEADROOM,
                         op == SIO__WS_OP_BINARY);

@@ -44,9 +44,11 @@ int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest
 int sio__ws_send(sio__ws *ws, const void *data, size_t len, int binary);
 /* Sends a frame prepared once for many recipients: b holds SIO__WS_HEADROOM bytes, then the
  * payload; call sio__ws_frame_prepare(b, opcode) once (it returns frame_off), then this for
- * each recipient (takes its own reference to b). On a connection with permessage-deflate the
- * payload is compressed for that connection instead. */
-int sio__ws_send_prepared(sio__ws *ws, sio__buf *b, size_t frame_off);
+ * each recipient (takes its own reference to b). With `compress` on a connection that
+ * negotiated permessage-deflate, the payload is compressed for that connection instead (RSV1
+ * set); otherwise the shared frame goes out as it is (RSV1 clear, valid with or without the
+ * extension), so one encoding serves compressing and non-compressing recipients alike. */
+int sio__ws_send_prepared(sio__ws *ws, sio__buf *b, size_t frame_off, int compress);
 int sio__ws_ping(sio__ws *ws, const void *data, size_t len);
 /* Starts the close handshake (code 0: no status code). */
 int sio__ws_close(sio__ws *ws, int code, const char *reason, size_t reason_len);

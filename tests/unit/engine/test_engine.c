@@ -5,7 +5,8 @@
  * WebSocket client) and checks what the layer above hears: connection, messages, close
  * reasons ("transport close", "ping timeout", "parse error", "forced close",
  * "transport error"), the handshake info, messages encoded once (sio__eio_msg), packets
- * buffered during an upgrade delivered over the WebSocket in order, 413, CORS lists, gzip. */
+ * buffered during an upgrade delivered over the WebSocket in order, 413, CORS lists, gzip, and
+ * the per-message compress flag (permessage-deflate RSV1 per frame, gzip per polling payload). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,6 +65,21 @@ static void on_connection(sio_eio_socket *s, void *user) {
             x ? x : "-", foo ? foo : "-", sio_eio_socket_remote_address(s));
 }
 
+/* One shared message for the compress tests: '1' a 2000-byte one that may be compressed, '0'
+ * the same with compress off, 's' a short one (under the 1024-byte threshold) that may be. */
+#define BIG_PROBE 2000
+static void send_compress_probe(sio_eio_socket *s, char kind) {
+  sio__eio_msg m;
+  sio__sbuf b = SIO__SBUF_INIT;
+  sio__eio_msg_begin(&b, 0);
+  sio__sbuf_appendc(&b, kind);
+  for (size_t i = 0; kind != 's' && i + 1 < BIG_PROBE; i++) sio__sbuf_appendc(&b, 'a' + i % 7);
+  if (sio__eio_msg_seal(&b, 0, &m)) return;
+  m.compress = kind != '0';
+  sio__eio_send_msg(s, &m);
+  sio__eio_msg_release(&m);
+}
+
 static void on_message(sio_eio_socket *s, const char *data, size_t len, int binary,
                        void *user) {
   if (!binary && len == 3 && !memcmp(data, "bye", 3)) {
@@ -83,6 +99,10 @@ static void on_message(sio_eio_socket *s, const char *data, size_t len, int bina
     if (sio__eio_msg_new("\x01\x02", 2, 1, &m)) return;
     sio__eio_send_msg(s, &m);
     sio__eio_msg_release(&m);
+    return;
+  }
+  if (!binary && len > 2 && !memcmp(data, "cz", 2)) { /* "cz" + one char per message */
+    for (size_t i = 2; i < len; i++) send_compress_probe(s, data[i]);
     return;
   }
   if (!binary && len == 5 && !memcmp(data, "flood", 5)) {
@@ -137,6 +157,7 @@ static int setup(void **state) {
   o.cors_origin = "http://a.test, http://b.test";
   o.cors_credentials = 1;
   o.http_compression = 1;
+  o.per_message_deflate = 1; /* only clients that offer it get it */
   o.send_buffer_limit = 20000;
   o.upgrade_timeout_ms = 300;
   static const sio_eio_handlers h = {.allow_request = allow_request,
@@ -293,14 +314,14 @@ static void sid_query(char *q, size_t n, const char *sid) {
 
 /* --- a minimal WebSocket client ----------------------------------------------------------- */
 
-static int ws_open(const char *query) {
+static int ws_open_with(const char *query, const char *headers) {
   int fd = dial();
   char req[512];
   int n = snprintf(req, sizeof req,
                    "GET /engine.io/?%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n",
-                   query);
+                   "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                   query, headers);
   write_all(fd, req, (size_t)n);
   /* read the 101 head byte by byte so that no frame bytes are consumed */
   char head[2048];
@@ -317,6 +338,10 @@ static int ws_open(const char *query) {
     return -1;
   }
   return fd;
+}
+
+static int ws_open(const char *query) {
+  return ws_open_with(query, "");
 }
 
 static void ws_send(int fd, int opcode, const void *data, size_t len) {
@@ -597,6 +622,80 @@ static void test_websocket(void **state) {
   wait_event(want, 1000);
 }
 
+/* socket.compress(): over WebSocket with permessage-deflate, a message at or above the
+ * threshold that may be compressed goes out deflated (RSV1); one with compress off and a short
+ * one go out as they are. Each comes from one shared encoding. */
+static void test_websocket_compress_flag(void **state) {
+  int fd =
+      ws_open_with("EIO=4&transport=websocket", "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+  assert_true(fd >= 0);
+  z_stream z = {0};
+  assert_int_equal(inflateInit2(&z, -15), Z_OK);
+  static unsigned char buf[65536], out[65536];
+  ws_send(fd, 1, "4cz10s1", 7);
+  const char kinds[] = "o10s1"; /* the open packet first */
+  for (size_t k = 0; k < sizeof kinds - 1; k++) {
+    unsigned char h[2];
+    read_exact(fd, h, 2);
+    size_t n = h[1] & 0x7f;
+    if (n == 126) {
+      unsigned char e[2];
+      read_exact(fd, e, 2);
+      n = (size_t)e[0] << 8 | e[1];
+    }
+    read_exact(fd, buf, n);
+    int rsv1 = (h[0] & 0x40) != 0;
+    size_t len = n;
+    const unsigned char *msg = buf;
+    if (rsv1) { /* inflate, with the tail the sender removed put back */
+      memcpy(buf + n, "\x00\x00\xff\xff", 4);
+      z.next_in = buf;
+      z.avail_in = (uInt)n + 4;
+      z.next_out = out;
+      z.avail_out = sizeof out;
+      assert_int_equal(inflate(&z, Z_SYNC_FLUSH), Z_OK);
+      len = sizeof out - z.avail_out;
+      msg = out;
+    }
+    if (kinds[k] == 'o') continue;           /* the open packet, compressed or not */
+    assert_int_equal(rsv1, kinds[k] == '1'); /* only big and compressible */
+    assert_int_equal(msg[0], '4');
+    assert_int_equal(msg[1], kinds[k]);
+    assert_int_equal(len, kinds[k] == 's' ? 2 : BIG_PROBE + 1);
+  }
+  inflateEnd(&z);
+  ws_send(fd, 1, "1", 1);
+  close(fd);
+}
+
+/* Over polling, a payload is gzipped only when a packet in it may be compressed (engine.io's
+ * Polling.send), and only past the threshold. */
+static void test_polling_compress_flag(void **state) {
+  char sid[64], q[128];
+  handshake(sid, NULL, NULL);
+  sid_query(q, sizeof q, sid);
+  const char *gz = "Accept-Encoding: gzip\r\n";
+  expect_reply(http("POST", q, "4cz0", NULL), 200, "ok");
+  reply r = http("GET", q, NULL, gz);
+  assert_int_equal(r.status, 200);
+  assert_null(strstr(r.head, "Content-Encoding"));
+  assert_int_equal(r.len, BIG_PROBE + 1);
+  free(r.body);
+  expect_reply(http("POST", q, "4cz00", NULL), 200, "ok");
+  r = http("GET", q, NULL, gz);
+  assert_null(strstr(r.head, "Content-Encoding"));
+  free(r.body);
+  expect_reply(http("POST", q, "4cz0s", NULL), 200, "ok"); /* one of them may be */
+  r = http("GET", q, NULL, gz);
+  assert_non_null(strstr(r.head, "Content-Encoding: gzip"));
+  free(r.body);
+  expect_reply(http("POST", q, "4cz1", NULL), 200, "ok");
+  r = http("GET", q, NULL, gz);
+  assert_non_null(strstr(r.head, "Content-Encoding: gzip"));
+  free(r.body);
+  expect_reply(http("POST", q, "1", NULL), 200, "ok");
+}
+
 static void test_upgrade_delivers_buffered_in_order(void **state) {
   char sid[64], q[160], want[160];
   handshake(sid, NULL, NULL);
@@ -761,6 +860,8 @@ int main(void) {
       cmocka_unit_test(test_send_buffer_limit),
       cmocka_unit_test(test_cors_and_gzip),
       cmocka_unit_test(test_websocket),
+      cmocka_unit_test(test_websocket_compress_flag),
+      cmocka_unit_test(test_polling_compress_flag),
       cmocka_unit_test(test_upgrade_delivers_buffered_in_order),
       cmocka_unit_test(test_upgrade_timeout_and_noop),
   };
