@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static void conn_release(sio__conn *c);
 static void flush(sio__conn *c);
@@ -27,7 +28,7 @@ static void on_handle_closed(uv_handle_t *h) {
     drop_queue(c);
     maybe_free_queue(c);
   }
-  sio__free(c->linger); /* its shutdown request has completed or been cancelled by now */
+  sio__free(c->linger);
   if (c->handler && c->handler->on_close) c->handler->on_close(c);
   sio__free(c);
   sio__net_conn_gone(net);
@@ -63,7 +64,9 @@ static void conn_release(sio__conn *c) {
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
-void sio__conn_abort(sio__conn *c) { conn_release(c); }
+void sio__conn_abort(sio__conn *c) {
+  conn_release(c);
+}
 
 /* Consumes `n` written bytes from the front of the queue. */
 static void consume(sio__conn *c, size_t n) {
@@ -88,20 +91,16 @@ static void on_linger_timeout(sio__timer *t) {
   conn_release(l->c);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status) {
-  struct sio__linger *l = sio__container_of(req, struct sio__linger, req);
-  sio__conn *c = l->c;
-  if (c->closed) return;
-  if (status < 0 || c->eof) {
-    conn_release(c);
-    return;
-  }
-  sio__timer_start(c->net, &l->timer, SIO__LINGER_MS, on_linger_timeout);
-}
-
+/* Half-closes at once with shutdown(2) (uv_shutdown would wait for another loop iteration
+ * and re-arm epoll for it), then reads until the peer's FIN or the linger time. */
 static void start_shutdown(sio__conn *c) {
   if (c->shut || c->closed) return;
   c->shut = 1;
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || shutdown(fd, SHUT_WR) != 0 || c->eof) {
+    conn_release(c);
+    return;
+  }
   struct sio__linger *l = sio__calloc(1, sizeof(*l));
   if (!l) {
     conn_release(c);
@@ -109,18 +108,16 @@ static void start_shutdown(sio__conn *c) {
   }
   l->c = c;
   sio__timer_init(&l->timer);
-  if (uv_shutdown(&l->req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
-    sio__free(l);
-    conn_release(c);
-    return;
-  }
-  c->linger = l; /* freed with the connection, after libuv is done with the request */
+  c->linger = l; /* freed with the connection */
+  sio__timer_start(c->net, &l->timer, SIO__LINGER_MS, on_linger_timeout);
 }
 
 static void after_drain(sio__conn *c) {
   if (c->shutdown_after_flush) {
-    if (c->eof) conn_release(c);
-    else start_shutdown(c);
+    if (c->eof || c->peer_done)
+      conn_release(c);
+    else
+      start_shutdown(c);
     return;
   }
   if (c->want_drain && sio__conn_buffered(c) == 0) {
@@ -164,6 +161,20 @@ static size_t fill_iov(struct sio__wq *wq, uv_buf_t *iov, size_t *bytes) {
   return k;
 }
 
+/* The last bytes before a close or half-close: sent with MSG_MORE so that they wait in the
+ * kernel for the close(2) or shutdown(2) that follows at once, which tacks its FIN onto them:
+ * one segment instead of two. Same contract as uv_try_write. */
+static int try_write_last(sio__conn *c, uv_buf_t *iov, size_t k) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return UV_EBADF;
+  struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = k}; /* same layout */
+  ssize_t n;
+  do n = sendmsg(fd, &mh, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n >= 0) return (int)n;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+}
+
 static void flush(sio__conn *c) {
   struct sio__wq *wq = c->wq;
   if (sio__list_linked(&c->flush_link)) sio__list_remove(&c->flush_link);
@@ -172,7 +183,9 @@ static void flush(sio__conn *c) {
   while (wq->head < wq->n) {
     size_t bytes;
     size_t k = fill_iov(wq, iov, &bytes);
-    int n = uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)k);
+    int last = c->shutdown_after_flush && k == wq->n - wq->head;
+    int n =
+        last ? try_write_last(c, iov, k) : uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)k);
     if (n == UV_EAGAIN || (n >= 0 && (size_t)n < bytes)) {
       if (n > 0) consume(c, (size_t)n);
       k = fill_iov(wq, iov, &bytes);
@@ -194,9 +207,13 @@ static void flush(sio__conn *c) {
   after_drain(c);
 }
 
-void sio__conn_flush(sio__conn *c) { flush(c); }
+void sio__conn_flush(sio__conn *c) {
+  flush(c);
+}
 
-size_t sio__conn_buffered(const sio__conn *c) { return c->wq ? c->wq->queued : 0; }
+size_t sio__conn_buffered(const sio__conn *c) {
+  return c->wq ? c->wq->queued : 0;
+}
 
 void sio__net_flush_all(sio__net *net) {
   while (!sio__list_empty(&net->flush_list)) {
@@ -254,11 +271,16 @@ void sio__conn_close(sio__conn *c) {
     c->shutdown_after_flush = 1;
     return;
   }
-  if (c->eof) { /* the peer has finished sending: nothing to linger for */
+  if (c->eof || c->peer_done) { /* the peer has finished sending: nothing to linger for */
     conn_release(c);
     return;
   }
   start_shutdown(c);
+}
+
+void sio__conn_end(sio__conn *c) {
+  c->peer_done = 1;
+  sio__conn_close(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -325,24 +347,34 @@ static int ip4_text(char *ip, size_t iplen, const char *prefix, const unsigned c
 }
 
 int sio__conn_peer(const sio__conn *c, char *ip, size_t iplen, int *port) {
-  struct sockaddr_storage ss;
-  int len = sizeof(ss);
-  int r = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len);
-  if (r != 0) return r;
-  if (ss.ss_family == AF_INET6) {
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (c->peer_family == AF_INET6) {
     /* Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d; show them as Node does. */
-    if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
-      r = ip4_text(ip, iplen, "::ffff:", a6->sin6_addr.s6_addr + 12);
-    else
-      r = uv_ip6_name(a6, ip, iplen);
-    if (port) *port = ntohs(a6->sin6_port);
-  } else {
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    r = ip4_text(ip, iplen, "", (const unsigned char *)&a4->sin_addr.s_addr);
-    if (port) *port = ntohs(a4->sin_port);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    memcpy(&a6.sin6_addr, c->peer_addr, 16);
+    int r = IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr) ? ip4_text(ip, iplen, "::ffff:", c->peer_addr + 12)
+                                                : uv_ip6_name(&a6, ip, iplen);
+    if (port) *port = ntohs(c->peer_port);
+    return r;
   }
-  return r;
+  if (c->peer_family == AF_INET) {
+    if (port) *port = ntohs(c->peer_port);
+    return ip4_text(ip, iplen, "", c->peer_addr);
+  }
+  return UV_ENOTCONN;
+}
+
+void sio__conn_set_peer(sio__conn *c, const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+    c->peer_family = AF_INET6;
+    c->peer_port = a6->sin6_port;
+    memcpy(c->peer_addr, &a6->sin6_addr, 16);
+  } else if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+    c->peer_family = AF_INET;
+    c->peer_port = a4->sin_port;
+    memcpy(c->peer_addr, &a4->sin_addr, 4);
+  }
 }
 
 /* Called by the listener for each accepted socket. */
@@ -364,4 +396,3 @@ void sio__conn_start(sio__conn *c) {
   }
   sio__conn_resume(c);
 }
-

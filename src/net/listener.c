@@ -72,7 +72,7 @@ static void note_fd_exhaustion(sio__listener *l, int err) {
             strerror(err), l->net->nconns);
 }
 
-static void accept_one(sio__listener *l, int fd) {
+static void accept_one(sio__listener *l, int fd, const struct sockaddr *peer) {
   if (l->in_fd_exhaustion) {
     l->in_fd_exhaustion = 0;
     sio__debug("accept: file descriptors available again");
@@ -98,6 +98,7 @@ static void accept_one(sio__listener *l, int fd) {
     sio__conn_start(c); /* no handler: released */
     return;
   }
+  sio__conn_set_peer(c, peer);
   l->cb(l, c, l->user);
   sio__conn_start(c);
 }
@@ -106,9 +107,11 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   sio__listener *l = h->data;
   if (status < 0) return;
   for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      accept_one(l, fd);
+      accept_one(l, fd, (struct sockaddr *)&peer);
       continue;
     }
     int err = errno;
@@ -129,10 +132,12 @@ static int make_socket(const char *host, int port, int backlog, int *out_fd, int
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len;
-  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) len = sizeof(struct sockaddr_in6);
+  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0)
+    len = sizeof(struct sockaddr_in6);
   else if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0)
     len = sizeof(struct sockaddr_in);
-  else return UV_EINVAL;
+  else
+    return UV_EINVAL;
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1, zero = 0;
@@ -160,7 +165,8 @@ int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, 
   const char *host = opts->host && *opts->host ? opts->host : NULL;
   int fd = -1, port = 0;
   int r = make_socket(host ? host : "::", opts->port, backlog, &fd, &port);
-  if (r != 0 && !host && r != UV_EADDRINUSE) r = make_socket("0.0.0.0", opts->port, backlog, &fd, &port);
+  if (r != 0 && !host && r != UV_EADDRINUSE)
+    r = make_socket("0.0.0.0", opts->port, backlog, &fd, &port);
   if (r != 0) return r;
   sio__listener *l = sio__calloc(1, sizeof(*l));
   if (!l) {
@@ -190,7 +196,9 @@ int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, 
   return 0;
 }
 
-int sio__listener_port(const sio__listener *l) { return l->port; }
+int sio__listener_port(const sio__listener *l) {
+  return l->port;
+}
 
 static void on_listener_closed(uv_handle_t *h) {
   sio__listener *l = h->data;

@@ -36,9 +36,15 @@ sio__net *sio__net_new(uv_loop_t *loop) {
   return net;
 }
 
-uv_loop_t *sio__net_loop(sio__net *net) { return net->loop; }
-uint64_t sio__net_now(sio__net *net) { return uv_now(net->loop); }
-size_t sio__net_conn_count(sio__net *net) { return net->nconns; }
+uv_loop_t *sio__net_loop(sio__net *net) {
+  return net->loop;
+}
+uint64_t sio__net_now(sio__net *net) {
+  return uv_now(net->loop);
+}
+size_t sio__net_conn_count(sio__net *net) {
+  return net->nconns;
+}
 
 static void on_net_handle_closed(uv_handle_t *h) {
   sio__net *net = h->data;
@@ -69,7 +75,9 @@ void sio__net_conn_gone(sio__net *net) {
  * Slot = tick % SLOTS where tick = ceil(due / TICK_MS). Each tick scans one slot and fires the
  * entries that are due; entries due in a later round stay where they are. */
 
-static uint64_t tick_of(uint64_t due_ms) { return (due_ms + SIO__TICK_MS - 1) / SIO__TICK_MS; }
+static uint64_t tick_of(uint64_t due_ms) {
+  return (due_ms + SIO__TICK_MS - 1) / SIO__TICK_MS;
+}
 
 static void wheel_insert(sio__net *net, sio__timer *t) {
   uint64_t tick = tick_of(t->due);
@@ -126,7 +134,8 @@ static void on_tick(uv_timer_t *h) {
   uint64_t now = uv_now(net->loop);
   uint64_t target = now / SIO__TICK_MS;
   uint64_t from = net->cur_tick + 1;
-  if (target >= from + SIO__WHEEL_SLOTS) from = target - SIO__WHEEL_SLOTS + 1; /* scan each slot once */
+  if (target >= from + SIO__WHEEL_SLOTS)
+    from = target - SIO__WHEEL_SLOTS + 1; /* scan each slot once */
   for (uint64_t tick = from; tick <= target; tick++) {
     net->cur_tick = tick;
     run_slot(net, tick, now);

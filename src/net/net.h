@@ -39,7 +39,9 @@ struct sio__timer {
   sio__timer_cb cb;
   sio__net *net;
 };
-static inline void sio__timer_init(sio__timer *t) { t->link.next = t->link.prev = NULL; }
+static inline void sio__timer_init(sio__timer *t) {
+  t->link.next = t->link.prev = NULL;
+}
 /* (Re)starts t to fire once after `ms`. */
 void sio__timer_start(sio__net *net, sio__timer *t, uint64_t ms, sio__timer_cb cb);
 void sio__timer_stop(sio__timer *t);
@@ -67,12 +69,17 @@ struct sio__conn {
   uv_tcp_t tcp;
   sio__net *net;
   const sio__conn_handler *handler;
-  void *ctx; /* the owning protocol's state */
-  sio__list flush_link; /* in the net's list of connections with queued writes */
-  struct sio__wq *wq;   /* pending writes (and their byte count), only while there are some */
+  void *ctx;                  /* the owning protocol's state */
+  sio__list flush_link;       /* in the net's list of connections with queued writes */
+  struct sio__wq *wq;         /* pending writes (and their byte count), only while there are some */
   struct sio__linger *linger; /* the half-close and its time bound, only once closing */
-  unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1,
-      shut : 1, closed : 1, reading : 1;
+  unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1, shut : 1,
+      closed : 1, reading : 1, peer_done : 1;
+  /* The peer's address as accept4 gave it (no getpeername per request): family, port in
+   * network order, and the IPv4 or IPv6 bytes. */
+  uint8_t peer_family; /* 0 (unknown), AF_INET or AF_INET6 */
+  uint16_t peer_port;
+  uint8_t peer_addr[16];
 };
 
 /* Queues `len` bytes of `b` from `off` (takes a reference). Returns 0 or negative (closed,
@@ -83,11 +90,17 @@ int sio__conn_write_copy(sio__conn *c, const void *data, size_t len);
 /* Bytes accepted by sio__conn_write* not yet taken by the kernel. */
 size_t sio__conn_buffered(const sio__conn *c);
 /* Ask for on_drain when the queue falls to 0 (one-shot). */
-static inline void sio__conn_want_drain(sio__conn *c) { c->want_drain = 1; }
+static inline void sio__conn_want_drain(sio__conn *c) {
+  c->want_drain = 1;
+}
 /* Sends what is queued now instead of at the end of the loop iteration. */
 void sio__conn_flush(sio__conn *c);
 /* Stops reading, sends what is queued, then closes (half-close first for a clean FIN). */
 void sio__conn_close(sio__conn *c);
+/* Like sio__conn_close, for when the peer's protocol has said it sends nothing more (a
+ * WebSocket close frame came in): after the flush the socket is closed at once, with no
+ * half-close and no waiting for the peer's FIN, since no late bytes can turn it into a reset. */
+void sio__conn_end(sio__conn *c);
 /* Closes at once, dropping queued writes (RST-free; the socket is just closed). */
 void sio__conn_abort(sio__conn *c);
 void sio__conn_pause(sio__conn *c);

@@ -4,17 +4,17 @@
 #include "net/net.h"
 
 #define SIO__READ_BUF_SIZE (64 * 1024)
-#define SIO__TICK_MS 8
-#define SIO__WHEEL_SLOTS 256
-#define SIO__IOV_MAX 256
-#define SIO__LINGER_MS 2000
+#define SIO__TICK_MS       8
+#define SIO__WHEEL_SLOTS   256
+#define SIO__IOV_MAX       256
+#define SIO__LINGER_MS     2000
 
 struct sio__net {
   uv_loop_t *loop;
   char *read_buf;
   uv_prepare_t prepare; /* flushes queued writes before the loop polls */
   uv_timer_t tick;      /* drives the timer wheel while timers are active */
-  size_t nconns; /* open connections (counted, not listed: nothing walks them) */
+  size_t nconns;        /* open connections (counted, not listed: nothing walks them) */
   sio__list flush_list;
   sio__list wheel[SIO__WHEEL_SLOTS];
   uint64_t cur_tick;
@@ -42,7 +42,6 @@ struct sio__wq {
  * follows; allocated when the close starts, freed with the connection (an idle connection
  * carries none of it). */
 struct sio__linger {
-  uv_shutdown_t req;
   sio__timer timer;
   sio__conn *c;
 };
@@ -51,5 +50,7 @@ void sio__net_flush_all(sio__net *net);
 void sio__net_conn_gone(sio__net *net);
 sio__conn *sio__conn_new(sio__net *net);
 void sio__conn_start(sio__conn *c);
+/* Records the peer's address (from accept4) for sio__conn_peer. */
+void sio__conn_set_peer(sio__conn *c, const struct sockaddr *sa);
 
 #endif

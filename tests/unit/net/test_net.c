@@ -1,6 +1,7 @@
 /* Unit tests for src/net: an echo over loopback through sio__listen/sio__conn (batched writes,
- * large writes that need uv_write, graceful close), and the timer wheel's ordering and
- * accuracy. */
+ * large writes that need uv_write, graceful close), the peer address as accepted (IPv4 through
+ * the dual-stack socket, IPv6), closing at once after the last write once the peer is done
+ * (sio__conn_end), and the timer wheel's ordering and accuracy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -40,7 +44,9 @@ static void echo_on_data(sio__conn *c, const char *data, size_t len) {
   assert_int_equal(sio__conn_write_copy(c, data + half, len - half), 0);
 }
 
-static void echo_on_eof(sio__conn *c, int err) { sio__conn_close(c); }
+static void echo_on_eof(sio__conn *c, int err) {
+  sio__conn_close(c);
+}
 
 static void echo_on_close(sio__conn *c) {
   echo_state *st = c->ctx;
@@ -75,7 +81,9 @@ static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   }
 }
 
-static void client_wrote(uv_write_t *r, int status) { assert_int_equal(status, 0); }
+static void client_wrote(uv_write_t *r, int status) {
+  assert_int_equal(status, 0);
+}
 
 static void client_connected(uv_connect_t *r, int status) {
   echo_state *st = r->data;
@@ -116,8 +124,121 @@ static void run_echo(size_t size) {
   free(st.got);
 }
 
-static void test_echo_small(void **s) { run_echo(100); }
-static void test_echo_large(void **s) { run_echo(8 * 1024 * 1024); }
+/* --- peer address and sio__conn_end ----------------------------------------------------- */
+typedef struct peer_state {
+  char ip[64];
+  int port;
+  int accepted, closed;
+} peer_state;
+
+/* The "protocol": the peer's "bye" means it sends nothing more; the server answers "ok" and
+ * ends the connection without waiting for the peer's FIN. */
+static void end_on_data(sio__conn *c, const char *data, size_t len) {
+  assert_true(len >= 3 && memcmp(data + len - 3, "bye", 3) == 0);
+  assert_int_equal(sio__conn_write_copy(c, "ok", 2), 0);
+  sio__conn_end(c);
+}
+
+static void peer_on_close(sio__conn *c) {
+  ((peer_state *)c->ctx)->closed++;
+}
+
+static const sio__conn_handler end_handler = {end_on_data, NULL, NULL, peer_on_close};
+
+static void peer_on_accept(sio__listener *l, sio__conn *c, void *user) {
+  peer_state *ps = user;
+  c->handler = &end_handler;
+  c->ctx = ps;
+  assert_int_equal(sio__conn_peer(c, ps->ip, sizeof ps->ip, &ps->port), 0);
+  ps->accepted++;
+}
+
+/* Runs the loop until `*flag` is set (or a second passes). */
+static void run_until(uv_loop_t *loop, int *flag) {
+  for (int i = 0; i < 1000 && !*flag; i++) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (!*flag) usleep(1000);
+  }
+  assert_true(*flag);
+}
+
+/* Connects a blocking client from `family`'s loopback; returns the fd (or -1 if the machine
+ * has no such loopback) and the client's own port. */
+static int connect_loopback(int family, int port, int *client_port) {
+  int fd = socket(family, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_storage ss = {0};
+  socklen_t len;
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    a->sin6_port = htons((uint16_t)port);
+    len = sizeof *a;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons((uint16_t)port);
+    len = sizeof *a;
+  }
+  if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+    close(fd);
+    return -1;
+  }
+  len = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &len);
+  *client_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+  return fd;
+}
+
+/* One client: its address as the server saw it, then "bye" -> "ok" and the server's FIN,
+ * sent before the client closed anything. */
+static void check_peer(int family, const char *want_ip) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio__net *net = sio__net_new(&loop);
+  sio__listener *l;
+  peer_state ps = {0};
+  sio__listen_opts o = {.host = NULL, .port = 0}; /* dual stack, as by default */
+  assert_int_equal(sio__listen(net, &o, peer_on_accept, &ps, &l), 0);
+  int client_port;
+  int fd = connect_loopback(family, sio__listener_port(l), &client_port);
+  if (fd >= 0) {
+    run_until(&loop, &ps.accepted);
+    assert_string_equal(ps.ip, want_ip);
+    assert_int_equal(ps.port, client_port);
+    assert_int_equal(write(fd, "bye", 3), 3);
+    run_until(&loop, &ps.closed); /* closed by the server alone: the client still has it open */
+    char buf[8];
+    ssize_t n = read(fd, buf, sizeof buf);
+    assert_int_equal(n, 2);
+    assert_memory_equal(buf, "ok", 2);
+    assert_int_equal(read(fd, buf, sizeof buf), 0); /* a clean FIN, not a reset */
+    close(fd);
+  } else {
+    print_message("no %s loopback on this machine: skipped\n", want_ip);
+  }
+  sio__listener_close(l);
+  sio__net_free(net);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_peer_ipv4(void **s) {
+  check_peer(AF_INET, "::ffff:127.0.0.1");
+}
+static void test_peer_ipv6(void **s) {
+  check_peer(AF_INET6, "::1");
+}
+
+static void test_echo_small(void **s) {
+  run_echo(100);
+}
+static void test_echo_large(void **s) {
+  run_echo(8 * 1024 * 1024);
+}
 
 typedef struct timer_state {
   sio__timer t[4];
@@ -161,7 +282,6 @@ static void test_timers(void **s) {
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);
 }
-
 
 /* --- running out of descriptors ------------------------------------------------------------
  * The server process gets a low RLIMIT_NOFILE; a forked child (normal limit) opens more
@@ -214,8 +334,10 @@ static int emfile_child(int port, int n, int expect_open) {
     struct timeval tv = {0, 300000};
     setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char b[8];
-    if (send(fds[i], "ping", 4, MSG_NOSIGNAL) == 4 && recv(fds[i], b, sizeof b, 0) == 4) open_ok++;
-    else closed++;
+    if (send(fds[i], "ping", 4, MSG_NOSIGNAL) == 4 && recv(fds[i], b, sizeof b, 0) == 4)
+      open_ok++;
+    else
+      closed++;
   }
   /* Every connection either works or was closed at once (none hangs in the backlog). */
   return open_ok >= expect_open && closed >= 20 && open_ok + closed == n ? 0 : 20;
@@ -276,10 +398,9 @@ static void test_emfile(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_echo_small),
-      cmocka_unit_test(test_echo_large),
-      cmocka_unit_test(test_timers),
-      cmocka_unit_test(test_emfile),
+      cmocka_unit_test(test_echo_small), cmocka_unit_test(test_echo_large),
+      cmocka_unit_test(test_peer_ipv4),  cmocka_unit_test(test_peer_ipv6),
+      cmocka_unit_test(test_timers),     cmocka_unit_test(test_emfile),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
