@@ -182,6 +182,8 @@ static size_t parse_upgrade_response(lg_ctx *x, lg_conn *c, const uint8_t *p, si
 static void on_control_frame(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len) {
   if (opcode == 0x9)
     lg_send_frame(c, 0xA, data, len); /* ping -> pong */
+  else if (opcode == 0x8 && c->state == ST_CLOSING)
+    c->action = ACT_RECYCLE; /* the closing handshake is complete */
   else if (opcode == 0x8) {
     char msg[128];
     int code = len >= 2 ? data[0] << 8 | data[1] : 1005;
@@ -256,6 +258,10 @@ static size_t parse_frames(lg_ctx *x, lg_conn *c, uint8_t *p, size_t n) {
 
 static void on_readable(lg_ctx *x, lg_conn *c) {
   ssize_t r = recv(c->fd, x->rbuf, x->rbuf_size, 0);
+  if (r == 0 && c->state == ST_CLOSING) {
+    c->action = ACT_RECYCLE;
+    return;
+  }
   if (r == 0) {
     lg_conn_error(x, c, "server closed the connection");
     return;

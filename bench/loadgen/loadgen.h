@@ -27,6 +27,7 @@ enum lg_state {
   ST_EIO_OPEN,    /* WebSocket up, waiting for the Engine.IO open packet "0{...}" */
   ST_SIO_CONNECT, /* "40" sent, waiting for "40{...}" */
   ST_READY,       /* usable: benchmark traffic flows */
+  ST_CLOSING,     /* sio-connect: "41" and a close frame sent, waiting for the server's close */
 };
 
 /* What the read path asks the loop to do with a connection once parsing stops. */

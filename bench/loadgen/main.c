@@ -181,7 +181,13 @@ void lg_conn_became_ready(lg_ctx *x, lg_conn *c) {
       x->msgs++;
       lg_hist_add(&x->hist, lg_now_ns() - c->t_start);
     }
-    c->action = ACT_RECYCLE;
+    /* Leave as socket.io-client's socket.disconnect() does: a Socket.IO DISCONNECT, then the
+     * WebSocket closing handshake (an empty close frame, as WebSocket.close() sends); the
+     * server answers with its close frame and closes the TCP connection first (RFC 6455
+     * 7.1.1). The slot is recycled when that close frame or the EOF arrives. */
+    lg_send_frame(c, 0x1, "41", 2);
+    lg_send_frame(c, 0x8, "", 0);
+    c->state = ST_CLOSING;
     return;
   }
   c->state = ST_READY;
