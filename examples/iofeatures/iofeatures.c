@@ -1,7 +1,7 @@
 /* iofeatures: a Socket.IO server exercising the whole sio_io API, driven by
  * tests/interop/io-features.test.mjs with the official socket.io-client.
  *
- *   iofeatures [--port N] [--compression]
+ *   iofeatures [--port N] [--compression] [--cleanup-children]
  *
  * Namespace "/" behaves as the conformance server (auth, message-back, message-with-ack) and
  * adds one event per feature: rooms, broadcasts (to/except/broadcast/volatile), server acks with
@@ -10,7 +10,11 @@
  * "/mw": io.use()-style middleware (asynchronous accept; refusal with message + data).
  * "/dyn-*": dynamic namespaces. "/custom": emits "auth" like the conformance server.
  * --compression turns on permessage-deflate and gzip of polling responses (the "compressed"
- * event shows socket.compress(on) per packet). */
+ * event shows socket.compress(on) per packet). --cleanup-children turns on
+ * cleanup_empty_child_namespaces ("nsp-exists" shows whether a namespace exists; a "/dyn-*"
+ * client with auth {slow: true} waits 150 ms in the parent's middleware; "hold" keeps the
+ * socket 200 ms past its disconnect and uses it then). "dyn-ask-all" is a broadcast with acks
+ * on the dynamic parent. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +291,34 @@ static void on_disconnecting(sio_socket *s, const char *reason, void *u) {
     sio_emitf(sio_to(io, "watchers"), "gone", "{s:s,s:s}", "id", sio_id(s), "reason", reason);
 }
 
+/* "dyn-ask-all": (timeoutMs[, room]): broadcast with acks to every child of the parent */
+static void on_dyn_ask_all(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  int64_t t = 0;
+  sio_args_int(a, 0, &t);
+  const char *room = sio_args_str(a, 1, NULL);
+  sio_msg *m = sio_msg_new("question-all");
+  sio_socket_ref(s);
+  sio_msg_acks(m, all_answered, s, (uint32_t)t);
+  int rc = sio_emit_msg(room ? sio_to(dyn, room) : sio_nsp_op(dyn), m);
+  if (rc) { /* the callback never runs */
+    sio_emitf(s, "ask-all-result", "{s:s,s:i,s:[]}", "error", sio_strerror(rc), "expected", 0,
+              "answers");
+    sio_socket_unref(s);
+  }
+}
+
+/* "dyn-kick": every socket of every child of the parent is disconnected */
+static void on_dyn_kick(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  sio_disconnect_sockets(sio_nsp_op(dyn), 0);
+  if (ack) sio_ack_send(ack);
+}
+
+/* "nsp-exists": (name) -> whether the namespace exists now */
+static void on_nsp_exists(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  const char *name = sio_args_str(a, 0, NULL);
+  if (ack) sio_ack_sendf(ack, "b", name && sio_nsp_find(io, name) != NULL);
+}
+
 /* a broadcast on the dynamic parent reaches every child namespace */
 static void on_dyn_bcast(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   sio_emit_args(dyn, "dyn-hello", a);
@@ -335,6 +367,9 @@ static void on_connection(sio_socket *s, void *u) {
   sio_on(s, "compressed", on_compressed, NULL);
   sio_on(s, "flood", on_flood, NULL);
   sio_on(s, "dyn-bcast", on_dyn_bcast, NULL);
+  sio_on(s, "dyn-ask-all", on_dyn_ask_all, NULL);
+  sio_on(s, "nsp-exists", on_nsp_exists, NULL);
+  sio_on(s, "dyn-kick", on_dyn_kick, NULL);
   sio_on(s, "message", on_message, NULL);
   sio_on(s, "message-with-ack", on_message_with_ack, NULL);
   sio_on(s, "join", on_join, NULL);
@@ -404,7 +439,57 @@ static void on_mw_connection(sio_socket *s, void *u) {
 
 /* --- dynamic ------------------------------------------------------------------------------- */
 
+/* the parent's middleware: auth {slow: true} waits 150 ms (a pending socket in the child) */
+static void dyn_mw(sio_socket *s, sio_mw *mw, void *u) {
+  json_t *auth = sio_handshake_auth_json(s);
+  int slow = json_is_true(json_object_get(auth, "slow"));
+  json_decref(auth);
+  if (!slow) {
+    sio_mw_next(mw);
+    return;
+  }
+  mw_later *l = calloc(1, sizeof(*l));
+  l->mw = mw;
+  uv_timer_init(sio_io_loop(io), &l->t);
+  l->t.data = l;
+  uv_timer_start(&l->t, mw_fire, 150, 0);
+}
+
+typedef struct held {
+  uv_timer_t t;
+  sio_socket *s;
+  char nsp[64];
+} held;
+
+/* 200 ms after "hold": the socket (kept with a reference) has left and its namespace may be
+ * gone; every call on it must still be safe */
+static void held_fire(uv_timer_t *t) {
+  held *h = t->data;
+  sio_socket *s = h->s;
+  int rc = sio_emitf(s, "late", "i", 1);
+  const char *name = sio_nsp_name(sio_socket_nsp(s));
+  sio_emitf(sio_socket_nsp(s), "late", "i", 2); /* to a removed child: reaches nobody */
+  sio_emit_async(io, h->nsp, NULL, "late", "[3]");
+  if (rc != SIO_ECLOSED || !name || strcmp(name, h->nsp) != 0)
+    fprintf(stderr, "iofeatures: BUG a held socket misbehaves (%d)\n", rc);
+  sio_socket_unref(s);
+  uv_close((uv_handle_t *)&h->t, later_closed);
+}
+
+static void on_hold(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  held *h = calloc(1, sizeof(*h));
+  h->s = s;
+  sio_socket_ref(s);
+  snprintf(h->nsp, sizeof h->nsp, "%s", sio_nsp_name(sio_socket_nsp(s)));
+  uv_timer_init(sio_io_loop(io), &h->t);
+  h->t.data = h;
+  uv_timer_start(&h->t, held_fire, 200, 0);
+  if (ack) sio_ack_send(ack);
+}
+
 static void on_dyn_connection(sio_socket *s, void *u) {
+  sio_on(s, "hold", on_hold, NULL);
+  sio_on(s, "join", on_join, NULL);
   sio_emitf(s, "nsp", "s", sio_nsp_name(sio_socket_nsp(s)));
 }
 
@@ -413,14 +498,16 @@ static void on_custom_connection(sio_socket *s, void *u) {
 }
 
 int main(int argc, char **argv) {
-  int port = 3000, compression = 0;
+  int port = 3000, compression = 0, cleanup = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       port = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--compression")) {
       compression = 1;
+    } else if (!strcmp(argv[i], "--cleanup-children")) {
+      cleanup = 1;
     } else {
-      fprintf(stderr, "usage: iofeatures [--port N] [--compression]\n");
+      fprintf(stderr, "usage: iofeatures [--port N] [--compression] [--cleanup-children]\n");
       return 2;
     }
   }
@@ -438,6 +525,7 @@ int main(int argc, char **argv) {
   o.cors_origin = "*";
   o.per_message_deflate = compression;
   o.http_compression = compression;
+  o.cleanup_empty_child_namespaces = cleanup;
   io = sio_io_attach(app, &o);
   if (!app || !io) {
     fprintf(stderr, "iofeatures: cannot start\n");
@@ -450,6 +538,7 @@ int main(int argc, char **argv) {
   sio_nsp_use(mw, mw_auth, NULL);
   sio_on_connection(mw, on_mw_connection, NULL);
   dyn = sio_of_pattern(io, "/dyn-*");
+  sio_nsp_use(dyn, dyn_mw, NULL);
   sio_on_connection(dyn, on_dyn_connection, NULL);
   int rc = sio_app_listen(app);
   if (rc) {

@@ -107,6 +107,10 @@ typedef struct sio_io_opts {
                              first namespace connection ran its handlers; saves its size per idle
                              client (browsers send 0.5-2 KB of headers); the address and the auth
                              payload stay [off: kept, as Node] */
+  int cleanup_empty_child_namespaces; /* cleanupEmptyChildNamespaces: a child of a dynamic
+                             namespace is removed (its adapter closed) when its last socket
+                             leaves; the next client to connect to that name re-creates it
+                             through the parent [off: children are kept] */
 } sio_io_opts;
 
 sio_io_opts sio_io_opts_default(void); /* for C++ callers */
@@ -129,11 +133,18 @@ size_t sio_io_clients_count(const sio_io *io); /* Engine.IO connections */
 sio_nsp *sio_of(sio_io *io, const char *name);
 /* Dynamic namespaces, io.of(regex or function): a parent whose handlers (connection,
  * middleware) are given to every child namespace created when a client connects to a name
- * the parent accepts. */
+ * the parent accepts. With cleanup_empty_child_namespaces a child is removed when its last
+ * socket leaves; its sio_nsp stays valid while one of its sockets (sio_socket_ref) or
+ * operators does (emits to it then reach nobody), not longer: look it up again
+ * (sio_socket_nsp, sio_nsp_find) rather than keep it. Emits and operators on the parent reach
+ * every child. */
 typedef int (*sio_nsp_match_fn)(const char *name, const char *auth_json, void *user); /* 1: yes */
 sio_nsp *sio_of_match(sio_io *io, sio_nsp_match_fn fn, void *user);
 /* Same with a shell pattern (fnmatch): "/dynamic-*", "/user/[0-9]*". */
 sio_nsp *sio_of_pattern(sio_io *io, const char *pattern);
+/* io._nsps.get(name): the namespace if it exists now (static, or a dynamic child that
+ * clients created), else NULL; never creates one. */
+sio_nsp *sio_nsp_find(const sio_io *io, const char *name);
 const char *sio_nsp_name(const sio_nsp *nsp);
 sio_io *sio_nsp_io(const sio_nsp *nsp);
 size_t sio_nsp_sockets_count(const sio_nsp *nsp);

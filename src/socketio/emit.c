@@ -448,6 +448,7 @@ static sio_op *op_new(sio_nsp *nsp) {
   sio_op *op = sio__calloc(1, sizeof(*op));
   if (!op) return NULL;
   op->nsp = nsp;
+  sio__nsp_ref(nsp);            /* a dynamic child may be removed meanwhile: keep its memory */
   op->flags = SIO__BC_COMPRESS; /* Node's default: compress unless .compress(false) */
   return op;
 }
@@ -462,6 +463,7 @@ sio_op *sio_io_op(sio_io *io) {
 void sio_op_free(sio_op *op) {
   if (!op) return;
   if (op->self) sio_socket_unref(op->self);
+  sio__nsp_unref(op->nsp);
   for (size_t i = 0; i < op->nrooms; i++) sio__free(op->rooms[i]);
   for (size_t i = 0; i < op->nexcept; i++) sio__free(op->except[i]);
   sio__free(op->rooms);
@@ -650,7 +652,9 @@ int sio_op_emit_msg(sio_op *op, sio_msg *m) {
       while ((e = sio__map_next(&op->nsp->io->nsps, &i))) {
         sio_nsp *child = e->value;
         if (child->parent != op->nsp) continue;
+        sio__nsp_ref(child); /* a send that disconnects its client may empty it */
         int r = emit_in_nsp(op, child, m);
+        sio__nsp_unref(child);
         if (r && !rc) rc = r;
       }
     } else {

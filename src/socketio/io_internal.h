@@ -5,7 +5,10 @@
  * - sio__client: one Engine.IO session (which keeps the handshake request, shared by every
  *   namespace the session joins), the binary packet being reassembled, the connect timer and
  *   the list of its sockets (one per namespace: multiplexing).
- * - sio_nsp: a namespace; owns an adapter (rooms) and a map id -> connected socket.
+ * - sio_nsp: a namespace; owns an adapter (rooms) and a map id -> connected socket. Sockets
+ *   and operators reference it (refs), so that a dynamic child removed once empty
+ *   (cleanup_empty_child_namespaces) stays valid for whoever still points at it; it is freed
+ *   with its adapter when the last of them lets go.
  * - sio_socket: a client in a namespace. Refcounted: the namespace/client hold one reference
  *   while it is connected; dispatch, deferred acks, pending middleware and the application
  *   (sio_socket_ref) hold others, so a socket disconnected inside a handler stays valid until
@@ -74,7 +77,8 @@ struct sio_io {
   sio__eio *eio; /* the Engine.IO server */
   sio__map nsps; /* name -> sio_nsp (including dynamic children) */
   sio_nsp *main;
-  sio__list parents; /* dynamic parents, in registration order */
+  sio__list parents;  /* dynamic parents, in registration order */
+  sio__list detached; /* children removed once empty, still referenced (sio_nsp.parent_link) */
   sio__adapter_factory adapter_new;
   void *adapter_arg;
   sio__list clients;
@@ -99,13 +103,15 @@ struct sio_nsp {
   sio__cbs on_connection;
   sio__cbs middleware;
   uint64_t next_ack_id; /* ids of broadcasts with acks */
+  uint32_t refs;        /* sio_socket structs and operators pointing here */
+  uint32_t live;        /* sockets pending (middleware) or connected */
+  uint8_t detached;     /* no longer the server's: freed when refs drops to 0 */
   /* dynamic */
   sio_nsp *parent; /* for children */
   sio_nsp_match_fn match;
   void *match_user;
   char *pattern;
-  sio__list parent_link;
-  int cleanup_empty;
+  sio__list parent_link; /* a parent: in io->parents; a detached child: in io->detached */
 };
 
 enum { SIO__S_PENDING = 0, SIO__S_CONNECTED = 1, SIO__S_CLOSED = 2 };
@@ -240,8 +246,13 @@ int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol);
 /* nsp.c */
 sio_nsp *sio__nsp_new(sio_io *io, const char *name, size_t len, int kind);
 void sio__nsp_free(sio_nsp *nsp);
+void sio__nsp_ref(sio_nsp *nsp);
+void sio__nsp_unref(sio_nsp *nsp);
+/* The server goes: frees the namespace now, or leaves it to its last reference. */
+void sio__nsp_release(sio_nsp *nsp);
 sio_nsp *sio__nsp_lookup(sio_io *io, const char *name, size_t len, const char *auth);
 void sio__nsp_connect(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len);
+/* A socket left: removes a dynamic child with no socket left (cleanup_empty_child_namespaces). */
 void sio__nsp_maybe_cleanup(sio_nsp *nsp);
 void sio__send_connect_error(sio__client *c, const char *nsp, size_t nsp_len, const char *message,
                              const char *data_json);

@@ -1,5 +1,6 @@
 /* Namespaces: static ones (sio_of), dynamic parents (by callback or shell pattern) whose
- * children are created when a client first connects to a matching name, the io.use()-style
+ * children are created when a client first connects to a matching name (and, with
+ * cleanup_empty_child_namespaces, removed when their last socket leaves), the io.use()-style
  * middleware chain (asynchronous: each step calls sio_mw_next or sio_mw_fail, now or later) and
  * the CONNECT answer: `40<nsp>,{"sid":"…"}` then the connection handlers, or CONNECT_ERROR
  * `44<nsp>,{"message":…,"data":…}`. */
@@ -52,8 +53,56 @@ void sio__nsp_free(sio_nsp *nsp) {
   sio__free(nsp);
 }
 
+void sio__nsp_ref(sio_nsp *nsp) {
+  nsp->refs++;
+}
+
+void sio__nsp_unref(sio_nsp *nsp) {
+  if (--nsp->refs == 0 && nsp->detached) sio__nsp_free(nsp);
+}
+
+void sio__nsp_release(sio_nsp *nsp) {
+  if (!nsp->refs) {
+    sio__nsp_free(nsp);
+    return;
+  }
+  /* still referenced (a socket or an operator the application kept): it outlives the server,
+   * unlinked from it, and goes with its last reference */
+  sio__list_remove(&nsp->parent_link);
+  nsp->io = NULL;
+  nsp->detached = 1;
+}
+
+/* cleanupEmptyChildNamespaces. The child leaves the server's map at once, so that the next
+ * CONNECT to its name goes through the parent again (middleware, connection handlers); the
+ * struct and its adapter stay until the sockets and operators that point at it let go, so
+ * nothing ever points at freed memory (a broadcast running on it, a closed socket the
+ * application kept, a fetchSockets result). Pending sockets (in middleware) count as present:
+ * they connect into this child. */
 void sio__nsp_maybe_cleanup(sio_nsp *nsp) {
-  (void)nsp;
+  sio_io *io = nsp->io;
+  if (nsp->kind != SIO__NSP_CHILD || nsp->detached || nsp->live || !io ||
+      !io->opts.cleanup_empty_child_namespaces)
+    return;
+  sio__map_del(&io->nsps, nsp->name, nsp->name_len);
+  nsp->detached = 1;
+  sio__debug("socket.io: namespace %s removed (no socket left)", nsp->name);
+  if (!nsp->refs) {
+    sio__nsp_free(nsp);
+    return;
+  }
+  sio__list_insert_tail(&io->detached, &nsp->parent_link);
+}
+
+sio_nsp *sio_nsp_find(const sio_io *io, const char *name) {
+  if (!io || !name) return NULL;
+  size_t len = strlen(name);
+  if (name[0] == '/') return sio__map_get(&io->nsps, name, len);
+  char tmp[256]; /* "chat" is "/chat", as in sio_of */
+  if (len + 2 > sizeof tmp) return NULL;
+  tmp[0] = '/';
+  memcpy(tmp + 1, name, len + 1);
+  return sio__map_get(&io->nsps, tmp, len + 1);
 }
 
 sio_nsp *sio_of(sio_io *io, const char *name) {
@@ -286,9 +335,12 @@ void sio_mw_fail(sio_mw *mw, const char *message, const char *data_json) {
 void sio__nsp_connect(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len) {
   sio_socket *s = sio__socket_new(nsp, c, auth, auth_len);
   sio_mw *mw = s ? sio__calloc(1, sizeof(*mw)) : NULL;
-  if (!mw) {
-    if (s) sio__socket_close(s, "server namespace disconnect", 0);
+  if (!mw) { /* answer first: closing the socket may remove (and free) an empty child */
     sio__send_connect_error(c, nsp->name, nsp->name_len, "Internal error", NULL);
+    if (s)
+      sio__socket_close(s, "server namespace disconnect", 0);
+    else
+      sio__nsp_maybe_cleanup(nsp);
     return;
   }
   mw->s = s;

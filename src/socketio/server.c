@@ -311,11 +311,15 @@ static char *dup_or_null(const char *s) {
 static void io_free_now(sio_io *io) {
   size_t i = 0;
   sio__map_entry *e;
-  while ((e = sio__map_next(&io->nsps, &i))) sio__nsp_free(e->value);
+  while ((e = sio__map_next(&io->nsps, &i))) sio__nsp_release(e->value);
   sio__map_free(&io->nsps);
   while (!sio__list_empty(&io->parents)) {
     sio_nsp *p = sio__container_of(io->parents.next, sio_nsp, parent_link);
-    sio__nsp_free(p);
+    sio__nsp_release(p);
+  }
+  while (!sio__list_empty(&io->detached)) {
+    sio_nsp *p = sio__container_of(io->detached.next, sio_nsp, parent_link);
+    sio__nsp_release(p);
   }
   sio__serve_client_free(io);
   sio__free(io->path);
@@ -356,6 +360,7 @@ sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_
   io->adapter_new = f;
   io->adapter_arg = arg;
   sio__list_init(&io->parents);
+  sio__list_init(&io->detached);
   sio__list_init(&io->clients);
   { /* "/socket.io" and "/socket.io/" alike (Engine.IO wants the trailing slash) */
     size_t pl = strlen(o.path);

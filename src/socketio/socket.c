@@ -74,6 +74,8 @@ sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size
   s->refs = 1;
   s->state = SIO__S_PENDING;
   s->nsp = nsp;
+  sio__nsp_ref(nsp);
+  nsp->live++;
   s->client = c;
   s->member.slot = UINT32_MAX;
   s->member.id = s->id;
@@ -98,7 +100,9 @@ void sio_socket_unref(sio_socket *s) {
   if (s->client) sio__client_unref(s->client);
   sio__cbs_free(&s->h);
   if (s->auth != empty_auth) sio__free(s->auth);
+  sio_nsp *nsp = s->nsp;
   sio__free(s);
+  sio__nsp_unref(nsp); /* may free a child removed once empty */
 }
 
 static void call_disconnect(int kind, sio_socket *s, const char *reason) {
@@ -139,6 +143,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect) {
   s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
   if (was_connected) sio__map_del(&s->nsp->sockets, s->id, strlen(s->id));
   s->state = SIO__S_CLOSED;
+  s->nsp->live--;
   sio__list_remove(&s->client_link);
   sio__client *c = s->client;
   if (was_connected) call_disconnect(SIO__H_DISCONNECT, s, reason);

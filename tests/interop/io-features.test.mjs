@@ -295,7 +295,9 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
       '42["ask",10]', '42["ask-all","r",10]', '42["fetch","r"]', '42["sockets-join","r","q"]',
       '42["disconnect-sockets","q",false]', '42["flood",3,10]', '42["rooms"]', '42["count-any"]',
       '42["forbidden"]', '42["handshake"]', '42["volatile",3]', '42["dyn-bcast",1]',
-      '40/mw,{"token":"ok"}', '40/dyn-1,', '42["room-size","r"]', '42["slow"]'];
+      '40/mw,{"token":"ok"}', '40/dyn-1,', '42["room-size","r"]', '42["slow"]',
+      '40/dyn-2,{"slow":true}', '42["nsp-exists","/dyn-1"]', '42["dyn-kick"]',
+      '42["compressed",true,5000,"r"]', '42["dyn-ask-all",10,"r"]'];
     let seed = 12345;
     const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
     const mutate = (str) => {
