@@ -311,7 +311,9 @@ typedef void (*sio_ack_fn)(sio_socket *s, int status, const sio_args *args, void
 /* socket.timeout(ms).emit(..., callback). timeout_ms 0: wait as long as the client is there. */
 int sio_msg_ack(sio_msg *m, sio_ack_fn fn, void *user, uint32_t timeout_ms);
 /* Broadcast with acks: fn is called once, when every targeted client answered or at the
- * timeout (status SIO_ETIMEDOUT, with the answers that came). */
+ * timeout (status SIO_ETIMEDOUT, with the answers that came). On a dynamic parent the targets
+ * are the sockets of every child (rooms applied in each), all answering into the one fn. When
+ * the emit returns an error, fn is not called. */
 typedef void (*sio_acks_fn)(int status, const sio_acks *acks, void *user);
 int sio_msg_acks(sio_msg *m, sio_acks_fn fn, void *user, uint32_t timeout_ms);
 size_t sio_acks_count(const sio_acks *acks);                    /* answers received */

@@ -4,7 +4,7 @@
  * the adapter selects the recipients; each recipient's session gets a reference to the same
  * buffers. Broadcast with acks uses one ack id for every recipient (as Node does: ids are per
  * namespace) and a collector that gathers each client's answer until all answered or the
- * timeout fires. */
+ * timeout fires; on a dynamic parent one collector spans every child. */
 #include <errno.h>
 #include <string.h>
 
@@ -584,47 +584,81 @@ static void bcast_one(sio__member *mem, void *ctxp) {
   sio_socket_unref(s);
 }
 
-/* One namespace's share of a broadcast. */
-static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m) {
-  int rc = 0;
+/* A collector for a broadcast with acks, selecting (it cannot finish until selection ends). */
+static sio__collector *collector_new(const sio_msg *m) {
+  sio__collector *c = sio__calloc(1, sizeof(*c));
+  if (!c) return NULL;
+  c->fn = m->acks_fn;
+  c->user = m->ack_user;
+  c->refs = 1;
+  c->selecting = 1;
+  sio__timer_init(&c->timer);
+  return c;
+}
+
+/* Every recipient is known: the timeout starts, or the callback runs now if nobody was
+ * targeted or everyone answered already (c may be gone when this returns). */
+static void collector_selected(sio__collector *c, sio_io *io, uint32_t timeout_ms) {
+  c->selecting = 0;
+  if (!c->done && timeout_ms && c->received < c->expected)
+    sio__timer_start(io->net, &c->timer, timeout_ms, collector_timeout);
+  collector_check(c);
+}
+
+/* One namespace's share of a broadcast; with a collector each recipient's answer goes to it
+ * (the ack id is this namespace's: ids are per namespace, as in Node). Nothing is sent when
+ * this fails. */
+static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m, sio__collector *col) {
   bcast_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
   ctx.m = m;
-  ctx.id = SIO__SIO_NO_ID;
+  ctx.col = col;
+  ctx.id = col ? nsp->next_ack_id++ : SIO__SIO_NO_ID;
   ctx.vol = (op->flags & SIO__BC_VOLATILE) != 0;
-  if (m->acks_fn) {
-    ctx.col = sio__calloc(1, sizeof(*ctx.col));
-    if (!ctx.col) return -ENOMEM;
-    ctx.col->fn = m->acks_fn;
-    ctx.col->user = m->ack_user;
-    ctx.col->refs = 1;
-    ctx.col->selecting = 1;
-    sio__timer_init(&ctx.col->timer);
-    ctx.id = nsp->next_ack_id++;
-  }
-  rc = sio__out_build(&ctx.out, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, ctx.id);
-  if (rc) {
-    if (ctx.col) collector_unref(ctx.col);
-    return rc;
-  }
+  int rc = sio__out_build(&ctx.out, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, ctx.id);
+  if (rc) return rc;
   /* encoded once; each recipient's write compresses (or not) for its own connection */
   sio__out_set_compress(&ctx.out, (op->flags & SIO__BC_COMPRESS) != 0);
   sio__bcast_opts o = op_opts(op);
   o.packet = m;
-  if (ctx.col) o.flags |= SIO__BC_ACK;
+  if (col) o.flags |= SIO__BC_ACK;
   long n = nsp->adapter->ops->broadcast(nsp->adapter, &o, bcast_one, &ctx);
   if (n < 0) rc = (int)n;
   sio__out_release(&ctx.out);
   view_free(ctx.view, ctx.vtext);
-  if (ctx.col) {
-    sio__collector *c = ctx.col;
-    c->selecting = 0;
-    uint32_t t = op->timeout_ms ? op->timeout_ms : m->timeout_ms;
-    if (!c->done && t && c->received < c->expected)
-      sio__timer_start(nsp->io->net, &c->timer, t, collector_timeout);
-    collector_check(c); /* nobody targeted, or all answered already (c may be gone now) */
+  return rc;
+}
+
+/* A dynamic parent: every child, each with its rooms; one collector gathers every child's
+ * answers. A child that fails (out of memory) is skipped: the others still count. */
+static int emit_in_children(sio_op *op, sio_msg *m, sio__collector *col) {
+  int rc = 0;
+  size_t i = 0;
+  sio__map_entry *e;
+  while ((e = sio__map_next(&op->nsp->io->nsps, &i))) {
+    sio_nsp *child = e->value;
+    if (child->parent != op->nsp) continue;
+    sio__nsp_ref(child); /* a send that disconnects its client may empty it */
+    int r = emit_in_nsp(op, child, m, col);
+    sio__nsp_unref(child);
+    if (r && !rc) rc = r;
   }
   return rc;
+}
+
+/* The broadcast itself, once the operator and the message are known to be valid. */
+static int op_broadcast(sio_op *op, sio_msg *m) {
+  sio__collector *col = NULL;
+  if (m->acks_fn && !(col = collector_new(m))) return -ENOMEM;
+  int parent = op->nsp->kind == SIO__NSP_PARENT;
+  int rc = parent ? emit_in_children(op, m, col) : emit_in_nsp(op, op->nsp, m, col);
+  if (!col) return rc;
+  if (rc && !parent) { /* nothing went out: the callback will not run */
+    collector_unref(col);
+    return rc;
+  }
+  collector_selected(col, op->nsp->io, op->timeout_ms ? op->timeout_ms : m->timeout_ms);
+  return 0; /* the callback runs (with the children that could be reached) */
 }
 
 int sio_op_emit_msg(sio_op *op, sio_msg *m) {
@@ -643,24 +677,8 @@ int sio_op_emit_msg(sio_op *op, sio_msg *m) {
     rc = m->failed;
   else if (m->ack_fn)
     rc = -EINVAL; /* a broadcast takes sio_msg_acks */
-  else if (m->acks_fn && op->nsp->kind == SIO__NSP_PARENT)
-    rc = -ENOTSUP;
-  if (!rc) {
-    if (op->nsp->kind == SIO__NSP_PARENT) { /* every child of a dynamic namespace */
-      size_t i = 0;
-      sio__map_entry *e;
-      while ((e = sio__map_next(&op->nsp->io->nsps, &i))) {
-        sio_nsp *child = e->value;
-        if (child->parent != op->nsp) continue;
-        sio__nsp_ref(child); /* a send that disconnects its client may empty it */
-        int r = emit_in_nsp(op, child, m);
-        sio__nsp_unref(child);
-        if (r && !rc) rc = r;
-      }
-    } else {
-      rc = emit_in_nsp(op, op->nsp, m);
-    }
-  }
+  else
+    rc = op_broadcast(op, m);
   sio_op_free(op);
   sio_msg_free(m);
   return rc;

@@ -1,4 +1,6 @@
-// Dynamic namespaces with cleanup_empty_child_namespaces (Node's cleanupEmptyChildNamespaces),
+// Dynamic namespaces: a broadcast with acks on the parent collects the answers of every
+// child's sockets into one callback (rooms per child, timeout with the answers that came); and
+// cleanup_empty_child_namespaces (Node's cleanupEmptyChildNamespaces),
 // with the official socket.io-client 4.8 against $SIO_BIN_DIR/iofeatures --cleanup-children:
 // a child of "/dyn-*" is removed when its last socket leaves, and the next connection to its
 // name re-creates it through the parent (whose middleware and connection handler run again).
@@ -132,6 +134,37 @@ describe('dynamic namespaces: cleanup of empty children (iofeatures --cleanup-ch
         assert.deepEqual(await b.nspEvent, [name]);
         b.disconnect();
         root.disconnect();
+      });
+
+      test('broadcast with acks on the parent: every child\'s sockets answer into one callback', async () => {
+        const n1 = `/dyn-acks1-${transport.name}`, n2 = `/dyn-acks2-${transport.name}`;
+        const root = await connected('/');
+        const [a, b, c] = [await connected(n1), await connected(n1), await connected(n2)];
+        a.on('question-all', (cb) => cb('a'));
+        b.on('question-all', (cb) => cb('b'));
+        c.on('question-all', (cb) => cb('c'));
+        root.emit('dyn-ask-all', 2000);
+        const [r] = await next(root, 'ask-all-result');
+        assert.equal(r.error, null);
+        assert.equal(r.expected, 3);
+        assert.deepEqual(r.answers.sort(), ['a', 'b', 'c']);
+        // rooms apply in each child
+        await b.emitWithAck('join', 'acks-room');
+        await c.emitWithAck('join', 'acks-room');
+        root.emit('dyn-ask-all', 2000, 'acks-room');
+        const [r2] = await next(root, 'ask-all-result');
+        assert.equal(r2.error, null);
+        assert.equal(r2.expected, 2);
+        assert.deepEqual(r2.answers.sort(), ['b', 'c']);
+        // one child silent: the timeout reports the answers that came
+        c.off('question-all');
+        c.on('question-all', () => { /* silent */ });
+        root.emit('dyn-ask-all', 200);
+        const [r3] = await next(root, 'ask-all-result');
+        assert.match(r3.error, /timed out/);
+        assert.equal(r3.expected, 3);
+        assert.deepEqual(r3.answers.sort(), ['a', 'b']);
+        for (const s of [a, b, c, root]) s.disconnect();
       });
 
       test('disconnecting every socket of the parent empties and removes every child', async () => {
