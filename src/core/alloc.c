@@ -62,7 +62,9 @@ char *sio__strndup(const char *s, size_t n) {
   return d;
 }
 
-char *sio__strdup(const char *s) { return sio__strndup(s, strlen(s)); }
+char *sio__strdup(const char *s) {
+  return sio__strndup(s, strlen(s));
+}
 
 void *sio__memdup(const void *p, size_t n) {
   void *d = sio__malloc(n);
@@ -70,15 +72,25 @@ void *sio__memdup(const void *p, size_t n) {
   return d;
 }
 
-void sio__alloc_fail_after(long n) { atomic_store(&fail_countdown, n); }
-void sio__alloc_fail_reset(void) { atomic_store(&fail_countdown, -1); }
-long sio__alloc_live(void) { return atomic_load(&live_count); }
+void sio__alloc_fail_after(long n) {
+  atomic_store(&fail_countdown, n);
+}
+void sio__alloc_fail_reset(void) {
+  atomic_store(&fail_countdown, -1);
+}
+long sio__alloc_live(void) {
+  return atomic_load(&live_count);
+}
 
-static void *ossl_malloc(size_t n, const char *file, int line) { return sio__malloc(n); }
+static void *ossl_malloc(size_t n, const char *file, int line) {
+  return sio__malloc(n);
+}
 static void *ossl_realloc(void *p, size_t n, const char *file, int line) {
   return sio__realloc(p, n);
 }
-static void ossl_free(void *p, const char *file, int line) { sio__free(p); }
+static void ossl_free(void *p, const char *file, int line) {
+  sio__free(p);
+}
 
 /* libuv may realloc(NULL) or free(NULL); the wrapper handles both. */
 void sio__alloc_hook_libraries(void) {
@@ -92,11 +104,42 @@ void sio__alloc_hook_libraries(void) {
 void *sio__zalloc(void *opaque, unsigned items, unsigned size) {
   return sio__malloc((size_t)items * size);
 }
-void sio__zfree(void *opaque, void *ptr) { sio__free(ptr); }
+void sio__zfree(void *opaque, void *ptr) {
+  sio__free(ptr);
+}
 
 int sio_set_allocator(const sio_allocator *a) {
   if (!a || !a->malloc_fn || !a->realloc_fn || !a->calloc_fn || !a->free_fn) return -22;
   if (atomic_load(&libraries_hooked) || atomic_load(&live_count) != 0) return -16; /* EBUSY */
   current = *a;
   return 0;
+}
+
+void *sio__objcache_get(sio__objcache *c) {
+  void *p = c->head;
+  if (!p) return sio__calloc(1, c->size);
+  c->head = *(void **)p;
+  c->n--;
+  memset(p, 0, c->size);
+  return p;
+}
+
+void sio__objcache_put(sio__objcache *c, void *p) {
+  if (!p) return;
+  if (c->n >= c->max) {
+    sio__free(p);
+    return;
+  }
+  *(void **)p = c->head;
+  c->head = p;
+  c->n++;
+}
+
+void sio__objcache_drain(sio__objcache *c) {
+  while (c->head) {
+    void *p = c->head;
+    c->head = *(void **)p;
+    sio__free(p);
+  }
+  c->n = 0;
 }

@@ -12,6 +12,24 @@ char *sio__strdup(const char *s);
 char *sio__strndup(const char *s, size_t n);
 void *sio__memdup(const void *p, size_t n);
 
+/* A free list of same-size objects, for the big per-connection and per-request structs that
+ * come and go at the connection rate: above glibc's per-thread cache size (1 KiB) each
+ * malloc/free of them walks the arena's bins. Single-threaded (the loop's). Objects come back
+ * zeroed, as from calloc; at most `max` are kept. Drain before the owner goes away. */
+typedef struct sio__objcache {
+  void *head; /* each free object's first bytes link to the next */
+  size_t n, max, size;
+} sio__objcache;
+static inline void sio__objcache_init(sio__objcache *c, size_t size, size_t max) {
+  c->head = NULL;
+  c->n = 0;
+  c->max = max;
+  c->size = size < sizeof(void *) ? sizeof(void *) : size;
+}
+void *sio__objcache_get(sio__objcache *c);
+void sio__objcache_put(sio__objcache *c, void *p);
+void sio__objcache_drain(sio__objcache *c);
+
 /* Fault injection for tests: after `n` more successful allocations, every allocation fails
  * (returns NULL) until sio__alloc_fail_reset(). n < 0 disables. Counts only sio__ and hooked
  * library allocations. */

@@ -22,7 +22,9 @@ void sio__eio_payload_init(sio__eio_payload_iter *it, const char *s, size_t n) {
   it->scratch = (sio__sbuf)SIO__SBUF_INIT;
 }
 
-void sio__eio_payload_free(sio__eio_payload_iter *it) { sio__sbuf_free(&it->scratch); }
+void sio__eio_payload_free(sio__eio_payload_iter *it) {
+  sio__sbuf_free(&it->scratch);
+}
 
 static int decode_binary(sio__eio_payload_iter *it, const char *b64, size_t len,
                          sio__eio_packet *out) {
@@ -42,8 +44,10 @@ int sio__eio_payload_next(sio__eio_payload_iter *it, sio__eio_packet *out) {
   const char *sep = memchr(start, SIO__EIO_SEP, it->n - it->pos);
   size_t len = sep ? (size_t)(sep - start) : it->n - it->pos;
   int rc;
-  if (len > 0 && start[0] == 'b') rc = decode_binary(it, start + 1, len - 1, out);
-  else rc = sio__eio_decode_text(start, len, out);
+  if (len > 0 && start[0] == 'b')
+    rc = decode_binary(it, start + 1, len - 1, out);
+  else
+    rc = sio__eio_decode_text(start, len, out);
   if (rc) return it->done = rc;
   if (sep) {
     it->pos += len + 1;
@@ -91,6 +95,7 @@ int sio__eio_encode_open(sio__sbuf *out, const char *sid, const char *const *upg
                          unsigned long long max_payload) {
   /* sids and transport names are URL-safe ASCII: no escaping needed (appends, not printf: this
    * runs once per connection) */
+  sio__sbuf_reserve(out, 256); /* the whole packet, usually: one allocation */
   sio__sbuf_appends(out, "0{\"sid\":\"");
   sio__sbuf_appends(out, sid);
   sio__sbuf_appends(out, "\",\"upgrades\":[");

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/list.h"
 #include "http/parser.h"
@@ -51,6 +52,7 @@ typedef struct sio__hconn sio__hconn;
 struct sio_app {
   uv_loop_t *loop;
   sio__net *net;
+  sio__objcache hconn_cache, req_cache; /* freed connection and request structs, for reuse */
   sio_app_opts opts;
   sio__listener *listener;
   int port;
@@ -68,10 +70,10 @@ struct sio_app {
   int open_handles;
   int freeing;
   uint64_t date_sec;
-  char date[64]; /* "Date: ...\r\n" */
-  uint64_t expiry_slot; /* timer-driven closes: the time slot being filled, and how many */
-  unsigned expiry_n;    /* are in it (see expiry_delay in server.c) */
-  int over_cap;  /* a connection-cap episode is on (logged once when it starts) */
+  char date[64];           /* "Date: ...\r\n" */
+  uint64_t expiry_slot;    /* timer-driven closes: the time slot being filled, and how many */
+  unsigned expiry_n;       /* are in it (see expiry_delay in server.c) */
+  int over_cap;            /* a connection-cap episode is on (logged once when it starts) */
   size_t over_cap_refused; /* connections refused during the current episode */
   int closing, closed_called;
   uint64_t close_deadline;

@@ -85,21 +85,28 @@ const char *sio_req_param(const sio_req *req, const char *name) {
   return NULL;
 }
 
+/* A kv array and its strings are one allocation (see parse_pairs). */
 static void free_kvs(sio__kv *kv, int n) {
-  for (int i = 0; i < n; i++) {
-    sio__free(kv[i].name);
-    sio__free(kv[i].value);
-  }
+  (void)n;
   sio__free(kv);
 }
 
-/* Parses "a=1&b=2" (urlencoded: '+' is a space) into a kv array. */
+/* Parses "a=1&b=2" (urlencoded: '+' is a space) into a kv array. One allocation holds the
+ * array and every decoded string after it: decoding never lengthens, so `len` bytes plus two
+ * terminators per pair always fit. At most 1000 pairs are kept, as qs' parameterLimit. */
 static int parse_pairs(const char *s, size_t len, char sep, int plus, int trim, sio__kv **out,
                        int *nout) {
-  int cap = 0, n = 0;
-  sio__kv *kv = NULL;
-  size_t i = 0;
-  while (i < len) {
+  size_t max = 1;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] == sep) max++;
+  if (max > 1000) max = 1000;
+  *out = NULL;
+  *nout = 0;
+  sio__kv *kv = sio__malloc(max * sizeof(*kv) + len + 2 * max);
+  if (!kv) return -1;
+  char *str = (char *)(kv + max);
+  size_t n = 0, i = 0;
+  while (i < len && n < max) {
     size_t st = i;
     while (i < len && s[i] != sep) i++;
     size_t en = i++;
@@ -113,27 +120,20 @@ static int parse_pairs(const char *s, size_t len, char sep, int plus, int trim, 
     if (trim)
       while (kl && (s[st + kl - 1] == ' ')) kl--;
     if (trim && vl >= 2 && v[0] == '"' && v[vl - 1] == '"') v++, vl -= 2;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 8;
-      if (cap > 1000) break; /* as qs' parameterLimit */
-      sio__kv *nk = sio__realloc(kv, (size_t)cap * sizeof(*nk));
-      if (!nk) break;
-      kv = nk;
-    }
-    char *k = sio__malloc(kl + 1), *val = sio__malloc(vl + 1);
-    if (!k || !val) {
-      sio__free(k);
-      sio__free(val);
-      break;
-    }
-    if (sio__pct_decode(s + st, kl, k, plus) < 0) memcpy(k, s + st, kl), k[kl] = 0;
-    if (sio__pct_decode(v, vl, val, plus) < 0) memcpy(val, v, vl), val[vl] = 0;
+    char *k = str;
+    long dl = sio__pct_decode(s + st, kl, k, plus);
+    if (dl < 0) memcpy(k, s + st, kl), k[kl] = 0, dl = (long)kl;
+    str += dl + 1;
+    char *val = str;
+    dl = sio__pct_decode(v, vl, val, plus);
+    if (dl < 0) memcpy(val, v, vl), val[vl] = 0, dl = (long)vl;
+    str += dl + 1;
     kv[n].name = k;
     kv[n].value = val;
     n++;
   }
   *out = kv;
-  *nout = n;
+  *nout = (int)n;
   return 0;
 }
 
@@ -242,10 +242,7 @@ int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_body_fn cb, 
 
 void sio__req_free(sio_req *req) {
   if (!req) return;
-  sio__free(req->head);
-  sio__free(req->hnames);
-  sio__free(req->path_raw);
-  sio__free(req->path_dec);
+  sio__free(req->hnames); /* with the head and the paths (see new_request) */
   for (int i = 0; i < req->nparams; i++) {
     sio__free(req->params[i].name);
     sio__free(req->params[i].value);
@@ -256,7 +253,7 @@ void sio__req_free(sio_req *req) {
   sio__sbuf_free(&req->body);
   sio__sbuf_free(&req->res.head);
   if (req->json) json_decref(req->json);
-  sio__free(req);
+  sio__objcache_put(&req->app->req_cache, req);
 }
 
 /* 1 if the request has a body to read (Content-Length > 0 or chunked). */

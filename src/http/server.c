@@ -85,6 +85,8 @@ sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts) {
     sio__free(app);
     return NULL;
   }
+  sio__objcache_init(&app->hconn_cache, sizeof(sio__hconn), 64);
+  sio__objcache_init(&app->req_cache, sizeof(sio_req), 64);
   sio__list_init(&app->conns);
   sio__list_init(&app->ready);
   sio__list_init(&app->orphans);
@@ -253,7 +255,7 @@ static int over_capacity(sio_app *app) {
 
 static void on_accept(sio__listener *l, sio__conn *c, void *user) {
   sio_app *app = user;
-  sio__hconn *hc = sio__calloc(1, sizeof(*hc));
+  sio__hconn *hc = sio__objcache_get(&app->hconn_cache);
   if (!hc) return; /* no handler: the connection is closed */
   hc->conn = c;
   hc->app = app;
@@ -342,7 +344,7 @@ static void free_hconn(sio__hconn *hc) {
   app->nconns--;
   sio__sbuf_free(&hc->acc);
   sio__sbuf_free(&hc->pending);
-  sio__free(hc);
+  sio__objcache_put(&app->hconn_cache, hc);
 }
 
 /* The request ends without a finished response (client gone, shutdown, app freed): tell the
@@ -370,22 +372,23 @@ static void request_gone(sio__hconn *hc) {
   }
 }
 
-/* Copies the head and makes the request object; head spans are offsets into buf. */
+/* Copies the head and makes the request object; head spans are offsets into buf. The header
+ * pointer arrays, the head's copy and the raw and decoded paths share one allocation
+ * (req->hnames owns it): the path is part of the head, so the head's length bounds it. */
 static sio_req *new_request(sio__hconn *hc, const char *buf, size_t head_len) {
   sio__http_parser *p = &hc->p;
-  sio_req *req = sio__calloc(1, sizeof(*req));
+  sio_req *req = sio__objcache_get(&hc->app->req_cache);
   if (!req) return NULL;
   req->app = hc->app;
   req->hc = hc;
-  req->head = sio__malloc(head_len + 1);
-  req->hnames = sio__malloc((p->n_headers + 1) * sizeof(char *) * 2);
-  if (!req->head || !req->hnames) {
-    sio__free(req->head);
-    sio__free(req->hnames);
-    sio__free(req);
+  size_t ptrs = (p->n_headers + 1) * sizeof(char *) * 2;
+  req->hnames = sio__malloc(ptrs + 3 * (head_len + 1));
+  if (!req->hnames) {
+    sio__objcache_put(&hc->app->req_cache, req);
     return NULL;
   }
   req->hvalues = req->hnames + p->n_headers + 1;
+  req->head = (char *)req->hnames + ptrs;
   memcpy(req->head, buf, head_len);
   req->head[head_len] = 0;
   req->head_len = head_len;
@@ -413,12 +416,10 @@ static sio_req *new_request(sio__hconn *hc, const char *buf, size_t head_len) {
   const char *q = strchr(req->url, '?');
   size_t plen = q ? (size_t)(q - req->url) : strlen(req->url);
   req->query_raw = q ? q + 1 : "";
-  req->path_raw = sio__strndup(req->url, plen);
-  req->path_dec = sio__malloc(plen + 1);
-  if (!req->path_raw || !req->path_dec) {
-    sio__req_free(req);
-    return NULL;
-  }
+  req->path_raw = req->head + head_len + 1;
+  memcpy(req->path_raw, req->url, plen);
+  req->path_raw[plen] = 0;
+  req->path_dec = req->path_raw + plen + 1;
   if (sio__pct_decode(req->path_raw, plen, req->path_dec, 0) < 0) req->path_dec[0] = 0;
   req->body_done = p->body_done;
   req->res.req = req;
@@ -881,7 +882,11 @@ static void on_signal(uv_signal_t *s, int signum) {
 
 static void on_app_handle_closed(uv_handle_t *h) {
   sio_app *app = h->data;
-  if (--app->open_handles == 0) sio__free(app);
+  if (--app->open_handles == 0) {
+    sio__objcache_drain(&app->hconn_cache);
+    sio__objcache_drain(&app->req_cache);
+    sio__free(app);
+  }
 }
 
 void sio__views_release(sio_app *app);

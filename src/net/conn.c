@@ -44,11 +44,31 @@ static void drop_queue(sio__conn *c) {
 
 /* Frees the queue unless a uv_write still references it (its callback frees it then). */
 static void maybe_free_queue(sio__conn *c) {
-  if (c->wq && c->wq->inflight == 0 && c->wq->head == c->wq->n) {
-    sio__free(c->wq->items);
-    sio__free(c->wq);
-    c->wq = NULL;
+  struct sio__wq *wq = c->wq;
+  if (!wq || wq->inflight != 0 || wq->head != wq->n) return;
+  c->wq = NULL;
+  sio__net *net = c->net;
+  if (net->n_free_wqs < SIO__WQ_CACHE && wq->cap <= SIO__WQ_CACHE_ITEMS && !net->freeing) {
+    wq->head = wq->n = wq->queued = 0;
+    wq->free_next = net->free_wqs;
+    net->free_wqs = wq;
+    net->n_free_wqs++;
+    return;
   }
+  sio__free(wq->items);
+  sio__free(wq);
+}
+
+/* A queue from the net's cache, or a new one. */
+static struct sio__wq *take_queue(sio__net *net) {
+  struct sio__wq *wq = net->free_wqs;
+  if (wq) {
+    net->free_wqs = wq->free_next;
+    net->n_free_wqs--;
+    wq->free_next = NULL;
+    return wq;
+  }
+  return sio__calloc(1, sizeof(*wq));
 }
 
 static void conn_release(sio__conn *c) {
@@ -225,7 +245,7 @@ void sio__net_flush_all(sio__net *net) {
 static int ensure_capacity(sio__conn *c) {
   struct sio__wq *wq = c->wq;
   if (!wq) {
-    wq = sio__calloc(1, sizeof(*wq));
+    wq = take_queue(c->net);
     if (!wq) return -ENOMEM;
     c->wq = wq;
   }

@@ -46,9 +46,20 @@ size_t sio__net_conn_count(sio__net *net) {
   return net->nconns;
 }
 
+void sio__net_free_wq_cache(sio__net *net) {
+  while (net->free_wqs) {
+    struct sio__wq *wq = net->free_wqs;
+    net->free_wqs = wq->free_next;
+    sio__free(wq->items);
+    sio__free(wq);
+  }
+  net->n_free_wqs = 0;
+}
+
 static void on_net_handle_closed(uv_handle_t *h) {
   sio__net *net = h->data;
   if (--net->open_handles == 0) {
+    sio__net_free_wq_cache(net);
     sio__free(net->read_buf);
     sio__free(net);
   }

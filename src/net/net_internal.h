@@ -21,6 +21,11 @@ struct sio__net {
   size_t active_timers;
   int open_handles;
   int freeing; /* sio__net_free called; handles close once the last connection has */
+  /* Write queues of connections whose writes drained, kept for the next connection that
+   * writes (most writes drain within the loop turn that queued them): a queue and its items
+   * array cost two allocations and two frees per write otherwise. Linked through `free_next`. */
+  struct sio__wq *free_wqs;
+  size_t n_free_wqs;
 };
 
 struct sio__wq_item {
@@ -36,7 +41,14 @@ struct sio__wq {
   size_t inflight;
   size_t queued; /* bytes of items [head, n): not yet handed to the kernel or in flight */
   struct sio__wq_item *items; /* separate, so growing it never moves req */
+  struct sio__wq *free_next;  /* in the net's cache of unused queues */
 };
+
+/* The cache keeps at most this many queues, each with an items array of at most
+ * SIO__WQ_CACHE_ITEMS entries (bigger ones, grown by a burst, are freed). */
+#define SIO__WQ_CACHE       256
+#define SIO__WQ_CACHE_ITEMS 64
+void sio__net_free_wq_cache(sio__net *net);
 
 /* A closing connection's half-close (FIN) and the bound on the wait for the peer's FIN that
  * follows; allocated when the close starts, freed with the connection (an idle connection

@@ -260,6 +260,7 @@ int sio__ws_handshake(const sio__ws_handshake_in *in, const char *const *protoco
 }
 
 int sio__ws_handshake_response(sio__sbuf *s, const sio__ws_handshake_out *out) {
+  sio__sbuf_reserve(s, 256); /* the whole response, usually: one allocation */
   sio__sbuf_appends(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                        "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
   sio__sbuf_appends(s, out->accept);
