@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Manager } from 'socket.io-client';
 import { BIN_DIR, freePort, startServer, stopAndCheck } from './lib/server.mjs';
-import { budget, sleep, withTimeout } from './lib/timeouts.mjs';
+import { budget, sleep, withTimeout, nextEvent } from './lib/timeouts.mjs';
 
 const BIN = path.join(BIN_DIR, 'iofeatures');
 const skip = existsSync(BIN) ? false : `${BIN} is not built yet`;
@@ -24,14 +24,7 @@ const TRANSPORTS = [
   { name: 'polling-only', opts: { transports: ['polling'], upgrade: false } },
 ];
 
-function next(emitter, event, ms = budget(5000)) {
-  let on;
-  const p = new Promise((resolve) => {
-    on = (...args) => resolve(args);
-    emitter.once(event, on);
-  });
-  return withTimeout(p, ms, `event "${event}"`).finally(() => emitter.off(event, on));
-}
+const next = nextEvent;
 
 describe('dynamic namespaces: cleanup of empty children (iofeatures --cleanup-children)', { skip }, () => {
   let server;

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Manager } from 'socket.io-client';
 import WebSocket from 'ws';
 import { BIN_DIR, freePort, startServer, stopAndCheck } from './lib/server.mjs';
-import { budget, sleep, withTimeout } from './lib/timeouts.mjs';
+import { budget, sleep, withTimeout, nextEvent } from './lib/timeouts.mjs';
 
 const BIN = path.join(BIN_DIR, 'iofeatures');
 const skip = existsSync(BIN) ? false : `${BIN} is not built yet`;
@@ -25,14 +25,7 @@ const TRANSPORTS = [
   { name: 'polling-then-upgrade', opts: { transports: ['polling', 'websocket'], upgrade: true } },
 ];
 
-function next(emitter, event, ms = budget(5000)) {
-  let on;
-  const p = new Promise((resolve) => {
-    on = (...args) => resolve(args);
-    emitter.once(event, on);
-  });
-  return withTimeout(p, ms, `event "${event}"`).finally(() => emitter.off(event, on));
-}
+const next = nextEvent;
 
 function collect(emitter, event) {
   const got = [];

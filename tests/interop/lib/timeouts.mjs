@@ -38,3 +38,13 @@ export function withTimeout(promise, ms, what = 'operation') {
   });
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
+
+/** The arguments of `emitter`'s next `event`, or a rejection after `ms` (scaled) milliseconds. */
+export function nextEvent(emitter, event, ms = budget(5000)) {
+  let on;
+  const p = new Promise((resolve) => {
+    on = (...args) => resolve(args);
+    emitter.once(event, on);
+  });
+  return withTimeout(p, ms, `event "${event}"`).finally(() => emitter.off(event, on));
+}
