@@ -228,6 +228,17 @@ static void on_off_any(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) 
   if (ack) sio_ack_send(ack);
 }
 
+/* "once-more": answers while registered; "off-once-more" removes it (socket.off) and answers
+ * with sio_off's result (0, then SIO_ENOTFOUND once it is gone). */
+static void on_once_more(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  if (ack) sio_ack_sendf(ack, "s", "still here");
+}
+
+static void on_off_once_more(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  int rc = sio_off(s, "once-more", on_once_more);
+  if (ack) sio_ack_sendf(ack, "i", rc);
+}
+
 static void on_count_any(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   sio_emitf(s, "probe-out", "i i", 1, 2);
 }
@@ -389,6 +400,8 @@ static void on_connection(sio_socket *s, void *u) {
   sio_on(s, "disconnect-me", on_disconnect_me, NULL);
   sio_on(s, "count-any", on_count_any, NULL);
   sio_on(s, "off-any", on_off_any, NULL);
+  sio_on(s, "once-more", on_once_more, NULL);
+  sio_on(s, "off-once-more", on_off_once_more, NULL);
   sio_on(s, "handshake", on_handshake, NULL);
   sio_on(s, "start-thread", on_start_thread, NULL);
   sio_on_any(s, any_in, NULL);

@@ -234,14 +234,15 @@ int sio_on(sio_socket *s, const char *event, sio_event_fn fn, void *user) {
   return add_handler(s, SIO__H_EVENT, (void (*)(void))fn, user, event);
 }
 
-int sio_off(sio_socket *s, const char *event, sio_event_fn fn) {
-  if (!s || !event) return -EINVAL;
+/* Removes the handlers of `kind` (and, if given, for `event`) that are `fn`, or all of them
+ * when fn is NULL. SIO_ENOTFOUND if none matched. */
+static int off_kind(sio_socket *s, int kind, const char *event, void (*fn)(void)) {
   size_t j = 0;
   int found = 0;
   for (size_t i = 0; i < s->h.n; i++) {
     sio__cb cb = s->h.v[i];
-    if (cb.kind == SIO__H_EVENT && strcmp(sio__cb_event(&cb), event) == 0 &&
-        (!fn || cb.fn == (void (*)(void))fn)) {
+    if (cb.kind == kind && (!event || strcmp(sio__cb_event(&cb), event) == 0) &&
+        (!fn || cb.fn == fn)) {
       cb_free(&cb);
       found = 1;
       continue;
@@ -252,29 +253,19 @@ int sio_off(sio_socket *s, const char *event, sio_event_fn fn) {
   return found ? 0 : SIO_ENOTFOUND;
 }
 
-static int off_kind(sio_socket *s, int kind, void (*fn)(void)) {
-  if (!s) return -EINVAL;
-  size_t j = 0;
-  int found = 0;
-  for (size_t i = 0; i < s->h.n; i++) {
-    sio__cb cb = s->h.v[i];
-    if (cb.kind == kind && (!fn || cb.fn == fn)) {
-      cb_free(&cb);
-      found = 1;
-      continue;
-    }
-    s->h.v[j++] = cb;
-  }
-  s->h.n = j;
-  return found ? 0 : SIO_ENOTFOUND;
+int sio_off(sio_socket *s, const char *event, sio_event_fn fn) {
+  if (!s || !event) return -EINVAL;
+  return off_kind(s, SIO__H_EVENT, event, (void (*)(void))fn);
 }
 
 int sio_off_any(sio_socket *s, sio_any_fn fn) {
-  return off_kind(s, SIO__H_ANY, (void (*)(void))fn);
+  if (!s) return -EINVAL;
+  return off_kind(s, SIO__H_ANY, NULL, (void (*)(void))fn);
 }
 
 int sio_off_any_outgoing(sio_socket *s, sio_any_fn fn) {
-  return off_kind(s, SIO__H_ANY_OUT, (void (*)(void))fn);
+  if (!s) return -EINVAL;
+  return off_kind(s, SIO__H_ANY_OUT, NULL, (void (*)(void))fn);
 }
 
 int sio_on_any(sio_socket *s, sio_any_fn fn, void *user) {

@@ -180,6 +180,15 @@ describe('Socket.IO features against sio (iofeatures)', { skip }, () => {
         a.disconnect();
       });
 
+      test('socket.off: a removed handler no longer answers; removing it twice says not found', async () => {
+        const a = await client();
+        assert.deepEqual(await a.emitWithAck('once-more'), 'still here');
+        assert.equal(await a.emitWithAck('off-once-more'), 0);
+        await assert.rejects(a.timeout(300).emitWithAck('once-more'), /timed out/);
+        assert.ok((await a.emitWithAck('off-once-more')) < 0, 'second removal finds nothing');
+        a.disconnect();
+      });
+
       test('middleware: async accept with data, refusal with message and data', async () => {
         const ok = await client('/mw', { auth: { token: 'ok' } }, ['welcome']);
         assert.deepEqual(await ok.early.welcome, ['authorized']);
