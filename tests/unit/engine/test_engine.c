@@ -374,23 +374,31 @@ static void read_exact(int fd, void *p, size_t n) {
   }
 }
 
+/* Reads one unmasked server frame of under 64 KiB into buf: returns its first byte (FIN, RSV1,
+ * opcode) and the payload length. */
+static int ws_read_frame(int fd, void *buf, size_t *len) {
+  unsigned char h[2];
+  read_exact(fd, h, 2);
+  size_t n = h[1] & 0x7f;
+  if (n == 126) {
+    unsigned char e[2];
+    read_exact(fd, e, 2);
+    n = (size_t)e[0] << 8 | e[1];
+  }
+  assert_true(n < 65536);
+  read_exact(fd, buf, n);
+  *len = n;
+  return h[0];
+}
+
 /* Reads one frame: returns its opcode; payload NUL-terminated in buf (cap 65536). Pings from
  * the Engine.IO heartbeat ("2") are answered ("3") and skipped when skip_pings is set. */
 static int ws_recv(int fd, char *buf, size_t *len, int skip_pings) {
   for (;;) {
-    unsigned char h[2];
-    read_exact(fd, h, 2);
-    size_t n = h[1] & 0x7f;
-    if (n == 126) {
-      unsigned char e[2];
-      read_exact(fd, e, 2);
-      n = (size_t)e[0] << 8 | e[1];
-    }
-    assert_true(n < 65536);
-    read_exact(fd, buf, n);
+    size_t n;
+    int op = ws_read_frame(fd, buf, &n) & 0x0f;
     buf[n] = 0;
     *len = n;
-    int op = h[0] & 0x0f;
     if (skip_pings && op == 1 && n == 1 && buf[0] == '2') {
       ws_send(fd, 1, "3", 1);
       continue;
@@ -635,16 +643,8 @@ static void test_websocket_compress_flag(void **state) {
   ws_send(fd, 1, "4cz10s1", 7);
   const char kinds[] = "o10s1"; /* the open packet first */
   for (size_t k = 0; k < sizeof kinds - 1; k++) {
-    unsigned char h[2];
-    read_exact(fd, h, 2);
-    size_t n = h[1] & 0x7f;
-    if (n == 126) {
-      unsigned char e[2];
-      read_exact(fd, e, 2);
-      n = (size_t)e[0] << 8 | e[1];
-    }
-    read_exact(fd, buf, n);
-    int rsv1 = (h[0] & 0x40) != 0;
+    size_t n;
+    int rsv1 = (ws_read_frame(fd, buf, &n) & 0x40) != 0;
     size_t len = n;
     const unsigned char *msg = buf;
     if (rsv1) { /* inflate, with the tail the sender removed put back */
