@@ -39,20 +39,40 @@ static int fail(sio__http_parser *p, int status, const char *reason) {
   return -1;
 }
 
+/* Byte classes, one table lookup per byte instead of a chain of comparisons (the head is
+ * scanned byte by byte: this is most of the parser's time).
+ * tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
+ *         "~" / DIGIT / ALPHA
+ * field-value bytes: VCHAR, SP, HTAB, obs-text
+ * request-target bytes: visible ASCII (0x21..0x7e) */
+enum { C_TCHAR = 1, C_VALUE = 2, C_TARGET = 4 };
+#define IS_TCHAR(c)                                                                                \
+  (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') ||       \
+   (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' ||            \
+   (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' ||             \
+   (c) == '`' || (c) == '|' || (c) == '~')
+#define CLASS(c)                                                                                   \
+  ((IS_TCHAR(c) ? C_TCHAR : 0) | ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f) ? C_VALUE : 0) |     \
+   ((c) > 0x20 && (c) < 0x7f ? C_TARGET : 0))
+#define CLASS4(c)  CLASS(c), CLASS((c) + 1), CLASS((c) + 2), CLASS((c) + 3)
+#define CLASS16(c) CLASS4(c), CLASS4((c) + 4), CLASS4((c) + 8), CLASS4((c) + 12)
+#define CLASS64(c) CLASS16(c), CLASS16((c) + 16), CLASS16((c) + 32), CLASS16((c) + 48)
+static const unsigned char byte_class[256] = {CLASS64(0), CLASS64(64), CLASS64(128), CLASS64(192)};
+
 int sio__http_is_tchar(unsigned char c) {
-  /* token = 1*tchar; tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-   * "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return 1;
-  return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+  return byte_class[c] & C_TCHAR;
 }
 
 static int is_value_char(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7f); /* VCHAR, SP, HTAB, obs-text */
+  return byte_class[c] & C_VALUE;
 }
 
 void sio__http_parser_init(sio__http_parser *p, uint32_t max_head, uint32_t max_line,
                            uint64_t max_body) {
-  memset(p, 0, sizeof(*p));
+  /* The header array (most of the struct) is written as it fills and read only up to
+   * n_headers: zeroing it would cost more than the rest of a small request's parse. */
+  memset(p, 0, offsetof(sio__http_parser, headers));
+  memset(&p->body_kind, 0, sizeof(*p) - offsetof(sio__http_parser, body_kind));
   p->max_head = max_head ? max_head : 16384;
   p->max_line = max_line ? max_line : 8192;
   p->max_body = max_body ? max_body : (1u << 20);
@@ -69,18 +89,35 @@ void sio__http_parser_reset(sio__http_parser *p) {
   p->max_body = mb;
 }
 
+/* 1 if every byte of s[0..n) may appear in a field value. Eight bytes at a time: a word with
+ * no byte below 0x20 and no 0x7f passes at once (bytes from 0x80 are obs-text, allowed); only
+ * a word holding a tab or a bad byte is looked at byte by byte. */
+static int all_value_chars(const char *s, size_t n) {
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, d;
+    memcpy(&x, s + i, 8);
+    d = x ^ (0x7f * ones);
+    /* a byte below 0x20 in x, or a zero byte in d (a 0x7f in x) */
+    if ((((x - 0x20 * ones) & ~x) | ((d - ones) & ~d)) & highs) break;
+  }
+  for (; i < n; i++)
+    if (!is_value_char((unsigned char)s[i])) return 0;
+  return 1;
+}
+
+/* start..end is a line without its CR LF; buf[end] is that CR or LF, which is in no byte class,
+ * so scans of a class stop there without a bound check. */
 static int parse_request_line(sio__http_parser *p, const char *buf, size_t start, size_t end) {
   size_t i = start;
-  while (i < end && sio__http_is_tchar((unsigned char)buf[i])) i++;
+  while (byte_class[(unsigned char)buf[i]] & C_TCHAR) i++; /* stops at buf[end] (see above) */
   if (i == start || i >= end || buf[i] != ' ') return fail(p, 400, "Invalid request method");
   p->method.off = (uint32_t)start;
   p->method.len = (uint32_t)(i - start);
   size_t t = ++i;
-  while (i < end && buf[i] != ' ') {
-    unsigned char c = (unsigned char)buf[i];
-    if (c <= 0x20 || c >= 0x7f) return fail(p, 400, "Invalid character in request target");
-    i++;
-  }
+  while (byte_class[(unsigned char)buf[i]] & C_TARGET) i++; /* stops at ' ' or buf[end] */
+  if (i < end && buf[i] != ' ') return fail(p, 400, "Invalid character in request target");
   if (i == t) return fail(p, 400, "Empty request target");
   if (i >= end) return fail(p, 400, "Missing HTTP version");
   p->target.off = (uint32_t)t;
@@ -100,7 +137,7 @@ static int parse_header_line(sio__http_parser *p, const char *buf, size_t start,
     return fail(p, 400, "Obsolete line folding is not allowed");
   if (p->n_headers >= SIO__HTTP_MAX_HEADERS) return fail(p, 431, "Too many header fields");
   size_t i = start;
-  while (i < end && sio__http_is_tchar((unsigned char)buf[i])) i++;
+  while (byte_class[(unsigned char)buf[i]] & C_TCHAR) i++; /* stops at buf[end] (see above) */
   if (i >= end || buf[i] != ':' || i == start) return fail(p, 400, "Invalid header field name");
   sio__http_header *h = &p->headers[p->n_headers++];
   h->name.off = (uint32_t)start;
@@ -108,9 +145,8 @@ static int parse_header_line(sio__http_parser *p, const char *buf, size_t start,
   i++;
   while (i < end && (buf[i] == ' ' || buf[i] == '\t')) i++;
   size_t vs = i;
-  for (; i < end; i++)
-    if (!is_value_char((unsigned char)buf[i]))
-      return fail(p, 400, "Invalid character in header field value");
+  if (!all_value_chars(buf + i, end - i))
+    return fail(p, 400, "Invalid character in header field value");
   size_t ve = end;
   while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t')) ve--;
   h->value.off = (uint32_t)vs;
@@ -118,10 +154,24 @@ static int parse_header_line(sio__http_parser *p, const char *buf, size_t start,
   return 0;
 }
 
+/* 1 if s[0..n) equals the lower-case literal lit (ASCII case-insensitive): inline, as the
+ * names compared are a few bytes long and a libc call costs more than the comparison. */
+static int ieq_lower(const char *s, const char *lit, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((unsigned)(c - 'A') < 26u) c = (unsigned char)(c + ('a' - 'A'));
+    if (c != (unsigned char)lit[i]) return 0;
+  }
+  return 1;
+}
+
 static int name_is(const char *buf, const sio__http_header *h, const char *name) {
   size_t n = strlen(name);
   return h->name.len == n && strncasecmp(buf + h->name.off, name, n) == 0;
 }
+
+/* finish_head's names: lower-case literals whose length the switch already matched */
+#define NAME_IS(lit) ieq_lower(buf + h->name.off, lit, sizeof(lit) - 1)
 
 /* Calls fn for each non-empty element of a comma-separated list (OWS trimmed). */
 typedef int (*list_fn)(sio__http_parser *p, const char *tok, size_t n, void *arg);
@@ -149,6 +199,25 @@ int sio__http_list_has(const char *value, size_t n, const char *token) {
     if (e - s == tl && strncasecmp(value + s, token, tl) == 0) return 1;
   }
   return 0;
+}
+
+/* The Connection options the parser acts on, from one pass over the list (the same items
+ * sio__http_list_has would find for each). */
+static void connection_options(const char *v, size_t n, int *close, int *keep, int *upgrade) {
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+    size_t s = i;
+    while (i < n && v[i] != ',') i++;
+    size_t e = i;
+    while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
+    if (e - s == 5 && ieq_lower(v + s, "close", 5))
+      *close = 1;
+    else if (e - s == 10 && ieq_lower(v + s, "keep-alive", 10))
+      *keep = 1;
+    else if (e - s == 7 && ieq_lower(v + s, "upgrade", 7))
+      *upgrade = 1;
+  }
 }
 
 typedef struct cl_state {
@@ -196,34 +265,34 @@ static int finish_head(sio__http_parser *p, const char *buf) {
     size_t vn = h->value.len;
     switch (h->name.len) {
     case 4:
-      if (name_is(buf, h, "host")) hosts++;
+      if (NAME_IS("host")) hosts++;
       break;
     case 6:
-      if (name_is(buf, h, "expect")) {
-        if (vn == 12 && strncasecmp(v, "100-continue", 12) == 0)
+      if (NAME_IS("expect")) {
+        if (vn == 12 && ieq_lower(v, "100-continue", 12))
           p->expect_continue = 1;
         else
           return fail(p, 417, "Unsupported expectation");
       }
       break;
     case 7:
-      if (name_is(buf, h, "upgrade") && vn) p->upgrade = 1;
+      if (NAME_IS("upgrade") && vn) p->upgrade = 1;
       break;
     case 10:
-      if (name_is(buf, h, "connection")) {
-        if (sio__http_list_has(v, vn, "close")) close = 1;
-        if (sio__http_list_has(v, vn, "keep-alive")) keep = 1;
-        if (sio__http_list_has(v, vn, "upgrade")) p->conn_upgrade = 1;
+      if (NAME_IS("connection")) {
+        int upgrade = 0;
+        connection_options(v, vn, &close, &keep, &upgrade);
+        if (upgrade) p->conn_upgrade = 1;
       }
       break;
     case 14:
-      if (name_is(buf, h, "content-length")) {
+      if (NAME_IS("content-length")) {
         if (vn == 0) return fail(p, 400, "Invalid Content-Length");
         if (each_list_item(p, v, vn, on_cl_item, &cl) < 0) return -1;
       }
       break;
     case 17:
-      if (name_is(buf, h, "transfer-encoding")) {
+      if (NAME_IS("transfer-encoding")) {
         if (each_list_item(p, v, vn, on_te_item, &te) < 0) return -1;
         if (vn == 0) te.seen = 1;
       }
