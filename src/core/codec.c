@@ -41,32 +41,41 @@ size_t sio__base64_encode(char *out, const void *in, size_t n, int url) {
   return o;
 }
 
-static int b64_value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+/* Standard alphabet values by byte, 0x80 for bytes outside it: a lookup instead of a chain
+ * of range tests per character. */
+#define B64V(c)                                                                                    \
+  ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                          \
+   : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                     \
+   : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                     \
+   : (c) == '+'               ? 62                                                                 \
+   : (c) == '/'               ? 63                                                                 \
+                              : 0x80)
+#define B64V4(c)  B64V(c), B64V((c) + 1), B64V((c) + 2), B64V((c) + 3)
+#define B64V16(c) B64V4(c), B64V4((c) + 4), B64V4((c) + 8), B64V4((c) + 12)
+#define B64V64(c) B64V16(c), B64V16((c) + 16), B64V16((c) + 32), B64V16((c) + 48)
+static const unsigned char b64_values[256] = {B64V64(0), B64V64(64), B64V64(128), B64V64(192)};
 
 long sio__base64_decode(void *out, const char *in, size_t n) {
+  const unsigned char *s = (const unsigned char *)in;
   unsigned char *o = out;
   while (n > 0 && in[n - 1] == '=') n--;
   if (n % 4 == 1) return -1;
-  size_t len = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < n; i++) {
-    int v = b64_value((unsigned char)in[i]);
-    if (v < 0) return -1;
-    acc = acc << 6 | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      o[len++] = (unsigned char)(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
+  size_t len = 0, i = 0;
+  for (; i + 4 <= n; i += 4) { /* four characters make three bytes */
+    unsigned a = b64_values[s[i]], b = b64_values[s[i + 1]], c = b64_values[s[i + 2]],
+             d = b64_values[s[i + 3]];
+    if ((a | b | c | d) & 0x80) return -1;
+    uint32_t v = a << 18 | b << 12 | c << 6 | d;
+    o[len++] = (unsigned char)(v >> 16);
+    o[len++] = (unsigned char)(v >> 8);
+    o[len++] = (unsigned char)v;
+  }
+  if (i < n) { /* two or three characters left: one or two bytes (the spare bits dropped) */
+    unsigned a = b64_values[s[i]], b = b64_values[s[i + 1]],
+             c = n - i == 3 ? b64_values[s[i + 2]] : 0;
+    if ((a | b | c) & 0x80) return -1;
+    o[len++] = (unsigned char)(a << 2 | b >> 4);
+    if (n - i == 3) o[len++] = (unsigned char)(b << 4 | c >> 2);
   }
   return (long)len;
 }

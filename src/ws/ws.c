@@ -398,15 +398,54 @@ int sio_ws_remote_address(const sio_ws *ws, char *ip, size_t iplen, int *port) {
 }
 
 /* --- accepting --------------------------------------------------------------------------- */
-/* Joins every value of a header (several lines) with ", ". NULL when absent. */
-static const char *joined_header(const sio_req *req, const char *name, sio__sbuf *s) {
+/* Adds a line of a list header (Sec-WebSocket-Protocol, -Extensions) to *val as lines are
+ * joined, with ", " between non-empty ones: a single line is used in place, several are joined
+ * in s. *val ends NULL when absent, empty or out of memory. */
+static void join_line(const char **val, const char *v, sio__sbuf *s) {
+  if (s->oom) return;
+  if (!*val) {
+    if (*v) *val = v;
+    return;
+  }
+  if (!s->len) sio__sbuf_appends(s, *val);
+  sio__sbuf_appends(s, ", ");
+  sio__sbuf_appends(s, v);
+  *val = s->oom ? NULL : s->data;
+}
+
+/* The handshake's headers from one walk over the request's (the first line of each single
+ * header, as sio_req_header finds it); the first letter picks the one name it may be. */
+static void handshake_headers(const sio_req *req, sio__ws_handshake_in *in, sio__sbuf *protos,
+                              sio__sbuf *exts) {
   const char *n, *v;
   for (size_t i = 0; sio_req_header_at(req, i, &n, &v); i++) {
-    if (strcasecmp(n, name) != 0) continue;
-    if (s->len) sio__sbuf_appends(s, ", ");
-    sio__sbuf_appends(s, v);
+    switch (n[0]) {
+    case 'U':
+    case 'u':
+      if (!in->upgrade && strcasecmp(n, "upgrade") == 0) in->upgrade = v;
+      break;
+    case 'C':
+    case 'c':
+      if (!in->connection && strcasecmp(n, "connection") == 0) in->connection = v;
+      break;
+    case 'S':
+    case 's':
+      if (strncasecmp(n, "sec-websocket-", 14) != 0) break;
+      n += 14;
+      if (strcasecmp(n, "key") == 0) {
+        if (!in->key) in->key = v;
+      } else if (strcasecmp(n, "version") == 0) {
+        if (!in->version) in->version = v;
+      } else if (strcasecmp(n, "protocol") == 0) {
+        join_line(&in->protocols, v, protos);
+      } else if (strcasecmp(n, "extensions") == 0) {
+        join_line(&in->extensions, v, exts);
+      }
+      break;
+    default:
+      break;
+    }
   }
-  return s->len && !s->oom ? s->data : NULL;
 }
 
 static int refuse(sio_res *res, int status, const char *why) {
@@ -424,13 +463,8 @@ int sio__ws_accept(sio_req *req, sio_res *res, sio__conn *conn, const char *rest
   sio__ws_handshake_in in = {
       .method = sio_req_method(req),
       .http_minor = sio_req_http_minor(req),
-      .upgrade = sio_req_header(req, "upgrade"),
-      .connection = sio_req_header(req, "connection"),
-      .version = sio_req_header(req, "sec-websocket-version"),
-      .key = sio_req_header(req, "sec-websocket-key"),
-      .protocols = joined_header(req, "sec-websocket-protocol", &protos),
-      .extensions = joined_header(req, "sec-websocket-extensions", &exts),
   };
+  handshake_headers(req, &in, &protos, &exts);
   sio__ws_pmd_opts pmd = {.enabled = o.deflate,
                           .server_no_context_takeover = o.deflate_server_no_context_takeover,
                           .server_max_window_bits = (uint8_t)o.deflate_window_bits,
