@@ -255,28 +255,29 @@ static char *pct_decode(const char *p, const char *end, char *out) {
   return out;
 }
 
-/* Copies what the layer above may want of the handshake request into one block. */
+/* Copies what the layer above may want of the handshake request into one block. The request
+ * keeps its head as one block of NUL-terminated pieces (sio__req_head_block): that block is
+ * copied whole and the header, URL and query pointers moved by the same offset, rather than
+ * each string measured and copied on its own. */
 static handshake *handshake_copy(sio_req *req) {
-  size_t n = 0, nq = 0, bytes = 0;
-  const char *name, *value;
-  while (sio_req_header_at(req, n, &name, &value)) {
-    bytes += strlen(name) + strlen(value) + 2;
-    n++;
-  }
+  const char *head;
+  size_t head_len;
+  const char *const *names, *const *values;
+  size_t n = sio__req_head_block(req, &head, &head_len, &names, &values), nq = 0, qlen = 0;
   const char *query = sio__req_query_string(req);
   if (!query) query = "";
-  for (const char *q = query; *q; q++)
+  for (const char *q = query; *q; q++, qlen++)
     if (*q == '&') nq++;
   if (*query) nq++;
-  const char *url = sio_req_url(req);
   char ip[64] = "";
   int port;
   if (sio__req_peer(req, ip, sizeof ip, &port) != 0) {
     const char *rip = sio_req_ip(req);
     snprintf(ip, sizeof ip, "%s", rip ? rip : "");
   }
-  size_t qlen = strlen(query);
-  bytes += 2 * qlen + 2 * nq + 2 + strlen(url) + strlen(ip) + 3;
+  size_t iplen = strlen(ip);
+  /* decoding never lengthens: the decoded pairs fit in the query's bytes plus two NULs each */
+  size_t bytes = head_len + 1 + iplen + 1 + qlen + 2 * nq;
   handshake *hs = sio__malloc(sizeof *hs + (2 * n + 2 * nq) * sizeof(char *) + bytes);
   if (!hs) return NULL;
   hs->nheaders = n;
@@ -285,22 +286,17 @@ static handshake *handshake_copy(sio_req *req) {
   hs->qnames = hs->values + n;
   hs->qvalues = hs->qnames + nq;
   char *p = (char *)(hs->qvalues + nq);
-#define PUT(dst, src)                                                                              \
-  do {                                                                                             \
-    size_t l_ = strlen(src) + 1;                                                                   \
-    memcpy(p, src, l_);                                                                            \
-    dst = p;                                                                                       \
-    p += l_;                                                                                       \
-  } while (0)
+  memcpy(p, head, head_len + 1);
   for (size_t i = 0; i < n; i++) {
-    sio_req_header_at(req, i, &name, &value);
-    PUT(hs->names[i], name);
-    PUT(hs->values[i], value);
+    hs->names[i] = p + (names[i] - head);
+    hs->values[i] = p + (values[i] - head);
   }
-  PUT(hs->query, query);
-  PUT(hs->url, url);
-  PUT(hs->address, ip);
-#undef PUT
+  hs->url = p + (sio_req_url(req) - head);
+  hs->query = *query ? p + (query - head) : ""; /* a non-empty query is in the URL */
+  p += head_len + 1;
+  memcpy(p, ip, iplen + 1);
+  hs->address = p;
+  p += iplen + 1;
   hs->nquery = 0;
   for (const char *q = query; *q;) {
     const char *end = q + strcspn(q, "&");

@@ -955,3 +955,12 @@ int sio__req_over_capacity(const sio_req *req) {
 const char *sio__req_query_string(const sio_req *req) {
   return req->query_raw;
 }
+
+size_t sio__req_head_block(const sio_req *req, const char **head, size_t *head_len,
+                           const char *const **names, const char *const **values) {
+  *head = req->head;
+  *head_len = req->head_len;
+  *names = req->hnames;
+  *values = req->hvalues;
+  return req->n_headers;
+}

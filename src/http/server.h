@@ -58,6 +58,12 @@ int sio__req_peer(const sio_req *req, char *ip, size_t iplen, int *port);
 int sio__req_over_capacity(const sio_req *req);
 /* The raw query string after '?' (not decoded), "" when none. */
 const char *sio__req_query_string(const sio_req *req);
+/* The request head as kept by the request: one block of head_len + 1 bytes in which the method,
+ * the URL (query included), every header name and value are NUL-terminated pieces, so that a
+ * layer keeping them copies the block at once and moves the pointers by the same offset.
+ * *names and *values get the header arrays (sio_req_header_at's order); returns their count. */
+size_t sio__req_head_block(const sio_req *req, const char **head, size_t *head_len,
+                           const char *const **names, const char *const **values);
 
 /* Finishes the response with a shared buffer as body (zero-copy: takes a reference to b), for
  * payloads encoded once and sent to many (Engine.IO polling). Content-Type as set, else
