@@ -98,6 +98,13 @@ int sio__eio_encode_open(sio__sbuf *out, const char *sid, const char *const *upg
   sio__sbuf_reserve(out, 256); /* the whole packet, usually: one allocation */
   sio__sbuf_appends(out, "0{\"sid\":\"");
   sio__sbuf_appends(out, sid);
+  return sio__eio_encode_open_tail(out, upgrades, nupgrades, ping_interval, ping_timeout,
+                                   max_payload);
+}
+
+int sio__eio_encode_open_tail(sio__sbuf *out, const char *const *upgrades, size_t nupgrades,
+                              unsigned ping_interval, unsigned ping_timeout,
+                              unsigned long long max_payload) {
   sio__sbuf_appends(out, "\",\"upgrades\":[");
   for (size_t i = 0; i < nupgrades; i++) {
     if (i) sio__sbuf_appendc(out, ',');

@@ -61,6 +61,11 @@ int sio__eio_encode_message(sio__sbuf *out, const void *data, size_t len, int bi
 int sio__eio_encode_open(sio__sbuf *out, const char *sid, const char *const *upgrades,
                          size_t nupgrades, unsigned ping_interval, unsigned ping_timeout,
                          unsigned long long max_payload);
+/* What follows the sid in the open packet ("\",\"upgrades\":[…],…}"): it depends on the options
+ * only, so a server encodes it once and sends 0{"sid":" + sid + this. 0 or -ENOMEM. */
+int sio__eio_encode_open_tail(sio__sbuf *out, const char *const *upgrades, size_t nupgrades,
+                              unsigned ping_interval, unsigned ping_timeout,
+                              unsigned long long max_payload);
 
 /* Engine.IO HTTP error codes and their JSON bodies, as Node's engine.io writes them. */
 typedef enum sio__eio_error {

@@ -104,6 +104,9 @@ struct sio_eio {
   sio__map sessions;
   size_t count;
   int closed;
+  /* the open packet after the sid, without and with the upgrade list: set by the options
+   * alone, so encoded once at attach (see open_packet) */
+  sio__sbuf open_tail[2];
 };
 
 static void session_close(sio__eio_session *s, const char *reason);
@@ -777,12 +780,41 @@ static void handle_post(sio__eio_session *s, sio_req *req, sio_res *res) {
   }
 }
 
-static void open_packet(sio__eio_session *s, sio__sbuf *out, int with_upgrades) {
-  const sio_eio_opts *o = &s->eio->opts;
+static int encode_open_tails(sio_eio *e) {
+  const sio_eio_opts *o = &e->opts;
   const char *up[] = {"websocket"};
-  int n = with_upgrades && !o->no_upgrades && (o->transports & SIO_EIO_WEBSOCKET);
-  sio__eio_encode_open(out, s->sid, up, (size_t)n, o->ping_interval_ms, o->ping_timeout_ms,
-                       (unsigned long long)o->max_http_buffer_size);
+  int n = !o->no_upgrades && (o->transports & SIO_EIO_WEBSOCKET);
+  for (int i = 0; i < 2; i++) {
+    e->open_tail[i] = (sio__sbuf)SIO__SBUF_INIT;
+    if (sio__eio_encode_open_tail(&e->open_tail[i], up, (size_t)(i && n), o->ping_interval_ms,
+                                  o->ping_timeout_ms, (unsigned long long)o->max_http_buffer_size))
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+#define OPEN_HEAD "0{\"sid\":\""
+
+/* The open packet (sio__eio_encode_open's text) from the sid and the encoded tail. */
+static void open_packet(sio__eio_session *s, sio__sbuf *out, int with_upgrades) {
+  const sio__sbuf *tail = &s->eio->open_tail[with_upgrades != 0];
+  size_t sl = strlen(s->sid);
+  sio__sbuf_reserve(out, sizeof OPEN_HEAD - 1 + sl + tail->len);
+  sio__sbuf_append(out, OPEN_HEAD, sizeof OPEN_HEAD - 1);
+  sio__sbuf_append(out, s->sid, sl);
+  sio__sbuf_append(out, tail->data, tail->len);
+}
+
+/* The same into buf (no allocation); 0 when it does not fit. */
+static size_t open_packet_into(const sio__eio_session *s, char *buf, size_t cap,
+                               int with_upgrades) {
+  const sio__sbuf *tail = &s->eio->open_tail[with_upgrades != 0];
+  size_t sl = strlen(s->sid), hl = sizeof OPEN_HEAD - 1;
+  if (hl + sl + tail->len > cap) return 0;
+  memcpy(buf, OPEN_HEAD, hl);
+  memcpy(buf + hl, s->sid, sl);
+  memcpy(buf + hl + sl, tail->data, tail->len);
+  return hl + sl + tail->len;
 }
 
 static void handshake_polling(sio_eio *e, sio_req *req, sio_res *res) {
@@ -883,10 +915,16 @@ static void on_http(sio_req *req, sio_res *res, void *user) {
 static void ws_on_open(sio__ws *ws, void *user) {
   sio__eio_session *s = user;
   s->ws = ws;
-  sio__sbuf b = SIO__SBUF_INIT;
-  open_packet(s, &b, 0);
-  if (!b.oom) sio__ws_send(ws, b.data, b.len, 0);
-  sio__sbuf_free(&b);
+  char pkt[256]; /* the packet is about 120 bytes */
+  size_t n = open_packet_into(s, pkt, sizeof pkt, 0);
+  if (n) {
+    sio__ws_send(ws, pkt, n, 0);
+  } else {
+    sio__sbuf b = SIO__SBUF_INIT;
+    open_packet(s, &b, 0);
+    if (!b.oom) sio__ws_send(ws, b.data, b.len, 0);
+    sio__sbuf_free(&b);
+  }
   schedule_ping(s);
   session_ref(s);
   s->announced = 1;
@@ -1125,7 +1163,7 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
   e->ws_opts.drop_when_full = 1;           /* SIO_ETOOLARGE: the layer above decides */
   e->ws_opts.idle_timeout_ms = UINT32_MAX; /* the Engine.IO heartbeat does this job */
   e->ws_opts.deflate = e->opts.per_message_deflate;
-  if (!e->path || sio__app_intercept(app, e->path, on_http, e) ||
+  if (!e->path || encode_open_tails(e) || sio__app_intercept(app, e->path, on_http, e) ||
       sio__app_on_upgrade(app, e->path, on_upgrade, e) ||
       sio__app_on_shutdown(app, on_shutdown, e)) {
     /* hooks already registered keep pointing at e: mark it closed rather than free it */
@@ -1146,6 +1184,8 @@ void sio_eio_free(sio_eio *e) {
   close_all(e, SIO__EIO_REASON_SHUTDOWN);
   sio__map_free(&e->sessions);
   sio__free(e->path);
+  sio__sbuf_free(&e->open_tail[0]);
+  sio__sbuf_free(&e->open_tail[1]);
   sio__free(e);
 }
 
