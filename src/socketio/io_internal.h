@@ -65,6 +65,8 @@ typedef struct sio__cbs {
 } sio__cbs;
 int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event);
 int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const char *event);
+/* Room for cap handlers in one allocation (exactly cap) when there is less. 0 or -ENOMEM. */
+int sio__cbs_reserve(sio__cbs *c, uint32_t cap);
 void sio__cbs_free(sio__cbs *c);
 
 struct sio_io {
@@ -105,6 +107,7 @@ struct sio_nsp {
   uint64_t next_ack_id; /* ids of broadcasts with acks */
   uint32_t refs;        /* sio_socket structs and operators pointing here */
   uint32_t live;        /* sockets pending (middleware) or connected */
+  uint32_t nhandlers;   /* handlers the last socket had after its connection handlers ran */
   uint8_t detached;     /* no longer the server's: freed when refs drops to 0 */
   /* dynamic */
   sio_nsp *parent; /* for children */

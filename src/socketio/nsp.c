@@ -281,6 +281,7 @@ static void socket_connected(sio_socket *s) {
   sio_socket_ref(s);
   if (nsp->parent) call_connection(&nsp->parent->on_connection, s);
   call_connection(&nsp->on_connection, s);
+  if (s->state == SIO__S_CONNECTED) nsp->nhandlers = s->h.n; /* see add_handler */
   if (nsp->io->opts.drop_handshake && c->es && !c->addr_kept) { /* see sio_io_opts */
     const char *addr = sio_eio_socket_remote_address(c->es);
     if (!addr) addr = "";

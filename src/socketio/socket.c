@@ -45,6 +45,15 @@ int sio__cbs_add_kind(sio__cbs *c, int kind, void (*fn)(void), void *user, const
   return 0;
 }
 
+int sio__cbs_reserve(sio__cbs *c, uint32_t cap) {
+  if (c->cap >= cap) return 0;
+  sio__cb *v = sio__realloc(c->v, cap * sizeof(*v));
+  if (!v) return -ENOMEM;
+  c->v = v;
+  c->cap = cap;
+  return 0;
+}
+
 static void cb_free(sio__cb *cb) {
   if (cb->ev_long) sio__free((char *)sio__cb_event(cb));
 }
@@ -115,6 +124,10 @@ static void call_disconnect(int kind, sio_socket *s, const char *reason) {
 
 static int add_handler(sio_socket *s, int kind, void (*fn)(void), void *user, const char *ev) {
   if (!s) return -EINVAL;
+  /* The sockets of a namespace usually get the same handlers from its connection handler:
+   * the first one sizes the array for as many as the previous socket had (one allocation
+   * where growing by one would reallocate at each), which is also exactly what it will need. */
+  if (!s->h.cap && s->nsp->nhandlers > 1) sio__cbs_reserve(&s->h, s->nsp->nhandlers);
   int rc = sio__cbs_add_kind(&s->h, kind, fn, user, ev);
   if (!rc) s->hkinds |= 1u << kind;
   return rc;
