@@ -1,10 +1,13 @@
 /* Connections: reading into the loop-wide buffer, batched writes, and closing cleanly.
  *
  * Writes are queued as (buffer, offset, length) references and flushed once per loop
- * iteration: first uv_try_write with every queued piece in one writev, then a uv_write for
- * what the kernel did not take. A close waits for the queue to drain, half-closes (FIN), and
- * keeps reading (discarding) until the peer closes or SIO__LINGER_MS passes, so that a
- * response followed by close is not cut off by a reset. */
+ * iteration with one sendmsg per connection; what the kernel does not take stays queued until
+ * the socket's writable edge. Reads follow the edge-triggered set (poll.c): an event marks the
+ * connection readable and it is read until a short read says the socket is drained. A close
+ * waits for the queue to drain, half-closes (FIN), and keeps reading (discarding) until the
+ * peer closes or SIO__LINGER_MS passes, so that a response followed by close is not cut off by
+ * a reset. A released connection's descriptor is closed at once; its memory and on_close wait
+ * for the loop's next prepare step, so callers may still touch it after closing it. */
 #include "net/net_internal.h"
 
 #include "core/alloc.h"
@@ -12,25 +15,36 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Full 64 KiB reads of one connection per event before the others get a turn. */
+#define READS_PER_TURN 4
 
 static void conn_release(sio__conn *c);
 static void flush(sio__conn *c);
 static void drop_queue(sio__conn *c);
 static void maybe_free_queue(sio__conn *c);
 
-static void on_handle_closed(uv_handle_t *h) {
-  sio__conn *c = h->data;
+static void free_conn(sio__conn *c) {
   sio__net *net = c->net;
   net->nconns--;
-  if (c->wq) { /* write callbacks have run (libuv cancels them before this) */
-    c->wq->inflight = 0;
-    drop_queue(c);
-    maybe_free_queue(c);
-  }
   sio__free(c->linger);
   if (c->handler && c->handler->on_close) c->handler->on_close(c);
   sio__free(c);
+}
+
+/* Frees the connections released since the last call (from the prepare step). */
+void sio__net_reap(sio__net *net) {
+  if (sio__list_empty(&net->dead_list)) return;
+  while (!sio__list_empty(&net->dead_list)) {
+    sio__conn *c = sio__container_of(net->dead_list.next, sio__conn, flush_link);
+    sio__list_remove(&c->flush_link);
+    free_conn(c);
+  }
+  sio__poll_update_ref(net);
   sio__net_conn_gone(net);
 }
 
@@ -42,10 +56,10 @@ static void drop_queue(sio__conn *c) {
   wq->queued = 0;
 }
 
-/* Frees the queue unless a uv_write still references it (its callback frees it then). */
+/* Returns an empty queue to the net's cache (or frees it). */
 static void maybe_free_queue(sio__conn *c) {
   struct sio__wq *wq = c->wq;
-  if (!wq || wq->inflight != 0 || wq->head != wq->n) return;
+  if (!wq || wq->head != wq->n) return;
   c->wq = NULL;
   sio__net *net = c->net;
   if (net->n_free_wqs < SIO__WQ_CACHE && wq->cap <= SIO__WQ_CACHE_ITEMS && !net->freeing) {
@@ -77,11 +91,15 @@ static void conn_release(sio__conn *c) {
   c->closing = 1;
   if (c->linger) sio__timer_stop(&c->linger->timer);
   if (sio__list_linked(&c->flush_link)) sio__list_remove(&c->flush_link);
-  if (c->wq && c->wq->inflight == 0) {
-    drop_queue(c);
-    maybe_free_queue(c);
+  if (sio__list_linked(&c->read_link)) sio__list_remove(&c->read_link);
+  drop_queue(c);
+  maybe_free_queue(c);
+  if (c->fd >= 0) {
+    sio__poll_forget(c);
+    close(c->fd); /* also leaves the epoll set: no epoll_ctl */
+    c->fd = -1;
   }
-  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  sio__list_insert_tail(&c->net->dead_list, &c->flush_link);
 }
 
 void sio__conn_abort(sio__conn *c) {
@@ -111,13 +129,19 @@ static void on_linger_timeout(sio__timer *t) {
   conn_release(l->c);
 }
 
-/* Half-closes at once with shutdown(2) (uv_shutdown would wait for another loop iteration
- * and re-arm epoll for it), then reads until the peer's FIN or the linger time. */
+/* Reads this connection from the read_idle step rather than waiting for an event. */
+static void want_read(sio__conn *c) {
+  if (c->closed || sio__list_linked(&c->read_link)) return;
+  sio__list_insert_tail(&c->net->read_list, &c->read_link);
+  sio__poll_schedule_reads(c->net);
+}
+
+/* Half-closes at once with shutdown(2), then reads (discarding) until the peer's FIN or the
+ * linger time. */
 static void start_shutdown(sio__conn *c) {
   if (c->shut || c->closed) return;
   c->shut = 1;
-  uv_os_fd_t fd;
-  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || shutdown(fd, SHUT_WR) != 0 || c->eof) {
+  if (shutdown(c->fd, SHUT_WR) != 0 || c->eof) {
     conn_release(c);
     return;
   }
@@ -130,6 +154,10 @@ static void start_shutdown(sio__conn *c) {
   sio__timer_init(&l->timer);
   c->linger = l; /* freed with the connection */
   sio__timer_start(c->net, &l->timer, SIO__LINGER_MS, on_linger_timeout);
+  if (c->paused) { /* the FIN must be read even if the protocol had stopped reading */
+    c->paused = 0;
+    if (c->readable) want_read(c);
+  }
 }
 
 static void after_drain(sio__conn *c) {
@@ -146,78 +174,38 @@ static void after_drain(sio__conn *c) {
   }
 }
 
-static void on_write(uv_write_t *req, int status) {
-  sio__conn *c = req->data;
-  struct sio__wq *wq = c->wq;
-  size_t done = wq->inflight;
-  wq->inflight = 0;
-  if (c->closed) {
-    drop_queue(c);
-    maybe_free_queue(c);
-    return;
-  }
-  if (status < 0) {
-    drop_queue(c);
-    maybe_free_queue(c);
-    conn_release(c);
-    return;
-  }
-  consume(c, done);
-  if (wq->head < wq->n) {
-    flush(c);
-    return;
-  }
-  maybe_free_queue(c);
-  after_drain(c);
-}
-
-static size_t fill_iov(struct sio__wq *wq, uv_buf_t *iov, size_t *bytes) {
+static size_t fill_iov(struct sio__wq *wq, struct iovec *iov, size_t *bytes) {
   size_t k = 0;
   *bytes = 0;
   for (size_t i = wq->head; i < wq->n && k < SIO__IOV_MAX; i++, k++) {
-    iov[k] = uv_buf_init(wq->items[i].buf->data + wq->items[i].off, (unsigned)wq->items[i].len);
+    iov[k].iov_base = wq->items[i].buf->data + wq->items[i].off;
+    iov[k].iov_len = wq->items[i].len;
     *bytes += wq->items[i].len;
   }
   return k;
 }
 
-/* The last bytes before a close or half-close: sent with MSG_MORE so that they wait in the
- * kernel for the close(2) or shutdown(2) that follows at once, which tacks its FIN onto them:
- * one segment instead of two. Same contract as uv_try_write. */
-static int try_write_last(sio__conn *c, uv_buf_t *iov, size_t k) {
-  uv_os_fd_t fd;
-  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return UV_EBADF;
-  struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = k}; /* same layout */
-  ssize_t n;
-  do n = sendmsg(fd, &mh, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
-  if (n >= 0) return (int)n;
-  return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
-}
-
+/* Sends what is queued. The last bytes before a close or half-close go with MSG_MORE, so that
+ * they wait in the kernel for the close(2) or shutdown(2) that follows at once, which tacks its
+ * FIN onto them: one segment instead of two. A short write is retried: only EAGAIN proves the
+ * buffer full, which is what arms the writable edge. */
 static void flush(sio__conn *c) {
   struct sio__wq *wq = c->wq;
   if (sio__list_linked(&c->flush_link)) sio__list_remove(&c->flush_link);
-  if (c->closed || !wq || wq->inflight) return;
-  uv_buf_t iov[SIO__IOV_MAX];
+  if (c->closed || !wq || c->write_blocked) return;
+  struct iovec iov[SIO__IOV_MAX];
   while (wq->head < wq->n) {
     size_t bytes;
     size_t k = fill_iov(wq, iov, &bytes);
     int last = c->shutdown_after_flush && k == wq->n - wq->head;
-    int n =
-        last ? try_write_last(c, iov, k) : uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)k);
-    if (n == UV_EAGAIN || (n >= 0 && (size_t)n < bytes)) {
-      if (n > 0) consume(c, (size_t)n);
-      k = fill_iov(wq, iov, &bytes);
-      wq->inflight = bytes;
-      wq->req.data = c;
-      if (uv_write(&wq->req, (uv_stream_t *)&c->tcp, iov, (unsigned)k, on_write) != 0) {
-        wq->inflight = 0;
-        conn_release(c);
-      }
-      return;
-    }
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = k};
+    ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT | (last ? MSG_MORE : 0));
     if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->write_blocked = 1;
+        return;
+      }
       conn_release(c);
       return;
     }
@@ -250,7 +238,7 @@ static int ensure_capacity(sio__conn *c) {
     c->wq = wq;
   }
   if (wq->n < wq->cap) return 0;
-  if (wq->head > 0) { /* reuse the consumed front (uv_write copied its iovecs) */
+  if (wq->head > 0) { /* reuse the consumed front */
     memmove(wq->items, wq->items + wq->head, (wq->n - wq->head) * sizeof(wq->items[0]));
     wq->n -= wq->head;
     wq->head = 0;
@@ -303,48 +291,90 @@ void sio__conn_end(sio__conn *c) {
   sio__conn_close(c);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  sio__conn *c = h->data;
-  *buf = uv_buf_init(c->net->read_buf, SIO__READ_BUF_SIZE);
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  sio__conn *c = s->data;
-  if (c->closed) return;
-  if (nread > 0) {
-    if (c->closing) return; /* lingering: discard */
-    c->handler->on_data(c, buf->base, (size_t)nread);
-    return;
-  }
-  if (nread == 0) return;
+/* The peer closed its side (err == UV_EOF) or the socket failed. */
+static void on_end_of_input(sio__conn *c, int err) {
   c->eof = 1;
-  uv_read_stop(s);
-  c->reading = 0;
+  c->readable = 0;
   if (c->closing) {
-    if (c->shut || nread != UV_EOF) conn_release(c);
+    if (c->shut || err != UV_EOF) conn_release(c);
     return;
   }
-  if (nread == UV_EOF && c->handler->on_eof) {
-    c->handler->on_eof(c, (int)nread);
-    return;
+  if (c->handler->on_eof) {
+    c->handler->on_eof(c, err);
+    if (err == UV_EOF) return;
   }
-  if (nread != UV_EOF && c->handler->on_eof) c->handler->on_eof(c, (int)nread);
   conn_release(c);
 }
 
-void sio__conn_pause(sio__conn *c) {
-  c->paused = 1;
-  if (c->reading) {
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = 0;
+/* Reads while the socket may hold bytes: until a short read (edge-triggered: more bytes bring
+ * a new event), the end of input, or READS_PER_TURN full buffers (then the connection waits
+ * its turn on the read list). After the peer's FIN (rdhup) a short read is not the end: the
+ * read that returns 0 is. */
+void sio__conn_read(sio__conn *c) {
+  for (int turn = 0; turn < READS_PER_TURN; turn++) {
+    if (c->closed || c->paused || c->eof || !c->readable) return;
+    ssize_t n = read(c->fd, c->net->read_buf, SIO__READ_BUF_SIZE);
+    if (n > 0) {
+      if ((size_t)n < SIO__READ_BUF_SIZE && !c->rdhup) c->readable = 0;
+      if (c->closing) continue; /* lingering: discard */
+      c->handler->on_data(c, c->net->read_buf, (size_t)n);
+      continue;
+    }
+    if (n == 0) {
+      on_end_of_input(c, UV_EOF);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c->readable = 0;
+      return;
+    }
+    on_end_of_input(c, -errno);
+    return;
   }
+  if (!c->closed && !c->paused && !c->eof && c->readable) want_read(c);
+}
+
+void sio__conn_on_events(sio__conn *c, uint32_t events) {
+  if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->write_blocked) {
+    c->write_blocked = 0;
+    flush(c);
+    if (c->closed) return;
+  }
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->rdhup = 1;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    c->readable = 1;
+    sio__conn_read(c);
+  }
+}
+
+/* Reads the connections on the read list (resumed ones, and those cut short for fairness);
+ * the ones that still have bytes after their turn go back on the list. */
+void sio__net_read_pending(sio__net *net) {
+  sio__list batch;
+  sio__list_init(&batch);
+  if (!sio__list_empty(&net->read_list)) { /* detach: reads may add to the list again */
+    batch.next = net->read_list.next;
+    batch.prev = net->read_list.prev;
+    batch.next->prev = &batch;
+    batch.prev->next = &batch;
+    sio__list_init(&net->read_list);
+  }
+  while (!sio__list_empty(&batch)) {
+    sio__conn *c = sio__container_of(batch.next, sio__conn, read_link);
+    sio__list_remove(&c->read_link);
+    sio__conn_read(c);
+  }
+  if (sio__list_empty(&net->read_list)) uv_idle_stop(&net->read_idle);
+}
+
+void sio__conn_pause(sio__conn *c) {
+  c->paused = 1; /* edge-triggered: nothing to tell the kernel, the bytes just wait */
 }
 
 void sio__conn_resume(sio__conn *c) {
   c->paused = 0;
-  if (!c->reading && !c->eof && !c->closed) {
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
-  }
+  if (c->readable && !c->eof && !c->closed) want_read(c);
 }
 
 /* a.b.c.d after a prefix, as inet_ntop writes it (it goes through printf: slow for a per
@@ -398,21 +428,22 @@ void sio__conn_set_peer(sio__conn *c, const struct sockaddr *sa) {
 }
 
 /* Called by the listener for each accepted socket. */
-sio__conn *sio__conn_new(sio__net *net) {
+sio__conn *sio__conn_new(sio__net *net, int fd) {
   sio__conn *c = sio__calloc(1, sizeof(*c));
-  if (!c) return NULL;
+  if (!c) {
+    close(fd);
+    return NULL;
+  }
   c->net = net;
-  uv_tcp_init(net->loop, &c->tcp);
-  c->tcp.data = c;
+  c->fd = fd;
   sio__list_init(&c->flush_link);
+  sio__list_init(&c->read_link);
   net->nconns++;
+  sio__poll_update_ref(net);
   return c;
 }
 
 void sio__conn_start(sio__conn *c) {
-  if (!c->handler || !c->handler->on_data) {
-    conn_release(c);
-    return;
-  }
-  sio__conn_resume(c);
+  if (!c->handler || !c->handler->on_data || sio__poll_add(c) != 0) conn_release(c);
+  /* The first event (the socket is writable, maybe readable) comes from the set itself. */
 }

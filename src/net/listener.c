@@ -88,16 +88,8 @@ static void accept_one(sio__listener *l, int fd, const struct sockaddr *peer) {
     l->in_cap_exhaustion = 0;
     sio__debug("connection cap: below %zu again", l->max_conns);
   }
-  sio__conn *c = sio__conn_new(l->net);
-  if (!c) {
-    close(fd);
-    return;
-  }
-  if (uv_tcp_open(&c->tcp, fd) != 0) {
-    close(fd);
-    sio__conn_start(c); /* no handler: released */
-    return;
-  }
+  sio__conn *c = sio__conn_new(l->net, fd); /* closes fd on failure */
+  if (!c) return;
   sio__conn_set_peer(c, peer);
   l->cb(l, c, l->user);
   sio__conn_start(c);

@@ -7,9 +7,12 @@
 
 #include <stdlib.h>
 
+/* Last step before the loop polls: send what this iteration queued, then free what it
+ * released (a failed send releases too). */
 static void on_prepare(uv_prepare_t *h) {
   sio__net *net = h->data;
   sio__net_flush_all(net);
+  sio__net_reap(net);
 }
 
 static void on_tick(uv_timer_t *h);
@@ -25,6 +28,13 @@ sio__net *sio__net_new(uv_loop_t *loop) {
   }
   net->loop = loop;
   sio__list_init(&net->flush_list);
+  sio__list_init(&net->read_list);
+  sio__list_init(&net->dead_list);
+  if (sio__poll_init(net) != 0) {
+    sio__free(net->read_buf);
+    sio__free(net);
+    return NULL;
+  }
   for (size_t i = 0; i < SIO__WHEEL_SLOTS; i++) sio__list_init(&net->wheel[i]);
   uv_prepare_init(loop, &net->prepare);
   net->prepare.data = net;
@@ -59,6 +69,7 @@ void sio__net_free_wq_cache(sio__net *net) {
 static void on_net_handle_closed(uv_handle_t *h) {
   sio__net *net = h->data;
   if (--net->open_handles == 0) {
+    sio__poll_free(net);
     sio__net_free_wq_cache(net);
     sio__free(net->read_buf);
     sio__free(net);
@@ -66,9 +77,11 @@ static void on_net_handle_closed(uv_handle_t *h) {
 }
 
 static void close_handles(sio__net *net) {
-  net->open_handles = 2;
+  net->open_handles = 4;
   uv_close((uv_handle_t *)&net->prepare, on_net_handle_closed);
   uv_close((uv_handle_t *)&net->tick, on_net_handle_closed);
+  uv_close((uv_handle_t *)&net->io_poll, on_net_handle_closed);
+  uv_close((uv_handle_t *)&net->read_idle, on_net_handle_closed);
 }
 
 void sio__net_free(sio__net *net) {

@@ -1,11 +1,14 @@
 /* The libuv glue: listeners, connections with batched writes, and coarse timers.
  *
  * A sio__net belongs to one loop and is shared by everything served on it. It owns:
+ * - one epoll set for all its connections, edge-triggered, watched by the loop through a single
+ *   uv_poll_t (poll.c): a connection is a bare descriptor, registered once, with no libuv
+ *   handle, no epoll_ctl per pause or write stall and none at close;
  * - one 64 KiB read buffer: every connection reads into it, and on_data must consume (or copy)
  *   the bytes before returning, so an idle connection holds no read memory;
  * - the list of connections with queued writes: writes made during a loop iteration are
- *   flushed once per connection (writev) just before the loop polls again (uv_prepare),
- *   trying uv_try_write first and queueing a uv_write only for what the kernel did not take;
+ *   flushed once per connection (one sendmsg) just before the loop polls again (uv_prepare);
+ *   what the kernel does not take waits for the socket's writable edge;
  * - a timer wheel: sio__timer is embedded in its owner (no allocation, 40 bytes) and fires
  *   with about 8 ms of granularity, which is what protocol timeouts need, without a uv_timer_t
  *   per connection. */
@@ -61,20 +64,28 @@ typedef struct sio__conn_handler {
   void (*on_eof)(sio__conn *c, int err);
   /* The write queue, which was above the connection's low-water mark, drained below it. */
   void (*on_drain)(sio__conn *c);
-  /* Last call: the connection is being freed. Release c->ctx here. */
+  /* Last call: the connection is being freed, later in the loop than the close or abort that
+   * released it (never from inside that call). Release c->ctx here. */
   void (*on_close)(sio__conn *c);
 } sio__conn_handler;
 
 struct sio__conn {
-  uv_tcp_t tcp;
+  int fd;
+  uint32_t gen; /* tells this connection's epoll events from a former owner's of the same fd */
   sio__net *net;
   const sio__conn_handler *handler;
   void *ctx;                  /* the owning protocol's state */
-  sio__list flush_link;       /* in the net's list of connections with queued writes */
+  sio__list flush_link;       /* in the net's list of connections with queued writes, or, once
+                                 released, in its list of connections to free */
+  sio__list read_link;        /* in the net's list of connections to read without an event */
   struct sio__wq *wq;         /* pending writes (and their byte count), only while there are some */
   struct sio__linger *linger; /* the half-close and its time bound, only once closing */
   unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1, shut : 1,
-      closed : 1, reading : 1, peer_done : 1;
+      closed : 1, peer_done : 1,
+      /* Edge-triggered epoll state: bytes may be waiting (set by an event, cleared by a short
+       * or empty read), the peer's FIN or an error was seen (read until the end), and a write
+       * met a full socket buffer (wait for the writable edge). */
+      readable : 1, rdhup : 1, write_blocked : 1;
   /* The peer's address as accept4 gave it (no getpeername per request): family, port in
    * network order, and the IPv4 or IPv6 bytes. */
   uint8_t peer_family; /* 0 (unknown), AF_INET or AF_INET6 */

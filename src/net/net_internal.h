@@ -12,10 +12,21 @@
 struct sio__net {
   uv_loop_t *loop;
   char *read_buf;
-  uv_prepare_t prepare; /* flushes queued writes before the loop polls */
+  uv_prepare_t prepare; /* flushes queued writes and frees released connections before polling */
   uv_timer_t tick;      /* drives the timer wheel while timers are active */
-  size_t nconns;        /* open connections (counted, not listed: nothing walks them) */
+  uv_poll_t io_poll;    /* the connections' epoll set, readable when any of them has events */
+  uv_idle_t read_idle;  /* keeps the loop from blocking while read_list has connections */
+  int epfd;
+  int io_poll_ref; /* io_poll keeps the loop alive: there are connections */
+  size_t nconns;   /* open connections, until freed (counted, not listed) */
+  uint32_t next_gen;
+  /* Connections by descriptor, for the events (which carry fd and generation, not a pointer:
+   * an event can outlive its connection if a forked child still holds the socket). */
+  sio__conn **by_fd;
+  size_t by_fd_cap;
   sio__list flush_list;
+  sio__list read_list; /* to read without waiting for an edge: resumed, or cut short */
+  sio__list dead_list; /* released, to be freed (and their on_close called) by the prepare */
   sio__list wheel[SIO__WHEEL_SLOTS];
   uint64_t cur_tick;
   size_t active_timers;
@@ -34,14 +45,12 @@ struct sio__wq_item {
 };
 
 /* A connection's pending writes; exists only while there are some. Items [head, n) are
- * queued in order; the first `inflight` bytes are being written by `req`. */
+ * queued in order. */
 struct sio__wq {
-  uv_write_t req;
   size_t head, n, cap;
-  size_t inflight;
-  size_t queued; /* bytes of items [head, n): not yet handed to the kernel or in flight */
-  struct sio__wq_item *items; /* separate, so growing it never moves req */
-  struct sio__wq *free_next;  /* in the net's cache of unused queues */
+  size_t queued; /* bytes of items [head, n): not yet taken by the kernel */
+  struct sio__wq_item *items;
+  struct sio__wq *free_next; /* in the net's cache of unused queues */
 };
 
 /* The cache keeps at most this many queues, each with an items array of at most
@@ -60,8 +69,24 @@ struct sio__linger {
 
 void sio__net_flush_all(sio__net *net);
 void sio__net_conn_gone(sio__net *net);
-sio__conn *sio__conn_new(sio__net *net);
+/* A connection for an accepted, non-blocking descriptor (closed on failure). */
+sio__conn *sio__conn_new(sio__net *net, int fd);
+/* Registers it with the epoll set once the accept callback has set its handler. */
 void sio__conn_start(sio__conn *c);
+
+/* poll.c: the connections' epoll set. */
+#define SIO__EVENTS_PER_WAIT 256
+int sio__poll_init(sio__net *net);
+int sio__poll_add(sio__conn *c);              /* 0 or negative errno */
+void sio__poll_forget(sio__conn *c);          /* before its descriptor closes */
+void sio__poll_update_ref(sio__net *net);     /* io_poll keeps the loop alive iff connections */
+void sio__poll_free(sio__net *net);           /* once its handles have closed */
+void sio__poll_schedule_reads(sio__net *net); /* read_list is not empty: don't block */
+/* conn.c, for poll.c: an event's readiness, and reading a connection without one. */
+void sio__conn_on_events(sio__conn *c, uint32_t events);
+void sio__conn_read(sio__conn *c);
+void sio__net_read_pending(sio__net *net);
+void sio__net_reap(sio__net *net); /* frees released connections */
 /* Records the peer's address (from accept4) for sio__conn_peer. */
 void sio__conn_set_peer(sio__conn *c, const struct sockaddr *sa);
 

@@ -1,7 +1,9 @@
 /* Unit tests for src/net: an echo over loopback through sio__listen/sio__conn (batched writes,
- * large writes that need uv_write, graceful close), the peer address as accepted (IPv4 through
- * the dual-stack socket, IPv6), closing at once after the last write once the peer is done
- * (sio__conn_end), and the timer wheel's ordering and accuracy. */
+ * large writes that stall until the socket's writable edge, graceful close), the peer address
+ * as accepted (IPv4 through the dual-stack socket, IPv6), closing at once after the last write
+ * once the peer is done (sio__conn_end), bytes and FIN that arrive while paused (delivered by
+ * resume alone, as the set is edge-triggered), events of a closed socket that a forked child
+ * still holds, and the timer wheel's ordering and accuracy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,6 +242,151 @@ static void test_echo_large(void **s) {
   run_echo(8 * 1024 * 1024);
 }
 
+/* --- pausing, and events that outlive their connection --------------------------------- */
+typedef struct pause_state {
+  sio__conn *conn;
+  char got[64];
+  size_t got_len;
+  int eof, closed, accepted;
+} pause_state;
+
+/* Pauses after the first bytes: what the peer sends meanwhile (and its FIN) must arrive after
+ * sio__conn_resume alone, with no new bytes to raise an edge. */
+static void pause_on_data(sio__conn *c, const char *data, size_t len) {
+  pause_state *ps = c->ctx;
+  assert_true(ps->got_len + len <= sizeof ps->got);
+  memcpy(ps->got + ps->got_len, data, len);
+  ps->got_len += len;
+  if (ps->got_len == 5) sio__conn_pause(c);
+}
+
+static void pause_on_eof(sio__conn *c, int err) {
+  pause_state *ps = c->ctx;
+  assert_int_equal(err, UV_EOF);
+  ps->eof++;
+  sio__conn_close(c);
+}
+
+static void pause_on_close(sio__conn *c) {
+  ((pause_state *)c->ctx)->closed++;
+}
+
+static const sio__conn_handler pause_handler = {pause_on_data, pause_on_eof, NULL, pause_on_close};
+
+static void pause_on_accept(sio__listener *l, sio__conn *c, void *user) {
+  pause_state *ps = user;
+  c->handler = &pause_handler;
+  c->ctx = ps;
+  ps->conn = c;
+  ps->accepted++;
+}
+
+static void spin(uv_loop_t *loop, int ms) {
+  for (int i = 0; i < ms; i++) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+}
+
+static void test_pause_resume(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio__net *net = sio__net_new(&loop);
+  sio__listener *l;
+  pause_state ps = {0};
+  sio__listen_opts o = {.host = "127.0.0.1", .port = 0};
+  assert_int_equal(sio__listen(net, &o, pause_on_accept, &ps, &l), 0);
+  int client_port;
+  int fd = connect_loopback(AF_INET, sio__listener_port(l), &client_port);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "hello", 5), 5);
+  run_until(&loop, &ps.accepted);
+  spin(&loop, 50);
+  assert_int_equal(ps.got_len, 5);
+  assert_int_equal(write(fd, " world", 6), 6);
+  shutdown(fd, SHUT_WR);
+  spin(&loop, 50); /* paused: nothing may arrive */
+  assert_int_equal(ps.got_len, 5);
+  assert_int_equal(ps.eof, 0);
+  sio__conn_resume(ps.conn);
+  run_until(&loop, &ps.closed);
+  assert_int_equal(ps.got_len, 11);
+  assert_memory_equal(ps.got, "hello world", 11);
+  assert_int_equal(ps.eof, 1);
+  char buf[8];
+  assert_int_equal(read(fd, buf, sizeof buf), 0);
+  close(fd);
+  sio__listener_close(l);
+  sio__net_free(net);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A forked child keeps a copy of a connection's socket, so closing it leaves it in the epoll
+ * set: its events keep coming after the connection was freed and its descriptor number went
+ * to the next connection. They must reach nobody (with a pointer in the event, ASan would see
+ * a use after free), and the next connection must get exactly its own bytes. */
+typedef struct two_conns {
+  pause_state st[2];
+  int n;
+} two_conns;
+
+static void two_on_accept(sio__listener *l, sio__conn *c, void *user) {
+  two_conns *t = user;
+  assert_true(t->n < 2);
+  pause_on_accept(l, c, &t->st[t->n++]);
+}
+
+static void test_event_after_close(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio__net *net = sio__net_new(&loop);
+  sio__listener *l;
+  two_conns t;
+  memset(&t, 0, sizeof t);
+  pause_state *first = &t.st[0], *second = &t.st[1];
+  sio__listen_opts o = {.host = "127.0.0.1", .port = 0};
+  assert_int_equal(sio__listen(net, &o, two_on_accept, &t, &l), 0);
+  int port = sio__listener_port(l), cport;
+  int fd1 = connect_loopback(AF_INET, port, &cport);
+  assert_true(fd1 >= 0);
+  run_until(&loop, &first->accepted);
+  fflush(NULL);
+  pid_t child = fork();
+  if (child == 0) { /* holds every descriptor of the parent, the accepted socket included */
+    usleep(400 * 1000);
+    _exit(0);
+  }
+  int old_fd = first->conn->fd;
+  int fd2 = connect_loopback(AF_INET, port, &cport); /* waits in the backlog */
+  assert_true(fd2 >= 0);
+  sio__conn_abort(first->conn);
+  run_until(&loop, &second->accepted); /* the accept takes the freed descriptor number */
+  run_until(&loop, &first->closed);
+  assert_int_equal(second->conn->fd, old_fd);
+  /* The old socket is still open in the child: bytes and a FIN to it raise events in the set. */
+  assert_int_equal(write(fd1, "stale", 5), 5);
+  shutdown(fd1, SHUT_WR);
+  spin(&loop, 50);
+  assert_int_equal(second->got_len, 0);
+  assert_int_equal(write(fd2, "fresh", 5), 5);
+  spin(&loop, 50);
+  assert_int_equal(second->got_len, 5);
+  assert_memory_equal(second->got, "fresh", 5);
+  assert_int_equal(first->got_len, 0);
+  assert_int_equal(first->closed, 1);
+  int status;
+  waitpid(child, &status, 0);
+  sio__conn_abort(second->conn);
+  run_until(&loop, &second->closed);
+  close(fd1);
+  close(fd2);
+  sio__listener_close(l);
+  sio__net_free(net);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 typedef struct timer_state {
   sio__timer t[4];
   int order[4];
@@ -398,9 +545,10 @@ static void test_emfile(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_echo_small), cmocka_unit_test(test_echo_large),
-      cmocka_unit_test(test_peer_ipv4),  cmocka_unit_test(test_peer_ipv6),
-      cmocka_unit_test(test_timers),     cmocka_unit_test(test_emfile),
+      cmocka_unit_test(test_echo_small),   cmocka_unit_test(test_echo_large),
+      cmocka_unit_test(test_peer_ipv4),    cmocka_unit_test(test_peer_ipv6),
+      cmocka_unit_test(test_timers),       cmocka_unit_test(test_emfile),
+      cmocka_unit_test(test_pause_resume), cmocka_unit_test(test_event_after_close),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
