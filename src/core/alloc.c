@@ -34,9 +34,28 @@ void *sio__malloc(size_t size) {
   return p;
 }
 
+/* glibc (2.36 here) serves calloc without its per-thread cache, which malloc and free use: a
+ * small zeroed struct then costs several times a malloc and a memset, and its free finds the
+ * cache bin for that size full of blocks calloc never takes. With libc's own allocator, blocks
+ * the cache holds (up to about 1 KiB) are therefore malloc'd and cleared; bigger ones, which
+ * calloc may get already zeroed from the system, and other allocators keep calloc. */
+#define CALLOC_BY_MALLOC_MAX 1024
+/* Called through a volatile pointer: compilers turn malloc followed by memset to 0 back into
+ * calloc. */
+static void *(*volatile clear_block)(void *, int, size_t) = memset;
+
 void *sio__calloc(size_t count, size_t size) {
   if (should_fail()) return NULL;
-  void *p = current.calloc_fn(count ? count : 1, size ? size : 1);
+  if (!count) count = 1;
+  if (!size) size = 1;
+  void *p;
+  if (current.calloc_fn == calloc && current.malloc_fn == malloc && count <= CALLOC_BY_MALLOC_MAX &&
+      size <= CALLOC_BY_MALLOC_MAX && count * size <= CALLOC_BY_MALLOC_MAX) {
+    p = malloc(count * size);
+    if (p) clear_block(p, 0, count * size);
+  } else {
+    p = current.calloc_fn(count, size);
+  }
   if (p) atomic_fetch_add_explicit(&live_count, 1, memory_order_relaxed);
   return p;
 }
