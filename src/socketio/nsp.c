@@ -281,7 +281,7 @@ static void socket_connected(sio_socket *s) {
   sio_socket_ref(s);
   if (nsp->parent) call_connection(&nsp->parent->on_connection, s);
   call_connection(&nsp->on_connection, s);
-  if (s->state == SIO__S_CONNECTED) nsp->nhandlers = s->h.n; /* see add_handler */
+  if (s->state == SIO__S_CONNECTED) nsp->nhandlers = s->h.n;    /* see add_handler */
   if (nsp->io->opts.drop_handshake && c->es && !c->addr_kept) { /* see sio_io_opts */
     const char *addr = sio_eio_socket_remote_address(c->es);
     if (!addr) addr = "";
@@ -335,6 +335,13 @@ void sio_mw_fail(sio_mw *mw, const char *message, const char *data_json) {
 
 void sio__nsp_connect(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len) {
   sio_socket *s = sio__socket_new(nsp, c, auth, auth_len);
+  if (s && !nsp->middleware.n && !(nsp->parent && nsp->parent->middleware.n)) {
+    /* no middleware: what mw_run does past the last one, without the state it would keep */
+    sio_socket_ref(s);
+    if (s->state != SIO__S_CLOSED && s->client && s->client->es) socket_connected(s);
+    sio_socket_unref(s);
+    return;
+  }
   sio_mw *mw = s ? sio__calloc(1, sizeof(*mw)) : NULL;
   if (!mw) { /* answer first: closing the socket may remove (and free) an empty child */
     sio__send_connect_error(c, nsp->name, nsp->name_len, "Internal error", NULL);
