@@ -266,11 +266,11 @@ static handshake *handshake_copy(sio_req *req) {
   const char *head;
   size_t head_len;
   const char *const *names, *const *values;
-  size_t n = sio__req_head_block(req, &head, &head_len, &names, &values), nq = 0, qlen = 0;
+  size_t n = sio__req_head_block(req, &head, &head_len, &names, &values), nq = 0;
   const char *query = sio__req_query_string(req);
   if (!query) query = "";
-  for (const char *q = query; *q; q++, qlen++)
-    if (*q == '&') nq++;
+  size_t qlen = strlen(query);
+  for (const char *q = query; (q = memchr(q, '&', qlen - (size_t)(q - query))); q++) nq++;
   if (*query) nq++;
   char ip[64] = "";
   int port;

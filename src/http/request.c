@@ -97,8 +97,7 @@ static void free_kvs(sio__kv *kv, int n) {
 static int parse_pairs(const char *s, size_t len, char sep, int plus, int trim, sio__kv **out,
                        int *nout) {
   size_t max = 1;
-  for (size_t i = 0; i < len; i++)
-    if (s[i] == sep) max++;
+  for (const char *q = s; (q = memchr(q, sep, len - (size_t)(q - s))); q++) max++;
   if (max > 1000) max = 1000;
   *out = NULL;
   *nout = 0;
@@ -108,7 +107,8 @@ static int parse_pairs(const char *s, size_t len, char sep, int plus, int trim, 
   size_t n = 0, i = 0;
   while (i < len && n < max) {
     size_t st = i;
-    while (i < len && s[i] != sep) i++;
+    const char *e = memchr(s + i, sep, len - i);
+    i = e ? (size_t)(e - s) : len;
     size_t en = i++;
     if (trim)
       while (st < en && (s[st] == ' ' || s[st] == '\t')) st++;
