@@ -44,12 +44,12 @@ size_t sio__base64_encode(char *out, const void *in, size_t n, int url) {
 /* Standard alphabet values by byte, 0x80 for bytes outside it: a lookup instead of a chain
  * of range tests per character. */
 #define B64V(c)                                                                                    \
-  ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                          \
-   : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                     \
-   : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                     \
-   : (c) == '+'               ? 62                                                                 \
-   : (c) == '/'               ? 63                                                                 \
-                              : 0x80)
+  ((unsigned char)((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                          \
+                   : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                     \
+                   : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                     \
+                   : (c) == '+'               ? 62                                                 \
+                   : (c) == '/'               ? 63                                                 \
+                                              : 0x80))
 #define B64V4(c)  B64V(c), B64V((c) + 1), B64V((c) + 2), B64V((c) + 3)
 #define B64V16(c) B64V4(c), B64V4((c) + 4), B64V4((c) + 8), B64V4((c) + 12)
 #define B64V64(c) B64V16(c), B64V16((c) + 16), B64V16((c) + 32), B64V16((c) + 48)
