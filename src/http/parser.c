@@ -173,49 +173,56 @@ static int name_is(const char *buf, const sio__http_header *h, const char *name)
 /* finish_head's names: lower-case literals whose length the switch already matched */
 #define NAME_IS(lit) ieq_lower(buf + h->name.off, lit, sizeof(lit) - 1)
 
-/* Calls fn for each non-empty element of a comma-separated list (OWS trimmed). */
-typedef int (*list_fn)(sio__http_parser *p, const char *tok, size_t n, void *arg);
-static int each_list_item(sio__http_parser *p, const char *v, size_t n, list_fn fn, void *arg) {
-  size_t i = 0;
+/* The next non-empty element of a comma-separated list at or after *pos, OWS trimmed: sets
+ * *tok and *len and returns 1, or returns 0 at the end of the list. */
+static int next_list_item(const char *v, size_t n, size_t *pos, const char **tok, size_t *len) {
+  size_t i = *pos;
   while (i < n) {
     while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
     size_t s = i;
     while (i < n && v[i] != ',') i++;
     size_t e = i;
     while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
-    if (e > s && fn(p, v + s, e - s, arg) < 0) return -1;
+    if (e > s) {
+      *pos = i;
+      *tok = v + s;
+      *len = e - s;
+      return 1;
+    }
   }
+  *pos = i;
+  return 0;
+}
+
+/* Calls fn for each non-empty element of a comma-separated list (OWS trimmed). */
+typedef int (*list_fn)(sio__http_parser *p, const char *tok, size_t n, void *arg);
+static int each_list_item(sio__http_parser *p, const char *v, size_t n, list_fn fn, void *arg) {
+  const char *tok;
+  size_t len, i = 0;
+  while (next_list_item(v, n, &i, &tok, &len))
+    if (fn(p, tok, len, arg) < 0) return -1;
   return 0;
 }
 
 int sio__http_list_has(const char *value, size_t n, const char *token) {
-  size_t tl = strlen(token), i = 0;
-  while (i < n) {
-    while (i < n && (value[i] == ' ' || value[i] == '\t' || value[i] == ',')) i++;
-    size_t s = i;
-    while (i < n && value[i] != ',') i++;
-    size_t e = i;
-    while (e > s && (value[e - 1] == ' ' || value[e - 1] == '\t')) e--;
-    if (e - s == tl && strncasecmp(value + s, token, tl) == 0) return 1;
-  }
+  const char *tok;
+  size_t len, tl = strlen(token), i = 0;
+  while (next_list_item(value, n, &i, &tok, &len))
+    if (len == tl && strncasecmp(tok, token, tl) == 0) return 1;
   return 0;
 }
 
 /* The Connection options the parser acts on, from one pass over the list (the same items
  * sio__http_list_has would find for each). */
 static void connection_options(const char *v, size_t n, int *close, int *keep, int *upgrade) {
-  size_t i = 0;
-  while (i < n) {
-    while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
-    size_t s = i;
-    while (i < n && v[i] != ',') i++;
-    size_t e = i;
-    while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
-    if (e - s == 5 && ieq_lower(v + s, "close", 5))
+  const char *tok;
+  size_t len, i = 0;
+  while (next_list_item(v, n, &i, &tok, &len)) {
+    if (len == 5 && ieq_lower(tok, "close", 5))
       *close = 1;
-    else if (e - s == 10 && ieq_lower(v + s, "keep-alive", 10))
+    else if (len == 10 && ieq_lower(tok, "keep-alive", 10))
       *keep = 1;
-    else if (e - s == 7 && ieq_lower(v + s, "upgrade", 7))
+    else if (len == 7 && ieq_lower(tok, "upgrade", 7))
       *upgrade = 1;
   }
 }
