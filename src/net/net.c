@@ -8,11 +8,15 @@
 #include <stdlib.h>
 
 /* Last step before the loop polls: send what this iteration queued, then free what it
- * released (a failed send releases too). */
+ * released (a failed send releases too). The on_close handlers that freeing runs may write to
+ * other connections (a departure announced to the rest): those bytes go out now too, not after
+ * the next event wakes the loop. */
 static void on_prepare(uv_prepare_t *h) {
   sio__net *net = h->data;
-  sio__net_flush_all(net);
-  sio__net_reap(net);
+  do {
+    sio__net_flush_all(net);
+    sio__net_reap(net);
+  } while (!sio__list_empty(&net->flush_list));
 }
 
 static void on_tick(uv_timer_t *h);

@@ -3,7 +3,8 @@
  * as accepted (IPv4 through the dual-stack socket, IPv6), closing at once after the last write
  * once the peer is done (sio__conn_end), bytes and FIN that arrive while paused (delivered by
  * resume alone, as the set is edge-triggered), events of a closed socket that a forked child
- * still holds, and the timer wheel's ordering and accuracy. */
+ * still holds, bytes written from on_close leaving in the same loop turn, and the timer
+ * wheel's ordering and accuracy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -387,6 +388,64 @@ static void test_event_after_close(void **s) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A connection's on_close writes to another connection, as a server announcing a departure
+ * does: the bytes must leave in the same loop turn, not wait for an unrelated event. */
+typedef struct notify_state {
+  pause_state st[2];
+  int n;
+} notify_state;
+
+static void notify_on_close(sio__conn *c) {
+  notify_state *ns = c->ctx;
+  ns->st[0].closed++;
+  assert_int_equal(sio__conn_write_copy(ns->st[1].conn, "gone", 4), 0);
+}
+
+static const sio__conn_handler notify_handler = {pause_on_data, pause_on_eof, NULL,
+                                                 notify_on_close};
+
+static void notify_on_accept(sio__listener *l, sio__conn *c, void *user) {
+  notify_state *ns = user;
+  assert_true(ns->n < 2);
+  pause_state *ps = &ns->st[ns->n++];
+  c->handler = ns->n == 1 ? &notify_handler : &pause_handler;
+  c->ctx = ns->n == 1 ? (void *)ns : (void *)ps;
+  ps->conn = c;
+  ps->accepted++;
+}
+
+static void test_write_from_on_close(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio__net *net = sio__net_new(&loop);
+  sio__listener *l;
+  notify_state ns;
+  memset(&ns, 0, sizeof ns);
+  sio__listen_opts o = {.host = "127.0.0.1", .port = 0};
+  assert_int_equal(sio__listen(net, &o, notify_on_accept, &ns, &l), 0);
+  int cport;
+  int fd1 = connect_loopback(AF_INET, sio__listener_port(l), &cport);
+  run_until(&loop, &ns.st[0].accepted);
+  int fd2 = connect_loopback(AF_INET, sio__listener_port(l), &cport);
+  run_until(&loop, &ns.st[1].accepted);
+  spin(&loop, 10); /* both registered, nothing pending */
+  sio__conn_abort(ns.st[0].conn);
+  uv_run(&loop, UV_RUN_NOWAIT); /* one turn: its prepare frees the first connection */
+  assert_int_equal(ns.st[0].closed, 1);
+  char buf[8];
+  ssize_t n = recv(fd2, buf, sizeof buf, MSG_DONTWAIT);
+  assert_int_equal(n, 4);
+  assert_memory_equal(buf, "gone", 4);
+  sio__conn_abort(ns.st[1].conn);
+  run_until(&loop, &ns.st[1].closed);
+  close(fd1);
+  close(fd2);
+  sio__listener_close(l);
+  sio__net_free(net);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 typedef struct timer_state {
   sio__timer t[4];
   int order[4];
@@ -545,10 +604,15 @@ static void test_emfile(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_echo_small),   cmocka_unit_test(test_echo_large),
-      cmocka_unit_test(test_peer_ipv4),    cmocka_unit_test(test_peer_ipv6),
-      cmocka_unit_test(test_timers),       cmocka_unit_test(test_emfile),
-      cmocka_unit_test(test_pause_resume), cmocka_unit_test(test_event_after_close),
+      cmocka_unit_test(test_echo_small),
+      cmocka_unit_test(test_echo_large),
+      cmocka_unit_test(test_peer_ipv4),
+      cmocka_unit_test(test_peer_ipv6),
+      cmocka_unit_test(test_timers),
+      cmocka_unit_test(test_emfile),
+      cmocka_unit_test(test_pause_resume),
+      cmocka_unit_test(test_event_after_close),
+      cmocka_unit_test(test_write_from_on_close),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
