@@ -204,6 +204,7 @@ static void flush(sio__conn *c) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         c->write_blocked = 1;
+        if (sio__poll_want_writable(c) != 0) conn_release(c);
         return;
       }
       conn_release(c);

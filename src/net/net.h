@@ -85,7 +85,8 @@ struct sio__conn {
       /* Edge-triggered epoll state: bytes may be waiting (set by an event, cleared by a short
        * or empty read), the peer's FIN or an error was seen (read until the end), and a write
        * met a full socket buffer (wait for the writable edge). */
-      readable : 1, rdhup : 1, write_blocked : 1;
+      readable : 1, rdhup : 1, write_blocked : 1,
+      out_armed : 1; /* the set reports its writable edge (after the first full buffer) */
   /* The peer's address as accept4 gave it (no getpeername per request): family, port in
    * network order, and the IPv4 or IPv6 bytes. */
   uint8_t peer_family; /* 0 (unknown), AF_INET or AF_INET6 */

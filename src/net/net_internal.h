@@ -78,6 +78,7 @@ void sio__conn_start(sio__conn *c);
 #define SIO__EVENTS_PER_WAIT 256
 int sio__poll_init(sio__net *net);
 int sio__poll_add(sio__conn *c);              /* 0 or negative errno */
+int sio__poll_want_writable(sio__conn *c);    /* 0 or negative errno */
 void sio__poll_forget(sio__conn *c);          /* before its descriptor closes */
 void sio__poll_update_ref(sio__net *net);     /* io_poll keeps the loop alive iff connections */
 void sio__poll_free(sio__net *net);           /* once its handles have closed */

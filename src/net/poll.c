@@ -3,9 +3,10 @@
  * Why not a uv_tcp_t per connection: libuv's stream handle costs about 250 bytes per
  * connection, an ioctl when it adopts an accepted descriptor, and an epoll_ctl(DEL) at every
  * close (libuv cannot know whether another process shares the socket). Here a connection is a
- * bare descriptor added once, edge-triggered for reading and writing, and never modified:
- * pausing is a flag, a write stall waits for the writable edge, and close(2) takes the
- * descriptor out of the set by itself.
+ * bare descriptor added once, edge-triggered, for reading; the writable edge is added the first
+ * time a write finds the socket buffer full (most connections never do). Pausing is a flag, a
+ * write stall waits for the writable edge, and close(2) takes the descriptor out of the set by
+ * itself.
  *
  * An event carries the descriptor and the connection's generation rather than a pointer. If
  * a forked child still holds a socket we closed, the kernel keeps it in the set and may report
@@ -95,14 +96,29 @@ static int grow_by_fd(sio__net *net, size_t fd) {
   return 0;
 }
 
+/* Reading only, at first: a new socket is writable at once, and asking for that edge would cost
+ * every connection an event that says nothing. sio__poll_want_writable adds it the first time a
+ * write finds the socket buffer full. */
 int sio__poll_add(sio__conn *c) {
   sio__net *net = c->net;
   if ((size_t)c->fd >= net->by_fd_cap && grow_by_fd(net, (size_t)c->fd) != 0) return -ENOMEM;
   c->gen = ++net->next_gen;
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET};
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET};
   ev.data.u64 = event_key(c);
   if (epoll_ctl(net->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) return -errno;
   net->by_fd[c->fd] = c;
+  return 0;
+}
+
+/* The socket's buffer was full: from now on its writable edge is wanted too (kept for the
+ * connection's life, so a slow reader costs one epoll_ctl, not one per stall). If the buffer
+ * drained meanwhile, the kernel reports the edge at once. */
+int sio__poll_want_writable(sio__conn *c) {
+  if (c->out_armed) return 0;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET};
+  ev.data.u64 = event_key(c);
+  if (epoll_ctl(c->net->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) return -errno;
+  c->out_armed = 1;
   return 0;
 }
 
