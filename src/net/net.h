@@ -2,8 +2,9 @@
  *
  * A sio__net belongs to one loop and is shared by everything served on it. It owns:
  * - one epoll set for all its connections, edge-triggered, watched by the loop through a single
- *   uv_poll_t (poll.c): a connection is a bare descriptor, registered once, with no libuv
- *   handle, no epoll_ctl per pause or write stall and none at close;
+ *   uv_poll_t (poll.c): a connection is a bare descriptor, registered once (plus one change
+ *   the first time its socket buffer fills), with no libuv handle, no epoll_ctl per pause or
+ *   write stall and none at close;
  * - one 64 KiB read buffer: every connection reads into it, and on_data must consume (or copy)
  *   the bytes before returning, so an idle connection holds no read memory;
  * - the list of connections with queued writes: writes made during a loop iteration are
