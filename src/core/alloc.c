@@ -143,6 +143,14 @@ void *sio__objcache_get(sio__objcache *c) {
   return p;
 }
 
+void *sio__objcache_get_uncleared(sio__objcache *c) {
+  void *p = c->head;
+  if (!p) return sio__malloc(c->size);
+  c->head = *(void **)p;
+  c->n--;
+  return p;
+}
+
 void sio__objcache_put(sio__objcache *c, void *p) {
   if (!p) return;
   if (c->n >= c->max) {

@@ -27,6 +27,9 @@ static inline void sio__objcache_init(sio__objcache *c, size_t size, size_t max)
   c->size = size < sizeof(void *) ? sizeof(void *) : size;
 }
 void *sio__objcache_get(sio__objcache *c);
+/* An object as left by its last user (uninitialized when new), for a struct most of which its
+ * owner sets before reading anyway: the caller clears or sets every field itself. */
+void *sio__objcache_get_uncleared(sio__objcache *c);
 void sio__objcache_put(sio__objcache *c, void *p);
 void sio__objcache_drain(sio__objcache *c);
 
