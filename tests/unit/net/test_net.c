@@ -127,6 +127,31 @@ static void run_echo(size_t size) {
   free(st.got);
 }
 
+/* A loop with a net listening on `host` (NULL: dual stack, as by default) at a free port;
+ * fixture_finish closes it all and checks that nothing was left open. */
+typedef struct fixture {
+  uv_loop_t loop;
+  sio__net *net;
+  sio__listener *l;
+  int port;
+} fixture;
+
+static void fixture_start(fixture *f, const char *host, sio__accept_cb cb, void *user) {
+  uv_loop_init(&f->loop);
+  f->net = sio__net_new(&f->loop);
+  assert_non_null(f->net);
+  sio__listen_opts o = {.host = host, .port = 0};
+  assert_int_equal(sio__listen(f->net, &o, cb, user, &f->l), 0);
+  f->port = sio__listener_port(f->l);
+}
+
+static void fixture_finish(fixture *f) {
+  sio__listener_close(f->l);
+  sio__net_free(f->net);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
 /* --- peer address and sio__conn_end ----------------------------------------------------- */
 typedef struct peer_state {
   char ip[64];
@@ -199,21 +224,17 @@ static int connect_loopback(int family, int port, int *client_port) {
 /* One client: its address as the server saw it, then "bye" -> "ok" and the server's FIN,
  * sent before the client closed anything. */
 static void check_peer(int family, const char *want_ip) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  sio__net *net = sio__net_new(&loop);
-  sio__listener *l;
   peer_state ps = {0};
-  sio__listen_opts o = {.host = NULL, .port = 0}; /* dual stack, as by default */
-  assert_int_equal(sio__listen(net, &o, peer_on_accept, &ps, &l), 0);
+  fixture f;
+  fixture_start(&f, NULL, peer_on_accept, &ps);
   int client_port;
-  int fd = connect_loopback(family, sio__listener_port(l), &client_port);
+  int fd = connect_loopback(family, f.port, &client_port);
   if (fd >= 0) {
-    run_until(&loop, &ps.accepted);
+    run_until(&f.loop, &ps.accepted);
     assert_string_equal(ps.ip, want_ip);
     assert_int_equal(ps.port, client_port);
     assert_int_equal(write(fd, "bye", 3), 3);
-    run_until(&loop, &ps.closed); /* closed by the server alone: the client still has it open */
+    run_until(&f.loop, &ps.closed); /* closed by the server alone: the client still has it open */
     char buf[8];
     ssize_t n = read(fd, buf, sizeof buf);
     assert_int_equal(n, 2);
@@ -223,10 +244,7 @@ static void check_peer(int family, const char *want_ip) {
   } else {
     print_message("no %s loopback on this machine: skipped\n", want_ip);
   }
-  sio__listener_close(l);
-  sio__net_free(net);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
+  fixture_finish(&f);
 }
 
 static void test_peer_ipv4(void **s) {
@@ -290,37 +308,30 @@ static void spin(uv_loop_t *loop, int ms) {
 }
 
 static void test_pause_resume(void **s) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  sio__net *net = sio__net_new(&loop);
-  sio__listener *l;
   pause_state ps = {0};
-  sio__listen_opts o = {.host = "127.0.0.1", .port = 0};
-  assert_int_equal(sio__listen(net, &o, pause_on_accept, &ps, &l), 0);
+  fixture f;
+  fixture_start(&f, "127.0.0.1", pause_on_accept, &ps);
   int client_port;
-  int fd = connect_loopback(AF_INET, sio__listener_port(l), &client_port);
+  int fd = connect_loopback(AF_INET, f.port, &client_port);
   assert_true(fd >= 0);
   assert_int_equal(write(fd, "hello", 5), 5);
-  run_until(&loop, &ps.accepted);
-  spin(&loop, 50);
+  run_until(&f.loop, &ps.accepted);
+  spin(&f.loop, 50);
   assert_int_equal(ps.got_len, 5);
   assert_int_equal(write(fd, " world", 6), 6);
   shutdown(fd, SHUT_WR);
-  spin(&loop, 50); /* paused: nothing may arrive */
+  spin(&f.loop, 50); /* paused: nothing may arrive */
   assert_int_equal(ps.got_len, 5);
   assert_int_equal(ps.eof, 0);
   sio__conn_resume(ps.conn);
-  run_until(&loop, &ps.closed);
+  run_until(&f.loop, &ps.closed);
   assert_int_equal(ps.got_len, 11);
   assert_memory_equal(ps.got, "hello world", 11);
   assert_int_equal(ps.eof, 1);
   char buf[8];
   assert_int_equal(read(fd, buf, sizeof buf), 0);
   close(fd);
-  sio__listener_close(l);
-  sio__net_free(net);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
+  fixture_finish(&f);
 }
 
 /* A forked child keeps a copy of a connection's socket, so closing it leaves it in the epoll
@@ -339,19 +350,15 @@ static void two_on_accept(sio__listener *l, sio__conn *c, void *user) {
 }
 
 static void test_event_after_close(void **s) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  sio__net *net = sio__net_new(&loop);
-  sio__listener *l;
   two_conns t;
   memset(&t, 0, sizeof t);
   pause_state *first = &t.st[0], *second = &t.st[1];
-  sio__listen_opts o = {.host = "127.0.0.1", .port = 0};
-  assert_int_equal(sio__listen(net, &o, two_on_accept, &t, &l), 0);
-  int port = sio__listener_port(l), cport;
+  fixture f;
+  fixture_start(&f, "127.0.0.1", two_on_accept, &t);
+  int port = f.port, cport;
   int fd1 = connect_loopback(AF_INET, port, &cport);
   assert_true(fd1 >= 0);
-  run_until(&loop, &first->accepted);
+  run_until(&f.loop, &first->accepted);
   fflush(NULL);
   pid_t child = fork();
   if (child == 0) { /* holds every descriptor of the parent, the accepted socket included */
@@ -362,16 +369,16 @@ static void test_event_after_close(void **s) {
   int fd2 = connect_loopback(AF_INET, port, &cport); /* waits in the backlog */
   assert_true(fd2 >= 0);
   sio__conn_abort(first->conn);
-  run_until(&loop, &second->accepted); /* the accept takes the freed descriptor number */
-  run_until(&loop, &first->closed);
+  run_until(&f.loop, &second->accepted); /* the accept takes the freed descriptor number */
+  run_until(&f.loop, &first->closed);
   assert_int_equal(second->conn->fd, old_fd);
   /* The old socket is still open in the child: bytes and a FIN to it raise events in the set. */
   assert_int_equal(write(fd1, "stale", 5), 5);
   shutdown(fd1, SHUT_WR);
-  spin(&loop, 50);
+  spin(&f.loop, 50);
   assert_int_equal(second->got_len, 0);
   assert_int_equal(write(fd2, "fresh", 5), 5);
-  spin(&loop, 50);
+  spin(&f.loop, 50);
   assert_int_equal(second->got_len, 5);
   assert_memory_equal(second->got, "fresh", 5);
   assert_int_equal(first->got_len, 0);
@@ -379,13 +386,10 @@ static void test_event_after_close(void **s) {
   int status;
   waitpid(child, &status, 0);
   sio__conn_abort(second->conn);
-  run_until(&loop, &second->closed);
+  run_until(&f.loop, &second->closed);
   close(fd1);
   close(fd2);
-  sio__listener_close(l);
-  sio__net_free(net);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
+  fixture_finish(&f);
 }
 
 /* A connection's on_close writes to another connection, as a server announcing a departure
@@ -415,35 +419,28 @@ static void notify_on_accept(sio__listener *l, sio__conn *c, void *user) {
 }
 
 static void test_write_from_on_close(void **s) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  sio__net *net = sio__net_new(&loop);
-  sio__listener *l;
   notify_state ns;
   memset(&ns, 0, sizeof ns);
-  sio__listen_opts o = {.host = "127.0.0.1", .port = 0};
-  assert_int_equal(sio__listen(net, &o, notify_on_accept, &ns, &l), 0);
+  fixture f;
+  fixture_start(&f, "127.0.0.1", notify_on_accept, &ns);
   int cport;
-  int fd1 = connect_loopback(AF_INET, sio__listener_port(l), &cport);
-  run_until(&loop, &ns.st[0].accepted);
-  int fd2 = connect_loopback(AF_INET, sio__listener_port(l), &cport);
-  run_until(&loop, &ns.st[1].accepted);
-  spin(&loop, 10); /* both registered, nothing pending */
+  int fd1 = connect_loopback(AF_INET, f.port, &cport);
+  run_until(&f.loop, &ns.st[0].accepted);
+  int fd2 = connect_loopback(AF_INET, f.port, &cport);
+  run_until(&f.loop, &ns.st[1].accepted);
+  spin(&f.loop, 10); /* both registered, nothing pending */
   sio__conn_abort(ns.st[0].conn);
-  uv_run(&loop, UV_RUN_NOWAIT); /* one turn: its prepare frees the first connection */
+  uv_run(&f.loop, UV_RUN_NOWAIT); /* one turn: its prepare frees the first connection */
   assert_int_equal(ns.st[0].closed, 1);
   char buf[8];
   ssize_t n = recv(fd2, buf, sizeof buf, MSG_DONTWAIT);
   assert_int_equal(n, 4);
   assert_memory_equal(buf, "gone", 4);
   sio__conn_abort(ns.st[1].conn);
-  run_until(&loop, &ns.st[1].closed);
+  run_until(&f.loop, &ns.st[1].closed);
   close(fd1);
   close(fd2);
-  sio__listener_close(l);
-  sio__net_free(net);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
+  fixture_finish(&f);
 }
 
 typedef struct timer_state {
