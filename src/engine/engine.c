@@ -780,6 +780,11 @@ static void handle_post(sio__eio_session *s, sio_req *req, sio_res *res) {
   }
 }
 
+#define OPEN_HEAD "0{\"sid\":\""
+/* Room for the whole open packet: the head, a sid (23 bytes with its NUL) and a tail, which
+ * with every number at its widest is about 120 bytes (encode_open_tails checks it). */
+#define OPEN_PACKET_MAX 256
+
 static int encode_open_tails(sio_eio *e) {
   const sio_eio_opts *o = &e->opts;
   const char *up[] = {"websocket"};
@@ -789,28 +794,18 @@ static int encode_open_tails(sio_eio *e) {
     if (sio__eio_encode_open_tail(&e->open_tail[i], up, (size_t)(i && n), o->ping_interval_ms,
                                   o->ping_timeout_ms, (unsigned long long)o->max_http_buffer_size))
       return -ENOMEM;
+    if (sizeof OPEN_HEAD - 1 + sizeof(((sio__eio_session *)0)->sid) + e->open_tail[i].len >
+        OPEN_PACKET_MAX)
+      return -EINVAL; /* cannot happen with any option values; open_packet relies on it */
   }
   return 0;
 }
 
-#define OPEN_HEAD "0{\"sid\":\""
-
-/* The open packet (sio__eio_encode_open's text) from the sid and the encoded tail. */
-static void open_packet(sio__eio_session *s, sio__sbuf *out, int with_upgrades) {
-  const sio__sbuf *tail = &s->eio->open_tail[with_upgrades != 0];
-  size_t sl = strlen(s->sid);
-  sio__sbuf_reserve(out, sizeof OPEN_HEAD - 1 + sl + tail->len);
-  sio__sbuf_append(out, OPEN_HEAD, sizeof OPEN_HEAD - 1);
-  sio__sbuf_append(out, s->sid, sl);
-  sio__sbuf_append(out, tail->data, tail->len);
-}
-
-/* The same into buf (no allocation); 0 when it does not fit. */
-static size_t open_packet_into(const sio__eio_session *s, char *buf, size_t cap,
-                               int with_upgrades) {
+/* The open packet (sio__eio_encode_open's text) from the sid and the tail encoded at attach,
+ * into buf (OPEN_PACKET_MAX bytes); returns its length. */
+static size_t open_packet(const sio__eio_session *s, char *buf, int with_upgrades) {
   const sio__sbuf *tail = &s->eio->open_tail[with_upgrades != 0];
   size_t sl = strlen(s->sid), hl = sizeof OPEN_HEAD - 1;
-  if (hl + sl + tail->len > cap) return 0;
   memcpy(buf, OPEN_HEAD, hl);
   memcpy(buf + hl, s->sid, sl);
   memcpy(buf + hl + sl, tail->data, tail->len);
@@ -824,8 +819,9 @@ static void handshake_polling(sio_eio *e, sio_req *req, sio_res *res) {
     sio_res_send(res, "", 0);
     return;
   }
+  char pkt[OPEN_PACKET_MAX];
   sio__sbuf body = SIO__SBUF_INIT;
-  open_packet(s, &body, 1);
+  sio__sbuf_append(&body, pkt, open_packet(s, pkt, 1));
   respond_payload(s, res, &body, e->opts.http_compression && accepts_gzip(req));
   sio__sbuf_free(&body);
   schedule_ping(s);
@@ -915,16 +911,8 @@ static void on_http(sio_req *req, sio_res *res, void *user) {
 static void ws_on_open(sio__ws *ws, void *user) {
   sio__eio_session *s = user;
   s->ws = ws;
-  char pkt[256]; /* the packet is about 120 bytes */
-  size_t n = open_packet_into(s, pkt, sizeof pkt, 0);
-  if (n) {
-    sio__ws_send(ws, pkt, n, 0);
-  } else {
-    sio__sbuf b = SIO__SBUF_INIT;
-    open_packet(s, &b, 0);
-    if (!b.oom) sio__ws_send(ws, b.data, b.len, 0);
-    sio__sbuf_free(&b);
-  }
+  char pkt[OPEN_PACKET_MAX];
+  sio__ws_send(ws, pkt, open_packet(s, pkt, 0), 0);
   schedule_ping(s);
   session_ref(s);
   s->announced = 1;
