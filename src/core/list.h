@@ -27,6 +27,18 @@ static inline void sio__list_remove(sio__list *n) {
   n->next = n->prev = n;
 }
 
+/* Moves every element of `from` onto `to` (which must be empty) and leaves `from` empty: a
+ * list can then be walked while callbacks add to the original. */
+static inline void sio__list_move_all(sio__list *to, sio__list *from) {
+  sio__list_init(to);
+  if (sio__list_empty(from)) return;
+  to->next = from->next;
+  to->prev = from->prev;
+  to->next->prev = to;
+  to->prev->next = to;
+  sio__list_init(from);
+}
+
 #define sio__list_foreach(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 /* Safe against removal of `pos` inside the loop. */
 #define sio__list_foreach_safe(pos, tmp, head)                                                     \

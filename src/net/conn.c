@@ -216,10 +216,6 @@ static void flush(sio__conn *c) {
   after_drain(c);
 }
 
-void sio__conn_flush(sio__conn *c) {
-  flush(c);
-}
-
 size_t sio__conn_buffered(const sio__conn *c) {
   return c->wq ? c->wq->queued : 0;
 }
@@ -353,14 +349,7 @@ void sio__conn_on_events(sio__conn *c, uint32_t events) {
  * the ones that still have bytes after their turn go back on the list. */
 void sio__net_read_pending(sio__net *net) {
   sio__list batch;
-  sio__list_init(&batch);
-  if (!sio__list_empty(&net->read_list)) { /* detach: reads may add to the list again */
-    batch.next = net->read_list.next;
-    batch.prev = net->read_list.prev;
-    batch.next->prev = &batch;
-    batch.prev->next = &batch;
-    sio__list_init(&net->read_list);
-  }
+  sio__list_move_all(&batch, &net->read_list); /* reads may add to the list again */
   while (!sio__list_empty(&batch)) {
     sio__conn *c = sio__container_of(batch.next, sio__conn, read_link);
     sio__list_remove(&c->read_link);

@@ -138,12 +138,7 @@ static void run_slot(sio__net *net, uint64_t tick, uint64_t now) {
   if (sio__list_empty(slot)) return;
   /* Detach the slot so that callbacks may start and stop any timer safely. */
   sio__list pending;
-  sio__list_init(&pending);
-  pending.next = slot->next;
-  pending.prev = slot->prev;
-  pending.next->prev = &pending;
-  pending.prev->next = &pending;
-  sio__list_init(slot);
+  sio__list_move_all(&pending, slot);
   while (!sio__list_empty(&pending)) {
     sio__timer *t = sio__container_of(pending.next, sio__timer, link);
     sio__list_remove(&t->link);

@@ -106,8 +106,6 @@ size_t sio__conn_buffered(const sio__conn *c);
 static inline void sio__conn_want_drain(sio__conn *c) {
   c->want_drain = 1;
 }
-/* Sends what is queued now instead of at the end of the loop iteration. */
-void sio__conn_flush(sio__conn *c);
 /* Stops reading, sends what is queued, then closes (half-close first for a clean FIN). */
 void sio__conn_close(sio__conn *c);
 /* Like sio__conn_close, for when the peer's protocol has said it sends nothing more (a
