@@ -12,6 +12,14 @@
 extern "C" {
 #endif
 
+/* Marks a function of the public API. libsio is built with hidden visibility, so only what
+ * carries this marker is exported from libsio.so; everything internal (sio__) stays inside. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SIO_EXTERN __attribute__((visibility("default")))
+#else
+#define SIO_EXTERN
+#endif
+
 #define SIO_VERSION_MAJOR 0
 #define SIO_VERSION_MINOR 1
 #define SIO_VERSION_PATCH 0
