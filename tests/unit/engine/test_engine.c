@@ -1,4 +1,4 @@
-/* Unit tests for the Engine.IO server (src/engine/engine.c) over real loopback sockets.
+/* Unit tests for the Engine.IO server (src/engine/) over real loopback sockets.
  *
  * The server (an app with the engine attached) runs its libuv loop in a thread of its own; the
  * test drives it from the cmocka thread with blocking sockets (raw HTTP/1.1 and a minimal

@@ -1,0 +1,161 @@
+/* Engine.IO server internals shared by its files (never included outside src/engine/).
+ *
+ * The server is split by concept:
+ * - engine.c     the server object: options, attach, close, free;
+ * - session.c    sessions: the table entry, references, closing, the heartbeat, the packets a
+ *                client sends on an established transport, the session accessors;
+ * - send.c       queueing packets on a session's current transport, messages encoded once;
+ * - polling.c    the long-polling transport: held GETs, POSTed payloads, polling responses;
+ * - websocket.c  the WebSocket transport and the upgrade from polling (probe WebSocket);
+ * - handshake.c  request routing and checks, CORS, the handshake copy and the open packet.
+ *
+ * Lifetime: a session is referenced by its map entry, a held GET, POSTs in flight, its
+ * WebSockets and any callback on the stack (refs). It is freed when closed and unreferenced, so
+ * a callback may close it at any time. */
+#ifndef SIO_ENGINE_ENGINE_INTERNAL_H
+#define SIO_ENGINE_ENGINE_INTERNAL_H
+
+#include "core/map.h"
+#include "engine/codec.h"
+#include "engine/engine.h"
+#include "http/server.h"
+#include "net/net.h"
+#include "ws/ws.h"
+
+#define SID_BYTES 16 /* 128 bits, 22 URL-safe base64 chars */
+
+/* What the layer above may want of the handshake request, copied into one block. */
+typedef struct sio__eio_handshake {
+  size_t nheaders, nquery;
+  const char **names, **values;
+  const char **qnames, **qvalues; /* decoded query parameters */
+  const char *query;              /* raw */
+  const char *url;
+  const char *address;
+  uint64_t issued;
+  int secure;
+} sio__eio_handshake;
+
+enum { ST_OPEN = 0, ST_CLOSING = 1, ST_CLOSED = 2 };
+
+struct sio_eio_socket {
+  sio_eio *eio;
+  char sid[24]; /* SID_BYTES as 22 URL-safe base64 chars */
+  int state;
+  int transport;
+  unsigned refs;
+  unsigned announced : 1, upgrading : 1, in_batch : 1, get_gzip : 1, in_map : 1;
+  unsigned out_compress : 1; /* a packet in `out` may be compressed (engine.io's Polling.send) */
+  void *data;
+  sio__eio_handshake *hs;
+  /* polling */
+  sio_res *get_res;
+  sio__sbuf out;
+  unsigned posts;
+  /* websocket */
+  sio__ws *ws;
+  struct sio__eio_upgrade *up; /* only while a probe WebSocket is open beside polling */
+  /* the heartbeat runs one wait at a time (for the next ping, then for its pong, or the final
+   * wait of a closing polling session), so they share one timer */
+  sio__timer heartbeat;
+};
+
+/* An upgrade in progress: the probe WebSocket and the bound on the upgrade. Allocated when the
+ * probe opens, freed when it becomes the transport or goes, so that sessions (most of them
+ * idle) do not carry it. */
+struct sio__eio_upgrade {
+  sio__ws *probe;
+  sio__timer timer;
+  sio__eio_session *s;
+};
+
+struct sio_eio {
+  sio_app *app;
+  sio__net *net;
+  sio_eio_opts opts;
+  char *path;
+  sio_eio_handlers h;
+  void *user;
+  sio__ws_opts ws_opts;
+  sio__map sessions;
+  size_t count;
+  int closed;
+  /* the open packet after the sid, without and with the upgrade list: set by the options
+   * alone, so encoded once at attach (see sio__eio_open_packet) */
+  sio__sbuf open_tail[2];
+};
+
+/* --- session.c ---------------------------------------------------------------------------- */
+
+/* A new session in the server's table (one reference, the server's), its handshake copied;
+ * NULL when out of memory. */
+sio__eio_session *sio__eio_session_new(sio_eio *e, sio_req *req, int transport);
+static inline void sio__eio_ref(sio__eio_session *s) {
+  s->refs++;
+}
+void sio__eio_unref(sio__eio_session *s);
+/* Closes the session now: timers stop, the transports are closed (a held GET gets `get_reply`),
+ * the layer above hears `reason`. */
+void sio__eio_close_session_with(sio__eio_session *s, const char *reason, const char *get_reply);
+void sio__eio_close_session(sio__eio_session *s, const char *reason); /* a held GET gets "1" */
+/* Starts the wait for the next ping (at the open and on each pong). */
+void sio__eio_schedule_ping(sio__eio_session *s);
+/* Handles one packet on the session's current transport. Returns 0, or -1 once the session is
+ * closed (stop processing). */
+int sio__eio_on_packet(sio__eio_session *s, const sio__eio_packet *p);
+
+/* --- send.c ------------------------------------------------------------------------------- */
+
+/* Queues a packet on the session's current transport. */
+int sio__eio_send_packet(sio__eio_session *s, sio__eio_type type, const void *data, size_t len,
+                         int binary);
+/* A packet the engine writes itself on a WebSocket (compressed by size alone). */
+int sio__eio_ws_send_packet(const sio__eio_session *s, sio__ws *ws, sio__eio_type type,
+                            const void *data, size_t len, int binary);
+
+/* --- polling.c ---------------------------------------------------------------------------- */
+
+/* Answers a polling request with a payload (moved out of *body). */
+void sio__eio_respond_payload(sio__eio_session *s, sio_res *res, sio__sbuf *body, int gzip);
+/* Releases the held GET with a fixed payload ("6" noop, "1" close). */
+void sio__eio_release_get(sio__eio_session *s, const char *payload);
+/* Answers the held GET with what waits in `out`; 1 if it did. */
+int sio__eio_poll_flush(sio__eio_session *s);
+void sio__eio_poll_get(sio__eio_session *s, sio_req *req, sio_res *res);
+void sio__eio_poll_post(sio__eio_session *s, sio_req *req, sio_res *res);
+
+/* --- websocket.c -------------------------------------------------------------------------- */
+
+static inline sio__ws *sio__eio_probe(const sio__eio_session *s) {
+  return s->up ? s->up->probe : NULL;
+}
+/* Stops the upgrade timer and forgets the probe (which closes on its own). */
+void sio__eio_upgrade_end(sio__eio_session *s);
+/* The app's upgrade hook for the engine's path. */
+int sio__eio_on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
+                        size_t rest_len, void *user);
+
+/* --- handshake.c -------------------------------------------------------------------------- */
+
+#define SIO__EIO_OPEN_HEAD "0{\"sid\":\""
+/* Room for the whole open packet: the head, a sid (23 bytes with its NUL) and a tail, which
+ * with every number at its widest is about 120 bytes (sio__eio_encode_open_tails checks it). */
+#define SIO__EIO_OPEN_PACKET_MAX 256
+
+/* The app's intercept for the engine's path: polling handshake, GET and POST. */
+void sio__eio_on_http(sio_req *req, sio_res *res, void *user);
+/* Checks the request's protocol version and transport as Node's engine.io does, in its order.
+ * Returns -1 (error code in *code) or the transport. */
+int sio__eio_verify(sio_eio *e, sio_req *req, int upgrade, sio__eio_session **sess,
+                    sio__eio_error *code);
+/* Engine.IO error answer: 400 (403 for Forbidden) with {"code":N,"message":"..."}. */
+void sio__eio_send_error(sio_res *res, sio__eio_error code);
+sio__eio_handshake *sio__eio_handshake_copy(sio_req *req);
+/* Encodes the open packet's tails (with and without upgrades) once, at attach. */
+int sio__eio_encode_open_tails(sio_eio *e);
+/* The open packet into buf (SIO__EIO_OPEN_PACKET_MAX bytes); returns its length. */
+size_t sio__eio_open_packet(const sio__eio_session *s, char *buf, int with_upgrades);
+/* Whether the request accepts a gzipped answer (gzip;q=0 refuses). */
+int sio__eio_accepts_gzip(const sio_req *req);
+
+#endif
