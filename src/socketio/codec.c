@@ -9,7 +9,9 @@
 
 #include "core/alloc.h"
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 static const char *const reserved_events[] = {
     "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
@@ -39,8 +41,10 @@ static int payload_ok(const sio__sio_packet *p) {
   if (!p->data) /* absent: fine for CONNECT, DISCONNECT; others need one */
     return p->type == SIO__SIO_CONNECT || p->type == SIO__SIO_DISCONNECT;
   switch (p->type) {
-  case SIO__SIO_CONNECT: return p->data_type == SIO__JSON_OBJECT;
-  case SIO__SIO_DISCONNECT: return 0;
+  case SIO__SIO_CONNECT:
+    return p->data_type == SIO__JSON_OBJECT;
+  case SIO__SIO_DISCONNECT:
+    return 0;
   case SIO__SIO_CONNECT_ERROR:
     return p->data_type == SIO__JSON_OBJECT || p->data_type == SIO__JSON_STRING;
   case SIO__SIO_EVENT:
@@ -49,14 +53,15 @@ static int payload_ok(const sio__sio_packet *p) {
     return event_name_ok(p->data, p->data_len, &p->elem[0]);
   }
   case SIO__SIO_ACK:
-  case SIO__SIO_BINARY_ACK: return p->data_type == SIO__JSON_ARRAY;
+  case SIO__SIO_BINARY_ACK:
+    return p->data_type == SIO__JSON_ARRAY;
   }
   return 0;
 }
 
 int sio__sio_decode(const char *s, size_t n, const sio__sio_limits *lim, sio__sio_packet *out) {
-  unsigned max_att = lim && lim->max_attachments ? lim->max_attachments
-                                                 : SIO__SIO_DEFAULT_MAX_ATTACHMENTS;
+  unsigned max_att =
+      lim && lim->max_attachments ? lim->max_attachments : SIO__SIO_DEFAULT_MAX_ATTACHMENTS;
   int depth = lim ? lim->max_depth : 0;
   sio__sio_packet p;
   p.attachments = 0;
@@ -194,8 +199,10 @@ int sio__sio_reassembly_start(sio__sio_reassembly *r, const char *s, size_t n,
     }
   }
   /* re-point the slices into our copy */
-  if (p.nsp_len == 1 && p.nsp[0] == '/') p.nsp = "/";
-  else p.nsp = r->text + ((uintptr_t)p.nsp - (uintptr_t)s);
+  if (p.nsp_len == 1 && p.nsp[0] == '/')
+    p.nsp = "/";
+  else
+    p.nsp = r->text + ((uintptr_t)p.nsp - (uintptr_t)s);
   if (p.data) p.data = r->text + ((uintptr_t)p.data - (uintptr_t)s);
   r->packet = p;
   return 0;
@@ -262,12 +269,12 @@ int sio__sio_encode_array(sio__sbuf *out, int flags, sio__sio_type type, unsigne
 }
 
 sio__buf *sio__sio_encode_array_buf(int flags, sio__sio_type type, unsigned attachments,
-                                    const char *nsp, size_t nsp_len, uint64_t id,
-                                    const char *event, size_t event_len, const char *const *args,
-                                    const size_t *lens, size_t nargs) {
+                                    const char *nsp, size_t nsp_len, uint64_t id, const char *event,
+                                    size_t event_len, const char *const *args, const size_t *lens,
+                                    size_t nargs) {
   sio__sbuf s = SIO__SBUF_INIT;
-  if (sio__sio_encode_array(&s, flags, type, attachments, nsp, nsp_len, id, event, event_len,
-                            args, lens, nargs)) {
+  if (sio__sio_encode_array(&s, flags, type, attachments, nsp, nsp_len, id, event, event_len, args,
+                            lens, nargs)) {
     sio__sbuf_free(&s);
     return NULL;
   }

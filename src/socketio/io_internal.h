@@ -135,9 +135,9 @@ struct sio_socket {
   sio__member member; /* adapter state: must stay first */
   char id[24];
   int refs;
-  uint8_t state;   /* SIO__S_* */
+  uint8_t state; /* SIO__S_* */
   uint8_t closing;
-  uint8_t hkinds;  /* bit per SIO__H_* kind present in h */
+  uint8_t hkinds; /* bit per SIO__H_* kind present in h */
   sio_nsp *nsp;
   sio__client *client;
   sio__list client_link;
@@ -155,9 +155,9 @@ struct sio__client {
   uint8_t addr_kept; /* the handshake was dropped (drop_handshake): addr holds the address */
   uint8_t addr_long; /* in addr.ptr (allocated), not in addr.inl (IPv4, mapped too, fits) */
   sio__list link;
-  sio__list sockets; /* sio_socket.client_link */
+  sio__list sockets;                      /* sio_socket.client_link */
   struct sio__connect_wait *connect_wait; /* the connect timeout, until a namespace joins */
-  sio__sio_reassembly *rs; /* a binary packet waiting for its attachments, or NULL */
+  sio__sio_reassembly *rs;                /* a binary packet waiting for its attachments, or NULL */
   union {
     char *ptr;
     char inl[24]; /* "::ffff:255.255.255.255" */
@@ -177,11 +177,11 @@ struct sio_args {
   size_t n;           /* elements */
   sio__buf *const *att;
   unsigned natt;
-  int binary;       /* placeholders are attachments */
-  sio__sbuf *strs;  /* unescaped strings (lazily) */
-  char **str_cache; /* per element */
+  int binary;                  /* placeholders are attachments */
+  sio__sbuf *strs;             /* unescaped strings (lazily) */
+  char **str_cache;            /* per element */
   sio__json_slice inline_v[8]; /* SIO__SIO_ELEMS */
-  sio__sbuf all; /* "[args...]" built on request */
+  sio__sbuf all;               /* "[args...]" built on request */
 };
 /* Builds a view over a validated array text. 0 or -ENOMEM/-EINVAL. */
 int sio__args_init(sio_args *a, const char *json, size_t len, size_t first, sio__buf *const *att,
@@ -231,7 +231,7 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
 void sio__out_set_compress(sio__out *o, int on);
 void sio__out_release(sio__out *o);
 
-/* server.c: transport glue */
+/* client.c: the Engine.IO session glue */
 size_t sio__client_buffered(const sio__client *c);
 int sio__client_writable(const sio__client *c);
 const char *sio__client_transport(const sio__client *c);
@@ -242,6 +242,8 @@ void sio__client_stop_connect_wait(sio__client *c);
 void sio__client_disconnect_all(sio__client *c);
 void sio__client_ref(sio__client *c);
 void sio__client_unref(sio__client *c);
+/* The Engine.IO server's callbacks (user: the sio_io): each session becomes a client. */
+extern const sio__eio_handlers sio__client_eio_handlers;
 /* Sends a packet (text then attachments) honouring the send-buffer policy. vol: volatile.
  * Returns 0, SIO_ETOOLARGE (dropped) or SIO_ECLOSED. */
 int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol);
@@ -267,10 +269,32 @@ void sio__socket_on_packet(sio_socket *s, const sio__sio_packet *p, sio__buf *co
 void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect);
 void sio__socket_emit_out(sio_socket *s, const sio_msg *m, const sio_args *view);
 
-/* emit.c */
-int sio__emit_to_socket(sio_socket *s, sio_msg *m);
+/* emit.c: to one socket. flags: SIO__BC_VOLATILE and SIO__BC_COMPRESS of the operator
+ * (socket.volatile / .compress). Consumes m. */
+int sio__emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags);
+/* onAnyOutgoing listeners get a view of m, built once (*view, *text) for every recipient of a
+ * broadcast; sio__view_free releases it. */
+void sio__emit_out_listeners(sio_socket *s, const sio_msg *m, sio_args **view, sio__buf **text);
+void sio__view_free(sio_args *view, sio__buf *text);
+
+/* ack.c: the client's ack requests (for socket.c's dispatcher) */
+sio_ack *sio__ack_new(sio_socket *s, uint64_t id);
+void sio__ack_after_handlers(sio_ack *a); /* the handlers returned */
+/* acks the server waits for */
+typedef struct sio_acks sio__collector; /* the answers of a broadcast with acks */
+/* One socket's answer to ack id, for fn (timeout_ms 0: none). NULL on OOM. */
+sio__pending_ack *sio__ack_wait(sio_socket *s, uint64_t id, sio_ack_fn fn, void *user,
+                                uint32_t timeout_ms);
+/* One recipient of a broadcast with acks: its answer goes to c (not counted on OOM). */
+void sio__ack_wait_collect(sio_socket *s, uint64_t id, sio__collector *c);
+void sio__pending_free(sio__pending_ack *p);
 int sio__ack_deliver(sio_socket *s, uint64_t id, const sio_args *args);
 void sio__acks_fail_all(sio_socket *s, int status);
+/* A collector for m's sio_msg_acks callback; it cannot finish until sio__collector_selected
+ * says every recipient is known (the timeout starts then; c may be gone when it returns). */
+sio__collector *sio__collector_new(const sio_msg *m);
+void sio__collector_selected(sio__collector *c, sio_io *io, uint32_t timeout_ms);
+void sio__collector_unref(sio__collector *c);
 
 /* async.c */
 int sio__async_init(sio_io *io);

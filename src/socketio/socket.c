@@ -10,9 +10,6 @@
 #include "core/log.h"
 #include "socketio/io_internal.h"
 
-sio_ack *sio__ack_new(sio_socket *s, uint64_t id);
-void sio__ack_after_handlers(sio_ack *a);
-
 /* --- callback arrays ---------------------------------------------------------------------- */
 
 int sio__cbs_add(sio__cbs *c, void (*fn)(void), void *user, const char *event) {

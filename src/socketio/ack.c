@@ -1,0 +1,317 @@
+/* Acks in both directions: answering a client's ack request (sio_ack: deferrable, answered
+ * once), and the acks the server waits for, one socket's (sio__pending_ack, with its timeout)
+ * or a broadcast's: one ack id for every recipient (as Node does: ids are per namespace) and
+ * a collector that gathers each client's answer until all answered or the timeout fires; on a
+ * dynamic parent one collector spans every child. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "socketio/io_internal.h"
+
+/* --- answering a client's ack ------------------------------------------------------------- */
+
+struct sio_ack {
+  sio_socket *s;
+  uint64_t id;
+  int deferred;
+  int answered;
+  int in_handler;
+};
+
+sio_ack *sio__ack_new(sio_socket *s, uint64_t id) {
+  sio_ack *a = sio__calloc(1, sizeof(*a));
+  if (!a) return NULL;
+  a->s = s;
+  sio_socket_ref(s);
+  a->id = id;
+  a->in_handler = 1;
+  return a;
+}
+
+static void ack_free(sio_ack *a) {
+  sio_socket_unref(a->s);
+  sio__free(a);
+}
+
+/* Called by the dispatcher after the handlers returned. */
+void sio__ack_after_handlers(sio_ack *a) {
+  a->in_handler = 0;
+  if (!a->deferred || a->answered) ack_free(a);
+}
+
+void sio_ack_defer(sio_ack *a) {
+  if (a) a->deferred = 1;
+}
+
+void sio_ack_drop(sio_ack *a) {
+  if (!a || a->answered) return;
+  a->answered = 1;
+  if (!a->in_handler) ack_free(a);
+}
+
+int sio_ack_msg(sio_ack *a, sio_msg *m) {
+  if (!a) {
+    sio_msg_free(m);
+    return -EINVAL;
+  }
+  if (a->answered) {
+    sio_msg_free(m);
+    return -EALREADY;
+  }
+  a->answered = 1;
+  int rc;
+  if (!m) {
+    rc = -ENOMEM;
+  } else if (m->failed) {
+    rc = m->failed;
+  } else if (a->s->state != SIO__S_CONNECTED) {
+    rc = SIO_ECLOSED;
+  } else {
+    sio__out o;
+    rc = sio__out_build(&o, m, SIO__SIO_ACK, a->s->nsp->name, a->s->nsp->name_len, a->id);
+    if (!rc) {
+      rc = sio__socket_send_packet(a->s, &o, 0);
+      sio__out_release(&o);
+    }
+  }
+  sio_msg_free(m);
+  if (!a->in_handler) ack_free(a);
+  return rc;
+}
+
+int sio_ack_send(sio_ack *a) {
+  return sio_ack_msg(a, sio_msg_new(NULL));
+}
+
+int sio_ack_raw(sio_ack *a, const char *args_json) {
+  int rc;
+  sio_msg *m = sio__msg_from_raw(NULL, args_json, &rc);
+  if (!m) {
+    if (a && !a->answered) sio_ack_drop(a);
+    return rc;
+  }
+  return sio_ack_msg(a, m);
+}
+
+int sio_ack_vsendf(sio_ack *a, const char *fmt, va_list ap) {
+  sio_msg *m = sio_msg_new(NULL);
+  if (m) sio_msg_vpackf(m, fmt, ap);
+  return sio_ack_msg(a, m);
+}
+
+int sio_ack_sendf(sio_ack *a, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = sio_ack_vsendf(a, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int sio_ack_value(sio_ack *a, const json_t *arr) {
+  int rc;
+  sio_msg *m = sio__msg_from_value(NULL, arr, &rc);
+  if (!m) {
+    if (a && !a->answered) sio_ack_drop(a);
+    return rc;
+  }
+  return sio_ack_msg(a, m);
+}
+
+int sio_ack_args(sio_ack *a, const sio_args *args) {
+  sio_msg *m = sio_msg_new(NULL);
+  if (m) sio_msg_args(m, args);
+  return sio_ack_msg(a, m);
+}
+
+/* --- acks the server waits for ------------------------------------------------------------ */
+
+struct sio_acks { /* the collector of a broadcast with acks */
+  sio_acks_fn fn;
+  void *user;
+  size_t expected;
+  size_t received;
+  sio_args **answers;
+  char (*ids)[24];
+  size_t cap;
+  sio__timer timer;
+  int selecting; /* recipients are still being selected */
+  int done;
+  int refs;
+};
+
+void sio__collector_unref(sio__collector *c) {
+  if (--c->refs) return;
+  for (size_t i = 0; i < c->received; i++) sio__args_destroy(c->answers[i]);
+  sio__free(c->answers);
+  sio__free(c->ids);
+  sio__free(c);
+}
+
+static void collector_finish(sio__collector *c, int status) {
+  if (c->done) return;
+  c->done = 1;
+  sio__timer_stop(&c->timer);
+  c->fn(status, c, c->user);
+  sio__collector_unref(c);
+}
+
+static void collector_check(sio__collector *c) {
+  if (!c->done && !c->selecting && c->received >= c->expected) collector_finish(c, 0);
+}
+
+static void collector_timeout(sio__timer *t) {
+  sio__collector *c = sio__container_of(t, sio__collector, timer);
+  collector_finish(c, SIO_ETIMEDOUT);
+}
+
+static void collector_add(sio__collector *c, sio_socket *s, const sio_args *args) {
+  if (c->done) return;
+  if (c->received == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 8;
+    sio_args **a = sio__realloc(c->answers, cap * sizeof(*a));
+    if (a) c->answers = a;
+    char(*ids)[24] = sio__realloc(c->ids, cap * sizeof(*ids));
+    if (ids) c->ids = ids;
+    if (!a || !ids) { /* out of memory: count the client as gone */
+      c->expected--;
+      return;
+    }
+    c->cap = cap;
+  }
+  sio_args *copy = sio__args_clone(args);
+  if (!copy) {
+    c->expected--;
+    return;
+  }
+  c->answers[c->received] = copy;
+  memcpy(c->ids[c->received], s->id, sizeof(s->id));
+  c->received++;
+}
+
+size_t sio_acks_count(const sio_acks *c) {
+  return c ? c->received : 0;
+}
+size_t sio_acks_expected(const sio_acks *c) {
+  return c ? c->expected : 0;
+}
+const sio_args *sio_acks_args(const sio_acks *c, size_t i) {
+  return c && i < c->received ? c->answers[i] : NULL;
+}
+const char *sio_acks_socket_id(const sio_acks *c, size_t i) {
+  return c && i < c->received ? c->ids[i] : NULL;
+}
+
+void sio__pending_free(sio__pending_ack *p) {
+  sio__timer_stop(&p->timer);
+  sio__list_remove(&p->link);
+  if (p->col) sio__collector_unref(p->col);
+  sio_socket_unref(p->s);
+  sio__free(p);
+}
+
+static void pending_timeout(sio__timer *t) {
+  sio__pending_ack *p = sio__container_of(t, sio__pending_ack, timer);
+  sio_socket *s = p->s;
+  sio_socket_ref(s);
+  sio_ack_fn fn = p->fn;
+  void *user = p->user;
+  sio__pending_free(p);
+  fn(s, SIO_ETIMEDOUT, NULL, user);
+  sio_socket_unref(s);
+}
+
+static sio__pending_ack *pending_add(sio_socket *s, uint64_t id) {
+  sio__pending_ack *p = sio__calloc(1, sizeof(*p));
+  if (!p) return NULL;
+  p->id = id;
+  p->s = s;
+  sio_socket_ref(s);
+  sio__timer_init(&p->timer);
+  sio__list_insert_tail(&s->acks, &p->link);
+  return p;
+}
+
+sio__pending_ack *sio__ack_wait(sio_socket *s, uint64_t id, sio_ack_fn fn, void *user,
+                                uint32_t timeout_ms) {
+  sio__pending_ack *p = pending_add(s, id);
+  if (!p) return NULL;
+  p->fn = fn;
+  p->user = user;
+  if (timeout_ms) sio__timer_start(s->nsp->io->net, &p->timer, timeout_ms, pending_timeout);
+  return p;
+}
+
+void sio__ack_wait_collect(sio_socket *s, uint64_t id, sio__collector *c) {
+  sio__pending_ack *p = pending_add(s, id);
+  if (!p) return; /* out of memory: the client is not counted */
+  p->col = c;
+  c->refs++;
+  c->expected++;
+}
+
+int sio__ack_deliver(sio_socket *s, uint64_t id, const sio_args *args) {
+  sio__list *it;
+  sio__list_foreach(it, &s->acks) {
+    sio__pending_ack *p = sio__container_of(it, sio__pending_ack, link);
+    if (p->id != id) continue;
+    if (p->col) {
+      sio__collector *c = p->col;
+      c->refs++;
+      collector_add(c, s, args);
+      sio__pending_free(p);
+      collector_check(c);
+      sio__collector_unref(c);
+    } else {
+      sio_ack_fn fn = p->fn;
+      void *user = p->user;
+      sio_socket_ref(s);
+      sio__pending_free(p);
+      fn(s, 0, args, user);
+      sio_socket_unref(s);
+    }
+    return 0;
+  }
+  return SIO_ENOTFOUND; /* unknown or already timed out: ignored, as Node does */
+}
+
+void sio__acks_fail_all(sio_socket *s, int status) {
+  while (!sio__list_empty(&s->acks)) {
+    sio__pending_ack *p = sio__container_of(s->acks.next, sio__pending_ack, link);
+    if (p->col) {
+      sio__collector *c = p->col;
+      c->refs++;
+      if (!c->done) c->expected--;
+      sio__pending_free(p);
+      collector_check(c);
+      sio__collector_unref(c);
+    } else {
+      sio_ack_fn fn = p->fn;
+      void *user = p->user;
+      sio__pending_free(p);
+      fn(s, status, NULL, user);
+    }
+  }
+}
+
+/* A collector for a broadcast with acks, selecting (it cannot finish until selection ends). */
+sio__collector *sio__collector_new(const sio_msg *m) {
+  sio__collector *c = sio__calloc(1, sizeof(*c));
+  if (!c) return NULL;
+  c->fn = m->acks_fn;
+  c->user = m->ack_user;
+  c->refs = 1;
+  c->selecting = 1;
+  sio__timer_init(&c->timer);
+  return c;
+}
+
+/* Every recipient is known: the timeout starts, or the callback runs now if nobody was
+ * targeted or everyone answered already (c may be gone when this returns). */
+void sio__collector_selected(sio__collector *c, sio_io *io, uint32_t timeout_ms) {
+  c->selecting = 0;
+  if (!c->done && timeout_ms && c->received < c->expected)
+    sio__timer_start(io->net, &c->timer, timeout_ms, collector_timeout);
+  collector_check(c);
+}
