@@ -1,6 +1,8 @@
 /* bin2c: turns files into a C source file holding their bytes, so that the server can serve
  * the socket.io browser client from memory. Usage: bin2c OUT.c FILE...
- * Each file becomes an entry of sio__embedded_files[] named by its base name. */
+ * Each file becomes an entry of sio__embedded_files[] named by its base name. With no FILE the
+ * table is empty (the build without node_modules): C has no empty arrays, so the table always
+ * ends with a {NULL} entry that sio__embedded_files_count does not count. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,7 @@ int main(int argc, char **argv) {
   fputs("const sio__embedded_file sio__embedded_files[] = {\n", out);
   for (int i = 2; i < argc; i++)
     fprintf(out, "  {\"%s\", file_%d, sizeof(file_%d) - 1},\n", base_name(argv[i]), i - 2, i - 2);
-  fputs("};\n", out);
+  fputs("  {NULL, NULL, 0},\n};\n", out);
   fprintf(out, "const size_t sio__embedded_files_count = %d;\n", argc - 2);
   return fclose(out) == 0 ? 0 : 1;
 }

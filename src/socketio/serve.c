@@ -5,7 +5,9 @@
  *
  * The request is intercepted before the app's own routes (the path is under the Socket.IO
  * prefix); names that are not bundle files fall through to the app. The bundle is generated at
- * build time (cmake/embed.cmake) and linked in. */
+ * build time (cmake/embed.cmake) and linked in. A library built without it (no node_modules at
+ * build time) answers the bundle's names with 404 and a body that says how to get it, rather
+ * than passing them to the app, whose 404 would not say why. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +78,25 @@ static int etag_matches(const char *inm, const char *etag) {
   return strstr(inm, etag) != NULL; /* the tag itself, or W/ + it, in a list */
 }
 
+/* What the official server serves under its path: the names of cmake/embed.cmake. */
+static const char *const bundle_names[] = {"socket.io.js",         "socket.io.min.js",
+                                           "socket.io.js.map",     "socket.io.min.js.map",
+                                           "socket.io.esm.min.js", "socket.io.esm.min.js.map"};
+
+static int is_bundle_name(const char *name) {
+  for (size_t i = 0; i < sizeof bundle_names / sizeof bundle_names[0]; i++)
+    if (strcmp(bundle_names[i], name) == 0) return 1;
+  return 0;
+}
+
+static void send_not_embedded(sio_res *res) {
+  sio_res_status(res, 404);
+  sio_res_text(
+      res, "socket.io-client is not embedded in this build of sio: node_modules/socket.io-client "
+           "was missing when it was built. Run scripts/deps (or make run / make test, which run "
+           "it) and build again, or serve the client bundle yourself.\n");
+}
+
 static void serve(sio_req *req, sio_res *res, void *user) {
   sio_io *io = user;
   const char *method = sio_req_method(req);
@@ -91,7 +112,10 @@ static void serve(sio_req *req, sio_res *res, void *user) {
   for (size_t i = 0; i < io->nbundle; i++)
     if (strcmp(io->bundle[i].f->name, name) == 0) bd = &io->bundle[i];
   if (!bd) {
-    sio_next(req, res);
+    if (io->nbundle == 0 && is_bundle_name(name))
+      send_not_embedded(res);
+    else
+      sio_next(req, res);
     return;
   }
   size_t nl = strlen(name);
@@ -127,9 +151,10 @@ static void serve(sio_req *req, sio_res *res, void *user) {
 
 int sio__serve_client_init(sio_io *io) {
   size_t n = sio__embedded_files_count;
-  if (!n) return 0;
-  io->bundle = sio__calloc(n, sizeof(*io->bundle));
-  if (!io->bundle) return -ENOMEM;
+  if (n) {
+    io->bundle = sio__calloc(n, sizeof(*io->bundle));
+    if (!io->bundle) return -ENOMEM;
+  }
   io->nbundle = n;
   for (size_t i = 0; i < n; i++) {
     io->bundle[i].f = &sio__embedded_files[i];
