@@ -177,7 +177,6 @@ static void intercept(sio_req *req, sio_res *res, void *u) {
   }
   sio_res_text(res, "intercepted");
 }
-int sio__app_intercept(sio_app *app, const char *prefix, sio_handler_fn fn, void *user);
 
 static void on_render(sio_req *req, sio_res *res, void *u) {
   json_t *data = json_pack("{s:s,s:[{s:s},{s:s}],s:b}", "title", "<Storms>", "cities", "name",
@@ -237,7 +236,7 @@ int main(int argc, char **argv) {
   sio_app_use_json(app, 1024);
   sio_app_use_urlencoded(app, 0);
   sio_app_use(app, "/mw", mw_tag, NULL);
-  sio__app_intercept(app, "/intercepted/", intercept, NULL);
+  sio_app_intercept(app, "/intercepted/", intercept, NULL);
   sio_app_get(app, "/intercepted/x", on_got, NULL);
   sio_app_get(app, "/", on_hello, NULL);
   sio_app_get(app, "/api/cities/:id", on_city, NULL);

@@ -35,10 +35,10 @@ enum {
 };
 
 /* A readable message for an error code (never NULL). */
-const char *sio_strerror(int err);
+SIO_EXTERN const char *sio_strerror(int err);
 
 /* "0.1.0" */
-const char *sio_version(void);
+SIO_EXTERN const char *sio_version(void);
 
 typedef enum sio_log_level {
   SIO_LOG_DEBUG = 0,
@@ -53,8 +53,8 @@ typedef void (*sio_log_fn)(sio_log_level level, const char *line, void *user);
 
 /* Process-wide log threshold and sink: logging is configuration, not loop state, so it is the
  * one process-wide setting (as in Redis). Call before starting loops. */
-void sio_log_set_level(sio_log_level level);
-void sio_log_set_sink(sio_log_fn fn, void *user);
+SIO_EXTERN void sio_log_set_level(sio_log_level level);
+SIO_EXTERN void sio_log_set_sink(sio_log_fn fn, void *user);
 
 /* Replaces the allocator used by sio and by the libraries it drives (libuv, jansson, zlib,
  * OpenSSL). Call once, before any other sio call. Returns 0 or a negative error code. */
@@ -64,7 +64,7 @@ typedef struct sio_allocator {
   void *(*calloc_fn)(size_t count, size_t size);
   void (*free_fn)(void *ptr);
 } sio_allocator;
-int sio_set_allocator(const sio_allocator *a);
+SIO_EXTERN int sio_set_allocator(const sio_allocator *a);
 
 #ifdef __cplusplus
 }

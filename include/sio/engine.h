@@ -40,28 +40,28 @@ typedef int (*sio_eio_origin_fn)(const char *origin, void *user);
 
 /* Zero means the default (in brackets; names as Node's engine.io). */
 typedef struct sio_eio_opts {
-  const char *path;              /* ["/engine.io/"]; must end with '/' */
-  uint32_t ping_interval_ms;     /* pingInterval [25000] */
-  uint32_t ping_timeout_ms;      /* pingTimeout [20000] */
-  uint32_t upgrade_timeout_ms;   /* upgradeTimeout [10000] */
-  size_t max_http_buffer_size;   /* maxHttpBufferSize [1e6]: bigger POSTs get 413, bigger
-                                    WebSocket messages close with 1009; the session closes */
-  unsigned transports;           /* SIO_EIO_* bits [both] */
-  int no_upgrades;               /* allowUpgrades = false */
-  int http_compression;          /* gzip polling responses when accepted [off] */
-  size_t compression_threshold;  /* only responses, and WebSocket messages, at least this long
-                                    are compressed [1024] (httpCompression.threshold and
-                                    perMessageDeflate.threshold) */
-  int per_message_deflate;       /* perMessageDeflate on the WebSocket transport [off] */
-  const char *cors_origin;       /* "*", an origin, or a comma-separated list [no CORS] */
+  const char *path;                 /* ["/engine.io/"]; must end with '/' */
+  uint32_t ping_interval_ms;        /* pingInterval [25000] */
+  uint32_t ping_timeout_ms;         /* pingTimeout [20000] */
+  uint32_t upgrade_timeout_ms;      /* upgradeTimeout [10000] */
+  size_t max_http_buffer_size;      /* maxHttpBufferSize [1e6]: bigger POSTs get 413, bigger
+                                       WebSocket messages close with 1009; the session closes */
+  unsigned transports;              /* SIO_EIO_* bits [both] */
+  int no_upgrades;                  /* allowUpgrades = false */
+  int http_compression;             /* gzip polling responses when accepted [off] */
+  size_t compression_threshold;     /* only responses, and WebSocket messages, at least this long
+                                       are compressed [1024] (httpCompression.threshold and
+                                       perMessageDeflate.threshold) */
+  int per_message_deflate;          /* perMessageDeflate on the WebSocket transport [off] */
+  const char *cors_origin;          /* "*", an origin, or a comma-separated list [no CORS] */
   sio_eio_origin_fn cors_origin_fn; /* or a function deciding per origin */
   void *cors_user;
-  int cors_credentials;          /* Access-Control-Allow-Credentials: true */
-  size_t send_buffer_limit;      /* per-session bytes not yet sent [1 MiB]: past it sends
-                                    fail with SIO_ETOOLARGE (see sio_eio_send) */
+  int cors_credentials;     /* Access-Control-Allow-Credentials: true */
+  size_t send_buffer_limit; /* per-session bytes not yet sent [1 MiB]: past it sends
+                               fail with SIO_ETOOLARGE (see sio_eio_send) */
 } sio_eio_opts;
 
-sio_eio_opts sio_eio_opts_default(void); /* for C++ callers */
+SIO_EXTERN sio_eio_opts sio_eio_opts_default(void); /* for C++ callers */
 
 typedef struct sio_eio_handlers {
   /* Optional: decide on a handshake (allowRequest). Return 0 to accept; anything else refuses
@@ -79,34 +79,34 @@ typedef struct sio_eio_handlers {
 
 /* Serves Engine.IO at opts->path on the app (opts may be NULL). On the app's graceful shutdown
  * every session is closed ("server shutting down"). NULL on failure. */
-sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_handlers *h,
-                        void *user);
+SIO_EXTERN sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts,
+                                   const sio_eio_handlers *h, void *user);
 /* Closes every session and stops serving; the server is freed once they are gone. */
-void sio_eio_close(sio_eio *eio);
-size_t sio_eio_clients_count(const sio_eio *eio);
+SIO_EXTERN void sio_eio_close(sio_eio *eio);
+SIO_EXTERN size_t sio_eio_clients_count(const sio_eio *eio);
 /* Releases the server's memory once the app has been freed (sio_app_free): the app's hooks
  * point at it until then. */
-void sio_eio_free(sio_eio *eio);
+SIO_EXTERN void sio_eio_free(sio_eio *eio);
 
 /* Sends one message (copied). 0, SIO_ECLOSED once the session is closing, SIO_ETOOLARGE when
  * the session's send buffer is past send_buffer_limit (the message is dropped: close the
  * session if a slow client must not miss anything), or another negative code. */
-int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary);
+SIO_EXTERN int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary);
 /* Closes the session ("forced close"); what was queued is still delivered. */
-void sio_eio_socket_close(sio_eio_socket *s);
-const char *sio_eio_socket_id(const sio_eio_socket *s);
+SIO_EXTERN void sio_eio_socket_close(sio_eio_socket *s);
+SIO_EXTERN const char *sio_eio_socket_id(const sio_eio_socket *s);
 /* "polling" or "websocket" (the current transport). */
-const char *sio_eio_socket_transport(const sio_eio_socket *s);
+SIO_EXTERN const char *sio_eio_socket_transport(const sio_eio_socket *s);
 /* Bytes queued for this session and not yet sent. */
-size_t sio_eio_socket_buffered(const sio_eio_socket *s);
-void sio_eio_socket_set_data(sio_eio_socket *s, void *data);
-void *sio_eio_socket_data(const sio_eio_socket *s);
+SIO_EXTERN size_t sio_eio_socket_buffered(const sio_eio_socket *s);
+SIO_EXTERN void sio_eio_socket_set_data(sio_eio_socket *s, void *data);
+SIO_EXTERN void *sio_eio_socket_data(const sio_eio_socket *s);
 /* The handshake request: a header (case-insensitive), a query parameter (decoded), the peer
  * address, the URL. NULL when absent. */
-const char *sio_eio_socket_header(const sio_eio_socket *s, const char *name);
-const char *sio_eio_socket_query(const sio_eio_socket *s, const char *name);
-const char *sio_eio_socket_remote_address(const sio_eio_socket *s);
-const char *sio_eio_socket_url(const sio_eio_socket *s);
+SIO_EXTERN const char *sio_eio_socket_header(const sio_eio_socket *s, const char *name);
+SIO_EXTERN const char *sio_eio_socket_query(const sio_eio_socket *s, const char *name);
+SIO_EXTERN const char *sio_eio_socket_remote_address(const sio_eio_socket *s);
+SIO_EXTERN const char *sio_eio_socket_url(const sio_eio_socket *s);
 
 #ifdef __cplusplus
 }

@@ -53,18 +53,18 @@ typedef struct sio_app_opts {
 } sio_app_opts;
 
 /* C++ callers: start from the defaults and change fields. */
-sio_app_opts sio_app_opts_default(void);
+SIO_EXTERN sio_app_opts sio_app_opts_default(void);
 
-sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts); /* NULL on failure */
-int sio_app_listen(sio_app *app);
-int sio_app_port(const sio_app *app); /* the bound port, after sio_app_listen */
-uv_loop_t *sio_app_loop(const sio_app *app);
+SIO_EXTERN sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts); /* NULL on failure */
+SIO_EXTERN int sio_app_listen(sio_app *app);
+SIO_EXTERN int sio_app_port(const sio_app *app); /* the bound port, after sio_app_listen */
+SIO_EXTERN uv_loop_t *sio_app_loop(const sio_app *app);
 /* Graceful shutdown: stop accepting, let in-flight responses finish (up to the deadline),
  * tell attached layers (WebSockets close with 1001, held polls are released), then close
  * every connection and call cb. The app can then be freed. */
 typedef void (*sio_app_closed_fn)(sio_app *app, void *user);
-void sio_app_close(sio_app *app, sio_app_closed_fn cb, void *user);
-void sio_app_free(sio_app *app);
+SIO_EXTERN void sio_app_close(sio_app *app, sio_app_closed_fn cb, void *user);
+SIO_EXTERN void sio_app_free(sio_app *app);
 
 /* --- routing ------------------------------------------------------------------------------
  * Handlers and middleware share one signature. Middleware passes control on with sio_next()
@@ -73,82 +73,92 @@ void sio_app_free(sio_app *app);
  * and "*" (the rest of the path, read as param "*"). */
 typedef void (*sio_handler_fn)(sio_req *req, sio_res *res, void *user);
 
-sio_router *sio_app_router(sio_app *app); /* the app's root router */
-sio_router *sio_router_new(void);
-void sio_router_free(sio_router *r); /* only for a router never mounted */
+SIO_EXTERN sio_router *sio_app_router(sio_app *app); /* the app's root router */
+SIO_EXTERN sio_router *sio_router_new(void);
+SIO_EXTERN void sio_router_free(sio_router *r); /* only for a router never mounted */
 
 /* Middleware for every path under prefix (NULL or "/" for all). */
-int sio_use(sio_router *r, const char *prefix, sio_handler_fn fn, void *user);
+SIO_EXTERN int sio_use(sio_router *r, const char *prefix, sio_handler_fn fn, void *user);
 /* method NULL: any method. */
-int sio_route(sio_router *r, const char *method, const char *pattern, sio_handler_fn fn,
-              void *user);
+SIO_EXTERN int sio_route(sio_router *r, const char *method, const char *pattern, sio_handler_fn fn,
+                         void *user);
 /* Mounts child under prefix (the app owns it afterwards); inside, paths are relative. */
-int sio_mount(sio_router *r, const char *prefix, sio_router *child);
+SIO_EXTERN int sio_mount(sio_router *r, const char *prefix, sio_router *child);
 
-int sio_app_use(sio_app *app, const char *prefix, sio_handler_fn fn, void *user);
-int sio_app_get(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
-int sio_app_post(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
-int sio_app_put(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
-int sio_app_delete(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
-int sio_app_all(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
+SIO_EXTERN int sio_app_use(sio_app *app, const char *prefix, sio_handler_fn fn, void *user);
+SIO_EXTERN int sio_app_get(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
+SIO_EXTERN int sio_app_post(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
+SIO_EXTERN int sio_app_put(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
+SIO_EXTERN int sio_app_delete(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
+SIO_EXTERN int sio_app_all(sio_app *app, const char *pattern, sio_handler_fn fn, void *user);
 
-void sio_next(sio_req *req, sio_res *res);
+SIO_EXTERN void sio_next(sio_req *req, sio_res *res);
 /* Skips to the error handler with an HTTP status and a message. */
-void sio_next_error(sio_req *req, sio_res *res, int status, const char *message);
+SIO_EXTERN void sio_next_error(sio_req *req, sio_res *res, int status, const char *message);
 /* The one error handler (default: a small HTML or JSON page by Accept, status + message). */
 typedef void (*sio_error_fn)(sio_req *req, sio_res *res, int status, const char *message,
                              void *user);
-void sio_app_on_error(sio_app *app, sio_error_fn fn, void *user);
+SIO_EXTERN void sio_app_on_error(sio_app *app, sio_error_fn fn, void *user);
+/* A handler that runs before the app's middleware and router for every request whose raw path
+ * starts with prefix, as a `request` listener that Node's engine.io adds to the HTTP server
+ * answers before Express sees the request. It answers (now or later) or calls sio_next(req,
+ * res) to hand the request on to the app. The longest matching prefix wins; at most one runs
+ * per request. Engine.IO and Socket.IO serve their paths this way. */
+SIO_EXTERN int sio_app_intercept(sio_app *app, const char *prefix, sio_handler_fn fn, void *user);
 
 /* --- built-in middleware ---------------------------------------------------------------- */
 /* Body parsers: read bodies whose Content-Type matches, up to limit bytes (413 past it, 400
  * on malformed input). 0: 100 KiB, as Express. */
-int sio_app_use_json(sio_app *app, size_t limit);
-int sio_app_use_urlencoded(sio_app *app, size_t limit);
+SIO_EXTERN int sio_app_use_json(sio_app *app, size_t limit);
+SIO_EXTERN int sio_app_use_urlencoded(sio_app *app, size_t limit);
 
 typedef struct sio_cors_opts {
-  const char *origin;      /* "*" any; a single origin; or a comma-separated list */
-  const char *methods;     /* default "GET,HEAD,PUT,PATCH,POST,DELETE" */
+  const char *origin;          /* "*" any; a single origin; or a comma-separated list */
+  const char *methods;         /* default "GET,HEAD,PUT,PATCH,POST,DELETE" */
   const char *allowed_headers; /* default: echo Access-Control-Request-Headers */
-  int credentials;         /* Access-Control-Allow-Credentials: true */
-  int max_age;             /* seconds, 0: not sent */
+  int credentials;             /* Access-Control-Allow-Credentials: true */
+  int max_age;                 /* seconds, 0: not sent */
 } sio_cors_opts;
-int sio_app_use_cors(sio_app *app, const char *prefix, const sio_cors_opts *opts);
+SIO_EXTERN int sio_app_use_cors(sio_app *app, const char *prefix, const sio_cors_opts *opts);
 
 typedef struct sio_static_opts {
-  const char *index;   /* default "index.html"; "" for none */
-  int max_age;         /* Cache-Control max-age seconds; default 0 */
-  int no_gzip;         /* don't compress on the fly */
-  int dotfiles_allow;  /* default: dotfiles are 404 */
+  const char *index;  /* default "index.html"; "" for none */
+  int max_age;        /* Cache-Control max-age seconds; default 0 */
+  int no_gzip;        /* don't compress on the fly */
+  int dotfiles_allow; /* default: dotfiles are 404 */
 } sio_static_opts;
 /* Serves files under root at prefix: MIME types, index.html, ETag/Last-Modified (304), Range
  * (206/416), HEAD, gzip when accepted, streaming; no escape from root (403/404). */
-int sio_app_static(sio_app *app, const char *prefix, const char *root,
-                   const sio_static_opts *opts);
+SIO_EXTERN int sio_app_static(sio_app *app, const char *prefix, const char *root,
+                              const sio_static_opts *opts);
 
 /* Templates: Mustache ({{x}} escaped, {{{x}}} raw, {{#list}}..{{/list}}, {{^x}}..{{/x}},
  * {{> partial}}) read from dir/<name>.mustache (or .html), compiled once and cached. */
-int sio_app_views(sio_app *app, const char *dir);
+SIO_EXTERN int sio_app_views(sio_app *app, const char *dir);
 
 /* --- request ------------------------------------------------------------------------------
  * Strings returned are NUL-terminated, owned by the request, valid while it is. */
-const char *sio_req_method(const sio_req *req); /* "GET" */
-const char *sio_req_url(const sio_req *req);    /* as received: path + query */
-const char *sio_req_path(const sio_req *req);   /* path without query (relative inside a mount) */
-const char *sio_req_header(const sio_req *req, const char *name); /* case-insensitive */
+SIO_EXTERN const char *sio_req_method(const sio_req *req); /* "GET" */
+SIO_EXTERN const char *sio_req_url(const sio_req *req);    /* as received: path + query */
+SIO_EXTERN const char *
+sio_req_path(const sio_req *req); /* path without query (relative inside a mount) */
+SIO_EXTERN const char *sio_req_header(const sio_req *req, const char *name); /* case-insensitive */
 /* Iterate headers: i from 0 until it returns 0. */
-int sio_req_header_at(const sio_req *req, size_t i, const char **name, const char **value);
-const char *sio_req_param(const sio_req *req, const char *name); /* percent-decoded */
-const char *sio_req_query(const sio_req *req, const char *name); /* percent-decoded, first */
-const char *sio_req_cookie(const sio_req *req, const char *name);
-const char *sio_req_ip(const sio_req *req); /* peer, or X-Forwarded-For's client with trust_proxy */
-int sio_req_http_minor(const sio_req *req); /* 0 or 1 */
+SIO_EXTERN int sio_req_header_at(const sio_req *req, size_t i, const char **name,
+                                 const char **value);
+SIO_EXTERN const char *sio_req_param(const sio_req *req, const char *name); /* percent-decoded */
+SIO_EXTERN const char *sio_req_query(const sio_req *req,
+                                     const char *name); /* percent-decoded, first */
+SIO_EXTERN const char *sio_req_cookie(const sio_req *req, const char *name);
+SIO_EXTERN const char *
+sio_req_ip(const sio_req *req); /* peer, or X-Forwarded-For's client with trust_proxy */
+SIO_EXTERN int sio_req_http_minor(const sio_req *req); /* 0 or 1 */
 /* "http", or X-Forwarded-Proto's first value ("https") with trust_proxy. */
-const char *sio_req_protocol(const sio_req *req);
+SIO_EXTERN const char *sio_req_protocol(const sio_req *req);
 /* The raw body, when a body parser or sio_req_read_body read it. */
-const char *sio_req_body(const sio_req *req, size_t *len);
-json_t *sio_req_json(const sio_req *req);                  /* borrowed; NULL if none */
-const char *sio_req_form(const sio_req *req, const char *name); /* urlencoded field */
+SIO_EXTERN const char *sio_req_body(const sio_req *req, size_t *len);
+SIO_EXTERN json_t *sio_req_json(const sio_req *req); /* borrowed; NULL if none */
+SIO_EXTERN const char *sio_req_form(const sio_req *req, const char *name); /* urlencoded field */
 /* Reads the whole body (up to limit, 0: app max) then calls cb. For handlers that want the
  * body without a global parser. Once sio_req_read_body returned 0, cb is called exactly once,
  * whatever happens to the connection: status 0 with the whole body, or an error status: 413
@@ -159,47 +169,50 @@ const char *sio_req_form(const sio_req *req, const char *name); /* urlencoded fi
  * called right after it) and release whatever it holds for the request. */
 #define SIO_STATUS_CLIENT_GONE 499 /* nginx's "client closed request"; never sent */
 typedef void (*sio_body_fn)(sio_req *req, sio_res *res, int status, void *user);
-int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_body_fn cb, void *user);
+SIO_EXTERN int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_body_fn cb,
+                                 void *user);
 /* Per-request slot for middleware to pass data on (like res.locals). */
-void sio_req_set_data(sio_req *req, void *data);
-void *sio_req_data(const sio_req *req);
-sio_app *sio_req_app(const sio_req *req);
+SIO_EXTERN void sio_req_set_data(sio_req *req, void *data);
+SIO_EXTERN void *sio_req_data(const sio_req *req);
+SIO_EXTERN sio_app *sio_req_app(const sio_req *req);
 
 /* --- response ------------------------------------------------------------------------------ */
-void sio_res_status(sio_res *res, int status);
+SIO_EXTERN void sio_res_status(sio_res *res, int status);
 /* Replaces a header of that name (Set-Cookie is appended). */
-int sio_res_set_header(sio_res *res, const char *name, const char *value);
-int sio_res_append_header(sio_res *res, const char *name, const char *value);
+SIO_EXTERN int sio_res_set_header(sio_res *res, const char *name, const char *value);
+SIO_EXTERN int sio_res_append_header(sio_res *res, const char *name, const char *value);
 typedef struct sio_cookie_opts {
-  int max_age;          /* seconds; 0: not set (a session cookie); < 0: expires now */
-  const char *path;     /* default "/" */
+  int max_age;      /* seconds; 0: not set (a session cookie); < 0: expires now */
+  const char *path; /* default "/" */
   const char *domain;
   const char *same_site; /* "Strict", "Lax", "None" */
   int http_only, secure;
 } sio_cookie_opts;
-int sio_res_cookie(sio_res *res, const char *name, const char *value, const sio_cookie_opts *o);
+SIO_EXTERN int sio_res_cookie(sio_res *res, const char *name, const char *value,
+                              const sio_cookie_opts *o);
 /* Each of these finishes the response. Content-Type defaults: send -> text/html; text ->
  * text/plain; json -> application/json (all charset=utf-8). */
-int sio_res_send(sio_res *res, const void *body, size_t len);
-int sio_res_text(sio_res *res, const char *text);
-int sio_res_json(sio_res *res, const json_t *value);
-int sio_res_json_raw(sio_res *res, const char *json, size_t len);
-int sio_res_jsonf(sio_res *res, const char *fmt, ...); /* jansson json_pack format */
-int sio_res_send_status(sio_res *res, int status);     /* status and its reason as text */
-int sio_res_redirect(sio_res *res, int status, const char *location); /* 0: 302 */
-int sio_res_send_file(sio_res *res, const char *path); /* streamed, with static's headers */
-int sio_res_render(sio_res *res, const char *view, const json_t *data);
+SIO_EXTERN int sio_res_send(sio_res *res, const void *body, size_t len);
+SIO_EXTERN int sio_res_text(sio_res *res, const char *text);
+SIO_EXTERN int sio_res_json(sio_res *res, const json_t *value);
+SIO_EXTERN int sio_res_json_raw(sio_res *res, const char *json, size_t len);
+SIO_EXTERN int sio_res_jsonf(sio_res *res, const char *fmt, ...); /* jansson json_pack format */
+SIO_EXTERN int sio_res_send_status(sio_res *res, int status); /* status and its reason as text */
+SIO_EXTERN int sio_res_redirect(sio_res *res, int status, const char *location); /* 0: 302 */
+SIO_EXTERN int sio_res_send_file(sio_res *res,
+                                 const char *path); /* streamed, with static's headers */
+SIO_EXTERN int sio_res_render(sio_res *res, const char *view, const json_t *data);
 /* Streaming: headers go out with the first write; chunked for HTTP/1.1 without a length. */
-int sio_res_write(sio_res *res, const void *data, size_t len);
-int sio_res_end(sio_res *res);
-int sio_res_headers_sent(const sio_res *res);
-int sio_res_finished(const sio_res *res);
+SIO_EXTERN int sio_res_write(sio_res *res, const void *data, size_t len);
+SIO_EXTERN int sio_res_end(sio_res *res);
+SIO_EXTERN int sio_res_headers_sent(const sio_res *res);
+SIO_EXTERN int sio_res_finished(const sio_res *res);
 /* Called once if the client goes away (or the app shuts down) before the response is done. */
 typedef void (*sio_res_close_fn)(sio_res *res, void *user);
-void sio_res_on_close(sio_res *res, sio_res_close_fn fn, void *user);
+SIO_EXTERN void sio_res_on_close(sio_res *res, sio_res_close_fn fn, void *user);
 
 /* Status reason phrase ("Not Found"), "" for unknown codes. */
-const char *sio_http_reason(int status);
+SIO_EXTERN const char *sio_http_reason(int status);
 
 #ifdef __cplusplus
 }

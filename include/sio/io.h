@@ -113,24 +113,24 @@ typedef struct sio_io_opts {
                              through the parent [off: children are kept] */
 } sio_io_opts;
 
-sio_io_opts sio_io_opts_default(void); /* for C++ callers */
+SIO_EXTERN sio_io_opts sio_io_opts_default(void); /* for C++ callers */
 
 /* Serves Socket.IO on the app at opts->path (opts may be NULL). On the app's graceful shutdown
  * every client is disconnected ("server shutting down"). NULL on failure. */
-sio_io *sio_io_attach(sio_app *app, const sio_io_opts *opts);
+SIO_EXTERN sio_io *sio_io_attach(sio_app *app, const sio_io_opts *opts);
 /* Disconnects every client ("server shutting down") and stops serving; the app keeps running.
  * sio_emit_async returns SIO_ECLOSED from then on. */
-void sio_io_close(sio_io *io);
+SIO_EXTERN void sio_io_close(sio_io *io);
 /* Frees the server, after sio_app_free (the app's routes refer to it), as sio_eio_free. */
-void sio_io_free(sio_io *io);
-sio_app *sio_io_app(const sio_io *io);
-uv_loop_t *sio_io_loop(const sio_io *io);
-size_t sio_io_clients_count(const sio_io *io); /* Engine.IO connections */
+SIO_EXTERN void sio_io_free(sio_io *io);
+SIO_EXTERN sio_app *sio_io_app(const sio_io *io);
+SIO_EXTERN uv_loop_t *sio_io_loop(const sio_io *io);
+SIO_EXTERN size_t sio_io_clients_count(const sio_io *io); /* Engine.IO connections */
 
 /* --- namespaces ---------------------------------------------------------------------------- */
 
 /* io.of(name): the namespace, created on first use ("/" is the main one). NULL on failure. */
-sio_nsp *sio_of(sio_io *io, const char *name);
+SIO_EXTERN sio_nsp *sio_of(sio_io *io, const char *name);
 /* Dynamic namespaces, io.of(regex or function): a parent whose handlers (connection,
  * middleware) are given to every child namespace created when a client connects to a name
  * the parent accepts. With cleanup_empty_child_namespaces a child is removed when its last
@@ -139,100 +139,105 @@ sio_nsp *sio_of(sio_io *io, const char *name);
  * (sio_socket_nsp, sio_nsp_find) rather than keep it. Emits and operators on the parent reach
  * every child. */
 typedef int (*sio_nsp_match_fn)(const char *name, const char *auth_json, void *user); /* 1: yes */
-sio_nsp *sio_of_match(sio_io *io, sio_nsp_match_fn fn, void *user);
+SIO_EXTERN sio_nsp *sio_of_match(sio_io *io, sio_nsp_match_fn fn, void *user);
 /* Same with a shell pattern (fnmatch): "/dynamic-*", "/user/[0-9]*". */
-sio_nsp *sio_of_pattern(sio_io *io, const char *pattern);
+SIO_EXTERN sio_nsp *sio_of_pattern(sio_io *io, const char *pattern);
 /* io._nsps.get(name): the namespace if it exists now (static, or a dynamic child that
  * clients created), else NULL; never creates one. */
-sio_nsp *sio_nsp_find(const sio_io *io, const char *name);
-const char *sio_nsp_name(const sio_nsp *nsp);
-sio_io *sio_nsp_io(const sio_nsp *nsp);
-size_t sio_nsp_sockets_count(const sio_nsp *nsp);
+SIO_EXTERN sio_nsp *sio_nsp_find(const sio_io *io, const char *name);
+SIO_EXTERN const char *sio_nsp_name(const sio_nsp *nsp);
+SIO_EXTERN sio_io *sio_nsp_io(const sio_nsp *nsp);
+SIO_EXTERN size_t sio_nsp_sockets_count(const sio_nsp *nsp);
 /* Looks a connected socket up by id in this namespace (NULL if none). */
-sio_socket *sio_nsp_socket(const sio_nsp *nsp, const char *id);
+SIO_EXTERN sio_socket *sio_nsp_socket(const sio_nsp *nsp, const char *id);
 /* Sockets of this node in a room (io.of(nsp).adapter.rooms.get(room)?.size); 0 if none. */
-size_t sio_nsp_room_size(const sio_nsp *nsp, const char *room);
+SIO_EXTERN size_t sio_nsp_room_size(const sio_nsp *nsp, const char *room);
 
 typedef void (*sio_connection_fn)(sio_socket *s, void *user);
 /* nsp.on("connection"): called for each socket that passed the middleware. */
-int sio_nsp_on_connection(sio_nsp *nsp, sio_connection_fn fn, void *user);
-int sio_io_on_connection(sio_io *io, sio_connection_fn fn, void *user); /* main namespace */
+SIO_EXTERN int sio_nsp_on_connection(sio_nsp *nsp, sio_connection_fn fn, void *user);
+SIO_EXTERN int sio_io_on_connection(sio_io *io, sio_connection_fn fn,
+                                    void *user); /* main namespace */
 
 /* io.use(): middleware run in order before the connection event. Call sio_mw_next(mw) to go
  * on or sio_mw_fail(mw, message, data_json) to refuse (the client gets connect_error with
  * err.message and err.data), now or later from the loop thread, exactly once. The socket is
  * not connected yet (sio_emit to it fails) but its id, handshake, data and rooms work. */
 typedef void (*sio_middleware_fn)(sio_socket *s, sio_mw *mw, void *user);
-int sio_nsp_use(sio_nsp *nsp, sio_middleware_fn fn, void *user);
-int sio_io_use(sio_io *io, sio_middleware_fn fn, void *user); /* main namespace */
-void sio_mw_next(sio_mw *mw);
+SIO_EXTERN int sio_nsp_use(sio_nsp *nsp, sio_middleware_fn fn, void *user);
+SIO_EXTERN int sio_io_use(sio_io *io, sio_middleware_fn fn, void *user); /* main namespace */
+SIO_EXTERN void sio_mw_next(sio_mw *mw);
 /* data_json: a JSON text for err.data, or NULL for none. */
-void sio_mw_fail(sio_mw *mw, const char *message, const char *data_json);
-sio_socket *sio_mw_socket(const sio_mw *mw);
+SIO_EXTERN void sio_mw_fail(sio_mw *mw, const char *message, const char *data_json);
+SIO_EXTERN sio_socket *sio_mw_socket(const sio_mw *mw);
 
 /* --- sockets ------------------------------------------------------------------------------- */
 
-const char *sio_id(const sio_socket *s); /* socket.id (also its own room) */
-sio_nsp *sio_socket_nsp(const sio_socket *s);
-sio_io *sio_socket_io(const sio_socket *s);
-int sio_connected(const sio_socket *s); /* 1 while connected */
+SIO_EXTERN const char *sio_id(const sio_socket *s); /* socket.id (also its own room) */
+SIO_EXTERN sio_nsp *sio_socket_nsp(const sio_socket *s);
+SIO_EXTERN sio_io *sio_socket_io(const sio_socket *s);
+SIO_EXTERN int sio_connected(const sio_socket *s); /* 1 while connected */
 /* socket.data: one pointer for the application. */
-void sio_set_data(sio_socket *s, void *data);
-void *sio_data(const sio_socket *s);
+SIO_EXTERN void sio_set_data(sio_socket *s, void *data);
+SIO_EXTERN void *sio_data(const sio_socket *s);
 /* Keeps the sio_socket memory valid after it disconnects (for deferred work). Every call on a
  * disconnected socket is safe: emits return SIO_ECLOSED. */
-void sio_socket_ref(sio_socket *s);
-void sio_socket_unref(sio_socket *s);
+SIO_EXTERN void sio_socket_ref(sio_socket *s);
+SIO_EXTERN void sio_socket_unref(sio_socket *s);
 /* The Engine.IO transport in use: "polling" or "websocket". */
-const char *sio_transport(const sio_socket *s);
+SIO_EXTERN const char *sio_transport(const sio_socket *s);
 
 /* socket.handshake */
-const char *sio_handshake_auth(const sio_socket *s);  /* CONNECT payload as JSON, "{}" if none */
-json_t *sio_handshake_auth_json(const sio_socket *s); /* new reference (parsed), NULL if OOM */
-const char *sio_handshake_header(const sio_socket *s, const char *name); /* lower or any case */
-const char *sio_handshake_query(const sio_socket *s, const char *name);  /* decoded */
-const char *sio_handshake_url(const sio_socket *s);
-const char *sio_handshake_address(const sio_socket *s);
-int sio_handshake_secure(const sio_socket *s);
-uint64_t sio_handshake_issued(const sio_socket *s); /* ms since the epoch */
+SIO_EXTERN const char *
+sio_handshake_auth(const sio_socket *s); /* CONNECT payload as JSON, "{}" if none */
+SIO_EXTERN json_t *
+sio_handshake_auth_json(const sio_socket *s); /* new reference (parsed), NULL if OOM */
+SIO_EXTERN const char *sio_handshake_header(const sio_socket *s,
+                                            const char *name); /* lower or any case */
+SIO_EXTERN const char *sio_handshake_query(const sio_socket *s, const char *name); /* decoded */
+SIO_EXTERN const char *sio_handshake_url(const sio_socket *s);
+SIO_EXTERN const char *sio_handshake_address(const sio_socket *s);
+SIO_EXTERN int sio_handshake_secure(const sio_socket *s);
+SIO_EXTERN uint64_t sio_handshake_issued(const sio_socket *s); /* ms since the epoch */
 
 /* Event handlers. `ack` is NULL unless the client asked for an acknowledgement. */
 typedef void (*sio_event_fn)(sio_socket *s, const sio_args *args, sio_ack *ack, void *user);
 /* socket.on(event): several handlers per event run in registration order. */
-int sio_on(sio_socket *s, const char *event, sio_event_fn fn, void *user);
-int sio_off(sio_socket *s, const char *event, sio_event_fn fn); /* fn NULL: all for event */
+SIO_EXTERN int sio_on(sio_socket *s, const char *event, sio_event_fn fn, void *user);
+SIO_EXTERN int sio_off(sio_socket *s, const char *event,
+                       sio_event_fn fn); /* fn NULL: all for event */
 /* socket.onAny(): every incoming event, before the event's own handlers. */
 typedef void (*sio_any_fn)(sio_socket *s, const char *event, const sio_args *args, void *user);
-int sio_on_any(sio_socket *s, sio_any_fn fn, void *user);
+SIO_EXTERN int sio_on_any(sio_socket *s, sio_any_fn fn, void *user);
 /* socket.onAnyOutgoing(): every event emitted to this socket (broadcasts included). */
-int sio_on_any_outgoing(sio_socket *s, sio_any_fn fn, void *user);
+SIO_EXTERN int sio_on_any_outgoing(sio_socket *s, sio_any_fn fn, void *user);
 /* socket.offAny() / offAnyOutgoing(): removes fn (NULL: every catch-all listener). */
-int sio_off_any(sio_socket *s, sio_any_fn fn);
-int sio_off_any_outgoing(sio_socket *s, sio_any_fn fn);
+SIO_EXTERN int sio_off_any(sio_socket *s, sio_any_fn fn);
+SIO_EXTERN int sio_off_any_outgoing(sio_socket *s, sio_any_fn fn);
 /* socket.use(): per-packet middleware for incoming events. Return 0 to go on; a negative
  * code drops the event and reports it to the socket's error handler (socket.on("error")). */
 typedef int (*sio_packet_mw_fn)(sio_socket *s, const char *event, const sio_args *args, void *user);
-int sio_socket_use(sio_socket *s, sio_packet_mw_fn fn, void *user);
+SIO_EXTERN int sio_socket_use(sio_socket *s, sio_packet_mw_fn fn, void *user);
 typedef void (*sio_socket_error_fn)(sio_socket *s, int err, const char *message, void *user);
-int sio_on_error(sio_socket *s, sio_socket_error_fn fn, void *user);
+SIO_EXTERN int sio_on_error(sio_socket *s, sio_socket_error_fn fn, void *user);
 
 /* "disconnecting" (rooms still joined) and "disconnect". Reasons as Node's:
  * "server namespace disconnect", "client namespace disconnect", "server shutting down",
  * "ping timeout", "transport close", "transport error", "parse error", "forced close",
  * "forced server close", "send buffer full". */
 typedef void (*sio_disconnect_fn)(sio_socket *s, const char *reason, void *user);
-int sio_on_disconnecting(sio_socket *s, sio_disconnect_fn fn, void *user);
-int sio_on_disconnect(sio_socket *s, sio_disconnect_fn fn, void *user);
+SIO_EXTERN int sio_on_disconnecting(sio_socket *s, sio_disconnect_fn fn, void *user);
+SIO_EXTERN int sio_on_disconnect(sio_socket *s, sio_disconnect_fn fn, void *user);
 /* socket.disconnect(close): leaves the namespace; with close, closes the whole connection. */
-void sio_disconnect(sio_socket *s, int close);
+SIO_EXTERN void sio_disconnect(sio_socket *s, int close);
 
 /* Rooms. The socket's own room (its id) is joined at connection. */
-int sio_join(sio_socket *s, const char *room);
-int sio_leave(sio_socket *s, const char *room);
-int sio_in_room(const sio_socket *s, const char *room);
+SIO_EXTERN int sio_join(sio_socket *s, const char *room);
+SIO_EXTERN int sio_leave(sio_socket *s, const char *room);
+SIO_EXTERN int sio_in_room(const sio_socket *s, const char *room);
 /* Calls fn for each room the socket is in; stops when fn returns non-zero. */
 typedef int (*sio_room_fn)(const char *room, void *user);
-void sio_rooms(const sio_socket *s, sio_room_fn fn, void *user);
+SIO_EXTERN void sio_rooms(const sio_socket *s, sio_room_fn fn, void *user);
 
 /* --- arguments (a view, valid during the callback) ----------------------------------------- */
 
@@ -247,140 +252,146 @@ typedef enum sio_type {
   SIO_T_BINARY, /* a binary attachment (a Buffer / ArrayBuffer on the client) */
 } sio_type;
 
-size_t sio_args_count(const sio_args *a);
-sio_type sio_args_type(const sio_args *a, size_t i);
+SIO_EXTERN size_t sio_args_count(const sio_args *a);
+SIO_EXTERN sio_type sio_args_type(const sio_args *a, size_t i);
 /* The string argument i, unescaped and NUL-terminated (len may be NULL; a "\u0000" in it shows
  * in len). NULL if i is not a string. Valid as long as the args. */
-const char *sio_args_str(const sio_args *a, size_t i, size_t *len);
-double sio_args_num(const sio_args *a, size_t i); /* 0 if not a number */
+SIO_EXTERN const char *sio_args_str(const sio_args *a, size_t i, size_t *len);
+SIO_EXTERN double sio_args_num(const sio_args *a, size_t i); /* 0 if not a number */
 /* 0 and *out when i is an integer that fits, else -EINVAL or -ERANGE. */
-int sio_args_int(const sio_args *a, size_t i, int64_t *out);
-int sio_args_bool(const sio_args *a, size_t i); /* 1 only for true */
+SIO_EXTERN int sio_args_int(const sio_args *a, size_t i, int64_t *out);
+SIO_EXTERN int sio_args_bool(const sio_args *a, size_t i); /* 1 only for true */
 /* The raw JSON text of argument i as the client wrote it (not NUL-terminated); a binary
  * argument shows as its placeholder. NULL if no such argument. */
-const char *sio_args_json(const sio_args *a, size_t i, size_t *len);
+SIO_EXTERN const char *sio_args_json(const sio_args *a, size_t i, size_t *len);
 /* The whole argument list as a JSON array text "[...]" (not NUL-terminated). */
-const char *sio_args_json_all(const sio_args *a, size_t *len);
+SIO_EXTERN const char *sio_args_json_all(const sio_args *a, size_t *len);
 /* Binary argument i (top level). 0, or -EINVAL if it is not binary. */
-int sio_args_bin(const sio_args *a, size_t i, const void **data, size_t *len);
+SIO_EXTERN int sio_args_bin(const sio_args *a, size_t i, const void **data, size_t *len);
 /* Binary attachments at any depth, by placeholder number ("num"). */
-size_t sio_args_attachments(const sio_args *a);
-int sio_args_attachment(const sio_args *a, size_t num, const void **data, size_t *len);
+SIO_EXTERN size_t sio_args_attachments(const sio_args *a);
+SIO_EXTERN int sio_args_attachment(const sio_args *a, size_t num, const void **data, size_t *len);
 /* Argument i as a jansson value (new reference; placeholders stay placeholders). NULL if none
  * or out of memory. sio_args_value_all: the whole list as an array. */
-json_t *sio_args_value(const sio_args *a, size_t i);
-json_t *sio_args_value_all(const sio_args *a);
+SIO_EXTERN json_t *sio_args_value(const sio_args *a, size_t i);
+SIO_EXTERN json_t *sio_args_value_all(const sio_args *a);
 
 /* --- answering a client's ack -------------------------------------------------------------
  * Answer once. An ack not answered before the event handler returns is released then, unless
  * the handler called sio_ack_defer(ack): a deferred ack stays valid until answered (answering
  * after the client left returns SIO_ECLOSED) or dropped with sio_ack_drop. */
-void sio_ack_defer(sio_ack *ack);
-void sio_ack_drop(sio_ack *ack);
-int sio_ack_send(sio_ack *ack);                            /* callback() */
-int sio_ack_raw(sio_ack *ack, const char *args_json);      /* arguments as a JSON array text */
-int sio_ack_sendf(sio_ack *ack, const char *fmt, ...);     /* json_pack format, as sio_emitf */
-int sio_ack_value(sio_ack *ack, const json_t *args_array); /* a jansson array */
-int sio_ack_args(sio_ack *ack, const sio_args *args);      /* pass received args on exactly */
-int sio_ack_msg(sio_ack *ack, sio_msg *m);                 /* built with sio_msg (consumed) */
+SIO_EXTERN void sio_ack_defer(sio_ack *ack);
+SIO_EXTERN void sio_ack_drop(sio_ack *ack);
+SIO_EXTERN int sio_ack_send(sio_ack *ack); /* callback() */
+SIO_EXTERN int sio_ack_raw(sio_ack *ack,
+                           const char *args_json); /* arguments as a JSON array text */
+SIO_EXTERN int sio_ack_sendf(sio_ack *ack, const char *fmt,
+                             ...); /* json_pack format, as sio_emitf */
+SIO_EXTERN int sio_ack_value(sio_ack *ack, const json_t *args_array); /* a jansson array */
+SIO_EXTERN int sio_ack_args(sio_ack *ack, const sio_args *args); /* pass received args on exactly */
+SIO_EXTERN int sio_ack_msg(sio_ack *ack, sio_msg *m);            /* built with sio_msg (consumed) */
 
 /* --- building an outgoing event -------------------------------------------------------------
  * For binary at any depth or several kinds of argument. sio_msg_new(NULL) builds an ack
  * answer's arguments. Add calls append one argument each; after an allocation failure the
  * message is marked failed and the emit returns -ENOMEM. */
-sio_msg *sio_msg_new(const char *event);
-void sio_msg_free(sio_msg *m);                             /* only for a message never emitted */
-int sio_msg_raw(sio_msg *m, const char *json, size_t len); /* one argument as JSON text */
-int sio_msg_str(sio_msg *m, const char *str);
-int sio_msg_strn(sio_msg *m, const char *str, size_t len);
-int sio_msg_num(sio_msg *m, double v);
-int sio_msg_int(sio_msg *m, int64_t v);
-int sio_msg_bool(sio_msg *m, int v);
-int sio_msg_null(sio_msg *m);
-int sio_msg_value(sio_msg *m, const json_t *v);
-int sio_msg_packf(sio_msg *m, const char *fmt, ...);       /* one or more arguments, json_pack */
-int sio_msg_bin(sio_msg *m, const void *data, size_t len); /* a binary argument (copied) */
+SIO_EXTERN sio_msg *sio_msg_new(const char *event);
+SIO_EXTERN void sio_msg_free(sio_msg *m); /* only for a message never emitted */
+SIO_EXTERN int sio_msg_raw(sio_msg *m, const char *json,
+                           size_t len); /* one argument as JSON text */
+SIO_EXTERN int sio_msg_str(sio_msg *m, const char *str);
+SIO_EXTERN int sio_msg_strn(sio_msg *m, const char *str, size_t len);
+SIO_EXTERN int sio_msg_num(sio_msg *m, double v);
+SIO_EXTERN int sio_msg_int(sio_msg *m, int64_t v);
+SIO_EXTERN int sio_msg_bool(sio_msg *m, int v);
+SIO_EXTERN int sio_msg_null(sio_msg *m);
+SIO_EXTERN int sio_msg_value(sio_msg *m, const json_t *v);
+SIO_EXTERN int sio_msg_packf(sio_msg *m, const char *fmt,
+                             ...); /* one or more arguments, json_pack */
+SIO_EXTERN int sio_msg_bin(sio_msg *m, const void *data,
+                           size_t len); /* a binary argument (copied) */
 /* Registers a binary attachment (copied) and returns its number, to be written inside a JSON
  * argument as {"_placeholder":true,"num":N}: binary at any depth. Negative on failure. */
-int sio_msg_attach(sio_msg *m, const void *data, size_t len);
-int sio_msg_args(sio_msg *m, const sio_args *args); /* appends every received argument */
+SIO_EXTERN int sio_msg_attach(sio_msg *m, const void *data, size_t len);
+SIO_EXTERN int sio_msg_args(sio_msg *m, const sio_args *args); /* appends every received argument */
 
 /* Acks from the client to a server emit. status: 0 (args hold the client's answer),
  * SIO_ETIMEDOUT (no answer within the timeout) or SIO_ECLOSED (the client left first). */
 typedef void (*sio_ack_fn)(sio_socket *s, int status, const sio_args *args, void *user);
 /* socket.timeout(ms).emit(..., callback). timeout_ms 0: wait as long as the client is there. */
-int sio_msg_ack(sio_msg *m, sio_ack_fn fn, void *user, uint32_t timeout_ms);
+SIO_EXTERN int sio_msg_ack(sio_msg *m, sio_ack_fn fn, void *user, uint32_t timeout_ms);
 /* Broadcast with acks: fn is called once, when every targeted client answered or at the
  * timeout (status SIO_ETIMEDOUT, with the answers that came). On a dynamic parent the targets
  * are the sockets of every child (rooms applied in each), all answering into the one fn. When
  * the emit returns an error, fn is not called. */
 typedef void (*sio_acks_fn)(int status, const sio_acks *acks, void *user);
-int sio_msg_acks(sio_msg *m, sio_acks_fn fn, void *user, uint32_t timeout_ms);
-size_t sio_acks_count(const sio_acks *acks);                    /* answers received */
-size_t sio_acks_expected(const sio_acks *acks);                 /* clients targeted */
-const sio_args *sio_acks_args(const sio_acks *acks, size_t i);  /* answer i */
-const char *sio_acks_socket_id(const sio_acks *acks, size_t i); /* who gave answer i */
+SIO_EXTERN int sio_msg_acks(sio_msg *m, sio_acks_fn fn, void *user, uint32_t timeout_ms);
+SIO_EXTERN size_t sio_acks_count(const sio_acks *acks);                    /* answers received */
+SIO_EXTERN size_t sio_acks_expected(const sio_acks *acks);                 /* clients targeted */
+SIO_EXTERN const sio_args *sio_acks_args(const sio_acks *acks, size_t i);  /* answer i */
+SIO_EXTERN const char *sio_acks_socket_id(const sio_acks *acks, size_t i); /* who gave answer i */
 
 /* Emit with an ack in one call (a socket only). */
-int sio_emit_ack(sio_socket *s, const char *event, const char *args_json, uint32_t timeout_ms,
-                 sio_ack_fn fn, void *user);
+SIO_EXTERN int sio_emit_ack(sio_socket *s, const char *event, const char *args_json,
+                            uint32_t timeout_ms, sio_ack_fn fn, void *user);
 
 /* --- broadcast operators ----------------------------------------------------------------- */
-sio_op *sio_io_op(sio_io *io);        /* everyone in "/" */
-sio_op *sio_nsp_op(sio_nsp *nsp);     /* everyone in nsp */
-sio_op *sio_socket_op(sio_socket *s); /* everyone in the socket's namespace except it */
+SIO_EXTERN sio_op *sio_io_op(sio_io *io);        /* everyone in "/" */
+SIO_EXTERN sio_op *sio_nsp_op(sio_nsp *nsp);     /* everyone in nsp */
+SIO_EXTERN sio_op *sio_socket_op(sio_socket *s); /* everyone in the socket's namespace except it */
 /* That socket alone, for flags: sio_volatile(s), sio_timeout(s, ms), sio_compress(s, on) are
  * socket.volatile / .timeout(ms) / .compress(on); adding a room (sio_to) turns it into a
  * broadcast from the socket, as socket.to() is. */
-sio_op *sio_socket_self_op(sio_socket *s);
-sio_op *sio_op_to(sio_op *op, const char *room); /* add a room (union); sio_in is the same */
-sio_op *sio_op_except(sio_op *op, const char *room);
-sio_op *sio_op_volatile(sio_op *op); /* skip clients that cannot take it now */
+SIO_EXTERN sio_op *sio_socket_self_op(sio_socket *s);
+SIO_EXTERN sio_op *sio_op_to(sio_op *op,
+                             const char *room); /* add a room (union); sio_in is the same */
+SIO_EXTERN sio_op *sio_op_except(sio_op *op, const char *room);
+SIO_EXTERN sio_op *sio_op_volatile(sio_op *op); /* skip clients that cannot take it now */
 /* socket.compress(on): whether this packet may be compressed [on]. Off, it goes out as a plain
  * WebSocket frame even with permessage-deflate, and does not make a polling response gzipped;
  * on, frames and responses of at least 1024 bytes are compressed (when negotiated / enabled). */
-sio_op *sio_op_compress(sio_op *op, int on);
-sio_op *sio_op_local(sio_op *op);                /* this node only (multi-node adapters) */
-sio_op *sio_op_timeout(sio_op *op, uint32_t ms); /* for sio_msg_acks */
-void sio_op_free(sio_op *op);
+SIO_EXTERN sio_op *sio_op_compress(sio_op *op, int on);
+SIO_EXTERN sio_op *sio_op_local(sio_op *op); /* this node only (multi-node adapters) */
+SIO_EXTERN sio_op *sio_op_timeout(sio_op *op, uint32_t ms); /* for sio_msg_acks */
+SIO_EXTERN void sio_op_free(sio_op *op);
 
 /* Terminal calls (consume the operator). */
-int sio_op_emit(sio_op *op, const char *event, const json_t *args_array);
-int sio_op_emit_raw(sio_op *op, const char *event, const char *args_json);
-int sio_op_emitf(sio_op *op, const char *event, const char *fmt, ...);
-int sio_op_emit_args(sio_op *op, const char *event, const sio_args *args);
-int sio_op_emit_bin(sio_op *op, const char *event, const void *data, size_t len);
-int sio_op_emit_msg(sio_op *op, sio_msg *m);
+SIO_EXTERN int sio_op_emit(sio_op *op, const char *event, const json_t *args_array);
+SIO_EXTERN int sio_op_emit_raw(sio_op *op, const char *event, const char *args_json);
+SIO_EXTERN int sio_op_emitf(sio_op *op, const char *event, const char *fmt, ...);
+SIO_EXTERN int sio_op_emit_args(sio_op *op, const char *event, const sio_args *args);
+SIO_EXTERN int sio_op_emit_bin(sio_op *op, const char *event, const void *data, size_t len);
+SIO_EXTERN int sio_op_emit_msg(sio_op *op, sio_msg *m);
 /* fetchSockets(): fn gets the matching sockets (valid during the call). */
 typedef void (*sio_sockets_fn)(sio_socket *const *sockets, size_t n, void *user);
-int sio_fetch_sockets(sio_op *op, sio_sockets_fn fn, void *user);
-int sio_sockets_join(sio_op *op, const char *room);
-int sio_sockets_leave(sio_op *op, const char *room);
-int sio_disconnect_sockets(sio_op *op, int close);
+SIO_EXTERN int sio_fetch_sockets(sio_op *op, sio_sockets_fn fn, void *user);
+SIO_EXTERN int sio_sockets_join(sio_op *op, const char *room);
+SIO_EXTERN int sio_sockets_leave(sio_op *op, const char *room);
+SIO_EXTERN int sio_disconnect_sockets(sio_op *op, int close);
 
 /* Type-specific emits (what the generic names dispatch to). A socket or a namespace target
  * behaves like its operator with no rooms. */
-int sio_socket_emit_raw(sio_socket *s, const char *event, const char *args_json);
-int sio_socket_emit_value(sio_socket *s, const char *event, const json_t *args_array);
-int sio_socket_emitf(sio_socket *s, const char *event, const char *fmt, ...);
-int sio_socket_emit_args(sio_socket *s, const char *event, const sio_args *args);
-int sio_socket_emit_bin(sio_socket *s, const char *event, const void *data, size_t len);
-int sio_socket_emit_msg(sio_socket *s, sio_msg *m);
-int sio_socket_vemitf(sio_socket *s, const char *event, const char *fmt, va_list ap);
-int sio_op_vemitf(sio_op *op, const char *event, const char *fmt, va_list ap);
-int sio_ack_vsendf(sio_ack *ack, const char *fmt, va_list ap);
-int sio_msg_vpackf(sio_msg *m, const char *fmt, va_list ap);
+SIO_EXTERN int sio_socket_emit_raw(sio_socket *s, const char *event, const char *args_json);
+SIO_EXTERN int sio_socket_emit_value(sio_socket *s, const char *event, const json_t *args_array);
+SIO_EXTERN int sio_socket_emitf(sio_socket *s, const char *event, const char *fmt, ...);
+SIO_EXTERN int sio_socket_emit_args(sio_socket *s, const char *event, const sio_args *args);
+SIO_EXTERN int sio_socket_emit_bin(sio_socket *s, const char *event, const void *data, size_t len);
+SIO_EXTERN int sio_socket_emit_msg(sio_socket *s, sio_msg *m);
+SIO_EXTERN int sio_socket_vemitf(sio_socket *s, const char *event, const char *fmt, va_list ap);
+SIO_EXTERN int sio_op_vemitf(sio_op *op, const char *event, const char *fmt, va_list ap);
+SIO_EXTERN int sio_ack_vsendf(sio_ack *ack, const char *fmt, va_list ap);
+SIO_EXTERN int sio_msg_vpackf(sio_msg *m, const char *fmt, va_list ap);
 
 /* --- other threads ------------------------------------------------------------------------
  * Safe from any thread: the event is copied, queued and emitted on the loop thread, in the
  * order of the calls. room NULL: the whole namespace; nsp NULL: "/". args_json: the arguments
  * as a JSON array text (NULL: none). 0 or a negative code (-EINVAL for bad JSON, SIO_ECLOSED
  * once the server is closed). */
-int sio_emit_async(sio_io *io, const char *nsp, const char *room, const char *event,
-                   const char *args_json);
+SIO_EXTERN int sio_emit_async(sio_io *io, const char *nsp, const char *room, const char *event,
+                              const char *args_json);
 /* Runs fn(io, user) on the loop thread (in order with sio_emit_async). */
 typedef void (*sio_loop_fn)(sio_io *io, void *user);
-int sio_call_async(sio_io *io, sio_loop_fn fn, void *user);
+SIO_EXTERN int sio_call_async(sio_io *io, sio_loop_fn fn, void *user);
 
 #ifdef __cplusplus
 }

@@ -63,35 +63,35 @@ typedef struct sio_ws_opts {
   sio_ws_origin_fn check_origin; /* NULL: any origin */
 } sio_ws_opts;
 
-sio_ws_opts sio_ws_opts_default(void);
+SIO_EXTERN sio_ws_opts sio_ws_opts_default(void);
 
 /* Serves WebSockets at path on the app (see the top of this file for matching). opts may be
  * NULL. The app closes them with 1001 on shutdown. */
-int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h, const sio_ws_opts *opts,
-               void *user);
+SIO_EXTERN int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h,
+                          const sio_ws_opts *opts, void *user);
 
 /* Sends one message (copied). Returns 0, SIO_ECLOSED once closing, SIO_ETOOLARGE when dropped
  * because the send buffer is past its limit (drop_when_full), or another negative code. */
-int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary);
-int sio_ws_send_text(sio_ws *ws, const char *text);
-int sio_ws_ping(sio_ws *ws, const void *data, size_t len); /* len <= 125 */
+SIO_EXTERN int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary);
+SIO_EXTERN int sio_ws_send_text(sio_ws *ws, const char *text);
+SIO_EXTERN int sio_ws_ping(sio_ws *ws, const void *data, size_t len); /* len <= 125 */
 /* Starts the close handshake (code 0: no status; reason <= 123 bytes). Messages that arrive
  * afterwards are discarded; the connection closes when the peer answers or after the close
  * timeout. */
-int sio_ws_close(sio_ws *ws, int code, const char *reason);
+SIO_EXTERN int sio_ws_close(sio_ws *ws, int code, const char *reason);
 /* Drops the connection at once (no close frame). */
-void sio_ws_terminate(sio_ws *ws);
+SIO_EXTERN void sio_ws_terminate(sio_ws *ws);
 /* Bytes accepted by sio_ws_send* not yet handed to the kernel. */
-size_t sio_ws_buffered_amount(const sio_ws *ws);
+SIO_EXTERN size_t sio_ws_buffered_amount(const sio_ws *ws);
 /* Stop / restart reading (back-pressure). */
-void sio_ws_pause(sio_ws *ws);
-void sio_ws_resume(sio_ws *ws);
-void sio_ws_set_data(sio_ws *ws, void *data);
-void *sio_ws_data(const sio_ws *ws);
-const char *sio_ws_protocol(const sio_ws *ws); /* chosen subprotocol, NULL if none */
-int sio_ws_compressed(const sio_ws *ws);       /* permessage-deflate in use */
+SIO_EXTERN void sio_ws_pause(sio_ws *ws);
+SIO_EXTERN void sio_ws_resume(sio_ws *ws);
+SIO_EXTERN void sio_ws_set_data(sio_ws *ws, void *data);
+SIO_EXTERN void *sio_ws_data(const sio_ws *ws);
+SIO_EXTERN const char *sio_ws_protocol(const sio_ws *ws); /* chosen subprotocol, NULL if none */
+SIO_EXTERN int sio_ws_compressed(const sio_ws *ws);       /* permessage-deflate in use */
 /* Peer address as text; 0 or negative. */
-int sio_ws_remote_address(const sio_ws *ws, char *ip, size_t iplen, int *port);
+SIO_EXTERN int sio_ws_remote_address(const sio_ws *ws, char *ip, size_t iplen, int *port);
 
 #ifdef __cplusplus
 }

@@ -164,7 +164,7 @@ static const sio__hook *find_hook(const sio__hooks *h, const char *path) {
 int sio__app_on_upgrade(sio_app *app, const char *prefix, sio__upgrade_fn fn, void *user) {
   return add_hook(&app->upgrades, prefix, (void *)fn, user);
 }
-int sio__app_intercept(sio_app *app, const char *prefix, sio_handler_fn fn, void *user) {
+int sio_app_intercept(sio_app *app, const char *prefix, sio_handler_fn fn, void *user) {
   return add_hook(&app->intercepts, prefix, (void *)fn, user);
 }
 int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user) {

@@ -37,7 +37,11 @@ typedef int (*sio__upgrade_fn)(sio_req *req, sio_res *res, sio__conn *conn, cons
                                size_t rest_len, void *user);
 int sio__app_on_upgrade(sio_app *app, const char *path_prefix, sio__upgrade_fn fn, void *user);
 
-int sio__app_intercept(sio_app *app, const char *path_prefix, sio_handler_fn fn, void *user);
+/* The layers' name for the public sio_app_intercept (see include/sio/http.h). */
+static inline int sio__app_intercept(sio_app *app, const char *path_prefix, sio_handler_fn fn,
+                                     void *user) {
+  return sio_app_intercept(app, path_prefix, fn, user);
+}
 
 typedef void (*sio__shutdown_fn)(sio_app *app, void *user);
 int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user);
