@@ -22,7 +22,7 @@ static void on_message(sio_socket *s, const sio_args *args, sio_ack *ack, void *
 static void on_message_with_ack(sio_socket *s, const sio_args *args, sio_ack *ack, void *user) {
   (void)s;
   (void)user;
-  if (ack) sio_ack_args(ack, args);
+  if (ack) sio_ack_send_args(ack, args);
 }
 
 /* emit("auth", <CONNECT payload>) */

@@ -39,7 +39,7 @@ static void on_message(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) 
 }
 
 static void on_message_with_ack(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
-  if (ack) sio_ack_args(ack, a);
+  if (ack) sio_ack_send_args(ack, a);
 }
 
 /* --- rooms and broadcast ----------------------------------------------------------------- */
@@ -113,7 +113,7 @@ static void asked(sio_socket *s, int status, const sio_args *a, void *user) {
 static void on_ask(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   int64_t t = 0;
   sio_args_int(a, 0, &t);
-  sio_emit_ack(s, "question", "[\"what?\"]", (uint32_t)t, asked, NULL);
+  sio_emit_ack_raw(s, "question", "[\"what?\"]", (uint32_t)t, asked, NULL);
 }
 
 /* "ask2": the same through socket.timeout(ms).emit("question", "what?", cb) */
@@ -274,7 +274,7 @@ static void thread_main(void *arg) {
   for (int i = 0; i < 20; i++) {
     char args[32];
     snprintf(args, sizeof args, "[%d]", i);
-    sio_emit_async(io, "/", j->room, "tick", args);
+    sio_emit_async_raw(io, "/", j->room, "tick", args);
   }
 }
 
@@ -438,7 +438,7 @@ static void mw_auth(sio_socket *s, sio_mw *mw, void *u) {
   json_t *auth = sio_handshake_auth_json(s);
   const char *tok = json_string_value(json_object_get(auth, "token"));
   if (tok && strcmp(tok, "ok") == 0) {
-    sio_set_data(s, "authorized");
+    sio_socket_set_data(s, "authorized");
     sio_mw_next(mw);
   } else {
     sio_mw_fail(mw, "not authorized", "{\"code\":42}");
@@ -447,7 +447,7 @@ static void mw_auth(sio_socket *s, sio_mw *mw, void *u) {
 }
 
 static void on_mw_connection(sio_socket *s, void *u) {
-  sio_emitf(s, "welcome", "s", (const char *)sio_data(s));
+  sio_emitf(s, "welcome", "s", (const char *)sio_socket_data(s));
 }
 
 /* --- dynamic ------------------------------------------------------------------------------- */
@@ -482,7 +482,7 @@ static void held_fire(uv_timer_t *t) {
   int rc = sio_emitf(s, "late", "i", 1);
   const char *name = sio_nsp_name(sio_socket_nsp(s));
   sio_emitf(sio_socket_nsp(s), "late", "i", 2); /* to a removed child: reaches nobody */
-  sio_emit_async(io, h->nsp, NULL, "late", "[3]");
+  sio_emit_async_raw(io, h->nsp, NULL, "late", "[3]");
   if (rc != SIO_ECLOSED || !name || strcmp(name, h->nsp) != 0)
     fprintf(stderr, "iofeatures: BUG a held socket misbehaves (%d)\n", rc);
   sio_socket_unref(s);

@@ -314,7 +314,7 @@ static uint32_t follow_exactly(weather *w, sio_socket *s, visitor *v, uint32_t w
 /* "follow": the complete list of cities to follow (PROTOCOL.md). */
 static void on_follow(sio_socket *s, const sio_args *a, sio_ack *ack, void *user) {
   weather *w = user;
-  visitor *v = sio_data(s);
+  visitor *v = sio_socket_data(s);
   w->messages++;
   json_t *list = sio_args_value(a, 0);
   if (!v || !is_city_list(list)) {
@@ -364,7 +364,7 @@ static const char *check_report(const json_t *r, const visitor *v, report_input 
 
 static void on_report(sio_socket *s, const sio_args *a, sio_ack *ack, void *user) {
   weather *w = user;
-  visitor *v = sio_data(s);
+  visitor *v = sio_socket_data(s);
   w->messages++;
   json_t *r = sio_args_value(a, 0);
   if (!json_is_object(r) || !v) {
@@ -395,8 +395,8 @@ static void on_report(sio_socket *s, const sio_args *a, sio_ack *ack, void *user
 
 static void on_disconnect(sio_socket *s, const char *reason, void *user) {
   weather *w = user;
-  visitor *v = sio_data(s);
-  sio_set_data(s, NULL);
+  visitor *v = sio_socket_data(s);
+  sio_socket_set_data(s, NULL);
   logf_(w, "disconnect id=%s reason=\"%s\" clients=%zu", sio_id(s), reason,
         sio_io_clients_count(w->io));
   if (!v) return;
@@ -415,7 +415,7 @@ static void on_connection(sio_socket *s, void *user) {
     sio_disconnect(s, 1);
     return;
   }
-  sio_set_data(s, v);
+  sio_socket_set_data(s, v);
   sio_on(s, "follow", on_follow, w);
   sio_on(s, "report", on_report, w);
   sio_on_disconnect(s, on_disconnect, w);
@@ -666,7 +666,7 @@ int main(int argc, char **argv) {
   }
   uv_run(w->loop, UV_RUN_DEFAULT); /* returns once the graceful shutdown has finished */
   sio_app_free(w->app);
-  sio_io_free(w->io); /* after the app, whose hooks point at it until then */
+  sio_io_free(w->io);              /* after the app, whose hooks point at it until then */
   uv_run(w->loop, UV_RUN_DEFAULT); /* lets the app's handles close */
   uv_loop_close(w->loop);
   free(w);

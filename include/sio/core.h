@@ -20,6 +20,14 @@ extern "C" {
 #define SIO_EXTERN
 #endif
 
+/* Marks a name kept for one release after its rename: calls still work (the old name is an
+ * exported function) but warn, saying what to call instead (docs/socketio.md lists them). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SIO_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define SIO_DEPRECATED(msg)
+#endif
+
 #define SIO_VERSION_MAJOR 0
 #define SIO_VERSION_MINOR 1
 #define SIO_VERSION_PATCH 0

@@ -59,6 +59,10 @@ SIO_EXTERN sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts); /* N
 SIO_EXTERN int sio_app_listen(sio_app *app);
 SIO_EXTERN int sio_app_port(const sio_app *app); /* the bound port, after sio_app_listen */
 SIO_EXTERN uv_loop_t *sio_app_loop(const sio_app *app);
+/* One pointer for the application (app.locals), NULL at first; handlers reach it through
+ * sio_req_app. */
+SIO_EXTERN void sio_app_set_data(sio_app *app, void *data);
+SIO_EXTERN void *sio_app_data(const sio_app *app);
 /* Graceful shutdown: stop accepting, let in-flight responses finish (up to the deadline),
  * tell attached layers (WebSockets close with 1001, held polls are released), then close
  * every connection and call cb. The app can then be freed. */
@@ -207,6 +211,9 @@ SIO_EXTERN int sio_res_write(sio_res *res, const void *data, size_t len);
 SIO_EXTERN int sio_res_end(sio_res *res);
 SIO_EXTERN int sio_res_headers_sent(const sio_res *res);
 SIO_EXTERN int sio_res_finished(const sio_res *res);
+/* The request's slot (sio_req_data), reachable from the response too: one per exchange. */
+SIO_EXTERN void sio_res_set_data(sio_res *res, void *data);
+SIO_EXTERN void *sio_res_data(const sio_res *res);
 /* Called once if the client goes away (or the app shuts down) before the response is done. */
 typedef void (*sio_res_close_fn)(sio_res *res, void *user);
 SIO_EXTERN void sio_res_on_close(sio_res *res, sio_res_close_fn fn, void *user);

@@ -17,11 +17,13 @@
  *
  * Conventions (as libuv): functions that can fail return 0 or a negative error code
  * (sio_strerror); callbacks receive the `user` given at registration; every call is made on
- * the loop thread (except sio_emit_async / sio_call_async, which are for other threads);
- * nothing blocks; handles are opaque.
+ * the loop thread (except sio_emit_async_raw / sio_call_async, which are for other threads);
+ * nothing blocks; handles are opaque; each handle that outlives a call carries one pointer for
+ * the application (sio_<handle>_set_data / sio_<handle>_data).
  *
- * Emitting. Every emit form takes the event name and the argument LIST:
- *   sio_emit(t, "ev", NULL)                      no arguments
+ * Emitting. Every emit form takes the event name and the argument LIST, and its suffix says
+ * the form of that list (the same suffixes name the ack answers, sio_ack_send_*):
+ *   sio_emit_raw(t, "ev", NULL)                  no arguments
  *   sio_emit_raw(t, "ev", "[1,\"a\",{}]")        the arguments as a JSON array text
  *   sio_emitf(t, "ev", "{s:i} s", "n", 1, "x")   jansson json_pack format of the arguments
  *                                                (as if wrapped in [ ]): here two arguments
@@ -119,13 +121,16 @@ SIO_EXTERN sio_io_opts sio_io_opts_default(void); /* for C++ callers */
  * every client is disconnected ("server shutting down"). NULL on failure. */
 SIO_EXTERN sio_io *sio_io_attach(sio_app *app, const sio_io_opts *opts);
 /* Disconnects every client ("server shutting down") and stops serving; the app keeps running.
- * sio_emit_async returns SIO_ECLOSED from then on. */
+ * sio_emit_async_raw returns SIO_ECLOSED from then on. */
 SIO_EXTERN void sio_io_close(sio_io *io);
 /* Frees the server, after sio_app_free (the app's routes refer to it), as sio_eio_free. */
 SIO_EXTERN void sio_io_free(sio_io *io);
 SIO_EXTERN sio_app *sio_io_app(const sio_io *io);
 SIO_EXTERN uv_loop_t *sio_io_loop(const sio_io *io);
 SIO_EXTERN size_t sio_io_clients_count(const sio_io *io); /* Engine.IO connections */
+/* One pointer for the application (NULL at first). */
+SIO_EXTERN void sio_io_set_data(sio_io *io, void *data);
+SIO_EXTERN void *sio_io_data(const sio_io *io);
 
 /* --- namespaces ---------------------------------------------------------------------------- */
 
@@ -152,6 +157,9 @@ SIO_EXTERN size_t sio_nsp_sockets_count(const sio_nsp *nsp);
 SIO_EXTERN sio_socket *sio_nsp_socket(const sio_nsp *nsp, const char *id);
 /* Sockets of this node in a room (io.of(nsp).adapter.rooms.get(room)?.size); 0 if none. */
 SIO_EXTERN size_t sio_nsp_room_size(const sio_nsp *nsp, const char *room);
+/* One pointer for the application. A child of a dynamic namespace starts with its parent's. */
+SIO_EXTERN void sio_nsp_set_data(sio_nsp *nsp, void *data);
+SIO_EXTERN void *sio_nsp_data(const sio_nsp *nsp);
 
 typedef void (*sio_connection_fn)(sio_socket *s, void *user);
 /* nsp.on("connection"): called for each socket that passed the middleware. */
@@ -178,8 +186,8 @@ SIO_EXTERN sio_nsp *sio_socket_nsp(const sio_socket *s);
 SIO_EXTERN sio_io *sio_socket_io(const sio_socket *s);
 SIO_EXTERN int sio_connected(const sio_socket *s); /* 1 while connected */
 /* socket.data: one pointer for the application. */
-SIO_EXTERN void sio_set_data(sio_socket *s, void *data);
-SIO_EXTERN void *sio_data(const sio_socket *s);
+SIO_EXTERN void sio_socket_set_data(sio_socket *s, void *data);
+SIO_EXTERN void *sio_socket_data(const sio_socket *s);
 /* Keeps the sio_socket memory valid after it disconnects (for deferred work). Every call on a
  * disconnected socket is safe: emits return SIO_ECLOSED. */
 SIO_EXTERN void sio_socket_ref(sio_socket *s);
@@ -282,14 +290,13 @@ SIO_EXTERN json_t *sio_args_value_all(const sio_args *a);
  * after the client left returns SIO_ECLOSED) or dropped with sio_ack_drop. */
 SIO_EXTERN void sio_ack_defer(sio_ack *ack);
 SIO_EXTERN void sio_ack_drop(sio_ack *ack);
-SIO_EXTERN int sio_ack_send(sio_ack *ack); /* callback() */
-SIO_EXTERN int sio_ack_raw(sio_ack *ack,
-                           const char *args_json); /* arguments as a JSON array text */
-SIO_EXTERN int sio_ack_sendf(sio_ack *ack, const char *fmt,
-                             ...); /* json_pack format, as sio_emitf */
-SIO_EXTERN int sio_ack_value(sio_ack *ack, const json_t *args_array); /* a jansson array */
-SIO_EXTERN int sio_ack_args(sio_ack *ack, const sio_args *args); /* pass received args on exactly */
-SIO_EXTERN int sio_ack_msg(sio_ack *ack, sio_msg *m);            /* built with sio_msg (consumed) */
+/* callback(...) with the arguments in the form the suffix says, as sio_emit_*. */
+SIO_EXTERN int sio_ack_send(sio_ack *ack);                                 /* no arguments */
+SIO_EXTERN int sio_ack_send_raw(sio_ack *ack, const char *args_json);      /* a JSON array text */
+SIO_EXTERN int sio_ack_sendf(sio_ack *ack, const char *fmt, ...);          /* json_pack format */
+SIO_EXTERN int sio_ack_send_value(sio_ack *ack, const json_t *args_array); /* a jansson array */
+SIO_EXTERN int sio_ack_send_args(sio_ack *ack, const sio_args *args); /* received args, exactly */
+SIO_EXTERN int sio_ack_send_msg(sio_ack *ack, sio_msg *m); /* built with sio_msg (consumed) */
 
 /* --- building an outgoing event -------------------------------------------------------------
  * For binary at any depth or several kinds of argument. sio_msg_new(NULL) builds an ack
@@ -332,8 +339,8 @@ SIO_EXTERN const sio_args *sio_acks_args(const sio_acks *acks, size_t i);  /* an
 SIO_EXTERN const char *sio_acks_socket_id(const sio_acks *acks, size_t i); /* who gave answer i */
 
 /* Emit with an ack in one call (a socket only). */
-SIO_EXTERN int sio_emit_ack(sio_socket *s, const char *event, const char *args_json,
-                            uint32_t timeout_ms, sio_ack_fn fn, void *user);
+SIO_EXTERN int sio_emit_ack_raw(sio_socket *s, const char *event, const char *args_json,
+                                uint32_t timeout_ms, sio_ack_fn fn, void *user);
 
 /* --- broadcast operators ----------------------------------------------------------------- */
 SIO_EXTERN sio_op *sio_io_op(sio_io *io);        /* everyone in "/" */
@@ -356,7 +363,7 @@ SIO_EXTERN sio_op *sio_op_timeout(sio_op *op, uint32_t ms); /* for sio_msg_acks 
 SIO_EXTERN void sio_op_free(sio_op *op);
 
 /* Terminal calls (consume the operator). */
-SIO_EXTERN int sio_op_emit(sio_op *op, const char *event, const json_t *args_array);
+SIO_EXTERN int sio_op_emit_value(sio_op *op, const char *event, const json_t *args_array);
 SIO_EXTERN int sio_op_emit_raw(sio_op *op, const char *event, const char *args_json);
 SIO_EXTERN int sio_op_emitf(sio_op *op, const char *event, const char *fmt, ...);
 SIO_EXTERN int sio_op_emit_args(sio_op *op, const char *event, const sio_args *args);
@@ -387,11 +394,32 @@ SIO_EXTERN int sio_msg_vpackf(sio_msg *m, const char *fmt, va_list ap);
  * order of the calls. room NULL: the whole namespace; nsp NULL: "/". args_json: the arguments
  * as a JSON array text (NULL: none). 0 or a negative code (-EINVAL for bad JSON, SIO_ECLOSED
  * once the server is closed). */
-SIO_EXTERN int sio_emit_async(sio_io *io, const char *nsp, const char *room, const char *event,
-                              const char *args_json);
-/* Runs fn(io, user) on the loop thread (in order with sio_emit_async). */
+SIO_EXTERN int sio_emit_async_raw(sio_io *io, const char *nsp, const char *room, const char *event,
+                                  const char *args_json);
+/* Runs fn(io, user) on the loop thread (in order with sio_emit_async_raw). */
 typedef void (*sio_loop_fn)(sio_io *io, void *user);
 SIO_EXTERN int sio_call_async(sio_io *io, sio_loop_fn fn, void *user);
+
+/* --- deprecated names ----------------------------------------------------------------------
+ * The names of sio 0.1, kept for one release (docs/socketio.md, "Deprecated names"). They
+ * behave exactly as the names they point to; calls warn (-Wdeprecated-declarations). The
+ * generic sio_emit(t, ev, value) is sio_emit_value. */
+SIO_EXTERN void sio_set_data(sio_socket *s, void *data) SIO_DEPRECATED("use sio_socket_set_data");
+SIO_EXTERN void *sio_data(const sio_socket *s) SIO_DEPRECATED("use sio_socket_data");
+SIO_EXTERN int sio_ack_raw(sio_ack *ack, const char *args_json)
+    SIO_DEPRECATED("use sio_ack_send_raw");
+SIO_EXTERN int sio_ack_value(sio_ack *ack, const json_t *args_array)
+    SIO_DEPRECATED("use sio_ack_send_value");
+SIO_EXTERN int sio_ack_args(sio_ack *ack, const sio_args *args)
+    SIO_DEPRECATED("use sio_ack_send_args");
+SIO_EXTERN int sio_ack_msg(sio_ack *ack, sio_msg *m) SIO_DEPRECATED("use sio_ack_send_msg");
+SIO_EXTERN int sio_op_emit(sio_op *op, const char *event, const json_t *args_array)
+    SIO_DEPRECATED("use sio_op_emit_value");
+SIO_EXTERN int sio_emit_ack(sio_socket *s, const char *event, const char *args_json,
+                            uint32_t timeout_ms, sio_ack_fn fn, void *user)
+    SIO_DEPRECATED("use sio_emit_ack_raw");
+SIO_EXTERN int sio_emit_async(sio_io *io, const char *nsp, const char *room, const char *event,
+                              const char *args_json) SIO_DEPRECATED("use sio_emit_async_raw");
 
 #ifdef __cplusplus
 }
@@ -443,17 +471,20 @@ static inline int sio_emit_raw(sio_socket *s, const char *e, const char *j) {
 template <class T> static inline int sio_emit_raw(T *t, const char *e, const char *j) {
   return sio_op_emit_raw(sio__op_of(t), e, j);
 }
+SIO_DEPRECATED("use sio_emit_value")
 static inline int sio_emit(sio_socket *s, const char *e, const json_t *v) {
   return sio_socket_emit_value(s, e, v);
 }
-template <class T> static inline int sio_emit(T *t, const char *e, const json_t *v) {
-  return sio_op_emit(sio__op_of(t), e, v);
+template <class T>
+SIO_DEPRECATED("use sio_emit_value")
+static inline int sio_emit(T *t, const char *e, const json_t *v) {
+  return sio_op_emit_value(sio__op_of(t), e, v);
 }
 static inline int sio_emit_value(sio_socket *s, const char *e, const json_t *v) {
   return sio_socket_emit_value(s, e, v);
 }
 template <class T> static inline int sio_emit_value(T *t, const char *e, const json_t *v) {
-  return sio_op_emit(sio__op_of(t), e, v);
+  return sio_op_emit_value(sio__op_of(t), e, v);
 }
 static inline int sio_emit_args(sio_socket *s, const char *e, const sio_args *a) {
   return sio_socket_emit_args(s, e, a);
@@ -512,8 +543,12 @@ static inline sio_op *sio__op_self(sio_op *op) {
 #define sio_timeout(t, ms)       sio_op_timeout(sio__op_of(t), (ms))
 #define sio_broadcast(s)         sio_socket_op(s)
 /* A socket target emits to that socket; anything else broadcasts. */
-#define sio_emit(t, ev, v)       sio__emit_generic(emit_value, emit, t, ev, v)
-#define sio_emit_value(t, ev, v) sio__emit_generic(emit_value, emit, t, ev, v)
+/* The deprecated sio_emit warns through a deprecated function that passes the result on. */
+SIO_DEPRECATED("use sio_emit_value") static inline int sio__emit_deprecated(int rc) {
+  return rc;
+}
+#define sio_emit(t, ev, v)       sio__emit_deprecated(sio_emit_value(t, ev, v))
+#define sio_emit_value(t, ev, v) sio__emit_generic(emit_value, emit_value, t, ev, v)
 #define sio_emit_raw(t, ev, j)   sio__emit_generic(emit_raw, emit_raw, t, ev, j)
 #define sio_emit_args(t, ev, a)  sio__emit_generic(emit_args, emit_args, t, ev, a)
 #define sio_emit_bin(t, ev, d, n)                                                                  \
@@ -547,8 +582,8 @@ static inline sio_op *sio__op_self(sio_op *op) {
 
 /* Adapters with the exact parameter types _Generic needs. */
 #define SIO__EMIT_ADAPTERS(kind, T, opfn)                                                          \
-  static inline int sio__##kind##_emit(T t, const char *e, const json_t *v) {                      \
-    return sio_op_emit(opfn(t), e, v);                                                             \
+  static inline int sio__##kind##_emit_value(T t, const char *e, const json_t *v) {                \
+    return sio_op_emit_value(opfn(t), e, v);                                                       \
   }                                                                                                \
   static inline int sio__##kind##_emit_raw(T t, const char *e, const char *j) {                    \
     return sio_op_emit_raw(opfn(t), e, j);                                                         \

@@ -81,6 +81,7 @@ struct sio_app {
   void *closed_user;
   void *views; /* sio__views */
   char *views_dir;
+  void *data; /* sio_app_data */
 };
 
 typedef struct sio__kv {

@@ -59,6 +59,12 @@ void sio_req_set_data(sio_req *req, void *data) {
 void *sio_req_data(const sio_req *req) {
   return req->data;
 }
+void sio_res_set_data(sio_res *res, void *data) {
+  res->req->data = data;
+}
+void *sio_res_data(const sio_res *res) {
+  return res->req->data;
+}
 sio_app *sio_req_app(const sio_req *req) {
   return req->app;
 }

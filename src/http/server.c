@@ -110,6 +110,12 @@ sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts) {
 uv_loop_t *sio_app_loop(const sio_app *app) {
   return app->loop;
 }
+void sio_app_set_data(sio_app *app, void *data) {
+  app->data = data;
+}
+void *sio_app_data(const sio_app *app) {
+  return app->data;
+}
 sio__net *sio__app_net(sio_app *app) {
   return app->net;
 }

@@ -51,7 +51,7 @@ void sio_ack_drop(sio_ack *a) {
   if (!a->in_handler) ack_free(a);
 }
 
-int sio_ack_msg(sio_ack *a, sio_msg *m) {
+int sio_ack_send_msg(sio_ack *a, sio_msg *m) {
   if (!a) {
     sio_msg_free(m);
     return -EINVAL;
@@ -82,23 +82,23 @@ int sio_ack_msg(sio_ack *a, sio_msg *m) {
 }
 
 int sio_ack_send(sio_ack *a) {
-  return sio_ack_msg(a, sio_msg_new(NULL));
+  return sio_ack_send_msg(a, sio_msg_new(NULL));
 }
 
-int sio_ack_raw(sio_ack *a, const char *args_json) {
+int sio_ack_send_raw(sio_ack *a, const char *args_json) {
   int rc;
   sio_msg *m = sio__msg_from_raw(NULL, args_json, &rc);
   if (!m) {
     if (a && !a->answered) sio_ack_drop(a);
     return rc;
   }
-  return sio_ack_msg(a, m);
+  return sio_ack_send_msg(a, m);
 }
 
 int sio_ack_vsendf(sio_ack *a, const char *fmt, va_list ap) {
   sio_msg *m = sio_msg_new(NULL);
   if (m) sio_msg_vpackf(m, fmt, ap);
-  return sio_ack_msg(a, m);
+  return sio_ack_send_msg(a, m);
 }
 
 int sio_ack_sendf(sio_ack *a, const char *fmt, ...) {
@@ -109,20 +109,20 @@ int sio_ack_sendf(sio_ack *a, const char *fmt, ...) {
   return rc;
 }
 
-int sio_ack_value(sio_ack *a, const json_t *arr) {
+int sio_ack_send_value(sio_ack *a, const json_t *arr) {
   int rc;
   sio_msg *m = sio__msg_from_value(NULL, arr, &rc);
   if (!m) {
     if (a && !a->answered) sio_ack_drop(a);
     return rc;
   }
-  return sio_ack_msg(a, m);
+  return sio_ack_send_msg(a, m);
 }
 
-int sio_ack_args(sio_ack *a, const sio_args *args) {
+int sio_ack_send_args(sio_ack *a, const sio_args *args) {
   sio_msg *m = sio_msg_new(NULL);
   if (m) sio_msg_args(m, args);
-  return sio_ack_msg(a, m);
+  return sio_ack_send_msg(a, m);
 }
 
 /* --- acks the server waits for ------------------------------------------------------------ */

@@ -1,4 +1,4 @@
-/* Emitting from other threads: sio_emit_async and sio_call_async copy their request into a
+/* Emitting from other threads: sio_emit_async_raw and sio_call_async copy their request into a
  * queue (under a mutex) and wake the loop with uv_async_send; the loop thread drains the queue in
  * order and emits. Other threads never touch the loop's handles or the server's state.
  *
@@ -140,8 +140,8 @@ static int dup_opt(char **out, const char *s) {
   return *out ? 0 : -ENOMEM;
 }
 
-int sio_emit_async(sio_io *io, const char *nsp, const char *room, const char *event,
-                   const char *args_json) {
+int sio_emit_async_raw(sio_io *io, const char *nsp, const char *room, const char *event,
+                       const char *args_json) {
   if (!io || !event) return -EINVAL;
   if (args_json) {
     size_t count;

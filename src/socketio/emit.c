@@ -142,8 +142,8 @@ int sio_socket_emit_bin(sio_socket *s, const char *event, const void *data, size
   return emit_to_socket(s, m);
 }
 
-int sio_emit_ack(sio_socket *s, const char *event, const char *args_json, uint32_t timeout_ms,
-                 sio_ack_fn fn, void *user) {
+int sio_emit_ack_raw(sio_socket *s, const char *event, const char *args_json, uint32_t timeout_ms,
+                     sio_ack_fn fn, void *user) {
   int rc;
   sio_msg *m = sio__msg_from_raw(event, args_json, &rc);
   if (!m) return rc;

@@ -161,6 +161,12 @@ sio_app *sio_io_app(const sio_io *io) {
 uv_loop_t *sio_io_loop(const sio_io *io) {
   return io ? io->loop : NULL;
 }
+void sio_io_set_data(sio_io *io, void *data) {
+  if (io) io->data = data;
+}
+void *sio_io_data(const sio_io *io) {
+  return io ? io->data : NULL;
+}
 size_t sio_io_clients_count(const sio_io *io) {
   return io ? io->nclients : 0;
 }

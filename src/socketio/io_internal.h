@@ -91,6 +91,7 @@ struct sio_io {
   /* client bundle cache (gzip computed lazily) */
   struct sio__bundle *bundle;
   size_t nbundle;
+  void *data; /* sio_io_data */
 };
 
 enum { SIO__NSP_STATIC = 0, SIO__NSP_PARENT = 1, SIO__NSP_CHILD = 2 };
@@ -115,6 +116,7 @@ struct sio_nsp {
   void *match_user;
   char *pattern;
   sio__list parent_link; /* a parent: in io->parents; a detached child: in io->detached */
+  void *data;            /* sio_nsp_data (a child starts with its parent's) */
 };
 
 enum { SIO__S_PENDING = 0, SIO__S_CONNECTED = 1, SIO__S_CLOSED = 2 };

@@ -154,6 +154,12 @@ const char *sio_nsp_name(const sio_nsp *nsp) {
 sio_io *sio_nsp_io(const sio_nsp *nsp) {
   return nsp ? nsp->io : NULL;
 }
+void sio_nsp_set_data(sio_nsp *nsp, void *data) {
+  if (nsp) nsp->data = data;
+}
+void *sio_nsp_data(const sio_nsp *nsp) {
+  return nsp ? nsp->data : NULL;
+}
 size_t sio_nsp_sockets_count(const sio_nsp *nsp) {
   return nsp ? nsp->sockets.count : 0;
 }
@@ -196,7 +202,7 @@ sio_nsp *sio__nsp_lookup(sio_io *io, const char *name, size_t len, const char *a
         p->match ? p->match(n, auth ? auth : "{}", p->match_user) : fnmatch(p->pattern, n, 0) == 0;
     if (!ok) continue;
     found = sio__nsp_new(io, name, len, SIO__NSP_CHILD);
-    if (found) found->parent = p;
+    if (found) found->parent = p, found->data = p->data;
     break;
   }
   sio__free(n);

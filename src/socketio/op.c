@@ -249,7 +249,7 @@ int sio_op_emit_raw(sio_op *op, const char *event, const char *args_json) {
   return sio_op_emit_msg(op, m);
 }
 
-int sio_op_emit(sio_op *op, const char *event, const json_t *arr) {
+int sio_op_emit_value(sio_op *op, const char *event, const json_t *arr) {
   int rc;
   sio_msg *m = sio__msg_from_value(event, arr, &rc);
   if (!m) {

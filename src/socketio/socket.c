@@ -190,10 +190,10 @@ sio_io *sio_socket_io(const sio_socket *s) {
 int sio_connected(const sio_socket *s) {
   return s && s->state == SIO__S_CONNECTED;
 }
-void sio_set_data(sio_socket *s, void *data) {
+void sio_socket_set_data(sio_socket *s, void *data) {
   if (s) s->data = data;
 }
-void *sio_data(const sio_socket *s) {
+void *sio_socket_data(const sio_socket *s) {
   return s ? s->data : NULL;
 }
 

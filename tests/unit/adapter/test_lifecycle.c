@@ -44,7 +44,7 @@ static void on_hello(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
     assert_string_equal(sio_handshake_address(s), "127.0.0.1");
     assert_null(sio_handshake_header(s, "host"));
   }
-  if (ack) sio_ack_args(ack, a);
+  if (ack) sio_ack_send_args(ack, a);
 }
 
 static void on_conn(sio_socket *s, void *u) {
