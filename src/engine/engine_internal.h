@@ -100,6 +100,11 @@ void sio__eio_close_session_with(sio__eio_session *s, const char *reason, const 
 void sio__eio_close_session(sio__eio_session *s, const char *reason); /* a held GET gets "1" */
 /* Starts the wait for the next ping (at the open and on each pong). */
 void sio__eio_schedule_ping(sio__eio_session *s);
+/* Closes the session with "ping timeout" if its heartbeat deadline has passed by loop time
+ * (refresh it first where it may lag), though the wheel's tick has not run yet: what arrives
+ * after the deadline finds the session gone, as Node's exact timers would leave it. 1 if it
+ * closed. */
+int sio__eio_expire(sio__eio_session *s);
 /* Handles one packet on the session's current transport. Returns 0, or -1 once the session is
  * closed (stop processing). */
 int sio__eio_on_packet(sio__eio_session *s, const sio__eio_packet *p);

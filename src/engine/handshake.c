@@ -253,6 +253,10 @@ int sio__eio_verify(sio_eio *e, sio_req *req, int upgrade, sio__eio_session **se
   *sess = NULL;
   if (sid) {
     sio__eio_session *s = sio__map_get(&e->sessions, sid, strlen(sid));
+    if (s) { /* past its ping deadline it is gone, whether or not the wheel's tick ran */
+      sio__net_refresh(e->net);
+      if (sio__eio_expire(s)) s = NULL;
+    }
     if (!s) {
       *code = SIO__EIO_ERR_UNKNOWN_SID;
       return -1;

@@ -131,10 +131,13 @@ void sio_eio_socket_close(sio_eio_socket *s) {
 
 /* --- timers ------------------------------------------------------------------------------- */
 
+/* The pong is due pingTimeout after the ping was due, not after the tick that sent it ran: the
+ * session's deadline is fixed when the ping wait starts (the open or the last pong), and a
+ * late or early tick does not move it. */
 static void on_ping_due(sio__timer *t) {
   sio__eio_session *s = sio__container_of(t, sio__eio_session, heartbeat);
   if (s->state != ST_OPEN) return;
-  sio__timer_start(s->eio->net, &s->heartbeat, s->eio->opts.ping_timeout_ms, on_ping_timeout);
+  sio__timer_start_at(s->eio->net, t, t->due + s->eio->opts.ping_timeout_ms, on_ping_timeout);
   sio__eio_send_packet(s, SIO__EIO_PING, "", 0, 0);
 }
 
@@ -143,10 +146,29 @@ static void on_ping_timeout(sio__timer *t) {
   sio__eio_close_session(s, SIO__EIO_REASON_PING_TIMEOUT);
 }
 
+/* When the heartbeat closes the session unless a pong comes first (loop time, ms); 0 when
+ * it does not run (a closing session). */
+static uint64_t ping_deadline(const sio__eio_session *s) {
+  const sio__timer *t = &s->heartbeat;
+  if (!sio__timer_active(t)) return 0;
+  if (t->cb == on_ping_due) return t->due + s->eio->opts.ping_timeout_ms;
+  if (t->cb == on_ping_timeout) return t->due;
+  return 0;
+}
+
+int sio__eio_expire(sio__eio_session *s) {
+  if (s->state != ST_OPEN) return 0;
+  uint64_t deadline = ping_deadline(s);
+  if (!deadline || !sio__net_past(s->eio->net, deadline)) return 0;
+  sio__log(SIO_LOG_DEBUG, "engine.io: session %s: past its ping deadline", s->sid);
+  sio__eio_close_session(s, SIO__EIO_REASON_PING_TIMEOUT);
+  return 1;
+}
+
 /* --- packets from the client -------------------------------------------------------------- */
 
 int sio__eio_on_packet(sio__eio_session *s, const sio__eio_packet *p) {
-  if (s->state != ST_OPEN) return -1;
+  if (s->state != ST_OPEN || sio__eio_expire(s)) return -1;
   switch (p->type) {
   case SIO__EIO_PONG:
     sio__eio_schedule_ping(s);

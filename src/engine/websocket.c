@@ -124,7 +124,8 @@ static void probe_on_open(sio__ws *ws, void *user) {
 static void probe_on_message(sio__ws *ws, const char *data, size_t len, int binary, void *user) {
   sio__eio_session *s = user;
   if (sio__eio_probe(s) != ws) return;
-  if (s->state != ST_OPEN) {
+  /* past the session's ping deadline or the upgrade's, as if the wheel's tick had run */
+  if (s->state != ST_OPEN || sio__eio_expire(s) || sio__net_past(s->eio->net, s->up->timer.due)) {
     probe_drop(s);
     return;
   }

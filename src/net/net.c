@@ -100,11 +100,21 @@ void sio__net_conn_gone(sio__net *net) {
 }
 
 /* --- timer wheel ---------------------------------------------------------------------------
- * Slot = tick % SLOTS where tick = ceil(due / TICK_MS). Each tick scans one slot and fires the
- * entries that are due; entries due in a later round stay where they are. */
+ * Slot = tick % SLOTS where tick = due / TICK_MS, the tick during which the timer is due. The
+ * wheel's uv timer is armed for tick boundaries (loop times that are multiples of TICK_MS),
+ * and a tick fires every timer due before the next boundary: a timer fires at the tick at or
+ * before its due millisecond, at most a tick early and never late, unless the loop itself is
+ * (a deadline that must hold then is also checked where the protocol acts, see
+ * sio__net_past). Entries due in a later round stay in their slot. A timer started for
+ * less than what is left of the current tick fires at the next boundary. */
 
 static uint64_t tick_of(uint64_t due_ms) {
-  return (due_ms + SIO__TICK_MS - 1) / SIO__TICK_MS;
+  return due_ms / SIO__TICK_MS;
+}
+
+static void arm_tick(sio__net *net, uint64_t now) {
+  uint64_t next = (now / SIO__TICK_MS + 1) * SIO__TICK_MS;
+  uv_timer_start(&net->tick, on_tick, next - now, 0);
 }
 
 static void wheel_insert(sio__net *net, sio__timer *t) {
@@ -113,16 +123,29 @@ static void wheel_insert(sio__net *net, sio__timer *t) {
   sio__list_insert_tail(&net->wheel[tick % SIO__WHEEL_SLOTS], &t->link);
 }
 
-void sio__timer_start(sio__net *net, sio__timer *t, uint64_t ms, sio__timer_cb cb) {
-  if (sio__timer_active(t)) sio__timer_stop(t);
-  t->due = uv_now(net->loop) + ms;
-  t->cb = cb;
-  if (net->active_timers++ == 0) {
-    net->cur_tick = uv_now(net->loop) / SIO__TICK_MS;
-    uv_timer_start(&net->tick, on_tick, SIO__TICK_MS, SIO__TICK_MS);
+/* Puts t in the wheel, due at `due`. A restart (a timer stays on the net it first ran on)
+ * only moves it: it is counted once, and the wheel's own uv timer is left alone. */
+static inline void timer_arm(sio__net *net, sio__timer *t, uint64_t now, uint64_t due,
+                             sio__timer_cb cb) {
+  if (sio__timer_active(t)) {
+    sio__list_remove(&t->link);
+  } else if (net->active_timers++ == 0) {
+    net->cur_tick = now / SIO__TICK_MS;
+    arm_tick(net, now);
   }
+  t->due = due;
+  t->cb = cb;
   t->net = net;
   wheel_insert(net, t);
+}
+
+void sio__timer_start_at(sio__net *net, sio__timer *t, uint64_t due, sio__timer_cb cb) {
+  timer_arm(net, t, uv_now(net->loop), due, cb);
+}
+
+void sio__timer_start(sio__net *net, sio__timer *t, uint64_t ms, sio__timer_cb cb) {
+  uint64_t now = uv_now(net->loop);
+  timer_arm(net, t, now, now + ms, cb);
 }
 
 void sio__timer_stop(sio__timer *t) {
@@ -133,7 +156,16 @@ void sio__timer_stop(sio__timer *t) {
   if (--net->active_timers == 0) uv_timer_stop(&net->tick);
 }
 
-static void run_slot(sio__net *net, uint64_t tick, uint64_t now) {
+void sio__net_refresh(sio__net *net) {
+  uv_update_time(net->loop);
+}
+
+int sio__net_past(sio__net *net, uint64_t deadline) {
+  return uv_now(net->loop) + 1 >= deadline;
+}
+
+/* Fires the timers of `tick`'s slot that are due in that tick (those of later rounds stay). */
+static void run_slot(sio__net *net, uint64_t tick) {
   sio__list *slot = &net->wheel[tick % SIO__WHEEL_SLOTS];
   if (sio__list_empty(slot)) return;
   /* Detach the slot so that callbacks may start and stop any timer safely. */
@@ -142,7 +174,7 @@ static void run_slot(sio__net *net, uint64_t tick, uint64_t now) {
   while (!sio__list_empty(&pending)) {
     sio__timer *t = sio__container_of(pending.next, sio__timer, link);
     sio__list_remove(&t->link);
-    if (t->due <= now) {
+    if (tick_of(t->due) <= tick) {
       t->link.next = t->link.prev = NULL;
       if (--net->active_timers == 0) uv_timer_stop(&net->tick);
       t->cb(t);
@@ -161,7 +193,8 @@ static void on_tick(uv_timer_t *h) {
     from = target - SIO__WHEEL_SLOTS + 1; /* scan each slot once */
   for (uint64_t tick = from; tick <= target; tick++) {
     net->cur_tick = tick;
-    run_slot(net, tick, now);
+    run_slot(net, tick);
   }
   if (net->cur_tick < target) net->cur_tick = target;
+  if (net->active_timers) arm_tick(net, now);
 }

@@ -4,7 +4,8 @@
  * once the peer is done (sio__conn_end), bytes and FIN that arrive while paused (delivered by
  * resume alone, as the set is edge-triggered), events of a closed socket that a forked child
  * still holds, bytes written from on_close leaving in the same loop turn, and the timer
- * wheel's ordering and accuracy. */
+ * wheel's ordering and accuracy: a timer fires at the tick at or before its due millisecond,
+ * never after a plain libuv timer due at the same time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -479,9 +481,119 @@ static void test_timers(void **s) {
   assert_int_equal(st.order[0], 1);
   assert_int_equal(st.order[1], 0);
   assert_int_equal(st.order[2], 2);
-  assert_true(st.fired_at[0] - st.start >= 300 && st.fired_at[0] - st.start < 400);
-  assert_true(st.fired_at[2] - st.start >= 2500 && st.fired_at[2] - st.start < 2600);
+  /* at the tick at or before the due millisecond: at most a tick (8 ms) early */
+  assert_true(st.fired_at[0] - st.start >= 300 - 8 && st.fired_at[0] - st.start < 400);
+  assert_true(st.fired_at[2] - st.start >= 2500 - 8 && st.fired_at[2] - st.start < 2600);
   sio__net_free(st.net);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* --- early, never late ---------------------------------------------------------------------
+ * Each sio__timer has a twin, a plain uv_timer_t started at the same loop time for the same
+ * ms: libuv runs a due timer no earlier than its due time, and all timers due by the loop time
+ * in one pass in due order. A wheel timer that is never late has fired before its twin, or in
+ * the same pass (same loop time: a tie with the wheel's tick). That holds however late the loop
+ * runs, so the test is exact on a busy machine. Pairs are started from a 3 ms timer so that
+ * they begin at every phase of the wheel's 8 ms tick; sio__timer_start_at with a deadline
+ * chained from a first timer's due time keeps that schedule. */
+#define PAIRS 48
+typedef struct pair {
+  sio__timer t;
+  uv_timer_t twin;
+  uint64_t due, fired_at, twin_at;
+  int fired, twin_fired, chained;
+} pair;
+
+typedef struct early_state {
+  uv_loop_t loop;
+  sio__net *net;
+  uv_timer_t starter;
+  pair p[PAIRS];
+  int started, done;
+} early_state;
+
+static early_state *estate;
+static const uint64_t pair_ms[] = {8, 9, 15, 16, 17, 23, 40, 63, 64, 65, 100, 199, 200, 201};
+
+static void pair_closed(uv_handle_t *h) {
+  estate->done++;
+}
+
+static void on_pair_timer(sio__timer *t) {
+  pair *p = sio__container_of(t, pair, t);
+  uint64_t now = uv_now(&estate->loop);
+  if (p->chained == 1) { /* the first wait: the second is due 50 ms after the first was */
+    assert_true(now + 8 >= p->due && (!p->twin_fired || now == p->twin_at));
+    p->chained = 2;
+    p->due = t->due + 50;
+    sio__timer_start_at(estate->net, t, p->due, on_pair_timer);
+    uv_timer_start(&p->twin, p->twin.timer_cb, p->due - now, 0);
+    p->twin_fired = 0;
+    return;
+  }
+  p->fired = 1;
+  p->fired_at = now;
+  assert_true(now + 8 >= p->due);                   /* at most a tick early */
+  assert_true(!p->twin_fired || now == p->twin_at); /* not after its twin's pass */
+  if (p->twin_fired) uv_close((uv_handle_t *)&p->twin, pair_closed);
+}
+
+static void on_twin(uv_timer_t *h) {
+  pair *p = h->data;
+  p->twin_fired = 1;
+  p->twin_at = uv_now(&estate->loop);
+  if (p->fired) uv_close((uv_handle_t *)h, pair_closed);
+}
+
+static void start_pair(uv_timer_t *h) {
+  early_state *st = h->data;
+  pair *p = &st->p[st->started];
+  uint64_t ms = pair_ms[st->started % (sizeof pair_ms / sizeof pair_ms[0])];
+  uint64_t now = uv_now(&st->loop);
+  p->due = now + ms;
+  p->chained = st->started % 4 == 3;
+  sio__timer_init(&p->t);
+  uv_timer_init(&st->loop, &p->twin);
+  p->twin.data = p;
+  sio__timer_start(st->net, &p->t, ms, on_pair_timer);
+  uv_timer_start(&p->twin, on_twin, ms, 0);
+  if (++st->started == PAIRS) uv_close((uv_handle_t *)h, NULL);
+}
+
+static void test_timers_early_never_late(void **s) {
+  early_state st;
+  memset(&st, 0, sizeof st);
+  estate = &st;
+  uv_loop_init(&st.loop);
+  st.net = sio__net_new(&st.loop);
+  uv_timer_init(&st.loop, &st.starter);
+  st.starter.data = &st;
+  uv_timer_start(&st.starter, start_pair, 1, 3);
+  uv_run(&st.loop, UV_RUN_DEFAULT);
+  assert_int_equal(st.started, PAIRS);
+  assert_int_equal(st.done, PAIRS);
+  for (int i = 0; i < PAIRS; i++) assert_true(st.p[i].fired && st.p[i].twin_fired);
+  sio__net_free(st.net);
+  uv_run(&st.loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&st.loop), 0);
+}
+
+/* sio__net_past: a millisecond early counts, and the refreshed loop time decides. */
+static void test_net_past(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio__net *net = sio__net_new(&loop);
+  uint64_t now = sio__net_now(net);
+  assert_true(sio__net_past(net, now));
+  assert_true(sio__net_past(net, now + 1));
+  assert_false(sio__net_past(net, now + 2));
+  struct timespec ts = {0, 5 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  assert_false(sio__net_past(net, now + 3)); /* the cached time still lags */
+  sio__net_refresh(net);
+  assert_true(sio__net_past(net, now + 3));
+  sio__net_free(net);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -606,6 +718,8 @@ int main(void) {
       cmocka_unit_test(test_peer_ipv4),
       cmocka_unit_test(test_peer_ipv6),
       cmocka_unit_test(test_timers),
+      cmocka_unit_test(test_timers_early_never_late),
+      cmocka_unit_test(test_net_past),
       cmocka_unit_test(test_emfile),
       cmocka_unit_test(test_pause_resume),
       cmocka_unit_test(test_event_after_close),
