@@ -102,8 +102,9 @@ static int apply_cors(sio_eio *e, sio_req *req, sio_res *res) {
     sio_res_set_header(res, "Access-Control-Allow-Headers", rh);
     sio_res_append_header(res, "Vary", "Access-Control-Request-Headers");
   }
-  sio_res_status(res, 204);
-  sio_res_send(res, "", 0);
+  sio_res_status(res, 204); /* as the cors middleware: Content-Length: 0, no body type */
+  sio_res_set_header(res, "Content-Length", "0");
+  sio_res_end(res);
   return 1;
 }
 

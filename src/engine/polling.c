@@ -145,13 +145,17 @@ void sio__eio_poll_get(sio__eio_session *s, sio_req *req, sio_res *res) {
 static void on_post_body(sio_req *req, sio_res *res, int status, void *user) {
   sio__eio_session *s = user;
   if (s->posts) s->posts--;
+  if (status == 413) { /* as Node's engine.io: the POST is refused, the session goes on */
+    sio__log(SIO_LOG_WARN, "engine.io: session %s: POST body over maxHttpBufferSize (%zu): 413",
+             s->sid, s->eio->opts.max_http_buffer_size);
+    sio_res_status(res, 413);
+    sio_res_end(res);
+    sio__eio_unref(s);
+    return;
+  }
   if (status) {
-    if (status == 413)
-      sio__log(SIO_LOG_WARN,
-               "engine.io: session %s: POST body over maxHttpBufferSize (%zu), closing", s->sid,
-               s->eio->opts.max_http_buffer_size);
-    else if (status == SIO_STATUS_CLIENT_GONE) /* Node: "data request connection closed
-                                                  prematurely", a transport error */
+    if (status == SIO_STATUS_CLIENT_GONE) /* Node: "data request connection closed
+                                             prematurely", a transport error */
       sio__log(SIO_LOG_DEBUG, "engine.io: session %s: POST cut short by the client, closing",
                s->sid);
     sio_res_status(res, status);
