@@ -3,7 +3,7 @@
 // is gone pingInterval + pingTimeout after the handshake, measured as the official suite does,
 // from when the client got the handshake response. A GET sent at exactly that moment gets 400,
 // in every one of 20 runs (Node drops such a session at 498-500 ms); a GET held meanwhile is
-// answered with the close packet no later than that (within the loopback's latency).
+// answered with the close packet then (the median of 20 runs, within the loop's lateness).
 //
 // Server under test: $SIO_BIN_DIR/conformance, or the Node reference server with
 // SIO_TEST_TARGET=reference. SIO_TEST_VERBOSE=1 prints each run's figures.
@@ -57,7 +57,7 @@ describe(`Engine.IO deadlines against ${target.name}`, { skip: target.skip }, ()
     assert.equal(ok, RUNS, `400 in ${ok} of ${RUNS} runs; the others: ${JSON.stringify(runs.filter((r) => r.status !== 400))}`);
   });
 
-  test('polling: a GET held after the ping is answered with the close packet by pingInterval + pingTimeout', async () => {
+  test('polling: a GET held after the ping is answered with the close packet by pingInterval + pingTimeout', async (t) => {
     const run = async (i) => {
       await sleep(i * STAGGER_MS);
       const p = new Polling(server.url, '/engine.io/');
@@ -71,14 +71,17 @@ describe(`Engine.IO deadlines against ${target.name}`, { skip: target.skip }, ()
     const runs = await Promise.all(Array.from({ length: RUNS }, (_, i) => run(i)));
     const at = runs.map((r) => r.droppedAt).sort((a, b) => a - b);
     const fmt = (v) => v.toFixed(1);
-    const summary = `dropped at min ${fmt(at[0])} / median ${fmt(at[at.length >> 1])} / max ${fmt(at[at.length - 1])} ms after the handshake response`;
+    const median = at[at.length >> 1];
+    const summary = `dropped at min ${fmt(at[0])} / median ${fmt(median)} / max ${fmt(at[at.length - 1])} ms after the handshake response`;
+    t.diagnostic(summary);
     if (verbose) console.error(summary);
     for (const r of runs) {
       assert.equal(r.status, 200);
       assert.equal(r.text, '1', 'the held GET gets the close packet');
-      // The timer itself may be late on a busy machine (the GET above is decided by the
-      // deadline, not the timer); early by more than a tick it must not be.
-      assert.ok(r.droppedAt >= DEADLINE - 20 && r.droppedAt <= DEADLINE + JITTER, summary);
     }
+    // Here the timer alone decides (the GET above is decided by the deadline): on a busy
+    // machine a run may be late, or look early when the handshake response reached the client
+    // late; the median holds.
+    assert.ok(median >= DEADLINE - 20 && median <= DEADLINE + JITTER, summary);
   });
 });
