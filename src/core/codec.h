@@ -1,12 +1,33 @@
-/* Small encodings shared by the layers: base64 (standard and URL alphabets), random ids from
- * OpenSSL's RNG, SHA-1, and decimal parsing. */
+/* Small encodings shared by the layers: hex digits, base64 (standard and URL alphabets), random
+ * ids from OpenSSL's RNG, SHA-1, and decimal parsing. The hex helpers are inline: the HTTP
+ * chunk parser and the JSON scanner call them per byte. */
 #ifndef SIO_CORE_CODEC_H
 #define SIO_CORE_CODEC_H
 #include <stddef.h>
 #include <stdint.h>
 
+/* The value of a hex digit (either case), or -1. */
+static inline int sio__hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The 16-bit value of four hex digits, already checked (a JSON \uXXXX escape). */
+static inline uint32_t sio__hex4(const char *p) {
+  uint32_t v = 0;
+  for (int k = 0; k < 4; k++) v = v << 4 | (uint32_t)sio__hex_value((unsigned char)p[k]);
+  return v;
+}
+
+/* Lowercase hex digits, for writing. */
+#define SIO__HEX_DIGITS "0123456789abcdef"
+
 /* Length of the base64 (padded) encoding of n bytes. */
-static inline size_t sio__base64_len(size_t n) { return (n + 2) / 3 * 4; }
+static inline size_t sio__base64_len(size_t n) {
+  return (n + 2) / 3 * 4;
+}
 /* Writes sio__base64_len(n) chars (no NUL). url: '-' '_' alphabet without padding; returns
  * the number of chars written. */
 size_t sio__base64_encode(char *out, const void *in, size_t n, int url);

@@ -1,6 +1,7 @@
-/* Internal structures of the HTTP layer shared by its files (server.c: connections and the
- * request cycle; router.c: routing and middleware; request.c: request accessors and body
- * parsers; response.c: the response writer; static.c: files). Not for other layers: they use
+/* Internal structures of the HTTP layer shared by its files (app.c: the app object;
+ * connection.c: connections and the request cycle; shutdown.c: graceful shutdown; router.c:
+ * routing and middleware; request.c: the request object, its accessors and body parsers;
+ * response.c: the response writer; static.c: files). Not for other layers: they use
  * http/server.h. */
 #ifndef SIO_HTTP_APP_INTERNAL_H
 #define SIO_HTTP_APP_INTERNAL_H
@@ -72,7 +73,7 @@ struct sio_app {
   uint64_t date_sec;
   char date[64];           /* "Date: ...\r\n" */
   uint64_t expiry_slot;    /* timer-driven closes: the time slot being filled, and how many */
-  unsigned expiry_n;       /* are in it (see expiry_delay in server.c) */
+  unsigned expiry_n;       /* are in it (see expiry_delay in connection.c) */
   int over_cap;            /* a connection-cap episode is on (logged once when it starts) */
   size_t over_cap_refused; /* connections refused during the current episode */
   int closing, closed_called;
@@ -166,10 +167,27 @@ struct sio__hconn {
   unsigned in_dispatch : 1, eof : 1, closing : 1, gone : 1, over_cap : 1, expiry_deferred : 1;
 };
 
-/* server.c */
+/* app.c */
 const char *sio__app_date(sio_app *app);
+const sio__hook *sio__app_find_intercept(sio_app *app, const char *path);
+const sio__hook *sio__app_find_upgrade(sio_app *app, const char *path);
+/* 1 when the live connections exceed the cap (logs the start and end of an episode). */
+int sio__app_over_capacity(sio_app *app);
+
+/* connection.c */
+void sio__hconn_on_accept(sio__listener *l, sio__conn *c, void *user);
 void sio__res_finished(sio_res *res); /* called once by response.c when the response ends */
-void sio__conn_write_head_and(sio__hconn *hc);
+/* Shutdown began: an idle connection closes, a busy one loses keep-alive. */
+void sio__hconn_begin_shutdown(sio__hconn *hc);
+/* The shutdown deadline passed: the request is told it is gone, the connection aborted. */
+void sio__hconn_abort(sio__hconn *hc);
+/* The app is freed: the request is released, the connection aborted with no handler left, and
+ * hc freed at once. */
+void sio__hconn_drop(sio__hconn *hc);
+
+/* shutdown.c */
+void sio__app_check_closed(sio_app *app);
+void sio__app_on_signal(uv_signal_t *s, int signum);
 
 /* router.c */
 void sio__dispatch(sio_req *req, sio_res *res);
@@ -178,6 +196,7 @@ void sio__error_page(sio_req *req, sio_res *res, int status, const char *message
 void sio__router_free_layers(sio_router *r);
 
 /* request.c */
+sio_req *sio__req_new(sio__hconn *hc, const char *head, size_t head_len); /* NULL: no memory */
 void sio__req_free(sio_req *req);
 void sio__req_body_done(sio_req *req);
 int sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space); /* -1 bad */
@@ -190,6 +209,7 @@ int sio__res_send_headers(sio_res *res, int64_t length);            /* -1: strea
 const char *sio__res_get_header(sio_res *res, const char *name, char *buf, size_t buflen);
 void sio__res_remove_header(sio_res *res, const char *name);
 int sio__hconn_writable(sio_res *res);
+void sio__views_release(sio_app *app); /* the app's views, at sio_app_free */
 
 /* static.c */
 

@@ -1,6 +1,7 @@
-/* Request accessors and what parses request data: percent-decoding, query strings, cookies,
- * trust proxy, reading the body, the JSON and urlencoded body parsers, and CORS.
- * Query, cookies and form fields are parsed on first access and kept with the request. */
+/* The request object (made from a parsed head), its accessors and what parses request data:
+ * percent-decoding, query strings, cookies, trust proxy, reading the body, the JSON and urlencoded
+ * body parsers, and CORS. Query, cookies and form fields are parsed on first access and kept with
+ * the request. */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -39,6 +40,64 @@ int sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space) {
   }
   out[o] = 0;
   return bad ? -1 : (int)o;
+}
+
+/* Makes the request object of a connection's complete head (connection.c); copies the head; head
+ * spans are offsets into buf. The header pointer arrays, the head's copy and the raw and decoded
+ * paths share one allocation (req->hnames owns it): the path is part of the head, so the head's
+ * length bounds it. */
+sio_req *sio__req_new(sio__hconn *hc, const char *buf, size_t head_len) {
+  sio__http_parser *p = &hc->p;
+  sio_req *req = sio__objcache_get(&hc->app->req_cache);
+  if (!req) return NULL;
+  req->app = hc->app;
+  req->hc = hc;
+  size_t ptrs = (p->n_headers + 1) * sizeof(char *) * 2;
+  req->hnames = sio__malloc(ptrs + 3 * (head_len + 1));
+  if (!req->hnames) {
+    sio__objcache_put(&hc->app->req_cache, req);
+    return NULL;
+  }
+  req->hvalues = req->hnames + p->n_headers + 1;
+  req->head = (char *)req->hnames + ptrs;
+  memcpy(req->head, buf, head_len);
+  req->head[head_len] = 0;
+  req->head_len = head_len;
+  char *h = req->head;
+  /* Every piece is followed by a delimiter (SP, ':', CR, LF) that can become its NUL. */
+  h[p->method.off + p->method.len] = 0;
+  h[p->target.off + p->target.len] = 0;
+  req->method = h + p->method.off;
+  req->url = h + p->target.off;
+  req->minor = p->minor;
+  req->n_headers = p->n_headers;
+  /* A value's terminator may be the CR/LF itself or trailing OWS: either may be overwritten,
+   * but a name's ':' must be cut before its value is (the value never starts before it). */
+  for (uint16_t i = 0; i < p->n_headers; i++) {
+    const sio__http_header *hd = &p->headers[i];
+    h[hd->name.off + hd->name.len] = 0;
+    req->hnames[i] = h + hd->name.off;
+  }
+  for (uint16_t i = 0; i < p->n_headers; i++) {
+    const sio__http_header *hd = &p->headers[i];
+    h[hd->value.off + hd->value.len] = 0;
+    req->hvalues[i] = h + hd->value.off;
+  }
+  /* path and query */
+  const char *q = strchr(req->url, '?');
+  size_t plen = q ? (size_t)(q - req->url) : strlen(req->url);
+  req->query_raw = q ? q + 1 : "";
+  req->path_raw = req->head + head_len + 1;
+  memcpy(req->path_raw, req->url, plen);
+  req->path_raw[plen] = 0;
+  req->path_dec = req->path_raw + plen + 1;
+  if (sio__pct_decode(req->path_raw, plen, req->path_dec, 0) < 0) req->path_dec[0] = 0;
+  req->body_done = p->body_done;
+  req->res.req = req;
+  req->res.status = 200;
+  req->res.keep_alive = p->keep_alive && !hc->app->closing;
+  req->res.head_only = strcmp(req->method, "HEAD") == 0;
+  return req;
 }
 
 const char *sio_req_method(const sio_req *req) {

@@ -15,8 +15,6 @@
 #include "core/alloc.h"
 #include "http/app_internal.h"
 
-const sio__hook *sio__app_find_intercept(sio_app *app, const char *path);
-
 sio_router *sio_router_new(void) {
   return sio__calloc(1, sizeof(sio_router));
 }
