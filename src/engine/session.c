@@ -131,13 +131,18 @@ void sio_eio_socket_close(sio_eio_socket *s) {
 
 /* --- timers ------------------------------------------------------------------------------- */
 
-/* The pong is due pingTimeout after the ping was due, not after the tick that sent it ran: the
- * session's deadline is fixed when the ping wait starts (the open or the last pong), and a
- * late or early tick does not move it. */
+/* The pong is due pingTimeout after the ping was due, not after the tick that sent it ran (a
+ * second timer chained from that tick would add its own lateness): the deadline is fixed when
+ * the ping wait starts (the open or the last pong). Unless the loop stalled past the ping's
+ * due time and the ping reaches the client now (a WebSocket, or a held GET): the client then
+ * gets its whole pingTimeout from the ping it receives, as it would from a late Node timer. A
+ * ping that waits for the client's next GET keeps the first deadline. */
 static void on_ping_due(sio__timer *t) {
   sio__eio_session *s = sio__container_of(t, sio__eio_session, heartbeat);
   if (s->state != ST_OPEN) return;
-  sio__timer_start_at(s->eio->net, t, t->due + s->eio->opts.ping_timeout_ms, on_ping_timeout);
+  uint64_t sent = t->due, now = sio__net_now(s->eio->net);
+  if (now > sent && (s->transport == SIO_EIO_WEBSOCKET || s->get_res)) sent = now;
+  sio__timer_start_at(s->eio->net, t, sent + s->eio->opts.ping_timeout_ms, on_ping_timeout);
   sio__eio_send_packet(s, SIO__EIO_PING, "", 0, 0);
 }
 
