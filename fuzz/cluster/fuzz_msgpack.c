@@ -9,22 +9,7 @@
 #include <string.h>
 
 #include "cluster/mp_json.h"
-
-/* notepack writes integral numbers past 2^64 modulo 2^64, and 64-bit words past 2^53 read back
- * rounded to a double: a number written with 16+ digits or e+ may change on a round trip, in
- * Node as here. */
-static int may_wrap(const char *s, size_t n) {
-  size_t run = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] >= '0' && s[i] <= '9') {
-      if (++run >= 16) return 1;
-    } else {
-      run = 0;
-      if (s[i] == '+' && i && s[i - 1] == 'e') return 1;
-    }
-  }
-  return 0;
-}
+#include "roundtrip.h"
 
 static void round_trip_msgpack(const uint8_t *data, size_t size, int with_bins) {
   sio__mp_bins bins = {0}, bins2 = {0};

@@ -90,16 +90,13 @@ static int decode_data(sio__cluster_msg *m, const char *t, sio__json_slice top) 
 }
 
 int sio__cluster_decode(sio__cluster_msg *m, const void *data, size_t n) {
-  int64_t type;
   memset(m, 0, sizeof *m);
   m->close = -1;
-  int rc = sio__wire_read(&m->wire, data, n);
+  int rc =
+      sio__wire_read_typed(&m->wire, data, n, T(INITIAL_HEARTBEAT), T(ADAPTER_CLOSE), 1, &m->type);
   if (rc) return rc;
   const char *t = m->wire.text;
   sio__json_slice top = m->wire.top;
-  if (sio__wire_get_int(t, top, "type", T(INITIAL_HEARTBEAT), T(ADAPTER_CLOSE), &type) != 1)
-    return SIO__CLUSTER_EFOREIGN;
-  m->type = (int)type;
   if (sio__wire_get_typed(t, top, "uid", SIO__JSON_STRING, &m->uid) != 1 ||
       sio__wire_get_typed(t, top, "nsp", SIO__JSON_STRING, &m->nsp) != 1 || decode_data(m, t, top))
     return SIO__CLUSTER_EFOREIGN;

@@ -20,6 +20,18 @@ int sio__wire_read(sio__wire *w, const void *data, size_t n) {
                                                                             : 0;
 }
 
+int sio__wire_read_typed(sio__wire *w, const void *data, size_t n, int64_t min, int64_t max,
+                         int required, int *type) {
+  int64_t v = -1;
+  int rc = sio__wire_read(w, data, n);
+  if (rc) return rc;
+  if (w->top.type != SIO__JSON_OBJECT) return SIO__CLUSTER_EFOREIGN;
+  int found = sio__wire_get_int(w->text, w->top, "type", min, max, &v);
+  if (found < 0 || (!found && required)) return SIO__CLUSTER_EFOREIGN;
+  *type = (int)v;
+  return 0;
+}
+
 void sio__wire_free(sio__wire *w) {
   sio__sbuf_free(&w->own);
   sio__mp_bins_free(&w->bins);

@@ -37,6 +37,11 @@ typedef struct sio__wire {
  * Free with sio__wire_free, also after an error. */
 int sio__wire_read(sio__wire *w, const void *data, size_t n);
 void sio__wire_free(sio__wire *w);
+/* sio__wire_read, then the message's "type": an object is required, and in it an integral type
+ * in [min, max] (*type), or, if !required, no type at all (*type = -1). Else
+ * SIO__CLUSTER_EFOREIGN. */
+int sio__wire_read_typed(sio__wire *w, const void *data, size_t n, int64_t min, int64_t max,
+                         int required, int *type);
 
 /* The member `key` of the object slice obj (offsets relative to text): 1 and *val (relative to
  * text), or 0 (absent, or obj is no object). */
