@@ -1,4 +1,5 @@
-/* The in-memory adapter (the default; see adapter.h).
+/* The in-memory adapter (the default; see include/sio/adapter.h), written against the public
+ * header (and core) only, as any other adapter would be.
  *
  * State: a map from room name to room; a room is a dense array of (member, index of this room
  * in the member's array) and a member's rooms are a dense array of (room, index of the member
@@ -14,22 +15,28 @@
 #include <errno.h>
 #include <string.h>
 
-#include "adapter/adapter.h"
 #include "core/alloc.h"
 #include "core/map.h"
-#include "sio/core.h"
+#include "sio/adapter.h"
 
-struct sio__mroom {
-  sio__room *room;
+typedef struct room room_t;
+
+typedef struct mroom {
+  room_t *room;
   uint32_t pos; /* index of the member in room->v */
-};
+} mroom;
+
+/* The member's rooms (sio_member.rooms is ours). */
+static inline mroom *mr(const sio_member *m) {
+  return m->rooms;
+}
 
 typedef struct rmember {
-  sio__member *m;
+  sio_member *m;
   uint32_t idx; /* index of the room in m->rooms */
 } rmember;
 
-struct sio__room {
+struct room {
   rmember *v;
   uint32_t n, cap;
   size_t len;
@@ -37,12 +44,12 @@ struct sio__room {
 };
 
 typedef struct mem_adapter {
-  sio__adapter base;
+  sio_adapter base;
   sio__map rooms;
-  sio__member **all;
+  sio_member **all;
   size_t nall, capall;
   uint32_t gen;
-  sio__member **scratch; /* reused selection array (when not in use) */
+  sio_member **scratch; /* reused selection array (when not in use) */
   size_t scratch_cap;
   int scratch_busy;
 } mem_adapter;
@@ -59,11 +66,11 @@ static int grow(void **arr, uint32_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-static int add_member(mem_adapter *a, sio__member *m) {
+static int add_member(mem_adapter *a, sio_member *m) {
   if (m->slot != UINT32_MAX && m->slot < a->nall && a->all[m->slot] == m) return 0;
   if (a->nall == a->capall) {
     size_t ncap = a->capall ? a->capall * 2 : 16;
-    sio__member **p = sio__realloc(a->all, ncap * sizeof(*p));
+    sio_member **p = sio__realloc(a->all, ncap * sizeof(*p));
     if (!p) return -ENOMEM;
     a->all = p;
     a->capall = ncap;
@@ -73,37 +80,37 @@ static int add_member(mem_adapter *a, sio__member *m) {
   return 0;
 }
 
-static int is_member(const mem_adapter *a, const sio__member *m) {
+static int is_member(const mem_adapter *a, const sio_member *m) {
   return m->slot < a->nall && a->all[m->slot] == m;
 }
 
-static sio__room *room_get(const mem_adapter *a, const char *name) {
+static room_t *room_get(const mem_adapter *a, const char *name) {
   return sio__map_get(&a->rooms, name, strlen(name));
 }
 
-static int is_own(const mem_adapter *a, const sio__member *m, const char *name) {
+static int is_own(const mem_adapter *a, const sio_member *m, const char *name) {
   return a->base.lookup && m->id && strcmp(m->id, name) == 0;
 }
 
 /* The member whose own (implicit) room is `name`, if any. */
-static sio__member *own_member(const mem_adapter *a, const char *name) {
+static sio_member *own_member(const mem_adapter *a, const char *name) {
   if (!a->base.lookup) return NULL;
-  sio__member *m = a->base.lookup(a->base.nsp, name);
+  sio_member *m = a->base.lookup(a->base.nsp, name);
   return m && m->own ? m : NULL;
 }
 
-static int join(mem_adapter *a, sio__member *m, const char *name) {
+static int join(mem_adapter *a, sio_member *m, const char *name) {
   if (is_own(a, m, name)) {
     m->own = 1;
     return 0;
   }
   size_t len = strlen(name);
-  sio__room *r = sio__map_get(&a->rooms, name, len);
+  room_t *r = sio__map_get(&a->rooms, name, len);
   if (r) {
     for (uint32_t i = 0; i < m->nrooms; i++)
-      if (m->rooms[i].room == r) return 0; /* already in */
+      if (mr(m)[i].room == r) return 0; /* already in */
   }
-  if (grow((void **)&m->rooms, &m->cap, m->nrooms + 1, sizeof(*m->rooms))) return -ENOMEM;
+  if (grow((void **)&m->rooms, &m->cap, m->nrooms + 1, sizeof(mroom))) return -ENOMEM;
   int created = 0;
   if (!r) {
     r = sio__malloc(sizeof(*r) + len + 1);
@@ -126,27 +133,27 @@ static int join(mem_adapter *a, sio__member *m, const char *name) {
     return -ENOMEM;
   }
   r->v[r->n] = (rmember){m, m->nrooms};
-  m->rooms[m->nrooms] = (sio__mroom){r, r->n};
+  mr(m)[m->nrooms] = (mroom){r, r->n};
   r->n++;
   m->nrooms++;
   return 0;
 }
 
 /* Removes membership i of m (both sides), freeing the room when it empties. */
-static void unjoin(mem_adapter *a, sio__member *m, uint32_t i) {
-  sio__room *r = m->rooms[i].room;
-  uint32_t pos = m->rooms[i].pos;
+static void unjoin(mem_adapter *a, sio_member *m, uint32_t i) {
+  room_t *r = mr(m)[i].room;
+  uint32_t pos = mr(m)[i].pos;
   /* room side */
   r->n--;
   if (pos != r->n) {
     r->v[pos] = r->v[r->n];
-    r->v[pos].m->rooms[r->v[pos].idx].pos = pos;
+    mr(r->v[pos].m)[r->v[pos].idx].pos = pos;
   }
   /* member side */
   m->nrooms--;
   if (i != m->nrooms) {
-    m->rooms[i] = m->rooms[m->nrooms];
-    m->rooms[i].room->v[m->rooms[i].pos].idx = i;
+    mr(m)[i] = mr(m)[m->nrooms];
+    mr(m)[i].room->v[mr(m)[i].pos].idx = i;
   }
   if (r->n == 0) {
     sio__map_del(&a->rooms, r->name, r->len);
@@ -155,7 +162,7 @@ static void unjoin(mem_adapter *a, sio__member *m, uint32_t i) {
   }
 }
 
-static int mem_add_all(sio__adapter *base, sio__member *m, const char *const *rooms, size_t n) {
+static int mem_add_all(sio_adapter *base, sio_member *m, const char *const *rooms, size_t n) {
   mem_adapter *a = (mem_adapter *)base;
   if (!is_member(a, m)) {
     m->slot = UINT32_MAX;
@@ -168,17 +175,17 @@ static int mem_add_all(sio__adapter *base, sio__member *m, const char *const *ro
   return 0;
 }
 
-static int mem_del(sio__adapter *base, sio__member *m, const char *room) {
+static int mem_del(sio_adapter *base, sio_member *m, const char *room) {
   mem_adapter *a = (mem_adapter *)base;
   if (is_own(a, m, room)) {
     if (!m->own) return SIO_ENOTFOUND;
     m->own = 0;
     return 0;
   }
-  sio__room *r = room_get(a, room);
+  room_t *r = room_get(a, room);
   if (!r) return SIO_ENOTFOUND;
   for (uint32_t i = 0; i < m->nrooms; i++) {
-    if (m->rooms[i].room == r) {
+    if (mr(m)[i].room == r) {
       unjoin(a, m, i);
       return 0;
     }
@@ -186,7 +193,7 @@ static int mem_del(sio__adapter *base, sio__member *m, const char *room) {
   return SIO_ENOTFOUND;
 }
 
-static void mem_del_all(sio__adapter *base, sio__member *m) {
+static void mem_del_all(sio_adapter *base, sio_member *m) {
   mem_adapter *a = (mem_adapter *)base;
   m->own = 0;
   while (m->nrooms) unjoin(a, m, m->nrooms - 1);
@@ -203,36 +210,36 @@ static void mem_del_all(sio__adapter *base, sio__member *m) {
   m->slot = UINT32_MAX;
 }
 
-static int mem_has(const sio__adapter *base, const sio__member *m, const char *room) {
+static int mem_has(const sio_adapter *base, const sio_member *m, const char *room) {
   const mem_adapter *a = (const mem_adapter *)base;
   if (is_own(a, m, room)) return m->own;
-  sio__room *r = room_get(a, room);
+  room_t *r = room_get(a, room);
   if (!r) return 0;
   for (uint32_t i = 0; i < m->nrooms; i++)
-    if (m->rooms[i].room == r) return 1;
+    if (mr(m)[i].room == r) return 1;
   return 0;
 }
 
-static void mem_rooms_of(const sio__adapter *base, const sio__member *m, sio__room_name_fn fn,
+static void mem_rooms_of(const sio_adapter *base, const sio_member *m, sio_room_name_fn fn,
                          void *ctx) {
   if (m->own && fn(m->id, strlen(m->id), ctx)) return;
   for (uint32_t i = 0; i < m->nrooms; i++)
-    if (fn(m->rooms[i].room->name, m->rooms[i].room->len, ctx)) return;
+    if (fn(mr(m)[i].room->name, mr(m)[i].room->len, ctx)) return;
 }
 
 /* Collects the recipients into *out (the scratch array or a new one). Returns the count. */
-static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out) {
+static long collect(mem_adapter *a, const sio_bcast_opts *o, sio_member ***out) {
   size_t bound = 0;
   if (o->nrooms == 0) {
     bound = a->nall;
   } else {
     for (size_t i = 0; i < o->nrooms; i++) {
-      sio__room *r = room_get(a, o->rooms[i]);
+      room_t *r = room_get(a, o->rooms[i]);
       if (r) bound += r->n;
       bound++; /* a member's own room */
     }
   }
-  sio__member **arr;
+  sio_member **arr;
   if (!a->scratch_busy && bound <= a->scratch_cap) {
     arr = a->scratch;
   } else if (!a->scratch_busy) {
@@ -252,9 +259,9 @@ static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out
     gen = a->gen = 1;
   }
   for (size_t i = 0; i < o->nexcept; i++) {
-    sio__member *own = own_member(a, o->except[i]);
+    sio_member *own = own_member(a, o->except[i]);
     if (own) own->mark = gen;
-    sio__room *r = room_get(a, o->except[i]);
+    room_t *r = room_get(a, o->except[i]);
     if (!r) continue;
     for (uint32_t j = 0; j < r->n; j++) r->v[j].m->mark = gen;
   }
@@ -264,15 +271,15 @@ static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out
       if (a->all[i]->mark != gen) arr[n++] = a->all[i];
   } else {
     for (size_t i = 0; i < o->nrooms; i++) {
-      sio__member *own = own_member(a, o->rooms[i]);
+      sio_member *own = own_member(a, o->rooms[i]);
       if (own && own->mark != gen) {
         own->mark = gen;
         arr[n++] = own;
       }
-      sio__room *r = room_get(a, o->rooms[i]);
+      room_t *r = room_get(a, o->rooms[i]);
       if (!r) continue;
       for (uint32_t j = 0; j < r->n; j++) {
-        sio__member *m = r->v[j].m;
+        sio_member *m = r->v[j].m;
         if (m->mark == gen) continue;
         m->mark = gen;
         arr[n++] = m;
@@ -283,9 +290,9 @@ static long collect(mem_adapter *a, const sio__bcast_opts *o, sio__member ***out
   return (long)n;
 }
 
-static long mem_select(sio__adapter *base, const sio__bcast_opts *o, sio__member_fn fn, void *ctx) {
+static long mem_select(sio_adapter *base, const sio_bcast_opts *o, sio_member_fn fn, void *ctx) {
   mem_adapter *a = (mem_adapter *)base;
-  sio__member **arr;
+  sio_member **arr;
   long n = collect(a, o, &arr);
   if (n < 0) return n;
   int own = arr == a->scratch;
@@ -298,11 +305,11 @@ static long mem_select(sio__adapter *base, const sio__bcast_opts *o, sio__member
   return n;
 }
 
-static size_t mem_room_size(const sio__adapter *base, const char *room) {
+static size_t mem_room_size(const sio_adapter *base, const char *room) {
   const mem_adapter *a = (const mem_adapter *)base;
-  sio__room *r = room_get(a, room);
+  room_t *r = room_get(a, room);
   size_t n = r ? r->n : 0;
-  sio__member *own = own_member(a, room);
+  sio_member *own = own_member(a, room);
   if (own) {
     n++;
     for (uint32_t j = 0; r && j < r->n; j++)
@@ -311,17 +318,17 @@ static size_t mem_room_size(const sio__adapter *base, const char *room) {
   return n;
 }
 
-static size_t mem_count(const sio__adapter *base) {
+static size_t mem_count(const sio_adapter *base) {
   return ((const mem_adapter *)base)->nall;
 }
 
-static void mem_destroy(sio__adapter *base) {
+static void mem_destroy(sio_adapter *base) {
   mem_adapter *a = (mem_adapter *)base;
   while (a->nall) mem_del_all(base, a->all[a->nall - 1]);
   size_t i = 0;
   sio__map_entry *e;
   while ((e = sio__map_next(&a->rooms, &i))) { /* none left normally */
-    sio__room *r = e->value;
+    room_t *r = e->value;
     sio__free(r->v);
     sio__free(r);
   }
@@ -331,7 +338,94 @@ static void mem_destroy(sio__adapter *base) {
   sio__free(a);
 }
 
-static const sio__adapter_ops mem_ops = {
+/* One node: a broadcast is a local selection, with no remote answer to wait for. */
+static long mem_broadcast(sio_adapter *base, const sio_packet *p, const sio_bcast_opts *o,
+                          sio_member_fn fn, void *ctx, sio_bcast_acks *acks) {
+  (void)p;
+  (void)acks;
+  return mem_select(base, o, fn, ctx);
+}
+
+/* Every room: the sockets' own rooms, then the real ones (a real room named after a socket
+ * that is in its own room was listed with it). */
+static void mem_rooms(const sio_adapter *base, sio_room_name_fn fn, void *ctx) {
+  const mem_adapter *a = (const mem_adapter *)base;
+  for (size_t i = 0; i < a->nall; i++)
+    if (a->all[i]->own && fn(a->all[i]->id, strlen(a->all[i]->id), ctx)) return;
+  size_t i = 0;
+  sio__map_entry *e;
+  while ((e = sio__map_next(&a->rooms, &i))) {
+    room_t *r = e->value;
+    if (own_member(a, r->name)) continue;
+    if (fn(r->name, r->len, ctx)) return;
+  }
+}
+
+typedef struct names {
+  const char **v;
+  size_t n, cap;
+  int oom;
+} names;
+
+static int add_name(const char *room, size_t len, void *ctx) {
+  names *ns = ctx;
+  (void)len;
+  if (ns->n == ns->cap) {
+    size_t cap = ns->cap ? ns->cap * 2 : 16;
+    const char **p = sio__realloc(ns->v, cap * sizeof(*p));
+    if (!p) {
+      ns->oom = 1;
+      return 1;
+    }
+    ns->v = p;
+    ns->cap = cap;
+  }
+  ns->v[ns->n++] = room;
+  return 0;
+}
+
+static int mem_all_rooms(sio_adapter *base, uint32_t timeout_ms, sio_names_fn fn, void *user) {
+  (void)timeout_ms;
+  names ns = {0};
+  mem_rooms(base, add_name, &ns);
+  if (ns.oom) {
+    sio__free(ns.v);
+    return -ENOMEM;
+  }
+  fn(0, ns.v, ns.n, user);
+  sio__free(ns.v);
+  return 0;
+}
+
+/* --- the rest of the cluster: there is none --- */
+
+static int mem_fetch_sockets(sio_adapter *a, const sio_bcast_opts *o, sio_remote_sockets_fn fn,
+                             void *user) {
+  fn(0, NULL, 0, user);
+  return 0;
+}
+
+static int mem_change_sockets(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms,
+                              size_t n) {
+  return 0;
+}
+
+static int mem_disconnect_sockets(sio_adapter *a, const sio_bcast_opts *o, int close) {
+  return 0;
+}
+
+static int mem_server_side_emit(sio_adapter *a, const sio_packet *p, uint32_t timeout_ms,
+                                sio_server_acks_fn fn, void *user) {
+  if (fn) fn(0, NULL, 0, user); /* no other server to answer */
+  return 0;
+}
+
+static int mem_server_count(sio_adapter *a, sio_count_fn fn, void *user) {
+  fn(0, 1, user);
+  return 0;
+}
+
+static const sio_adapter_ops mem_ops = {
     .name = "memory",
     .destroy = mem_destroy,
     .add_all = mem_add_all,
@@ -339,13 +433,21 @@ static const sio__adapter_ops mem_ops = {
     .del_all = mem_del_all,
     .has = mem_has,
     .rooms_of = mem_rooms_of,
-    .select = mem_select,
-    .broadcast = mem_select, /* one node: a broadcast is a local selection */
     .room_size = mem_room_size,
     .count = mem_count,
+    .rooms = mem_rooms,
+    .select = mem_select,
+    .broadcast = mem_broadcast,
+    .fetch_sockets = mem_fetch_sockets,
+    .add_sockets = mem_change_sockets,
+    .del_sockets = mem_change_sockets,
+    .disconnect_sockets = mem_disconnect_sockets,
+    .server_side_emit = mem_server_side_emit,
+    .server_count = mem_server_count,
+    .all_rooms = mem_all_rooms,
 };
 
-sio__adapter *sio__memory_adapter_new(void *nsp, void *arg) {
+sio_adapter *sio_memory_adapter_new(sio_nsp *nsp, void *arg) {
   (void)arg;
   mem_adapter *a = sio__calloc(1, sizeof(*a));
   if (!a) return NULL;

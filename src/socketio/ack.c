@@ -4,6 +4,7 @@
  * a collector that gathers each client's answer until all answered or the timeout fires; on a
  * dynamic parent one collector spans every child. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -135,8 +136,10 @@ struct sio_acks { /* the collector of a broadcast with acks */
   sio_args **answers;
   char (*ids)[24];
   size_t cap;
+  size_t servers; /* other servers whose client count has not come yet (a multi-node adapter) */
   sio__timer timer;
-  int selecting; /* recipients are still being selected */
+  sio_remote_acks fwd; /* a broadcast from another node: answers go back there, not kept */
+  int selecting;       /* recipients are still being selected */
   int done;
   int refs;
 };
@@ -153,12 +156,13 @@ static void collector_finish(sio__collector *c, int status) {
   if (c->done) return;
   c->done = 1;
   sio__timer_stop(&c->timer);
-  c->fn(status, c, c->user);
+  if (c->fn) c->fn(status, c, c->user);
   sio__collector_unref(c);
 }
 
 static void collector_check(sio__collector *c) {
-  if (!c->done && !c->selecting && c->received >= c->expected) collector_finish(c, 0);
+  if (!c->done && !c->selecting && !c->servers && c->received >= c->expected)
+    collector_finish(c, 0);
 }
 
 static void collector_timeout(sio__timer *t) {
@@ -166,8 +170,14 @@ static void collector_timeout(sio__timer *t) {
   collector_finish(c, SIO_ETIMEDOUT);
 }
 
-static void collector_add(sio__collector *c, sio_socket *s, const sio_args *args) {
+/* One answer; id: the socket's ("" for another node's). */
+static void collector_add(sio__collector *c, const char *id, const sio_args *args) {
   if (c->done) return;
+  if (c->fwd.answer) {
+    c->received++;
+    c->fwd.answer(args->json, args->json_len, c->fwd.user);
+    return;
+  }
   if (c->received == c->cap) {
     size_t cap = c->cap ? c->cap * 2 : 8;
     sio_args **a = sio__realloc(c->answers, cap * sizeof(*a));
@@ -186,7 +196,7 @@ static void collector_add(sio__collector *c, sio_socket *s, const sio_args *args
     return;
   }
   c->answers[c->received] = copy;
-  memcpy(c->ids[c->received], s->id, sizeof(s->id));
+  snprintf(c->ids[c->received], sizeof(c->ids[0]), "%s", id);
   c->received++;
 }
 
@@ -259,7 +269,7 @@ int sio__ack_deliver(sio_socket *s, uint64_t id, const sio_args *args) {
     if (p->col) {
       sio__collector *c = p->col;
       c->refs++;
-      collector_add(c, s, args);
+      collector_add(c, s->id, args);
       sio__pending_free(p);
       collector_check(c);
       sio__collector_unref(c);
@@ -311,7 +321,61 @@ sio__collector *sio__collector_new(const sio_msg *m) {
  * targeted or everyone answered already (c may be gone when this returns). */
 void sio__collector_selected(sio__collector *c, sio_io *io, uint32_t timeout_ms) {
   c->selecting = 0;
-  if (!c->done && timeout_ms && c->received < c->expected)
+  if (c->fwd.client_count) c->fwd.client_count(c->expected, c->fwd.user);
+  if (!c->done && timeout_ms && (c->servers || c->received < c->expected))
     sio__timer_start(io->net, &c->timer, timeout_ms, collector_timeout);
   collector_check(c);
+}
+
+void sio__collector_forward(sio__collector *c, const sio_remote_acks *to) {
+  c->fwd = *to;
+}
+
+/* --- the adapter's side of a broadcast with acks (sio/adapter.h) --------------------------- */
+
+sio_bcast_acks *sio__collector_acks(sio__collector *c) {
+  return (sio_bcast_acks *)c; /* the same object, under the name the adapter sees */
+}
+static sio__collector *of_acks(sio_bcast_acks *a) {
+  return (sio__collector *)a;
+}
+
+void sio_bcast_acks_ref(sio_bcast_acks *a) {
+  if (a) of_acks(a)->refs++;
+}
+
+void sio_bcast_acks_release(sio_bcast_acks *a) {
+  if (a) sio__collector_unref(of_acks(a));
+}
+
+void sio_bcast_acks_expect_servers(sio_bcast_acks *a, size_t servers) {
+  if (a && !of_acks(a)->done) of_acks(a)->servers += servers;
+}
+
+void sio_bcast_acks_client_count(sio_bcast_acks *a, size_t clients) {
+  sio__collector *c = a ? of_acks(a) : NULL;
+  if (!c || c->done || !c->servers) return;
+  c->servers--;
+  c->expected += clients;
+  c->refs++;
+  collector_check(c);
+  sio__collector_unref(c);
+}
+
+int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len) {
+  sio__collector *c = a ? of_acks(a) : NULL;
+  if (!c || !args_json) return -EINVAL;
+  sio__json_slice arr;
+  if (sio__json_validate(args_json, len, SIO__JSON_MAX_DEPTH, &arr) || arr.type != SIO__JSON_ARRAY)
+    return -EINVAL;
+  if (c->done) return 0; /* late: ignored, as Node does */
+  sio_args args;
+  int rc = sio__args_init(&args, args_json, len, 0, NULL, 0, 0, SIO__JSON_MAX_DEPTH);
+  if (rc) return rc;
+  c->refs++;
+  collector_add(c, "", &args);
+  sio__args_free(&args);
+  collector_check(c);
+  sio__collector_unref(c);
+  return 0;
 }

@@ -29,8 +29,8 @@ typedef enum sio__sio_type {
   SIO__SIO_BINARY_ACK = 6,
 } sio__sio_type;
 
-#define SIO__SIO_NO_ID UINT64_MAX
-#define SIO__SIO_MAX_ID 9007199254740991ULL /* 2^53-1: what a JS client can hold */
+#define SIO__SIO_NO_ID                   UINT64_MAX
+#define SIO__SIO_MAX_ID                  9007199254740991ULL /* 2^53-1: what a JS client can hold */
 #define SIO__SIO_DEFAULT_MAX_ATTACHMENTS 10
 #define SIO__SIO_ELEMS                   8 /* array elements a decoded packet keeps the slices of */
 
@@ -121,9 +121,9 @@ int sio__sio_encode_array(sio__sbuf *out, int flags, sio__sio_type type, unsigne
                           size_t nargs);
 /* Same, into a new shared buffer (refs = 1) or NULL. */
 sio__buf *sio__sio_encode_array_buf(int flags, sio__sio_type type, unsigned attachments,
-                                    const char *nsp, size_t nsp_len, uint64_t id,
-                                    const char *event, size_t event_len, const char *const *args,
-                                    const size_t *lens, size_t nargs);
+                                    const char *nsp, size_t nsp_len, uint64_t id, const char *event,
+                                    size_t event_len, const char *const *args, const size_t *lens,
+                                    size_t nargs);
 /* A packet with one raw JSON payload (CONNECT `{"sid":…}`, CONNECT_ERROR, …) or none
  * (payload NULL). */
 int sio__sio_encode_raw(sio__sbuf *out, int flags, sio__sio_type type, const char *nsp,

@@ -56,11 +56,11 @@ void sio__view_free(sio_args *view, sio__buf *text) {
 }
 
 static int emit_to_socket(sio_socket *s, sio_msg *m) {
-  return sio__emit_to_socket(s, m, SIO__BC_COMPRESS);
+  return sio__emit_to_socket(s, m, SIO_BC_COMPRESS);
 }
 
 int sio__emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags) {
-  int vol = (flags & SIO__BC_VOLATILE) != 0;
+  int vol = (flags & SIO_BC_VOLATILE) != 0;
   if (!m) return -ENOMEM;
   int rc = m->failed;
   if (!rc && !s) rc = -EINVAL;
@@ -89,7 +89,7 @@ int sio__emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags) {
     sio_msg_free(m);
     return rc;
   }
-  sio__out_set_compress(&o, (flags & SIO__BC_COMPRESS) != 0);
+  sio__out_set_compress(&o, (flags & SIO_BC_COMPRESS) != 0);
   sio_args *view = NULL;
   sio__buf *vtext = NULL;
   sio__emit_out_listeners(s, m, &view, &vtext);

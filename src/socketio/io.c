@@ -1,6 +1,6 @@
 /* The Socket.IO server object: options and their defaults, attaching to an app (the
- * Engine.IO server below, the main namespace, the client bundle, the thread queue), closing
- * and freeing, and its accessors. The clients it serves are in client.c. */
+ * Engine.IO server below, the adapter factory, the main namespace, the client bundle, the
+ * thread queue), closing and freeing, and its accessors. The clients it serves are in client.c. */
 #include <errno.h>
 #include <string.h>
 
@@ -58,9 +58,8 @@ static void on_app_shutdown(sio_app *app, void *user) {
   sio__async_unref(user);
 }
 
-sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_factory f,
-                       void *arg) {
-  if (!app || !f) return NULL;
+sio_io *sio_io_attach(sio_app *app, const sio_io_opts *user_opts) {
+  if (!app) return NULL;
   sio_io *io = sio__calloc(1, sizeof(*io));
   if (!io) return NULL;
   sio_io_opts d = sio_io_opts_default();
@@ -81,8 +80,8 @@ sio_io *sio__io_attach(sio_app *app, const sio_io_opts *user_opts, sio__adapter_
   io->app = app;
   io->net = sio__app_net(app);
   io->loop = sio_app_loop(app);
-  io->adapter_new = f;
-  io->adapter_arg = arg;
+  io->adapter_new = o.adapter ? o.adapter : sio_memory_adapter_new; /* the default */
+  io->adapter_arg = o.adapter_arg;
   sio__list_init(&io->parents);
   sio__list_init(&io->detached);
   sio__list_init(&io->clients);

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "adapter/adapter.h"
+#include "sio/adapter.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/list.h"
@@ -34,6 +34,7 @@
 #include "socketio/codec.h"
 
 typedef struct sio__client sio__client;
+typedef struct sio_acks sio__collector; /* the answers of a broadcast with acks (ack.c) */
 
 /* A growable array of (fn, user) pairs; handlers run in registration order. */
 typedef struct sio__cb {
@@ -81,7 +82,7 @@ struct sio_io {
   sio_nsp *main;
   sio__list parents;  /* dynamic parents, in registration order */
   sio__list detached; /* children removed once empty, still referenced (sio_nsp.parent_link) */
-  sio__adapter_factory adapter_new;
+  sio_adapter_factory adapter_new;
   void *adapter_arg;
   sio__list clients;
   size_t nclients;
@@ -101,10 +102,11 @@ struct sio_nsp {
   char *name;
   size_t name_len;
   int kind;
-  sio__adapter *adapter;
+  sio_adapter *adapter;
   sio__map sockets; /* id -> connected sio_socket */
   sio__cbs on_connection;
   sio__cbs middleware;
+  sio__cbs server_side; /* sio_nsp_on_server_side handlers (cluster.c) */
   uint64_t next_ack_id; /* ids of broadcasts with acks */
   uint32_t refs;        /* sio_socket structs and operators pointing here */
   uint32_t live;        /* sockets pending (middleware) or connected */
@@ -134,7 +136,7 @@ typedef struct sio__pending_ack {
 } sio__pending_ack;
 
 struct sio_socket {
-  sio__member member; /* adapter state: must stay first */
+  sio_member member; /* adapter state: must stay first */
   char id[24];
   int refs;
   uint8_t state; /* SIO__S_* */
@@ -224,6 +226,7 @@ sio_msg *sio__msg_from_value(const char *event, const json_t *arr, int *rc);
  * Engine.IO message per attachment, all shared. */
 typedef struct sio__out {
   sio__eio_msg text;
+  size_t data_off; /* the data array ("[...]") in text.b */
   sio__eio_msg *att;
   unsigned natt;
 } sio__out;
@@ -232,6 +235,36 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
 /* socket.compress(on) for every part of the packet (they are built compressible). */
 void sio__out_set_compress(sio__out *o, int on);
 void sio__out_release(sio__out *o);
+
+/* The packet of a broadcast or a server-side emit, for the adapter (sio/adapter.h). */
+struct sio_packet {
+  const char *nsp;
+  const char *data; /* the data array as JSON */
+  size_t len;
+  const sio__out *out; /* the attachments (NULL: none) */
+};
+void sio__packet_of_out(sio_packet *p, const sio_nsp *nsp, const sio__out *o);
+
+/* A broadcast operator (op.c). */
+struct sio_op {
+  sio_nsp *nsp;
+  sio_socket *self; /* socket.volatile / .timeout / .compress: that socket only (a reference) */
+  char **rooms;
+  size_t nrooms, caprooms;
+  char **except;
+  size_t nexcept, capexcept;
+  unsigned flags;
+  uint32_t timeout_ms;
+  int failed;
+};
+/* Its {rooms, except, flags, timeout} as the adapter sees them (valid while op is). */
+sio_bcast_opts sio__op_opts(const sio_op *op);
+/* A broadcast from another node to the local recipients of o (the adapter's select). */
+int sio__bcast_local(sio_nsp *nsp, const sio_bcast_opts *o, sio_msg *m, sio__collector *col);
+
+/* select.c: the connected local sockets matching o, each referenced (sio__select_free). */
+int sio__select_local(sio_nsp *nsp, const sio_bcast_opts *o, sio_socket ***v, size_t *n);
+void sio__select_free(sio_socket **v, size_t n);
 
 /* client.c: the Engine.IO session glue */
 size_t sio__client_buffered(const sio__client *c);
@@ -271,7 +304,7 @@ void sio__socket_on_packet(sio_socket *s, const sio__sio_packet *p, sio__buf *co
 void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect);
 void sio__socket_emit_out(sio_socket *s, const sio_msg *m, const sio_args *view);
 
-/* emit.c: to one socket. flags: SIO__BC_VOLATILE and SIO__BC_COMPRESS of the operator
+/* emit.c: to one socket. flags: SIO_BC_VOLATILE and SIO_BC_COMPRESS of the operator
  * (socket.volatile / .compress). Consumes m. */
 int sio__emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags);
 /* onAnyOutgoing listeners get a view of m, built once (*view, *text) for every recipient of a
@@ -283,7 +316,6 @@ void sio__view_free(sio_args *view, sio__buf *text);
 sio_ack *sio__ack_new(sio_socket *s, uint64_t id);
 void sio__ack_after_handlers(sio_ack *a); /* the handlers returned */
 /* acks the server waits for */
-typedef struct sio_acks sio__collector; /* the answers of a broadcast with acks */
 /* One socket's answer to ack id, for fn (timeout_ms 0: none). NULL on OOM. */
 sio__pending_ack *sio__ack_wait(sio_socket *s, uint64_t id, sio_ack_fn fn, void *user,
                                 uint32_t timeout_ms);
@@ -297,6 +329,10 @@ void sio__acks_fail_all(sio_socket *s, int status);
 sio__collector *sio__collector_new(const sio_msg *m);
 void sio__collector_selected(sio__collector *c, sio_io *io, uint32_t timeout_ms);
 void sio__collector_unref(sio__collector *c);
+/* A broadcast from another node: each answer goes to `to` instead of being kept, and the
+ * local client count too once selection ends. */
+void sio__collector_forward(sio__collector *c, const sio_remote_acks *to);
+sio_bcast_acks *sio__collector_acks(sio__collector *c); /* the adapter's handle on it */
 
 /* async.c */
 int sio__async_init(sio_io *io);

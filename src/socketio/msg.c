@@ -401,6 +401,7 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
     put_c(&sb, '0' + SIO__SIO_EVENT); /* the usual header: one digit */
   else
     sio__sio_encode_header(&sb, 0, type, m->natt, nsp, nsp_len, id);
+  size_t data_off = sb.len;
   put_c(&sb, '[');
   if (m->event) {
     if (plain_ev) {
@@ -428,6 +429,7 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
   }
   put_c(&sb, ']');
   if (sio__eio_msg_seal(&sb, 0, &o->text)) return -ENOMEM;
+  o->data_off = data_off;
   if (m->natt) {
     o->att = sio__calloc(m->natt, sizeof(*o->att));
     if (!o->att) {

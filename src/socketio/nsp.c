@@ -13,8 +13,7 @@
 #include "core/log.h"
 #include "socketio/io_internal.h"
 
-static sio__member *member_by_id(void *nspp, const char *id) {
-  sio_nsp *nsp = nspp;
+static sio_member *member_by_id(sio_nsp *nsp, const char *id) {
   sio_socket *s = sio__map_get(&nsp->sockets, id, strlen(id));
   return s ? &s->member : NULL;
 }
@@ -47,6 +46,7 @@ void sio__nsp_free(sio_nsp *nsp) {
   sio__map_free(&nsp->sockets);
   sio__cbs_free(&nsp->on_connection);
   sio__cbs_free(&nsp->middleware);
+  sio__cbs_free(&nsp->server_side);
   sio__list_remove(&nsp->parent_link);
   sio__free(nsp->pattern);
   sio__free(nsp->name);

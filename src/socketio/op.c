@@ -1,6 +1,5 @@
 /* Broadcast operators (sio_op: rooms, except, flags, timeout) and the calls that end a chain:
- * the sio_op_emit* front doors and the server-side operations on a selection (fetchSockets,
- * socketsJoin/Leave, disconnectSockets).
+ * the sio_op_emit* front doors. The server-side operations on a selection are in select.c.
  *
  * A broadcast is encoded once (one sio__buf for the packet text, the attachments shared) and
  * the adapter selects the recipients; each recipient's session gets a reference to the same
@@ -14,25 +13,13 @@
 
 /* --- broadcast operators ------------------------------------------------------------------ */
 
-struct sio_op {
-  sio_nsp *nsp;
-  sio_socket *self; /* socket.volatile / .timeout / .compress: that socket only (a reference) */
-  char **rooms;
-  size_t nrooms, caprooms;
-  char **except;
-  size_t nexcept, capexcept;
-  unsigned flags;
-  uint32_t timeout_ms;
-  int failed;
-};
-
 static sio_op *op_new(sio_nsp *nsp) {
   if (!nsp) return NULL;
   sio_op *op = sio__calloc(1, sizeof(*op));
   if (!op) return NULL;
   op->nsp = nsp;
-  sio__nsp_ref(nsp);            /* a dynamic child may be removed meanwhile: keep its memory */
-  op->flags = SIO__BC_COMPRESS; /* Node's default: compress unless .compress(false) */
+  sio__nsp_ref(nsp);           /* a dynamic child may be removed meanwhile: keep its memory */
+  op->flags = SIO_BC_COMPRESS; /* Node's default: compress unless .compress(false) */
   return op;
 }
 
@@ -108,17 +95,17 @@ sio_op *sio_op_except(sio_op *op, const char *room) {
 }
 
 sio_op *sio_op_volatile(sio_op *op) {
-  if (op) op->flags |= SIO__BC_VOLATILE;
+  if (op) op->flags |= SIO_BC_VOLATILE;
   return op;
 }
 
 sio_op *sio_op_compress(sio_op *op, int on) {
-  if (op) op->flags = on ? op->flags | SIO__BC_COMPRESS : op->flags & ~(unsigned)SIO__BC_COMPRESS;
+  if (op) op->flags = on ? op->flags | SIO_BC_COMPRESS : op->flags & ~(unsigned)SIO_BC_COMPRESS;
   return op;
 }
 
 sio_op *sio_op_local(sio_op *op) {
-  if (op) op->flags |= SIO__BC_LOCAL;
+  if (op) op->flags |= SIO_BC_LOCAL;
   return op;
 }
 
@@ -127,13 +114,13 @@ sio_op *sio_op_timeout(sio_op *op, uint32_t ms) {
   return op;
 }
 
-static sio__bcast_opts op_opts(const sio_op *op) {
-  sio__bcast_opts o = {(const char *const *)op->rooms,
-                       op->nrooms,
-                       (const char *const *)op->except,
-                       op->nexcept,
-                       op->flags,
-                       NULL};
+sio_bcast_opts sio__op_opts(const sio_op *op) {
+  sio_bcast_opts o = {(const char *const *)op->rooms,
+                      op->nrooms,
+                      (const char *const *)op->except,
+                      op->nexcept,
+                      op->flags,
+                      op->timeout_ms};
   return o;
 }
 
@@ -148,7 +135,7 @@ typedef struct bcast_ctx {
   size_t sent;
 } bcast_ctx;
 
-static void bcast_one(sio__member *mem, void *ctxp) {
+static void bcast_one(sio_member *mem, void *ctxp) {
   bcast_ctx *ctx = ctxp;
   sio_socket *s = (sio_socket *)mem;
   if (s->state != SIO__S_CONNECTED) return;
@@ -161,32 +148,45 @@ static void bcast_one(sio__member *mem, void *ctxp) {
 }
 
 /* One namespace's share of a broadcast; with a collector each recipient's answer goes to it
- * (the ack id is this namespace's: ids are per namespace, as in Node). Nothing is sent when
- * this fails. */
-static int emit_in_nsp(sio_op *op, sio_nsp *nsp, sio_msg *m, sio__collector *col) {
+ * (the ack id is this namespace's: ids are per namespace, as in Node). Through the adapter's
+ * broadcast (which may forward it to other nodes), or, for a broadcast that came from another
+ * node, its local selection only. Nothing is sent when this fails. */
+static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio__collector *col,
+                       int from_remote) {
   bcast_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
   ctx.m = m;
   ctx.col = col;
   ctx.id = col ? nsp->next_ack_id++ : SIO__SIO_NO_ID;
-  ctx.vol = (op->flags & SIO__BC_VOLATILE) != 0;
+  ctx.vol = (opts->flags & SIO_BC_VOLATILE) != 0;
   int rc = sio__out_build(&ctx.out, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, ctx.id);
   if (rc) return rc;
   /* encoded once; each recipient's write compresses (or not) for its own connection */
-  sio__out_set_compress(&ctx.out, (op->flags & SIO__BC_COMPRESS) != 0);
-  sio__bcast_opts o = op_opts(op);
-  o.packet = m;
-  if (col) o.flags |= SIO__BC_ACK;
-  long n = nsp->adapter->ops->broadcast(nsp->adapter, &o, bcast_one, &ctx);
+  sio__out_set_compress(&ctx.out, (opts->flags & SIO_BC_COMPRESS) != 0);
+  sio_bcast_opts o = *opts;
+  if (col) o.flags |= SIO_BC_ACK;
+  sio_adapter *a = nsp->adapter;
+  long n;
+  if (from_remote) {
+    n = a->ops->select(a, &o, bcast_one, &ctx);
+  } else {
+    sio_packet p;
+    sio__packet_of_out(&p, nsp, &ctx.out);
+    n = a->ops->broadcast(a, &p, &o, bcast_one, &ctx, col ? sio__collector_acks(col) : NULL);
+  }
   if (n < 0) rc = (int)n;
   sio__out_release(&ctx.out);
   sio__view_free(ctx.view, ctx.vtext);
   return rc;
 }
 
+int sio__bcast_local(sio_nsp *nsp, const sio_bcast_opts *o, sio_msg *m, sio__collector *col) {
+  return emit_in_nsp(nsp, o, m, col, 1);
+}
+
 /* A dynamic parent: every child, each with its rooms; one collector gathers every child's
  * answers. A child that fails (out of memory) is skipped: the others still count. */
-static int emit_in_children(sio_op *op, sio_msg *m, sio__collector *col) {
+static int emit_in_children(sio_op *op, const sio_bcast_opts *o, sio_msg *m, sio__collector *col) {
   int rc = 0;
   size_t i = 0;
   sio__map_entry *e;
@@ -194,7 +194,7 @@ static int emit_in_children(sio_op *op, sio_msg *m, sio__collector *col) {
     sio_nsp *child = e->value;
     if (child->parent != op->nsp) continue;
     sio__nsp_ref(child); /* a send that disconnects its client may empty it */
-    int r = emit_in_nsp(op, child, m, col);
+    int r = emit_in_nsp(child, o, m, col, 0);
     sio__nsp_unref(child);
     if (r && !rc) rc = r;
   }
@@ -206,13 +206,15 @@ static int op_broadcast(sio_op *op, sio_msg *m) {
   sio__collector *col = NULL;
   if (m->acks_fn && !(col = sio__collector_new(m))) return -ENOMEM;
   int parent = op->nsp->kind == SIO__NSP_PARENT;
-  int rc = parent ? emit_in_children(op, m, col) : emit_in_nsp(op, op->nsp, m, col);
+  sio_bcast_opts o = sio__op_opts(op);
+  if (!o.timeout_ms) o.timeout_ms = m->timeout_ms;
+  int rc = parent ? emit_in_children(op, &o, m, col) : emit_in_nsp(op->nsp, &o, m, col, 0);
   if (!col) return rc;
   if (rc && !parent) { /* nothing went out: the callback will not run */
     sio__collector_unref(col);
     return rc;
   }
-  sio__collector_selected(col, op->nsp->io, op->timeout_ms ? op->timeout_ms : m->timeout_ms);
+  sio__collector_selected(col, op->nsp->io, o.timeout_ms);
   return 0; /* the callback runs (with the children that could be reached) */
 }
 
@@ -283,96 +285,4 @@ int sio_op_emit_bin(sio_op *op, const char *event, const void *data, size_t len)
   sio_msg *m = sio_msg_new(event);
   if (m) sio_msg_bin(m, data, len);
   return sio_op_emit_msg(op, m);
-}
-
-/* --- server-side operations on a selection ------------------------------------------------ */
-
-typedef struct gather {
-  sio_socket **v;
-  size_t n, cap;
-  int oom;
-} gather;
-
-static void gather_one(sio__member *mem, void *ctxp) {
-  gather *g = ctxp;
-  sio_socket *s = (sio_socket *)mem;
-  if (s->state != SIO__S_CONNECTED) return;
-  if (g->n == g->cap) {
-    size_t cap = g->cap ? g->cap * 2 : 16;
-    sio_socket **p = sio__realloc(g->v, cap * sizeof(*p));
-    if (!p) {
-      g->oom = 1;
-      return;
-    }
-    g->v = p;
-    g->cap = cap;
-  }
-  sio_socket_ref(s);
-  g->v[g->n++] = s;
-}
-
-static int select_sockets(sio_op *op, gather *g) {
-  memset(g, 0, sizeof(*g));
-  if (!op) return -ENOMEM;
-  if (op->failed) return op->failed;
-  if (op->self) { /* the socket alone */
-    gather_one(&op->self->member, g);
-    return g->oom ? -ENOMEM : 0;
-  }
-  sio__bcast_opts o = op_opts(op);
-  if (op->nsp->kind == SIO__NSP_PARENT) {
-    size_t i = 0;
-    sio__map_entry *e;
-    while ((e = sio__map_next(&op->nsp->io->nsps, &i))) {
-      sio_nsp *child = e->value;
-      if (child->parent != op->nsp) continue;
-      long n = child->adapter->ops->select(child->adapter, &o, gather_one, g);
-      if (n < 0) return (int)n;
-    }
-    return g->oom ? -ENOMEM : 0;
-  }
-  long n = op->nsp->adapter->ops->select(op->nsp->adapter, &o, gather_one, g);
-  if (n < 0) return (int)n;
-  return g->oom ? -ENOMEM : 0;
-}
-
-static void gather_free(gather *g) {
-  for (size_t i = 0; i < g->n; i++) sio_socket_unref(g->v[i]);
-  sio__free(g->v);
-}
-
-int sio_fetch_sockets(sio_op *op, sio_sockets_fn fn, void *user) {
-  gather g;
-  int rc = select_sockets(op, &g);
-  if (!rc) fn(g.v, g.n, user);
-  gather_free(&g);
-  sio_op_free(op);
-  return rc;
-}
-
-int sio_sockets_join(sio_op *op, const char *room) {
-  gather g;
-  int rc = select_sockets(op, &g);
-  for (size_t i = 0; !rc && i < g.n; i++) rc = sio_join(g.v[i], room);
-  gather_free(&g);
-  sio_op_free(op);
-  return rc;
-}
-
-int sio_sockets_leave(sio_op *op, const char *room) {
-  gather g;
-  int rc = select_sockets(op, &g);
-  for (size_t i = 0; !rc && i < g.n; i++) sio_leave(g.v[i], room);
-  gather_free(&g);
-  sio_op_free(op);
-  return rc;
-}
-
-int sio_disconnect_sockets(sio_op *op, int close) {
-  gather g;
-  int rc = select_sockets(op, &g);
-  for (size_t i = 0; !rc && i < g.n; i++) sio_disconnect(g.v[i], close);
-  gather_free(&g);
-  sio_op_free(op);
-  return rc;
 }

@@ -83,8 +83,7 @@ sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size
   sio__nsp_ref(nsp);
   nsp->live++;
   s->client = c;
-  s->member.slot = UINT32_MAX;
-  s->member.id = s->id;
+  s->member.id = s->id; /* the rest of the member is the adapter's, zero to begin with */
   sio__list_init(&s->client_link);
   sio__list_init(&s->acks);
   if (c) {
@@ -100,8 +99,8 @@ void sio_socket_ref(sio_socket *s) {
 
 void sio_socket_unref(sio_socket *s) {
   if (!s || --s->refs > 0) return;
-  if (s->member.slot != UINT32_MAX || s->member.rooms)
-    s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
+  /* rooms joined by a socket that never connected (middleware); a no-op after a close */
+  s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
   sio__list_remove(&s->client_link);
   if (s->client) sio__client_unref(s->client);
   sio__cbs_free(&s->h);

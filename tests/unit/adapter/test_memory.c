@@ -1,5 +1,7 @@
-/* Unit tests for the in-memory adapter: rooms as pointer sets, union/except selection with
- * each recipient once, removal during selection, allocation failures. */
+/* Unit tests for the in-memory adapter, through the public seam (sio/adapter.h) only (plus
+ * core/alloc.h for allocation failures): rooms as pointer sets, union/except selection with
+ * each recipient once, removal during selection, allocation failures, and the cluster
+ * operations of a single node (server count 1, nothing remote). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,15 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "adapter/adapter.h"
 #include "core/alloc.h"
-#include "sio/core.h"
+#include "sio/adapter.h"
 
 #define N 8
-static sio__member ms[N];
+static sio_member ms[N];
 static char ids[N][8];
 
-static void setup_members(sio__adapter *a) {
+static void setup_members(sio_adapter *a) {
   memset(ms, 0, sizeof(ms));
   for (int i = 0; i < N; i++) {
     snprintf(ids[i], sizeof(ids[i]), "s%d", i);
@@ -27,19 +28,19 @@ static void setup_members(sio__adapter *a) {
 }
 
 static int hits[N];
-static void count_fn(sio__member *m, void *ctx) {
+static void count_fn(sio_member *m, void *ctx) {
   (void)ctx;
   hits[m - ms]++;
 }
 
-static long sel(sio__adapter *a, const char **rooms, size_t nr, const char **ex, size_t ne) {
+static long sel(sio_adapter *a, const char **rooms, size_t nr, const char **ex, size_t ne) {
   memset(hits, 0, sizeof(hits));
-  sio__bcast_opts o = {rooms, nr, ex, ne, 0, NULL};
-  return a->ops->broadcast(a, &o, count_fn, NULL);
+  sio_bcast_opts o = {rooms, nr, ex, ne, 0, 0};
+  return a->ops->broadcast(a, NULL, &o, count_fn, NULL, NULL);
 }
 
 static void test_rooms_union_except(void **state) {
-  sio__adapter *a = sio__memory_adapter_new(NULL, NULL);
+  sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
   setup_members(a);
   const char *r1[] = {"a"}, *r2[] = {"b"};
   for (int i = 0; i < 5; i++) assert_int_equal(a->ops->add_all(a, &ms[i], r1, 1), 0);
@@ -96,7 +97,7 @@ static int collect_room(const char *room, size_t len, void *ctx) {
 }
 
 static void test_rooms_of(void **state) {
-  sio__adapter *a = sio__memory_adapter_new(NULL, NULL);
+  sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
   setup_members(a);
   const char *rs[] = {"x", "y"};
   assert_int_equal(a->ops->add_all(a, &ms[1], rs, 2), 0);
@@ -112,37 +113,37 @@ static void test_rooms_of(void **state) {
 
 /* A callback that removes members (a send failure disconnecting its client) while the
  * selection runs: the collected list stays valid. */
-static sio__adapter *g_a;
-static void removing_fn(sio__member *m, void *ctx) {
+static sio_adapter *g_a;
+static void removing_fn(sio_member *m, void *ctx) {
   (void)ctx;
   hits[m - ms]++;
   int next = (int)(m - ms) + 1;
-  if (next < N && ms[next].slot != UINT32_MAX) g_a->ops->del_all(g_a, &ms[next]);
+  if (next < N) g_a->ops->del_all(g_a, &ms[next]); /* twice is harmless */
   /* nested selection uses its own array */
-  sio__bcast_opts o = {0};
+  sio_bcast_opts o = {0};
   long n = g_a->ops->select(g_a, &o, count_fn, NULL);
   assert_true(n >= 0);
 }
 
 static void test_remove_during_select(void **state) {
-  sio__adapter *a = g_a = sio__memory_adapter_new(NULL, NULL);
+  sio_adapter *a = g_a = sio_memory_adapter_new(NULL, NULL);
   setup_members(a);
   memset(hits, 0, sizeof(hits));
-  sio__bcast_opts o = {0};
+  sio_bcast_opts o = {0};
   assert_int_equal(a->ops->select(a, &o, removing_fn, NULL), N);
   for (int i = 0; i < N; i++) a->ops->del_all(a, &ms[i]);
   a->ops->destroy(a);
 }
 
-static void count_big(sio__member *m, void *ctx) {
+static void count_big(sio_member *m, void *ctx) {
   (void)m;
   (void)ctx;
 }
 
 static void test_many(void **state) {
-  sio__adapter *a = sio__memory_adapter_new(NULL, NULL);
+  sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
   enum { M = 2000 };
-  static sio__member big[M];
+  static sio_member big[M];
   memset(big, 0, sizeof(big));
   const char *even[] = {"even"}, *all[] = {"all"};
   for (int i = 0; i < M; i++) {
@@ -152,7 +153,7 @@ static void test_many(void **state) {
   for (int i = 0; i < M; i += 4) a->ops->del(a, &big[i], "all");
   assert_int_equal(a->ops->room_size(a, "all"), M - M / 4);
   const char *both[] = {"all", "even"};
-  sio__bcast_opts o = {both, 2, NULL, 0, 0, NULL};
+  sio_bcast_opts o = {both, 2, NULL, 0, 0, 0};
   assert_int_equal(a->ops->select(a, &o, count_big, NULL), M);
   for (int i = 0; i < M; i++) a->ops->del_all(a, &big[i]);
   a->ops->destroy(a);
@@ -160,14 +161,14 @@ static void test_many(void **state) {
 
 static void test_oom(void **state) {
   for (long k = 0; k < 12; k++) {
-    sio__adapter *a = sio__memory_adapter_new(NULL, NULL);
+    sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
     if (!a) continue;
-    sio__member m[3];
+    sio_member m[3];
     memset(m, 0, sizeof(m));
     const char *rs[] = {"r1", "r2", "r3"};
     sio__alloc_fail_after(k);
     for (int i = 0; i < 3; i++) (void)a->ops->add_all(a, &m[i], rs, 3);
-    sio__bcast_opts o = {rs, 3, NULL, 0, 0, NULL};
+    sio_bcast_opts o = {rs, 3, NULL, 0, 0, 0};
     memset(hits, 0, sizeof(hits));
     (void)a->ops->select(a, &o, count_fn, NULL);
     sio__alloc_fail_reset();
@@ -178,7 +179,7 @@ static void test_oom(void **state) {
 }
 
 /* With the namespace's id lookup, own rooms are implicit (no room object). */
-static sio__member *lookup(void *nsp, const char *id) {
+static sio_member *lookup(sio_nsp *nsp, const char *id) {
   (void)nsp;
   for (int i = 0; i < N; i++)
     if (strcmp(ids[i], id) == 0) return &ms[i];
@@ -186,7 +187,7 @@ static sio__member *lookup(void *nsp, const char *id) {
 }
 
 static void test_own_room_implicit(void **state) {
-  sio__adapter *a = sio__memory_adapter_new(NULL, NULL);
+  sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
   a->lookup = lookup;
   long live = sio__alloc_live();
   setup_members(a);
@@ -217,6 +218,74 @@ static void test_own_room_implicit(void **state) {
   (void)live;
 }
 
+static char names_seen[256];
+static int names_status = -1;
+static void on_names(int status, const char *const *names, size_t n, void *user) {
+  names_status = status;
+  names_seen[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    strcat(names_seen, names[i]);
+    strcat(names_seen, ",");
+  }
+  (*(int *)user)++;
+}
+
+static void test_all_rooms(void **state) {
+  sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
+  a->lookup = lookup;
+  setup_members(a);
+  const char *x[] = {"x"};
+  assert_int_equal(a->ops->add_all(a, &ms[1], x, 1), 0);
+  assert_int_equal(a->ops->add_all(a, &ms[2], x, 1), 0);
+  a->ops->del(a, &ms[0], "s0"); /* left its own room */
+  int calls = 0;
+  assert_int_equal(a->ops->all_rooms(a, 0, on_names, &calls), 0);
+  assert_int_equal(calls, 1);
+  assert_int_equal(names_status, 0);
+  assert_string_equal(names_seen, "s1,s2,s3,s4,s5,s6,s7,x,"); /* own rooms first, each once */
+  char buf[128] = "";
+  a->ops->rooms(a, collect_room, buf);
+  assert_string_equal(buf, "s1,s2,s3,s4,s5,s6,s7,x,");
+  for (int i = 0; i < N; i++) a->ops->del_all(a, &ms[i]);
+  a->ops->destroy(a);
+}
+
+static size_t count_seen;
+static void on_count(int status, size_t n, void *user) {
+  assert_int_equal(status, 0);
+  count_seen = n;
+  (*(int *)user)++;
+}
+static void on_remote(int status, const sio_remote_socket *v, size_t n, void *user) {
+  assert_int_equal(status, 0);
+  assert_int_equal(n, 0);
+  (*(int *)user)++;
+}
+static void on_server_acks(int status, const char *const *answers, size_t n, void *user) {
+  assert_int_equal(status, 0);
+  assert_int_equal(n, 0);
+  (*(int *)user)++;
+}
+
+/* One node: the cluster is this server. */
+static void test_single_node_cluster(void **state) {
+  sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
+  int calls = 0;
+  assert_int_equal(a->ops->server_count(a, on_count, &calls), 0);
+  assert_int_equal(count_seen, 1);
+  sio_bcast_opts o = {0};
+  assert_int_equal(a->ops->fetch_sockets(a, &o, on_remote, &calls), 0);
+  assert_int_equal(a->ops->server_side_emit(a, NULL, 0, NULL, NULL), 0);
+  assert_int_equal(a->ops->server_side_emit(a, NULL, 1000, on_server_acks, &calls), 0);
+  const char *r[] = {"room"};
+  assert_int_equal(a->ops->add_sockets(a, &o, r, 1), 0);
+  assert_int_equal(a->ops->del_sockets(a, &o, r, 1), 0);
+  assert_int_equal(a->ops->disconnect_sockets(a, &o, 1), 0);
+  assert_int_equal(calls, 3);
+  assert_string_equal(a->ops->name, "memory");
+  a->ops->destroy(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rooms_union_except),
@@ -225,6 +294,8 @@ int main(void) {
       cmocka_unit_test(test_many),
       cmocka_unit_test(test_oom),
       cmocka_unit_test(test_own_room_implicit),
+      cmocka_unit_test(test_all_rooms),
+      cmocka_unit_test(test_single_node_cluster),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

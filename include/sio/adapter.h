@@ -1,0 +1,225 @@
+/* sio adapters: the seam between a Socket.IO namespace and whatever knows who is in which room,
+ * on this node and, for a multi-node adapter (Redis, a cluster), on the others.
+ *
+ * Each namespace owns one adapter, made by the factory given in sio_io_opts (adapter,
+ * adapter_arg; default: the in-memory adapter, sio_memory_adapter_new), as Node's socket.io
+ * does (`io.adapter(createAdapter(...))`). The operations mirror Node's socket.io-adapter 2.5
+ * (`Adapter` and `ClusterAdapter`):
+ *
+ *   Node                                     here (sio_adapter_ops)
+ *   addAll / del / delAll / socketRooms      add_all / del / del_all / rooms_of, has
+ *   rooms.get(r).size / sids.size / rooms    room_size / count / rooms
+ *   broadcast / broadcastWithAck             broadcast (acks: a sio_bcast_acks to feed)
+ *   sockets(rooms) (local selection)         select
+ *   fetchSockets (remote part)               fetch_sockets
+ *   addSockets / delSockets / disconnect...  add_sockets / del_sockets / disconnect_sockets
+ *   serverSideEmit (with or without ack)     server_side_emit
+ *   serverCount / allRooms (redis adapter)   server_count / all_rooms
+ *
+ * Division of work: the namespace encodes a broadcast ONCE and sends that one buffer to every
+ * local recipient the adapter's select/broadcast hands back (fn once per recipient); a
+ * multi-node adapter also forwards the packet (sio_packet_data: the JSON text, plus the binary
+ * attachments) to other nodes. For the cluster operations (fetch, join, leave, disconnect,
+ * server-side emit, server count, all rooms) the namespace does the local part itself and asks
+ * the adapter for the rest: an adapter that only knows this node (the in-memory one) answers
+ * at once with nothing remote (server count 1, no remote socket, a server-side emit reaches
+ * no other server; with an ack, the callback gets 0 answers).
+ *
+ * The other direction, for messages that arrive from other nodes, is the sio_adapter_*
+ * functions at the end: deliver a broadcast to the local recipients, apply a remote
+ * join/leave/disconnect, describe the local sockets for a remote fetch, and deliver a
+ * server-side emit to the namespace's handlers.
+ *
+ * Conventions as the rest of sio: 0 or a negative code; every call on the loop thread;
+ * asynchronous results come through a callback with the caller's user pointer, exactly once,
+ * possibly before the call returns (an adapter that answers from local state), or with
+ * SIO_ETIMEDOUT and the answers so far when the timeout passed. Selection is reentrancy-safe:
+ * an adapter collects recipients first and calls fn after, so fn may disconnect sockets or
+ * change rooms; each recipient is selected once, whatever the number of its rooms. */
+#ifndef SIO_ADAPTER_H
+#define SIO_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio/core.h"
+#include "sio/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A socket as the adapter sees it: embedded in every sio_socket (no allocation per socket),
+ * zeroed when the socket is made. `id` is set by Socket.IO (the socket id, valid while the
+ * socket is a member); every other field is the adapter's own, never read by Socket.IO: the
+ * in-memory adapter keeps there the socket's rooms as pointers to room objects with
+ * back-indexes (O(1) join and leave, no string per socket), its place in the namespace-wide
+ * array and a selection mark. Another adapter may use them as it likes, or wrap the
+ * in-memory adapter and leave them to it. */
+typedef struct sio_member {
+  void *rooms;     /* adapter: the rooms the socket is in */
+  uint32_t nrooms; /* adapter */
+  uint32_t cap;    /* adapter */
+  uint32_t mark;   /* adapter: selection generation */
+  uint32_t slot;   /* adapter: index in a member table */
+  const char *id;  /* Socket.IO: the socket id (its own room) */
+  uint8_t own;     /* adapter: in its own room */
+} sio_member;
+
+/* The socket a member is embedded in. */
+SIO_EXTERN sio_socket *sio_member_socket(sio_member *m);
+
+enum {
+  SIO_BC_VOLATILE = 1, /* skip recipients that cannot take it now */
+  SIO_BC_COMPRESS = 2, /* the packet may be compressed (socket.compress(true), the default) */
+  SIO_BC_LOCAL = 4,    /* this node only: do not forward (io.local) */
+  SIO_BC_ACK = 8,      /* the sender expects an answer per recipient */
+};
+
+/* BroadcastOptions: {rooms, except, flags}. No rooms: every socket of the namespace. */
+typedef struct sio_bcast_opts {
+  const char *const *rooms; /* union */
+  size_t nrooms;
+  const char *const *except; /* sockets in any of these rooms are skipped */
+  size_t nexcept;
+  unsigned flags;      /* SIO_BC_* */
+  uint32_t timeout_ms; /* flags.timeout: acks and cluster requests (0: the adapter's own) */
+} sio_bcast_opts;
+
+/* The packet of a broadcast or a server-side emit, as other nodes need it. */
+typedef struct sio_packet sio_packet;
+SIO_EXTERN const char *sio_packet_nsp(const sio_packet *p);
+/* The data array as JSON text: ["event",args...], a binary argument as the placeholder
+ * {"_placeholder":true,"num":i} (for a server-side emit: the event and its arguments). Not
+ * NUL-terminated; valid during the call that received p. */
+SIO_EXTERN const char *sio_packet_data(const sio_packet *p, size_t *len);
+SIO_EXTERN unsigned sio_packet_attachments(const sio_packet *p);
+SIO_EXTERN const void *sio_packet_attachment(const sio_packet *p, unsigned i, size_t *len);
+
+/* The answers of a broadcast with acks, as the adapter feeds them (see ops.broadcast). Valid
+ * during the broadcast call; an adapter that feeds it later takes a reference then
+ * (sio_bcast_acks_ref) and drops it when no more will come (sio_bcast_acks_release). Every
+ * call is safe after the broadcast finished (a late answer is ignored, as in Node). */
+typedef struct sio_bcast_acks sio_bcast_acks;
+SIO_EXTERN void sio_bcast_acks_ref(sio_bcast_acks *a);
+/* This many other servers will each report a client count (call once, during broadcast). */
+SIO_EXTERN void sio_bcast_acks_expect_servers(sio_bcast_acks *a, size_t servers);
+/* One server's count of clients that will answer (BROADCAST_CLIENT_COUNT). */
+SIO_EXTERN void sio_bcast_acks_client_count(sio_bcast_acks *a, size_t clients);
+/* One remote client's answer: its ack arguments as a JSON array text. 0 or -EINVAL. */
+SIO_EXTERN int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len);
+SIO_EXTERN void sio_bcast_acks_release(sio_bcast_acks *a);
+
+/* A socket of another node (fetchSockets' RemoteSocket): JSON texts as Node sends them. */
+typedef struct sio_remote_socket {
+  const char *id;
+  const char *handshake_json; /* {"headers","time","address","xdomain","secure","issued",
+                                 "url","query","auth"} */
+  const char *const *rooms;
+  size_t nrooms;
+  const char *data_json; /* socket.data ("{}": sio keeps no JSON data of its own) */
+} sio_remote_socket;
+typedef void (*sio_remote_sockets_fn)(int status, const sio_remote_socket *sockets, size_t n,
+                                      void *user);
+
+/* fetchSockets() of the sockets on other servers that match the operator (sio_fetch_sockets
+ * gives this server's). Consumes op; fn once (with the in-memory adapter: at once, none). */
+SIO_EXTERN int sio_fetch_remote_sockets(sio_op *op, sio_remote_sockets_fn fn, void *user);
+
+typedef void (*sio_member_fn)(sio_member *m, void *ctx);
+/* Called for each room name; return non-zero to stop. */
+typedef int (*sio_room_name_fn)(const char *room, size_t len, void *ctx);
+
+typedef struct sio_adapter_ops {
+  const char *name;
+  void (*destroy)(sio_adapter *a);
+  /* --- rooms of this node --- */
+  /* Adds m to rooms (m becomes a member of the namespace on its first add). 0 or -ENOMEM. */
+  int (*add_all)(sio_adapter *a, sio_member *m, const char *const *rooms, size_t n);
+  /* Removes m from one room (0, or SIO_ENOTFOUND when it was not in it). */
+  int (*del)(sio_adapter *a, sio_member *m, const char *room);
+  /* Removes m from every room and from the namespace (also for a member never added). */
+  void (*del_all)(sio_adapter *a, sio_member *m);
+  int (*has)(const sio_adapter *a, const sio_member *m, const char *room);
+  void (*rooms_of)(const sio_adapter *a, const sio_member *m, sio_room_name_fn fn, void *ctx);
+  size_t (*room_size)(const sio_adapter *a, const char *room);
+  size_t (*count)(const sio_adapter *a); /* members */
+  /* Every room of this node (sockets' own rooms included, as Node's adapter.rooms). */
+  void (*rooms)(const sio_adapter *a, sio_room_name_fn fn, void *ctx);
+  /* Local recipients of o: fn once each. Returns how many, or a negative code. */
+  long (*select)(sio_adapter *a, const sio_bcast_opts *o, sio_member_fn fn, void *ctx);
+  /* A broadcast: the local recipients (fn for each, as select) and, unless SIO_BC_LOCAL, the
+   * packet to other nodes. With acks (SIO_BC_ACK), `acks` gathers the remote answers: the
+   * adapter says how many servers will report (sio_bcast_acks_expect_servers) and feeds their
+   * counts and answers; acks is NULL otherwise. Returns the local count or a negative code. */
+  long (*broadcast)(sio_adapter *a, const sio_packet *p, const sio_bcast_opts *o, sio_member_fn fn,
+                    void *ctx, sio_bcast_acks *acks);
+  /* --- the rest of the cluster (the namespace did the local part) --- */
+  /* The sockets of other nodes that match o (fn exactly once). */
+  int (*fetch_sockets)(sio_adapter *a, const sio_bcast_opts *o, sio_remote_sockets_fn fn,
+                       void *user);
+  /* socketsJoin / socketsLeave / disconnectSockets on other nodes. */
+  int (*add_sockets)(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms, size_t n);
+  int (*del_sockets)(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms, size_t n);
+  int (*disconnect_sockets)(sio_adapter *a, const sio_bcast_opts *o, int close);
+  /* serverSideEmit to every other server of the namespace. fn NULL: no ack wanted; else fn
+   * gets one answer per other server (each the first ack argument as JSON), once. */
+  int (*server_side_emit)(sio_adapter *a, const sio_packet *p, uint32_t timeout_ms,
+                          sio_server_acks_fn fn, void *user);
+  /* How many servers serve the namespace, this one included. */
+  int (*server_count)(sio_adapter *a, sio_count_fn fn, void *user);
+  /* Every room of every node (redis adapter's allRooms), each name once. */
+  int (*all_rooms)(sio_adapter *a, uint32_t timeout_ms, sio_names_fn fn, void *user);
+} sio_adapter_ops;
+
+/* What every adapter starts with (an adapter's struct embeds it first). */
+struct sio_adapter {
+  const sio_adapter_ops *ops;
+  sio_nsp *nsp; /* the owning namespace (NULL in an adapter made outside sio, e.g. a test) */
+  /* Set by the namespace: the member whose id is `id`, or NULL. With it, a socket's own room
+   * needs no room object: a room name that is a member's id selects that member (the
+   * in-memory adapter's own flag; Socket.IO joins each socket to its id at connection). */
+  sio_member *(*lookup)(sio_nsp *nsp, const char *id);
+};
+
+/* The in-memory adapter (the default): rooms and selection of this node, nothing remote. */
+SIO_EXTERN sio_adapter *sio_memory_adapter_new(sio_nsp *nsp, void *arg);
+
+/* --- calls an adapter makes into its namespace, for messages from other nodes ---------------
+ * nsp is the adapter's (a->nsp). */
+
+/* Ack answers of a remote broadcast, back to the node that asked (clientCount, then each). */
+typedef struct sio_remote_acks {
+  void (*client_count)(size_t n, void *user);
+  void (*answer)(const char *args_json, size_t len, void *user);
+  void *user;
+} sio_remote_acks;
+/* Delivers a broadcast from another node to the local recipients of o, encoded once: data is
+ * the packet's data array as JSON (["event",args...], placeholders for the attachments), att
+ * the binary attachments. With acks (non-NULL), each recipient's answer is passed on until
+ * o->timeout_ms passes. The adapter's select chooses the recipients (nothing is forwarded). */
+SIO_EXTERN int sio_adapter_deliver(sio_nsp *nsp, const char *data, size_t len,
+                                   const void *const *att, const size_t *att_len, unsigned natt,
+                                   const sio_bcast_opts *o, const sio_remote_acks *acks);
+/* addSockets / delSockets / disconnectSockets from another node, applied to local sockets. */
+SIO_EXTERN int sio_adapter_apply_join(sio_nsp *nsp, const sio_bcast_opts *o,
+                                      const char *const *rooms, size_t n);
+SIO_EXTERN int sio_adapter_apply_leave(sio_nsp *nsp, const sio_bcast_opts *o,
+                                       const char *const *rooms, size_t n);
+SIO_EXTERN int sio_adapter_apply_disconnect(sio_nsp *nsp, const sio_bcast_opts *o, int close);
+/* The local sockets matching o, described for another node's fetchSockets (fn before this
+ * returns; the descriptions are valid during fn). */
+SIO_EXTERN int sio_adapter_describe_sockets(sio_nsp *nsp, const sio_bcast_opts *o,
+                                            sio_remote_sockets_fn fn, void *user);
+/* A server-side emit from another node: data is ["event",args...] as JSON. The namespace's
+ * sio_nsp_on_server_side handlers for the event run; with reply non-NULL the first handler
+ * that answers (sio_server_ack_send) sends its answer through reply, once. */
+typedef void (*sio_server_reply_fn)(const char *json, size_t len, void *user);
+SIO_EXTERN int sio_adapter_server_side_deliver(sio_nsp *nsp, const char *data, size_t len,
+                                               sio_server_reply_fn reply, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
