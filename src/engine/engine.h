@@ -55,6 +55,9 @@ typedef struct sio__eio_msg {
  * Engine.IO message type '4'. Append the message bytes to s afterwards (e.g. with the Socket.IO
  * encoder, without its SIO__SIO_ENC_EIO flag). 0 or -ENOMEM. */
 int sio__eio_msg_begin(sio__sbuf *s, int binary);
+/* The same with room for exactly len bytes after the message type, when the caller knows the
+ * size (one allocation of the size the message needs). 0 or -ENOMEM. (msg.c) */
+int sio__eio_msg_begin_sized(sio__sbuf *s, int binary, size_t len);
 /* Turns s into a sealed shared message (s is emptied). 0 or -ENOMEM (s freed). */
 int sio__eio_msg_seal(sio__sbuf *s, int binary, sio__eio_msg *out);
 /* One message from bytes (copied). 0 or -ENOMEM. */

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "ws/codec.h"
 #include "socketio/io_internal.h"
 
 sio_msg *sio_msg_new(const char *event) {
@@ -390,10 +389,9 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
   int plain_hdr =
       type == SIO__SIO_EVENT && id == SIO__SIO_NO_ID && (!nsp_len || (nsp_len == 1 && *nsp == '/'));
   int plain_ev = m->event && plain_name(m->event, ev_len);
-  size_t need = SIO__WS_HEADROOM + 1 + (plain_hdr ? 1 : 48 + nsp_len) + 1 +
-                (plain_ev ? ev_len + 2 : ev_len * 2 + 2) + 1 + args_len + 1;
-  if (need < SIO__WS_HEADROOM + 64) need = SIO__WS_HEADROOM + 64; /* what msg_begin wants */
-  if (sio__sbuf_reserve_exact(&sb, need) || sio__eio_msg_begin(&sb, 0)) {
+  size_t need = (plain_hdr ? 1 : 48 + nsp_len) + 1 + (plain_ev ? ev_len + 2 : ev_len * 2 + 2) + 1 +
+                args_len + 1;
+  if (sio__eio_msg_begin_sized(&sb, 0, need)) {
     sio__sbuf_free(&sb);
     return -ENOMEM;
   }
