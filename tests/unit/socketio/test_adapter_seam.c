@@ -17,6 +17,7 @@
 
 #include "sio/adapter.h"
 #include "sio/io.h"
+#include "socketio/raw_client.h"
 
 /* --- the test adapter ---------------------------------------------------------------------- */
 
@@ -209,21 +210,6 @@ typedef struct state {
 
 static state st;
 
-static void write_str(const char *s, size_t n) {
-  uv_buf_t b = uv_buf_init((char *)s, (unsigned)n);
-  uv_try_write((uv_stream_t *)&st.client, &b, 1);
-}
-
-static void send_text(const char *t) { /* a masked text frame (mask 0) */
-  char f[256];
-  size_t n = strlen(t);
-  f[0] = (char)0x81;
-  f[1] = (char)(0x80 | n);
-  memset(f + 2, 0, 4);
-  memcpy(f + 6, t, n);
-  write_str(f, n + 6);
-}
-
 static void on_conn(sio_socket *s, void *u) {
   st.sock = s; /* (the wrapped adapter has no id lookup: own rooms are real rooms there) */
   assert_int_equal(sio_join(s, "r1"), 0);
@@ -378,7 +364,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   st.in[st.inlen] = 0;
   if (st.step == 0 && strstr(st.in, "0{\"sid\"")) {
     st.step = 1;
-    send_text("40");
+    raw_send_text(&st.client, "40");
   }
   if (st.step == 1 && strstr(st.in, "40{\"sid\":\"") && st.sock) {
     st.step = 2;
@@ -400,7 +386,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     char answer[64];
     snprintf(answer, sizeof answer, "43%.*s[\"from-local\"]", (int)(ask - id), id);
     st.step = 4;
-    send_text(answer);
+    raw_send_text(&st.client, answer);
   }
   if (st.step == 4 && st.acks_calls) {
     st.step = 5;
@@ -418,12 +404,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 
 static void on_connect(uv_connect_t *r, int status) {
   assert_int_equal(status, 0);
-  const char *req =
-      "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
-      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
   uv_read_start((uv_stream_t *)&st.client, alloc_cb, read_cb);
-  write_str(req, strlen(req));
+  raw_write(&st.client, raw_upgrade, strlen(raw_upgrade));
 }
 
 static void test_seam(void **state_) {

@@ -91,7 +91,8 @@ static void test_decode_vectors(void **state) {
   assert_int_equal(p.attachments, 1);
   p = dec("51-/admin,[\"baz\",{\"_placeholder\":true,\"num\":0}]");
   expect_nsp(&p, "/admin");
-  p = dec("52-789[\"message-with-ack\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
+  p = dec("52-789[\"message-with-ack\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,"
+          "\"num\":1}]");
   assert_int_equal(p.attachments, 2);
   assert_true(p.id == 789);
   p = dec("61-/admin,15[{\"_placeholder\":true,\"num\":0}]");
@@ -106,15 +107,62 @@ static void test_decode_vectors(void **state) {
 
 static void test_decode_malformed(void **state) {
   const char *bad[] = {
-      "", "7", "a", "abc", "4abc", "42", "2", "3", "2{}", "2[]", "2\"x\"", "2[1", "2[\"a\",]",
-      "2[{}]", "2[null]", "2[true]", "2[[\"x\"]]", "2[\"connect\"]", "2[\"disconnect\",1]",
-      "2[\"connect_error\"]", "2[\"disconnecting\"]", "2[\"newListener\"]",
-      "2[\"removeListener\"]", "2[\"disconnec\\u0074\"]", "2abc[\"x\"]", "2/nsp,abc",
-      "0[]", "0\"x\"", "01", "0/admin,[1]", "1{}", "1[]", "1/a,\"x\"", "3{}", "3\"x\"",
-      "4[]", "41", "4", "5[\"x\"]", "5-[\"x\"]", "5x-[\"x\"]", "51[\"x\"]", "511-[\"x\"]",
-      "599999999999999999999-[\"x\"]", "51-", "51-{}", "6[1]", "61-{}",
-      "29007199254740992[\"x\"]", "2123456789012345678901[\"x\"]", "01{}", "112", "4/a,1{}",
-      "2[\"x\"] x", "2[\"\x80\"]", "2[\"x\"\x00]",
+      "",
+      "7",
+      "a",
+      "abc",
+      "4abc",
+      "42",
+      "2",
+      "3",
+      "2{}",
+      "2[]",
+      "2\"x\"",
+      "2[1",
+      "2[\"a\",]",
+      "2[{}]",
+      "2[null]",
+      "2[true]",
+      "2[[\"x\"]]",
+      "2[\"connect\"]",
+      "2[\"disconnect\",1]",
+      "2[\"connect_error\"]",
+      "2[\"disconnecting\"]",
+      "2[\"newListener\"]",
+      "2[\"removeListener\"]",
+      "2[\"disconnec\\u0074\"]",
+      "2abc[\"x\"]",
+      "2/nsp,abc",
+      "0[]",
+      "0\"x\"",
+      "01",
+      "0/admin,[1]",
+      "1{}",
+      "1[]",
+      "1/a,\"x\"",
+      "3{}",
+      "3\"x\"",
+      "4[]",
+      "41",
+      "4",
+      "5[\"x\"]",
+      "5-[\"x\"]",
+      "5x-[\"x\"]",
+      "51[\"x\"]",
+      "511-[\"x\"]",
+      "599999999999999999999-[\"x\"]",
+      "51-",
+      "51-{}",
+      "6[1]",
+      "61-{}",
+      "29007199254740992[\"x\"]",
+      "2123456789012345678901[\"x\"]",
+      "01{}",
+      "112",
+      "4/a,1{}",
+      "2[\"x\"] x",
+      "2[\"\x80\"]",
+      "2[\"x\"\x00]",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     sio__sio_packet p;
@@ -157,8 +205,9 @@ static void test_decode_elements(void **state) {
 }
 
 static void test_placeholders(void **state) {
-  const char *j = "[\"m\",{\"_placeholder\":true,\"num\":0},{\"a\":[{\"num\":1,\"_placeholder\":true}]},"
-                  "{\"_placeholder\":false,\"num\":9},{\"num\":0}]";
+  const char *j =
+      "[\"m\",{\"_placeholder\":true,\"num\":0},{\"a\":[{\"num\":1,\"_placeholder\":true}]},"
+      "{\"_placeholder\":false,\"num\":9},{\"num\":0}]";
   sio__sio_placeholder ph[4];
   size_t count;
   assert_int_equal(sio__sio_find_placeholders(j, strlen(j), 2, ph, 4, &count), 0);
@@ -170,13 +219,15 @@ static void test_placeholders(void **state) {
   /* num out of range, negative, fractional, missing, not a number */
   assert_int_equal(sio__sio_find_placeholders(j, strlen(j), 1, ph, 4, &count), -EINVAL);
   const char *bad[] = {
-      "[{\"_placeholder\":true,\"num\":-1}]", "[{\"_placeholder\":true,\"num\":0.5}]",
-      "[{\"_placeholder\":true}]", "[{\"_placeholder\":true,\"num\":\"0\"}]",
-      "[{\"_placeholder\":true,\"num\":1e0}]", "[{\"x\":{\"_placeholder\":true,\"num\":5}}]",
+      "[{\"_placeholder\":true,\"num\":-1}]",
+      "[{\"_placeholder\":true,\"num\":0.5}]",
+      "[{\"_placeholder\":true}]",
+      "[{\"_placeholder\":true,\"num\":\"0\"}]",
+      "[{\"_placeholder\":true,\"num\":1e0}]",
+      "[{\"x\":{\"_placeholder\":true,\"num\":5}}]",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    assert_int_equal(sio__sio_find_placeholders(bad[i], strlen(bad[i]), 2, ph, 4, &count),
-                     -EINVAL);
+    assert_int_equal(sio__sio_find_placeholders(bad[i], strlen(bad[i]), 2, ph, 4, &count), -EINVAL);
 }
 
 static void test_reassembly(void **state) {
@@ -229,30 +280,35 @@ static void test_encode(void **state) {
   const char *args[] = {"1", "\"2\"", "{\"3\":[true]}"};
   size_t lens[] = {1, 3, 12};
   assert_int_equal(sio__sio_encode_array(&b, 0, SIO__SIO_EVENT, 0, "/", 1, SIO__SIO_NO_ID,
-                                         "message-back", 12, args, lens, 3), 0);
+                                         "message-back", 12, args, lens, 3),
+                   0);
   expect_sbuf(&b, "2[\"message-back\",1,\"2\",{\"3\":[true]}]");
-  assert_int_equal(sio__sio_encode_array(&b, SIO__SIO_ENC_EIO, SIO__SIO_ACK, 0, NULL, 0, 456,
-                                         NULL, 0, args, lens, 3), 0);
+  assert_int_equal(sio__sio_encode_array(&b, SIO__SIO_ENC_EIO, SIO__SIO_ACK, 0, NULL, 0, 456, NULL,
+                                         0, args, lens, 3),
+                   0);
   expect_sbuf(&b, "43456[1,\"2\",{\"3\":[true]}]");
   const char *ph[] = {"{\"_placeholder\":true,\"num\":0}", "{\"_placeholder\":true,\"num\":1}"};
   size_t phl[] = {strlen(ph[0]), strlen(ph[1])};
-  assert_int_equal(sio__sio_encode_array(&b, 0, SIO__SIO_BINARY_ACK, 2, "/", 1, 789, NULL, 0,
-                                         ph, phl, 2), 0);
+  assert_int_equal(
+      sio__sio_encode_array(&b, 0, SIO__SIO_BINARY_ACK, 2, "/", 1, 789, NULL, 0, ph, phl, 2), 0);
   expect_sbuf(&b, "62-789[{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
   assert_int_equal(sio__sio_encode_array(&b, 0, SIO__SIO_BINARY_EVENT, 1, "/custom", 7,
-                                         SIO__SIO_NO_ID, "a\"b", 3, ph, phl, 1), 0);
+                                         SIO__SIO_NO_ID, "a\"b", 3, ph, phl, 1),
+                   0);
   expect_sbuf(&b, "51-/custom,[\"a\\\"b\",{\"_placeholder\":true,\"num\":0}]");
-  assert_int_equal(sio__sio_encode_array(&b, 0, SIO__SIO_EVENT, 0, "/custom", 7, 12, "auth", 4,
-                                         NULL, NULL, 0), 0);
+  assert_int_equal(
+      sio__sio_encode_array(&b, 0, SIO__SIO_EVENT, 0, "/custom", 7, 12, "auth", 4, NULL, NULL, 0),
+      0);
   expect_sbuf(&b, "2/custom,12[\"auth\"]");
-  assert_int_equal(sio__sio_encode_array(&b, 0, SIO__SIO_ACK, 0, NULL, 0, 0, NULL, 0, NULL, NULL,
-                                         0), 0);
+  assert_int_equal(
+      sio__sio_encode_array(&b, 0, SIO__SIO_ACK, 0, NULL, 0, 0, NULL, 0, NULL, NULL, 0), 0);
   expect_sbuf(&b, "30[]");
 
   assert_int_equal(sio__sio_encode_raw(&b, 0, SIO__SIO_CONNECT, "/", 1, "{\"sid\":\"x\"}", 11), 0);
   expect_sbuf(&b, "0{\"sid\":\"x\"}");
-  assert_int_equal(sio__sio_encode_raw(&b, SIO__SIO_ENC_EIO, SIO__SIO_CONNECT_ERROR, "/random",
-                                       7, "{\"message\":\"Invalid namespace\"}", 31), 0);
+  assert_int_equal(sio__sio_encode_raw(&b, SIO__SIO_ENC_EIO, SIO__SIO_CONNECT_ERROR, "/random", 7,
+                                       "{\"message\":\"Invalid namespace\"}", 31),
+                   0);
   expect_sbuf(&b, "44/random,{\"message\":\"Invalid namespace\"}");
   assert_int_equal(sio__sio_encode_raw(&b, 0, SIO__SIO_DISCONNECT, "/custom", 7, NULL, 0), 0);
   expect_sbuf(&b, "1/custom,");

@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "http/server.h"
 #include "sio/io.h"
+#include "socketio/raw_client.h"
 
 typedef struct state {
   uv_loop_t loop;
@@ -56,22 +57,6 @@ static void on_conn(sio_socket *s, void *u) {
   sio_emitf(s, "welcome", "s", "hi");
 }
 
-static void write_str(const char *s, size_t n) {
-  uv_buf_t b = uv_buf_init((char *)s, (unsigned)n);
-  uv_try_write((uv_stream_t *)&st.client, &b, 1);
-}
-
-/* a masked text frame (mask 0) */
-static void send_text(const char *t) {
-  char f[256];
-  size_t n = strlen(t);
-  f[0] = (char)0x81;
-  f[1] = (char)(0x80 | n);
-  memset(f + 2, 0, 4);
-  memcpy(f + 6, t, n);
-  write_str(f, n + 6);
-}
-
 static void alloc_cb(uv_handle_t *h, size_t s, uv_buf_t *b) {
   b->base = st.in + st.inlen;
   b->len = sizeof st.in - st.inlen;
@@ -92,11 +77,11 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (st.step == 0 && strstr(st.in, "\r\n\r\n") && strstr(st.in, "0{\"sid\"")) {
     st.step = 1;
     if (st.fail_at >= 0) sio__alloc_fail_after(st.fail_at);
-    send_text("40");
+    raw_send_text(&st.client, "40");
   }
   if (st.step == 1 && strstr(st.in, "40{\"sid\":\"") && strstr(st.in, "42[\"welcome\",\"hi\"]")) {
     st.step = 2;
-    send_text("421[\"hello\",{\"a\" : [1,2]}]");
+    raw_send_text(&st.client, "421[\"hello\",{\"a\" : [1,2]}]");
   }
   if (st.step == 2 && strstr(st.in, "431[{\"a\":[1,2]}]")) {
     st.step = 3;
@@ -107,12 +92,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 
 static void on_connect(uv_connect_t *r, int status) {
   assert_int_equal(status, 0);
-  const char *req =
-      "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
-      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
   uv_read_start((uv_stream_t *)&st.client, alloc_cb, read_cb);
-  write_str(req, strlen(req));
+  raw_write(&st.client, raw_upgrade, strlen(raw_upgrade));
 }
 
 /* Runs the scenario; with fail_at >= 0 the fail_at-th allocation after the WebSocket opened
