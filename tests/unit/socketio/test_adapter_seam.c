@@ -269,10 +269,11 @@ static void on_reply(const char *json, size_t len, void *user) {
 static void on_acks(int status, const sio_acks *acks, void *user) {
   assert_int_equal(status, 0);
   st.acks_count = sio_acks_count(acks);
-  snprintf(st.acks_first, sizeof st.acks_first, "%s",
-           sio_args_json_all(sio_acks_args(acks, 0), NULL));
-  snprintf(st.acks_second, sizeof st.acks_second, "%s",
-           sio_args_json_all(sio_acks_args(acks, 1), NULL));
+  size_t l0, l1; /* the texts are not NUL-terminated */
+  const char *a0 = sio_args_json_all(sio_acks_args(acks, 0), &l0);
+  const char *a1 = sio_args_json_all(sio_acks_args(acks, 1), &l1);
+  snprintf(st.acks_first, sizeof st.acks_first, "%.*s", (int)l0, a0);
+  snprintf(st.acks_second, sizeof st.acks_second, "%.*s", (int)l1, a1);
   st.acks_calls++;
 }
 
