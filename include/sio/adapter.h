@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sio/cluster.h"
 #include "sio/core.h"
 #include "sio/io.h"
 
@@ -109,22 +110,6 @@ SIO_EXTERN void sio_bcast_acks_client_count(sio_bcast_acks *a, size_t clients);
 /* One remote client's answer: its ack arguments as a JSON array text. 0 or -EINVAL. */
 SIO_EXTERN int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len);
 SIO_EXTERN void sio_bcast_acks_release(sio_bcast_acks *a);
-
-/* A socket of another node (fetchSockets' RemoteSocket): JSON texts as Node sends them. */
-typedef struct sio_remote_socket {
-  const char *id;
-  const char *handshake_json; /* {"headers","time","address","xdomain","secure","issued",
-                                 "url","query","auth"} */
-  const char *const *rooms;
-  size_t nrooms;
-  const char *data_json; /* socket.data ("{}": sio keeps no JSON data of its own) */
-} sio_remote_socket;
-typedef void (*sio_remote_sockets_fn)(int status, const sio_remote_socket *sockets, size_t n,
-                                      void *user);
-
-/* fetchSockets() of the sockets on other servers that match the operator (sio_fetch_sockets
- * gives this server's). Consumes op; fn once (with the in-memory adapter: at once, none). */
-SIO_EXTERN int sio_fetch_remote_sockets(sio_op *op, sio_remote_sockets_fn fn, void *user);
 
 typedef void (*sio_member_fn)(sio_member *m, void *ctx);
 /* Called for each room name; return non-zero to stop. */
@@ -213,7 +198,7 @@ SIO_EXTERN int sio_adapter_describe_sockets(sio_nsp *nsp, const sio_bcast_opts *
                                             sio_remote_sockets_fn fn, void *user);
 /* A server-side emit from another node: data is ["event",args...] as JSON. The namespace's
  * sio_nsp_on_server_side handlers for the event run; with reply non-NULL the first handler
- * that answers (sio_server_ack_send) sends its answer through reply, once. */
+ * that answers (sio_server_ack_send_raw) sends its answer through reply, once. */
 typedef void (*sio_server_reply_fn)(const char *json, size_t len, void *user);
 SIO_EXTERN int sio_adapter_server_side_deliver(sio_nsp *nsp, const char *data, size_t len,
                                                sio_server_reply_fn reply, void *user);

@@ -396,37 +396,6 @@ SIO_EXTERN int sio_op_vemitf(sio_op *op, const char *event, const char *fmt, va_
 SIO_EXTERN int sio_ack_vsendf(sio_ack *ack, const char *fmt, va_list ap);
 SIO_EXTERN int sio_msg_vpackf(sio_msg *m, const char *fmt, va_list ap);
 
-/* --- the cluster (several servers behind a multi-node adapter, sio/adapter.h) ------------
- * With the in-memory adapter this server is the whole cluster: the server count is 1, a
- * server-side emit reaches no other server (with an ack, fn gets 0 answers), there is no
- * remote socket and every room is local. Callbacks run once, perhaps before the call
- * returns; with SIO_ETIMEDOUT they get what came in time. */
-typedef void (*sio_count_fn)(int status, size_t n, void *user);
-typedef void (*sio_names_fn)(int status, const char *const *names, size_t n, void *user);
-/* answers: one per other server, each its first ack argument as JSON text. */
-typedef void (*sio_server_acks_fn)(int status, const char *const *answers, size_t n, void *user);
-/* nsp.serverSideEmit(event, ...args): to the other servers' sio_nsp_on_server_side handlers
- * (not to clients, not to this server). args_json: the arguments as a JSON array text (NULL:
- * none). -EINVAL for a reserved event name (connect, disconnect, ...). */
-SIO_EXTERN int sio_server_side_emit(sio_nsp *nsp, const char *event, const char *args_json);
-/* serverSideEmitWithAck: fn gets every other server's answer, or SIO_ETIMEDOUT and the
- * answers so far after timeout_ms (0: the adapter's default, 5000 ms as Node's). */
-SIO_EXTERN int sio_server_side_emit_ack(sio_nsp *nsp, const char *event, const char *args_json,
-                                        uint32_t timeout_ms, sio_server_acks_fn fn, void *user);
-/* nsp.on(event) for server-side emits from other servers. ack is NULL unless the sender
- * wants an answer; answer it during the handler (sio_server_ack_send), later it is gone. */
-typedef struct sio_server_ack sio_server_ack;
-typedef void (*sio_server_event_fn)(sio_nsp *nsp, const sio_args *args, sio_server_ack *ack,
-                                    void *user);
-SIO_EXTERN int sio_nsp_on_server_side(sio_nsp *nsp, const char *event, sio_server_event_fn fn,
-                                      void *user);
-/* Answers with one JSON value (NULL: null). Once; later calls return -EALREADY. */
-SIO_EXTERN int sio_server_ack_send(sio_server_ack *ack, const char *json);
-/* io.of(nsp).adapter.serverCount(): the servers of the namespace, this one included. */
-SIO_EXTERN int sio_server_count(sio_nsp *nsp, sio_count_fn fn, void *user);
-/* adapter.allRooms(): every room of every server (sockets' own rooms included), once each. */
-SIO_EXTERN int sio_nsp_all_rooms(sio_nsp *nsp, sio_names_fn fn, void *user);
-
 /* --- other threads ------------------------------------------------------------------------
  * Safe from any thread: the event is copied, queued and emitted on the loop thread, in the
  * order of the calls. room NULL: the whole namespace; nsp NULL: "/". args_json: the arguments

@@ -4,6 +4,7 @@
  *   sio/ws.h      raw RFC 6455 WebSockets on an app
  *   sio/engine.h  Engine.IO v4 sessions on an app (what Socket.IO runs on)
  *   sio/io.h      Socket.IO v5: namespaces, events, acks, rooms, broadcast
+ *   sio/cluster.h the other servers: serverSideEmit, serverCount, allRooms, remote sockets
  *   sio/adapter.h the adapter seam (rooms, broadcast, cluster) for multi-node adapters
  * Usable from C++ (every header is extern "C"). Link with `pkg-config --libs sio`. */
 #ifndef SIO_SIO_H
@@ -14,6 +15,7 @@
 #include "sio/ws.h"
 #include "sio/engine.h"
 #include "sio/io.h"
+#include "sio/cluster.h"
 #include "sio/adapter.h"
 
 #endif

@@ -84,12 +84,12 @@ static int server_side_emit(sio_nsp *nsp, const char *event, const char *args_js
   return rc;
 }
 
-int sio_server_side_emit(sio_nsp *nsp, const char *event, const char *args_json) {
+int sio_server_side_emit_raw(sio_nsp *nsp, const char *event, const char *args_json) {
   return server_side_emit(nsp, event, args_json, 0, NULL, NULL);
 }
 
-int sio_server_side_emit_ack(sio_nsp *nsp, const char *event, const char *args_json,
-                             uint32_t timeout_ms, sio_server_acks_fn fn, void *user) {
+int sio_server_side_emit_ack_raw(sio_nsp *nsp, const char *event, const char *args_json,
+                                 uint32_t timeout_ms, sio_server_acks_fn fn, void *user) {
   if (!fn) return -EINVAL;
   return server_side_emit(nsp, event, args_json, timeout_ms, fn, user);
 }
@@ -105,7 +105,7 @@ struct sio_server_ack {
   int answered;
 };
 
-int sio_server_ack_send(sio_server_ack *ack, const char *json) {
+int sio_server_ack_send_raw(sio_server_ack *ack, const char *json) {
   if (!ack || !ack->reply) return -EINVAL;
   if (ack->answered) return -EALREADY;
   if (!json) json = "null";

@@ -258,8 +258,8 @@ static void on_server_hello(sio_nsp *nsp, const sio_args *a, sio_server_ack *ack
   assert_string_equal(sio_args_str(a, 0, NULL), "x");
   st.server_event_calls++;
   if (ack) {
-    assert_int_equal(sio_server_ack_send(ack, "\"hi\""), 0);
-    assert_int_equal(sio_server_ack_send(ack, "\"again\""), -EALREADY);
+    assert_int_equal(sio_server_ack_send_raw(ack, "\"hi\""), 0);
+    assert_int_equal(sio_server_ack_send_raw(ack, "\"again\""), -EALREADY);
   }
 }
 static void on_reply(const char *json, size_t len, void *user) {
@@ -296,9 +296,9 @@ static void cluster_calls(void) {
   assert_false(sio_in_room(st.sock, "r2"));
   assert_int_equal(sio_sockets_join(sio_to(st.io, "r1"), "r2"), 0);
   assert_int_equal(sio_server_count(st.main, on_count, NULL), 0);
-  assert_int_equal(sio_server_side_emit(st.main, "note", "[1,{\"a\" : 2}]"), 0);
-  assert_int_equal(sio_server_side_emit_ack(st.main, "ping", NULL, 1000, on_sse_acks, NULL), 0);
-  assert_int_equal(sio_server_side_emit(st.main, "disconnect", NULL), -EINVAL);
+  assert_int_equal(sio_server_side_emit_raw(st.main, "note", "[1,{\"a\" : 2}]"), 0);
+  assert_int_equal(sio_server_side_emit_ack_raw(st.main, "ping", NULL, 1000, on_sse_acks, NULL), 0);
+  assert_int_equal(sio_server_side_emit_raw(st.main, "disconnect", NULL), -EINVAL);
   assert_int_equal(sio_fetch_remote_sockets(sio_in(st.io, "lobby"), on_remote, NULL), 0);
   assert_int_equal(sio_nsp_all_rooms(st.main, on_rooms, NULL), 0);
   assert_non_null(strstr(r->log, "add_sockets(r2,rooms=1);"));
@@ -485,9 +485,9 @@ static void test_default_single_node(void **state_) {
   int calls = 0;
   assert_int_equal(sio_nsp_on_server_side(nsp, "ev", on_never, NULL), 0);
   assert_int_equal(sio_server_count(nsp, on_count1, &calls), 0);
-  assert_int_equal(sio_server_side_emit(nsp, "ev", "[1]"), 0);
-  assert_int_equal(sio_server_side_emit(nsp, "ev", "[1"), -EINVAL);
-  assert_int_equal(sio_server_side_emit_ack(nsp, "ev", NULL, 0, on_sse_none, &calls), 0);
+  assert_int_equal(sio_server_side_emit_raw(nsp, "ev", "[1]"), 0);
+  assert_int_equal(sio_server_side_emit_raw(nsp, "ev", "[1"), -EINVAL);
+  assert_int_equal(sio_server_side_emit_ack_raw(nsp, "ev", NULL, 0, on_sse_none, &calls), 0);
   assert_int_equal(sio_fetch_remote_sockets(sio_io_op(io), on_remote_none, &calls), 0);
   assert_int_equal(sio_nsp_all_rooms(nsp, on_no_rooms, &calls), 0);
   assert_int_equal(calls, 4);

@@ -1,0 +1,71 @@
+/* sio cluster: what the application sees of the other servers that share its namespaces
+ * through a multi-node adapter (sio/adapter.h), as Node's socket.io 4.8 has it:
+ * serverSideEmit (with acks) and its handlers, serverCount, allRooms and the remote half of
+ * fetchSockets.
+ *
+ * With the in-memory adapter (the default) this server is the whole cluster: the server count
+ * is 1, a server-side emit reaches no other server (with an ack, fn gets 0 answers), there is
+ * no remote socket and every room is local. Callbacks run once, perhaps before the call
+ * returns; with SIO_ETIMEDOUT they get what came in time. A dynamic parent namespace has no
+ * servers of its own: these calls refuse it (-EINVAL); ask a child. */
+#ifndef SIO_CLUSTER_H
+#define SIO_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio/core.h"
+#include "sio/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void (*sio_count_fn)(int status, size_t n, void *user);
+typedef void (*sio_names_fn)(int status, const char *const *names, size_t n, void *user);
+/* answers: one per other server, each its first ack argument as JSON text. */
+typedef void (*sio_server_acks_fn)(int status, const char *const *answers, size_t n, void *user);
+/* nsp.serverSideEmit(event, ...args): to the other servers' sio_nsp_on_server_side handlers
+ * (not to clients, not to this server). args_json: the arguments as a JSON array text (NULL:
+ * none). -EINVAL for a reserved event name (connect, disconnect, ...). */
+SIO_EXTERN int sio_server_side_emit_raw(sio_nsp *nsp, const char *event, const char *args_json);
+/* serverSideEmitWithAck: fn gets every other server's answer, or SIO_ETIMEDOUT and the
+ * answers so far after timeout_ms (0: the adapter's default, 5000 ms as Node's). */
+SIO_EXTERN int sio_server_side_emit_ack_raw(sio_nsp *nsp, const char *event, const char *args_json,
+                                            uint32_t timeout_ms, sio_server_acks_fn fn, void *user);
+/* nsp.on(event) for server-side emits from other servers. ack is NULL unless the sender
+ * wants an answer; answer it during the handler (sio_server_ack_send_raw), later it is gone. */
+typedef struct sio_server_ack sio_server_ack;
+typedef void (*sio_server_event_fn)(sio_nsp *nsp, const sio_args *args, sio_server_ack *ack,
+                                    void *user);
+SIO_EXTERN int sio_nsp_on_server_side(sio_nsp *nsp, const char *event, sio_server_event_fn fn,
+                                      void *user);
+/* Answers with one JSON value (NULL: null). Once; later calls return -EALREADY. */
+SIO_EXTERN int sio_server_ack_send_raw(sio_server_ack *ack, const char *json);
+/* io.of(nsp).adapter.serverCount(): the servers of the namespace, this one included. */
+SIO_EXTERN int sio_server_count(sio_nsp *nsp, sio_count_fn fn, void *user);
+/* adapter.allRooms(): every room of every server (sockets' own rooms included), once each. */
+SIO_EXTERN int sio_nsp_all_rooms(sio_nsp *nsp, sio_names_fn fn, void *user);
+
+/* A socket of another node (fetchSockets' RemoteSocket): JSON texts as Node sends them. */
+typedef struct sio_remote_socket {
+  const char *id;
+  const char *handshake_json; /* {"headers","time","address","xdomain","secure","issued",
+                                 "url","query","auth"} */
+  const char *const *rooms;
+  size_t nrooms;
+  const char *data_json; /* socket.data ("{}": sio keeps no JSON data of its own) */
+} sio_remote_socket;
+typedef void (*sio_remote_sockets_fn)(int status, const sio_remote_socket *sockets, size_t n,
+                                      void *user);
+
+/* fetchSockets() of the sockets on other servers that match the operator (sio_fetch_sockets
+ * gives this server's). Consumes op; fn once (with the in-memory adapter: at once, none; on a
+ * dynamic parent: none). */
+SIO_EXTERN int sio_fetch_remote_sockets(sio_op *op, sio_remote_sockets_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
