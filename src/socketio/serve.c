@@ -4,10 +4,11 @@
  * accepts it (compressed once, on first request, and kept), Cache-Control public, max-age=0.
  *
  * The request is intercepted before the app's own routes (the path is under the Socket.IO
- * prefix); names that are not bundle files fall through to the app. The bundle is generated at
- * build time (cmake/embed.cmake) and linked in. A library built without it (no node_modules at
- * build time) answers the bundle's names with 404 and a body that says how to get it, rather
- * than passing them to the app, whose 404 would not say why. */
+ * prefix: sio_app_intercept); names that are not bundle files fall through to the app. Only
+ * the HTTP layer's public calls are used (sio/http.h), as an application would. The bundle is
+ * generated at build time (cmake/embed.cmake) and linked in. A library built without it (no
+ * node_modules at build time) answers the bundle's names with 404 and a body that says how to get
+ * it, rather than passing them to the app, whose 404 would not say why. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +18,12 @@
 
 #include "core/alloc.h"
 #include "core/map.h"
-#include "http/server.h"
 #include "socketio/embedded.h"
 #include "socketio/io_internal.h"
 
 typedef struct sio__bundle {
   const sio__embedded_file *f;
-  sio__buf *plain;
-  sio__buf *gz;
+  sio__buf *gz; /* made on the first request that accepts gzip */
   int gz_failed;
   char etag[24];
 } sio__bundle;
@@ -131,22 +130,16 @@ static void serve(sio_req *req, sio_res *res, void *user) {
     sio_res_end(res);
     return;
   }
-  sio__buf *body;
-  if (accepts_gzip(sio_req_header(req, "accept-encoding")) && !bd->gz_failed) {
-    if (!bd->gz && !(bd->gz = gzip_buf(bd->f->data, bd->f->len))) bd->gz_failed = 1;
-  }
-  if (bd->gz && accepts_gzip(sio_req_header(req, "accept-encoding"))) {
-    sio_res_set_header(res, "Content-Encoding", "gzip");
-    body = bd->gz;
-  } else {
-    if (!bd->plain && !(bd->plain = sio__buf_from(bd->f->data, bd->f->len))) {
-      sio_res_send_status(res, 500);
-      return;
-    }
-    body = bd->plain;
-  }
+  int gzip = accepts_gzip(sio_req_header(req, "accept-encoding"));
+  if (gzip && !bd->gz && !bd->gz_failed && !(bd->gz = gzip_buf(bd->f->data, bd->f->len)))
+    bd->gz_failed = 1;
   sio_res_status(res, 200);
-  sio__res_send_buf(res, body, 0, body->len);
+  if (gzip && bd->gz) {
+    sio_res_set_header(res, "Content-Encoding", "gzip");
+    sio_res_send(res, bd->gz->data, bd->gz->len);
+  } else {
+    sio_res_send(res, bd->f->data, bd->f->len); /* the embedded bytes themselves */
+  }
 }
 
 int sio__serve_client_init(sio_io *io) {
@@ -166,14 +159,13 @@ int sio__serve_client_init(sio_io *io) {
   if (!prefix) return -ENOMEM;
   memcpy(prefix, io->path, pl);
   memcpy(prefix + pl, "socket.io", 10); /* every bundle file starts so */
-  int rc = sio__app_intercept(io->app, prefix, serve, io);
+  int rc = sio_app_intercept(io->app, prefix, serve, io);
   sio__free(prefix);
   return rc;
 }
 
 void sio__serve_client_free(sio_io *io) {
   for (size_t i = 0; i < io->nbundle; i++) {
-    if (io->bundle[i].plain) sio__buf_unref(io->bundle[i].plain);
     if (io->bundle[i].gz) sio__buf_unref(io->bundle[i].gz);
   }
   sio__free(io->bundle);
