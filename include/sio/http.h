@@ -175,6 +175,14 @@ SIO_EXTERN const char *sio_req_form(const sio_req *req, const char *name); /* ur
 typedef void (*sio_body_fn)(sio_req *req, sio_res *res, int status, void *user);
 SIO_EXTERN int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_body_fn cb,
                                  void *user);
+/* Conditional GET (RFC 9110 13.1, Express's req.fresh): 1 when the client's cached copy is
+ * current, so that the answer is 304 Not Modified (sio_res_status(res, 304), sio_res_end(res):
+ * set ETag, Cache-Control and the like first, a 304 carries them). If the request has
+ * If-None-Match, it decides: it lists etag (compared weakly: W/ prefixes are ignored on both
+ * sides) or is "*". Otherwise If-Modified-Since decides when last_modified >= 0 (seconds since
+ * the epoch): fresh when the resource is not newer than that date. 0 otherwise. etag may be
+ * NULL (dates only). Static files and the Socket.IO client bundle answer 304 through this. */
+SIO_EXTERN int sio_req_fresh(const sio_req *req, const char *etag, int64_t last_modified);
 /* Per-request slot for middleware to pass data on (like res.locals). */
 SIO_EXTERN void sio_req_set_data(sio_req *req, void *data);
 SIO_EXTERN void *sio_req_data(const sio_req *req);

@@ -110,25 +110,10 @@ static int apply_cors(sio_eio *e, sio_req *req, sio_res *res) {
 
 /* --- handshake info ----------------------------------------------------------------------- */
 
-static int hexv(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes [p, end) into out ('+' is a space); returns the end of what was written. */
+/* Percent-decodes [p, end) into out ('+' is a space; a bad escape stays as it is); returns the
+ * end of what was written, past its NUL. */
 static char *pct_decode(const char *p, const char *end, char *out) {
-  for (; p < end; p++) {
-    if (*p == '%' && end - p >= 3 && hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
-      *out++ = (char)(hexv(p[1]) << 4 | hexv(p[2]));
-      p += 2;
-    } else {
-      *out++ = *p == '+' ? ' ' : *p;
-    }
-  }
-  *out++ = 0;
-  return out;
+  return out + sio__pct_decode(p, (size_t)(end - p), out, 1, NULL) + 1;
 }
 
 /* Copies what the layer above may want of the handshake request into one block. The request

@@ -163,16 +163,11 @@ const sio__hook *sio__app_find_upgrade(sio_app *app, const char *path) {
 
 /* --- Date, cached per second ---------------------------------------------------------------- */
 const char *sio__app_date(sio_app *app) {
-  static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   time_t now = time(NULL);
   if ((uint64_t)now != app->date_sec || !app->date[0]) {
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    snprintf(app->date, sizeof(app->date), "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
-             days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char d[40];
+    sio__http_date(now, d, sizeof(d));
+    snprintf(app->date, sizeof(app->date), "Date: %s\r\n", d);
     app->date_sec = (uint64_t)now;
   }
   return app->date;

@@ -7,6 +7,7 @@
 #define SIO_HTTP_APP_INTERNAL_H
 
 #include <stdio.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -199,7 +200,6 @@ void sio__router_free_layers(sio_router *r);
 sio_req *sio__req_new(sio__hconn *hc, const char *head, size_t head_len); /* NULL: no memory */
 void sio__req_free(sio_req *req);
 void sio__req_body_done(sio_req *req);
-int sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space); /* -1 bad */
 int sio__accepts(const sio_req *req, const char *header, const char *token);
 int sio__req_is_head(const sio_req *req);
 
@@ -210,6 +210,10 @@ const char *sio__res_get_header(sio_res *res, const char *name, char *buf, size_
 void sio__res_remove_header(sio_res *res, const char *name);
 int sio__hconn_writable(sio_res *res);
 void sio__views_release(sio_app *app); /* the app's views, at sio_app_free */
+
+/* conditional.c */
+/* t as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), for Last-Modified and Date. */
+void sio__http_date(time_t t, char *out, size_t n);
 
 /* static.c */
 

@@ -364,13 +364,6 @@ long sio__http_parse_head(sio__http_parser *p, const char *buf, size_t len) {
   }
 }
 
-static int hexval(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 static void end_size_line(sio__http_parser *p) {
   p->trailer_bytes = 0;
   if (p->remaining == 0)
@@ -400,7 +393,7 @@ long sio__http_body(sio__http_parser *p, const char *in, size_t len, const char 
     switch (p->chunk_state) {
     case CS_SIZE:
     case CS_SIZE_MORE: {
-      int h = hexval(c);
+      int h = sio__hex_value(c);
       if (h >= 0) {
         if (p->chunk_digits >= 16) return fail(p, 400, "Chunk size too large");
         p->remaining = (p->remaining << 4) | (uint64_t)h;

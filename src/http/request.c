@@ -7,39 +7,36 @@
 #include <strings.h>
 
 #include "core/alloc.h"
+#include "core/codec.h"
 #include "http/app_internal.h"
 
 int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
                           void (*free_user)(void *));
 
-static int hexv(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Decodes in[0..n) into out (n + 1 bytes), NUL-terminated. -1 on a bad escape (out then holds
- * a partial result). The decoded bytes may include NUL: callers that care check strlen. */
-int sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space) {
+/* The one percent-decoder (see http/server.h): paths, route parameters, query strings, form
+ * fields, cookies, static file names and the Engine.IO handshake's query all use it. */
+size_t sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space, int *bad) {
   size_t o = 0;
-  int bad = 0;
+  int was_bad = 0;
   for (size_t i = 0; i < n; i++) {
     char c = in[i];
     if (c == '%') {
-      if (i + 2 < n && hexv(in[i + 1]) >= 0 && hexv(in[i + 2]) >= 0) {
-        out[o++] = (char)(hexv(in[i + 1]) * 16 + hexv(in[i + 2]));
+      int hi, lo;
+      if (i + 2 < n && (hi = sio__hex_value((unsigned char)in[i + 1])) >= 0 &&
+          (lo = sio__hex_value((unsigned char)in[i + 2])) >= 0) {
+        out[o++] = (char)(hi << 4 | lo);
         i += 2;
         continue;
       }
-      bad = 1;
+      was_bad = 1;
       out[o++] = c;
       continue;
     }
     out[o++] = plus_as_space && c == '+' ? ' ' : c;
   }
   out[o] = 0;
-  return bad ? -1 : (int)o;
+  if (bad) *bad = was_bad;
+  return o;
 }
 
 /* Makes the request object of a connection's complete head (connection.c); copies the head; head
@@ -91,7 +88,9 @@ sio_req *sio__req_new(sio__hconn *hc, const char *buf, size_t head_len) {
   memcpy(req->path_raw, req->url, plen);
   req->path_raw[plen] = 0;
   req->path_dec = req->path_raw + plen + 1;
-  if (sio__pct_decode(req->path_raw, plen, req->path_dec, 0) < 0) req->path_dec[0] = 0;
+  int bad;
+  sio__pct_decode(req->path_raw, plen, req->path_dec, 0, &bad);
+  if (bad) req->path_dec[0] = 0;
   req->body_done = p->body_done;
   req->res.req = req;
   req->res.status = 200;
@@ -186,12 +185,13 @@ static int parse_pairs(const char *s, size_t len, char sep, int plus, int trim, 
       while (kl && (s[st + kl - 1] == ' ')) kl--;
     if (trim && vl >= 2 && v[0] == '"' && v[vl - 1] == '"') v++, vl -= 2;
     char *k = str;
-    long dl = sio__pct_decode(s + st, kl, k, plus);
-    if (dl < 0) memcpy(k, s + st, kl), k[kl] = 0, dl = (long)kl;
+    int bad;
+    size_t dl = sio__pct_decode(s + st, kl, k, plus, &bad);
+    if (bad) memcpy(k, s + st, kl), k[kl] = 0, dl = kl;
     str += dl + 1;
     char *val = str;
-    dl = sio__pct_decode(v, vl, val, plus);
-    if (dl < 0) memcpy(val, v, vl), val[vl] = 0, dl = (long)vl;
+    dl = sio__pct_decode(v, vl, val, plus, &bad);
+    if (bad) memcpy(val, v, vl), val[vl] = 0, dl = vl;
     str += dl + 1;
     kv[n].name = k;
     kv[n].value = val;

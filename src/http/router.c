@@ -159,7 +159,9 @@ static int add_param(sio_req *req, const char *name, size_t nlen, const char *v,
     sio__free(val);
     return -1;
   }
-  if (sio__pct_decode(v, vlen, val, 0) < 0) {
+  int bad;
+  sio__pct_decode(v, vlen, val, 0, &bad);
+  if (bad) {
     memcpy(val, v, vlen);
     val[vlen] = 0;
   }

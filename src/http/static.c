@@ -6,9 +6,9 @@
  * symlinks are followed) must stay inside the root's realpath, else 404: a symlink leading out
  * of the root serves nothing. Dotfiles are hidden (404) unless allowed.
  *
- * Caching: a weak ETag from size and mtime, Last-Modified; If-None-Match takes precedence over
- * If-Modified-Since (RFC 9110 13.2.2); both give 304. A single byte range gives 206 (or 416
- * when unsatisfiable); If-Range that does not match disables the range.
+ * Caching: a weak ETag from size and mtime, Last-Modified; a request whose copy is current
+ * (sio_req_fresh, conditional.c: If-None-Match, else If-Modified-Since) gets 304. A single byte
+ * range gives 206 (or 416 when unsatisfiable); If-Range that does not match disables the range.
  *
  * The body is streamed: 64 KiB reads through libuv's thread pool (uv_fs_read), each written
  * before the next is asked for, and reading waits while the connection has more than 256 KiB
@@ -75,33 +75,6 @@ typedef struct fstream {
   z_stream z;
   int gzip, reading, aborted, waiting;
 } fstream;
-
-/* --- dates ------------------------------------------------------------------------------- */
-static void http_date(time_t t, char *out, size_t n) {
-  static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-           months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); -1 if not one. */
-static time_t parse_http_date(const char *s) {
-  static const char *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  char wd[4], mon[4];
-  struct tm tm;
-  memset(&tm, 0, sizeof(tm));
-  if (sscanf(s, "%3s, %d %3s %d %d:%d:%d GMT", wd, &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour,
-             &tm.tm_min, &tm.tm_sec) != 7)
-    return -1;
-  const char *m = strstr(months, mon);
-  if (!m || strlen(mon) != 3) return -1;
-  tm.tm_mon = (int)(m - months) / 3;
-  tm.tm_year -= 1900;
-  return timegm(&tm);
-}
 
 /* --- streaming ------------------------------------------------------------------------------ */
 static void stream_free(fstream *st) {
@@ -208,25 +181,7 @@ static void on_drain(sio_res *res) {
   read_next(st);
 }
 
-/* --- conditional requests, ranges --------------------------------------------------------- */
-static int etag_matches(const char *inm, const char *etag) {
-  /* weak comparison: W/ prefixes are ignored on both sides */
-  const char *e = strncmp(etag, "W/", 2) == 0 ? etag + 2 : etag;
-  size_t el = strlen(e);
-  const char *p = inm;
-  while (*p) {
-    while (*p == ' ' || *p == ',') p++;
-    if (*p == '*') return 1;
-    const char *s = p;
-    while (*p && *p != ',') p++;
-    const char *t = p;
-    while (t > s && t[-1] == ' ') t--;
-    if (t - s >= 2 && strncmp(s, "W/", 2) == 0) s += 2;
-    if ((size_t)(t - s) == el && strncmp(s, e, el) == 0) return 1;
-  }
-  return 0;
-}
-
+/* --- ranges --------------------------------------------------------- */
 /* Parses "bytes=a-b" against size. 1: a range set; 0: no usable range (serve whole);
  * -1: unsatisfiable (416). */
 static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to) {
@@ -284,7 +239,7 @@ static int serve_file(sio_req *req, sio_res *res, const char *path, const struct
   snprintf(etag, sizeof(etag), "W/\"%llx-%llx\"", (unsigned long long)sb->st_size,
            (unsigned long long)sb->st_mtime * 1000ULL +
                (unsigned long long)(sb->st_mtim.tv_nsec / 1000000));
-  http_date(sb->st_mtime, lm, sizeof(lm));
+  sio__http_date(sb->st_mtime, lm, sizeof(lm));
   uint64_t size = (uint64_t)sb->st_size;
   snprintf(buf, sizeof(buf), "public, max-age=%d", max_age);
   char have[8];
@@ -296,17 +251,7 @@ static int serve_file(sio_req *req, sio_res *res, const char *path, const struct
   int compressible = !no_gzip && sio__mime_compressible(mime);
   if (compressible) sio_res_append_header(res, "Vary", "Accept-Encoding");
 
-  /* conditionals */
-  const char *inm = sio_req_header(req, "If-None-Match");
-  const char *ims = sio_req_header(req, "If-Modified-Since");
-  int not_modified = 0;
-  if (inm)
-    not_modified = etag_matches(inm, etag);
-  else if (ims) {
-    time_t t = parse_http_date(ims);
-    not_modified = t >= 0 && sb->st_mtime <= t;
-  }
-  if (not_modified) {
+  if (sio_req_fresh(req, etag, (int64_t)sb->st_mtime)) {
     sio_res_status(res, 304);
     return sio_res_end(res);
   }
@@ -512,10 +457,11 @@ static void static_mw(sio_req *req, sio_res *res, void *user) {
     while (*e && *e != '/') e++;
     size_t n = (size_t)(e - p);
     if (n) {
-      int dn = sio__pct_decode(p, n, seg, 0);
-      if (dn < 0)
+      int bad;
+      size_t dn = sio__pct_decode(p, n, seg, 0, &bad);
+      if (bad)
         status = 400;
-      else if ((size_t)dn != strlen(seg) || strchr(seg, '/') || strchr(seg, '\\'))
+      else if (dn != strlen(seg) || strchr(seg, '/') || strchr(seg, '\\'))
         status = 403; /* NUL, encoded slash or backslash */
       else if (strcmp(seg, "..") == 0)
         status = 403;

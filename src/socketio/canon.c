@@ -15,22 +15,12 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/codec.h"
 #include "core/json.h"
 #include "socketio/io_internal.h"
 
 static int is_ws(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-static unsigned read_u4(const char *p) {
-  return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
 }
 
 static void put_utf8(sio__sbuf *out, unsigned cp) {
@@ -59,7 +49,7 @@ static void put_utf8(sio__sbuf *out, unsigned cp) {
 }
 
 static void put_escaped_unit(sio__sbuf *out, unsigned u) {
-  static const char hex[] = "0123456789abcdef";
+  static const char hex[] = SIO__HEX_DIGITS;
   char b[6] = {'\\', 'u', hex[u >> 12 & 15], hex[u >> 8 & 15], hex[u >> 4 & 15], hex[u & 15]};
   sio__sbuf_append(out, b, 6);
 }
@@ -110,10 +100,10 @@ static void canon_string(sio__sbuf *out, const char *s, size_t n) {
       i += 2;
       break;
     case 'u': {
-      unsigned u = read_u4(s + i + 2);
+      unsigned u = sio__hex4(s + i + 2);
       i += 6;
       if (u >= 0xd800 && u <= 0xdbff && i + 6 <= n - 1 && s[i] == '\\' && s[i + 1] == 'u') {
-        unsigned lo = read_u4(s + i + 2);
+        unsigned lo = sio__hex4(s + i + 2);
         if (lo >= 0xdc00 && lo <= 0xdfff) {
           put_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
           i += 6;

@@ -71,12 +71,6 @@ static int accepts_gzip(const char *ae) {
   return 1;
 }
 
-static int etag_matches(const char *inm, const char *etag) {
-  if (!inm) return 0;
-  if (strcmp(inm, "*") == 0) return 1;
-  return strstr(inm, etag) != NULL; /* the tag itself, or W/ + it, in a list */
-}
-
 /* What the official server serves under its path: the names of cmake/embed.cmake. */
 static const char *const bundle_names[] = {"socket.io.js",         "socket.io.min.js",
                                            "socket.io.js.map",     "socket.io.min.js.map",
@@ -125,7 +119,7 @@ static void serve(sio_req *req, sio_res *res, void *user) {
                             : "application/javascript; charset=utf-8");
   sio_res_set_header(res, "ETag", bd->etag);
   sio_res_set_header(res, "Vary", "Accept-Encoding");
-  if (etag_matches(sio_req_header(req, "if-none-match"), bd->etag)) {
+  if (sio_req_fresh(req, bd->etag, -1)) {
     sio_res_status(res, 304);
     sio_res_end(res);
     return;

@@ -1,4 +1,5 @@
-/* Unit tests for src/core: buffers, strings, map, base64, ids, allocator fault injection. */
+/* Unit tests for src/core: buffers, strings, map, hex digits, base64, ids, allocator fault
+ * injection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,8 +55,10 @@ static void test_map(void **state) {
   for (int i = 0; i < 1000; i++) {
     int n = snprintf(key, sizeof key, "k%d", i);
     void *v = sio__map_get(&m, key, (size_t)n);
-    if (i % 2) assert_ptr_equal(v, (void *)(intptr_t)(i + 1));
-    else assert_null(v);
+    if (i % 2)
+      assert_ptr_equal(v, (void *)(intptr_t)(i + 1));
+    else
+      assert_null(v);
   }
   size_t it = 0, seen = 0;
   while (sio__map_next(&m, &it)) seen++;
@@ -126,11 +129,30 @@ static void test_random_id(void **state) {
   assert_string_not_equal(a, b);
 }
 
+/* The hex helpers every layer uses (HTTP chunk sizes, percent-decoding, JSON \u escapes). */
+static void test_hex(void **state) {
+  for (int c = 0; c < 256; c++) {
+    int want = c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+    assert_int_equal(sio__hex_value((unsigned char)c), want);
+  }
+  assert_int_equal(sio__hex4("0000"), 0);
+  assert_int_equal(sio__hex4("00e9"), 0xe9);
+  assert_int_equal(sio__hex4("D83D"), 0xd83d);
+  assert_int_equal(sio__hex4("ffFF"), 0xffff);
+  assert_int_equal(sio__hex4("12345"), 0x1234); /* four digits, no more */
+  assert_int_equal(SIO__HEX_DIGITS[0xa], 'a');
+  assert_int_equal(SIO__HEX_DIGITS[15], 'f');
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sbuf_to_buf), cmocka_unit_test(test_sbuf_oom),
-      cmocka_unit_test(test_map),         cmocka_unit_test(test_base64),
-      cmocka_unit_test(test_random_id),   cmocka_unit_test(test_map_ref),
+      cmocka_unit_test(test_hex),      cmocka_unit_test(test_sbuf_to_buf),
+      cmocka_unit_test(test_sbuf_oom), cmocka_unit_test(test_map),
+      cmocka_unit_test(test_base64),   cmocka_unit_test(test_random_id),
+      cmocka_unit_test(test_map_ref),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

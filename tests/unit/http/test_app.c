@@ -491,6 +491,61 @@ static void test_alloc_failures(void **s) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* --- conditional GET (sio_req_fresh) --------------------------------------------------------- */
+#define LAST_MODIFIED 784111777 /* Sun, 06 Nov 1994 08:49:37 GMT */
+static void on_cached(sio_req *req, sio_res *res, void *u) {
+  sio_res_set_header(res, "ETag", "\"v1\"");
+  if (sio_req_fresh(req, "\"v1\"", LAST_MODIFIED)) {
+    sio_res_status(res, 304);
+    sio_res_end(res);
+    return;
+  }
+  sio_res_text(res, "body");
+}
+
+/* The status line a GET /c with the given conditional header lines gets. */
+static int cached_status(uv_loop_t *loop, int port, const char *headers) {
+  char req[512];
+  snprintf(req, sizeof req, "GET /c HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", headers);
+  char *r = roundtrip(loop, port, req);
+  int status = 0;
+  sscanf(r, "HTTP/1.1 %d", &status);
+  if (status == 304) assert_null(strstr(r, "body")); /* a 304 carries no body */
+  free(r);
+  return status;
+}
+
+static void test_fresh(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_app *app = new_app(&loop);
+  assert_int_equal(sio_app_get(app, "/c", on_cached, NULL), 0);
+  assert_int_equal(sio_app_listen(app), 0);
+  int port = sio_app_port(app);
+  assert_int_equal(cached_status(&loop, port, ""), 200);
+  assert_int_equal(cached_status(&loop, port, "If-None-Match: \"v1\"\r\n"), 304);
+  assert_int_equal(cached_status(&loop, port, "If-None-Match: W/\"v1\"\r\n"), 304);
+  assert_int_equal(cached_status(&loop, port, "If-None-Match: \"a\", \"v1\"\r\n"), 304);
+  assert_int_equal(cached_status(&loop, port, "If-None-Match: *\r\n"), 304);
+  assert_int_equal(cached_status(&loop, port, "If-None-Match: \"v2\"\r\n"), 200);
+  assert_int_equal(cached_status(&loop, port, "If-None-Match: \"v1x\"\r\n"), 200);
+  const char *same = "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n";
+  assert_int_equal(cached_status(&loop, port, same), 304);
+  assert_int_equal(
+      cached_status(&loop, port, "If-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"), 304);
+  assert_int_equal(
+      cached_status(&loop, port, "If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n"), 200);
+  assert_int_equal(cached_status(&loop, port, "If-Modified-Since: yesterday\r\n"), 200);
+  /* If-None-Match decides when present (RFC 9110 13.2.2) */
+  assert_int_equal(
+      cached_status(
+          &loop, port,
+          "If-None-Match: \"v2\"\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"),
+      200);
+  free_app(&loop, app);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get),
@@ -502,6 +557,7 @@ int main(void) {
       cmocka_unit_test(test_body_pending_at_app_free),
       cmocka_unit_test(test_header_timeouts_spread),
       cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_fresh),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
