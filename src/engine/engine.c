@@ -74,7 +74,7 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
   e->ws_opts.idle_timeout_ms = UINT32_MAX; /* the Engine.IO heartbeat does this job */
   e->ws_opts.deflate = e->opts.per_message_deflate;
   if (!e->path || sio__eio_encode_open_tails(e) ||
-      sio__app_intercept(app, e->path, sio__eio_on_http, e) ||
+      sio_app_intercept(app, e->path, sio__eio_on_http, e) ||
       sio__app_on_upgrade(app, e->path, sio__eio_on_upgrade, e) ||
       sio__app_on_shutdown(app, on_shutdown, e)) {
     /* hooks already registered keep pointing at e: mark it closed rather than free it */

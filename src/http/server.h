@@ -13,10 +13,11 @@
  *   `res` are valid only during the call when the hook returns 1 (copy what you keep).
  *   Without a matching hook, an upgrade request is an ordinary request.
  *
- * - Intercepts: handlers that run before the app's middleware and router for requests whose
- *   path starts with the prefix (as Node's engine.io answers before express). The handler answers
- *   (possibly later: held long-polls) or calls sio_next(req, res) to fall through to the app.
- *   The longest matching prefix wins; at most one intercept runs per request.
+ * - Intercepts (the public sio_app_intercept of sio/http.h): handlers that run before the app's
+ *   middleware and router for requests whose path starts with the prefix (as Node's engine.io
+ *   answers before express). The handler answers (possibly later: held long-polls) or calls
+ *   sio_next(req, res) to fall through to the app. The longest matching prefix wins; at most
+ *   one intercept runs per request.
  *
  * - Shutdown hooks: called once when graceful shutdown begins (sio_app_close or a signal), after
  *   the listener stopped accepting: close WebSockets with 1001, release held polls. In-flight
@@ -36,12 +37,6 @@
 typedef int (*sio__upgrade_fn)(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
                                size_t rest_len, void *user);
 int sio__app_on_upgrade(sio_app *app, const char *path_prefix, sio__upgrade_fn fn, void *user);
-
-/* The layers' name for the public sio_app_intercept (see include/sio/http.h). */
-static inline int sio__app_intercept(sio_app *app, const char *path_prefix, sio_handler_fn fn,
-                                     void *user) {
-  return sio_app_intercept(app, path_prefix, fn, user);
-}
 
 typedef void (*sio__shutdown_fn)(sio_app *app, void *user);
 int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user);

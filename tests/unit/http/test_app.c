@@ -215,7 +215,7 @@ static void test_intercept_and_shutdown(void **s) {
   uv_loop_init(&loop);
   sio_app *app = new_app(&loop);
   assert_non_null(sio__app_net(app));
-  assert_int_equal(sio__app_intercept(app, "/socket.io/", intercept, NULL), 0);
+  assert_int_equal(sio_app_intercept(app, "/socket.io/", intercept, NULL), 0);
   assert_int_equal(sio_app_get(app, "/socket.io/x", on_hello, NULL), 0);
   assert_int_equal(sio__app_on_shutdown(app, on_shutdown, NULL), 0);
   assert_int_equal(sio_app_listen(app), 0);
