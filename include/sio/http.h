@@ -183,6 +183,11 @@ SIO_EXTERN int sio_req_read_body(sio_req *req, sio_res *res, size_t limit, sio_b
  * the epoch): fresh when the resource is not newer than that date. 0 otherwise. etag may be
  * NULL (dates only). Static files and the Socket.IO client bundle answer 304 through this. */
 SIO_EXTERN int sio_req_fresh(const sio_req *req, const char *etag, int64_t last_modified);
+/* Whether the answer may be gzipped (Express's req.acceptsEncodings('gzip')): by the request's
+ * Accept-Encoding as RFC 9110 12.5.3 reads it (gzip, else "*", with a q above 0 and no lower
+ * than an explicit identity's; "gzip;q=0" and "*;q=0" refuse). Static files, Engine.IO's
+ * polling responses and the Socket.IO client bundle negotiate through the same reading. */
+SIO_EXTERN int sio_req_accepts_gzip(const sio_req *req);
 /* Per-request slot for middleware to pass data on (like res.locals). */
 SIO_EXTERN void sio_req_set_data(sio_req *req, void *data);
 SIO_EXTERN void *sio_req_data(const sio_req *req);

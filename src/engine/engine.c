@@ -37,6 +37,17 @@ static void apply_defaults(sio_eio_opts *o) {
   if (!o->compression_threshold) o->compression_threshold = d.compression_threshold;
   if (!o->send_buffer_limit) o->send_buffer_limit = d.send_buffer_limit;
 }
+/* CORS as Node's engine.io applies the cors middleware: every OPTIONS is a preflight. */
+static void set_cors(sio_eio *e) {
+  const sio_eio_opts *o = &e->opts;
+  e->cors_on = o->cors_origin || o->cors_origin_fn;
+  e->cors = (sio__cors){.origin = o->cors_origin_fn ? NULL : o->cors_origin,
+                        .origin_fn = o->cors_origin_fn,
+                        .origin_user = o->cors_user,
+                        .credentials = o->cors_credentials,
+                        .every_options_is_preflight = 1};
+}
+
 /* --- server ------------------------------------------------------------------------------- */
 
 /* Every session is in the map until it closes; closing deletes its entry (a tombstone: the
@@ -73,6 +84,7 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
   e->ws_opts.drop_when_full = 1;           /* SIO_ETOOLARGE: the layer above decides */
   e->ws_opts.idle_timeout_ms = UINT32_MAX; /* the Engine.IO heartbeat does this job */
   e->ws_opts.deflate = e->opts.per_message_deflate;
+  set_cors(e);
   if (!e->path || sio__eio_encode_open_tails(e) ||
       sio_app_intercept(app, e->path, sio__eio_on_http, e) ||
       sio__app_on_upgrade(app, e->path, sio__eio_on_upgrade, e) ||

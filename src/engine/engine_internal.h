@@ -18,6 +18,7 @@
 #include "core/map.h"
 #include "engine/codec.h"
 #include "engine/engine.h"
+#include "http/negotiate.h"
 #include "http/server.h"
 #include "net/net.h"
 #include "ws/ws.h"
@@ -83,6 +84,8 @@ struct sio_eio {
   /* the open packet after the sid, without and with the upgrade list: set by the options
    * alone, so encoded once at attach (see sio__eio_open_packet) */
   sio__sbuf open_tail[2];
+  sio__cors cors; /* from the cors_ options, when cors_on */
+  int cors_on;
 };
 
 /* --- session.c ---------------------------------------------------------------------------- */
@@ -160,7 +163,5 @@ sio__eio_handshake *sio__eio_handshake_copy(sio_req *req);
 int sio__eio_encode_open_tails(sio_eio *e);
 /* The open packet into buf (SIO__EIO_OPEN_PACKET_MAX bytes); returns its length. */
 size_t sio__eio_open_packet(const sio__eio_session *s, char *buf, int with_upgrades);
-/* Whether the request accepts a gzipped answer (gzip;q=0 refuses). */
-int sio__eio_accepts_gzip(const sio_req *req);
 
 #endif

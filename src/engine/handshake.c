@@ -1,9 +1,10 @@
 /* Engine.IO requests: routing and checks (as Node's engine.io, in its order), CORS, the polling
  * handshake, the copy of the handshake request kept for the layer above, and the open packet.
  *
- * A polling request is an HTTP intercept of the app on the engine's path: CORS first (a
- * preflight is answered here), then the checks, then the handshake or the session's GET or
- * POST (polling.c). A WebSocket upgrade takes the same checks (websocket.c). */
+ * A polling request is an HTTP intercept of the app on the engine's path: CORS first (the HTTP
+ * layer's policy, http/negotiate.h; a preflight is answered there), then the checks, then the
+ * handshake or the session's GET or POST (polling.c). A WebSocket upgrade takes the same checks
+ * (websocket.c). */
 #include "engine/engine_internal.h"
 
 #include <errno.h>
@@ -30,82 +31,6 @@ void sio__eio_send_error(sio_res *res, sio__eio_error code) {
   sio_res_set_header(res, "Content-Type", "application/json");
   const char *body = sio__eio_error_json(code);
   sio_res_send(res, body, strlen(body));
-}
-
-/* Whether a comma-separated list contains `item` (exact, spaces around items ignored). */
-static int list_has(const char *list, const char *item) {
-  size_t il = strlen(item);
-  const char *p = list;
-  while (*p) {
-    while (*p == ' ' || *p == ',') p++;
-    const char *e = p;
-    while (*e && *e != ',') e++;
-    const char *t = e;
-    while (t > p && t[-1] == ' ') t--;
-    if ((size_t)(t - p) == il && strncmp(p, item, il) == 0) return 1;
-    p = e;
-  }
-  return 0;
-}
-
-int sio__eio_accepts_gzip(const sio_req *req) {
-  const char *ae = sio_req_header(req, "Accept-Encoding");
-  if (!ae) return 0;
-  const char *g = strcasestr(ae, "gzip");
-  if (!g) return 0;
-  const char *q = g + 4;
-  while (*q == ' ') q++;
-  if (*q == ';') { /* gzip;q=0 refuses it */
-    const char *v = strstr(q, "q=");
-    if (v && v[2] == '0' &&
-        (v[3] == 0 || v[3] == ',' ||
-         (v[3] == '.' && strspn(v + 4, "0") > 0 &&
-          (v[4 + strspn(v + 4, "0")] == 0 || v[4 + strspn(v + 4, "0")] == ','))))
-      return 0;
-  }
-  return 1;
-}
-
-/* --- CORS (as Node's `cors` middleware that engine.io applies) ------------------------------ */
-
-static int cors_enabled(const sio_eio *e) {
-  return e->opts.cors_origin || e->opts.cors_origin_fn;
-}
-
-/* Adds the CORS headers; returns 1 if this was a preflight that has been answered. */
-static int apply_cors(sio_eio *e, sio_req *req, sio_res *res) {
-  if (!cors_enabled(e)) return 0;
-  const char *origin = sio_req_header(req, "Origin");
-  const char *allow = NULL;
-  int vary = 0;
-  if (e->opts.cors_origin_fn) {
-    vary = 1;
-    if (origin && e->opts.cors_origin_fn(origin, e->opts.cors_user)) allow = origin;
-  } else if (strcmp(e->opts.cors_origin, "*") == 0) {
-    if (e->opts.cors_credentials) {
-      vary = 1;
-      allow = origin;
-    } else {
-      allow = "*";
-    }
-  } else {
-    vary = 1;
-    if (origin && list_has(e->opts.cors_origin, origin)) allow = origin;
-  }
-  if (allow) sio_res_set_header(res, "Access-Control-Allow-Origin", allow);
-  if (vary) sio_res_append_header(res, "Vary", "Origin");
-  if (e->opts.cors_credentials) sio_res_set_header(res, "Access-Control-Allow-Credentials", "true");
-  if (strcmp(sio_req_method(req), "OPTIONS") != 0) return 0;
-  sio_res_set_header(res, "Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
-  const char *rh = sio_req_header(req, "Access-Control-Request-Headers");
-  if (rh) {
-    sio_res_set_header(res, "Access-Control-Allow-Headers", rh);
-    sio_res_append_header(res, "Vary", "Access-Control-Request-Headers");
-  }
-  sio_res_status(res, 204); /* as the cors middleware: Content-Length: 0, no body type */
-  sio_res_set_header(res, "Content-Length", "0");
-  sio_res_end(res);
-  return 1;
 }
 
 /* --- handshake info ----------------------------------------------------------------------- */
@@ -214,7 +139,7 @@ static void handshake_polling(sio_eio *e, sio_req *req, sio_res *res) {
   char pkt[SIO__EIO_OPEN_PACKET_MAX];
   sio__sbuf body = SIO__SBUF_INIT;
   sio__sbuf_append(&body, pkt, sio__eio_open_packet(s, pkt, 1));
-  sio__eio_respond_payload(s, res, &body, e->opts.http_compression && sio__eio_accepts_gzip(req));
+  sio__eio_respond_payload(s, res, &body, e->opts.http_compression && sio_req_accepts_gzip(req));
   sio__sbuf_free(&body);
   sio__eio_schedule_ping(s);
   sio__eio_ref(s);
@@ -280,7 +205,7 @@ void sio__eio_on_http(sio_req *req, sio_res *res, void *user) {
     sio_next(req, res);
     return;
   }
-  if (apply_cors(e, req, res)) return;
+  if (e->cors_on && sio__cors_apply(&e->cors, req, res)) return; /* a preflight */
   set_common_headers(res);
   sio__eio_session *s;
   sio__eio_error code;

@@ -122,7 +122,7 @@ void sio__eio_poll_get(sio__eio_session *s, sio_req *req, sio_res *res) {
   }
   sio__eio_ref(s);
   s->get_res = res;
-  s->get_gzip = s->eio->opts.http_compression && sio__eio_accepts_gzip(req);
+  s->get_gzip = s->eio->opts.http_compression && sio_req_accepts_gzip(req);
   sio_res_on_close(res, on_get_gone, s);
   if (s->state == ST_CLOSING) {
     /* the final packets of a closed session */

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/codec.h"
 #include "http/app_internal.h"
+#include "http/negotiate.h"
 
 int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
                           void (*free_user)(void *));
@@ -401,10 +402,13 @@ int sio_app_use_urlencoded(sio_app *app, size_t limit) {
   return use_body_parser(app, limit, form_mw);
 }
 
-/* --- CORS --------------------------------------------------------------------------------- */
+/* --- CORS ---------------------------------------------------------------------------------
+ * The policy is negotiate.c's (sio__cors_apply); the middleware owns its strings. Only an
+ * OPTIONS with Access-Control-Request-Method is a preflight here: the router answers the
+ * other OPTIONS requests (204 with Allow). */
 typedef struct cors {
+  sio__cors policy;
   char *origin, *methods, *headers;
-  int credentials, max_age;
 } cors;
 
 static void cors_free(void *p) {
@@ -417,50 +421,20 @@ static void cors_free(void *p) {
 
 static void cors_mw(sio_req *req, sio_res *res, void *user) {
   cors *c = user;
-  const char *origin = sio_req_header(req, "Origin");
-  int allowed = 0;
-  if (strcmp(c->origin, "*") == 0) {
-    sio_res_set_header(res, "Access-Control-Allow-Origin", c->credentials && origin ? origin : "*");
-    if (c->credentials && origin) sio_res_append_header(res, "Vary", "Origin");
-    allowed = 1;
-  } else if (origin && sio__http_list_has(c->origin, strlen(c->origin), origin)) {
-    sio_res_set_header(res, "Access-Control-Allow-Origin", origin);
-    sio_res_append_header(res, "Vary", "Origin");
-    allowed = 1;
-  } else {
-    sio_res_append_header(res, "Vary", "Origin");
-  }
-  if (allowed && c->credentials)
-    sio_res_set_header(res, "Access-Control-Allow-Credentials", "true");
-  if (strcmp(req->method, "OPTIONS") == 0 && sio_req_header(req, "Access-Control-Request-Method")) {
-    if (allowed) {
-      sio_res_set_header(res, "Access-Control-Allow-Methods", c->methods);
-      const char *h =
-          c->headers ? c->headers : sio_req_header(req, "Access-Control-Request-Headers");
-      if (h) sio_res_set_header(res, "Access-Control-Allow-Headers", h);
-      if (!c->headers) sio_res_append_header(res, "Vary", "Access-Control-Request-Headers");
-      if (c->max_age > 0) {
-        char b[24];
-        snprintf(b, sizeof(b), "%d", c->max_age);
-        sio_res_set_header(res, "Access-Control-Max-Age", b);
-      }
-    }
-    sio_res_status(res, 204);
-    sio_res_end(res);
-    return;
-  }
-  sio_next(req, res);
+  if (!sio__cors_apply(&c->policy, req, res)) sio_next(req, res);
 }
 
 int sio_app_use_cors(sio_app *app, const char *prefix, const sio_cors_opts *opts) {
   cors *c = sio__calloc(1, sizeof(*c));
   if (!c) return -ENOMEM;
   c->origin = sio__strdup(opts && opts->origin ? opts->origin : "*");
-  c->methods =
-      sio__strdup(opts && opts->methods ? opts->methods : "GET,HEAD,PUT,PATCH,POST,DELETE");
+  c->methods = sio__strdup(opts && opts->methods ? opts->methods : SIO__CORS_METHODS);
   c->headers = opts && opts->allowed_headers ? sio__strdup(opts->allowed_headers) : NULL;
-  c->credentials = opts ? opts->credentials : 0;
-  c->max_age = opts ? opts->max_age : 0;
+  c->policy = (sio__cors){.origin = c->origin,
+                          .methods = c->methods,
+                          .allowed_headers = c->headers,
+                          .credentials = opts ? opts->credentials : 0,
+                          .max_age = opts ? opts->max_age : 0};
   if (!c->origin || !c->methods || (opts && opts->allowed_headers && !c->headers)) {
     cors_free(c);
     return -ENOMEM;

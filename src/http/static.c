@@ -216,21 +216,6 @@ static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *t
   return 1;
 }
 
-static int accepts_gzip(const char *ae) {
-  if (!ae) return 0;
-  const char *p = ae;
-  while ((p = strcasestr(p, "gzip")) != NULL) {
-    const char *q = p + 4;
-    while (*q == ' ') q++;
-    if (*q == ';') { /* gzip;q=0 refuses it */
-      const char *qv = strstr(q, "q=");
-      if (qv && strtod(qv + 2, NULL) == 0.0) return 0;
-    }
-    return 1;
-  }
-  return 0;
-}
-
 /* Sends the file at path (already resolved and checked) with st_buf's metadata. */
 static int serve_file(sio_req *req, sio_res *res, const char *path, const struct stat *sb,
                       int max_age, int no_gzip, const cached_file *ce) {
@@ -272,8 +257,7 @@ static int serve_file(sio_req *req, sio_res *res, const char *path, const struct
     ranged = pr == 1;
   }
   sio_res_set_header(res, "Content-Type", mime);
-  int gzip =
-      compressible && !ranged && size > 0 && accepts_gzip(sio_req_header(req, "Accept-Encoding"));
+  int gzip = compressible && !ranged && size > 0 && sio_req_accepts_gzip(req);
   uint64_t length = size ? to - from + 1 : 0;
   if (ranged) {
     sio_res_status(res, 206);

@@ -54,23 +54,6 @@ static sio__buf *gzip_buf(const unsigned char *data, size_t len) {
   return b;
 }
 
-static int accepts_gzip(const char *ae) {
-  if (!ae) return 0;
-  const char *p = strcasestr(ae, "gzip");
-  if (!p) return 0;
-  const char *q = p + 4; /* "gzip;q=0" refuses it */
-  while (*q == ' ') q++;
-  if (*q == ';') {
-    q++;
-    while (*q == ' ') q++;
-    if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
-      double v = strtod(q + 2, NULL);
-      return v > 0;
-    }
-  }
-  return 1;
-}
-
 /* What the official server serves under its path: the names of cmake/embed.cmake. */
 static const char *const bundle_names[] = {"socket.io.js",         "socket.io.min.js",
                                            "socket.io.js.map",     "socket.io.min.js.map",
@@ -124,7 +107,7 @@ static void serve(sio_req *req, sio_res *res, void *user) {
     sio_res_end(res);
     return;
   }
-  int gzip = accepts_gzip(sio_req_header(req, "accept-encoding"));
+  int gzip = sio_req_accepts_gzip(req);
   if (gzip && !bd->gz && !bd->gz_failed && !(bd->gz = gzip_buf(bd->f->data, bd->f->len)))
     bd->gz_failed = 1;
   sio_res_status(res, 200);

@@ -1,7 +1,8 @@
 /* In-process tests of the HTTP server: a libuv client on the same loop talks to an app on a
  * free port. Covers the internal hooks the upper layers use (upgrade takeover and refusal,
- * intercepts, shutdown hooks), graceful close, and allocation failure at every step of a
- * request (no crash, no leak). */
+ * intercepts, shutdown hooks), graceful close, allocation failure at every step of a
+ * request (no crash, no leak), and the CORS policy both the app's middleware and Engine.IO
+ * use (http/negotiate.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "http/negotiate.h"
 #include "http/server.h"
 
 typedef struct client {
@@ -546,6 +548,93 @@ static void test_fresh(void **s) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* --- CORS (http/negotiate.c) ----------------------------------------------------------------
+ * The app's middleware (a list, credentials, max-age; only an OPTIONS with
+ * Access-Control-Request-Method is a preflight) and the policy as Engine.IO sets it (an origin
+ * function, every OPTIONS a preflight), through an intercept. A preflight is answered 204 with
+ * Content-Length: 0 and no body type, as the cors middleware does. */
+static int origin_ok(const char *origin, void *user) {
+  return strcmp(origin, "http://fn.test") == 0;
+}
+static const sio__cors eio_like = {
+    .origin_fn = origin_ok, .credentials = 1, .every_options_is_preflight = 1};
+static const sio__cors any_with_credentials = {.origin = "*", .credentials = 1};
+static void cors_intercept(sio_req *req, sio_res *res, void *user) {
+  if (!sio__cors_apply(user, req, res)) sio_res_text(res, "after cors");
+}
+
+static char *cors_req(uv_loop_t *loop, int port, const char *method, const char *path,
+                      const char *headers) {
+  char req[512];
+  snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", method,
+           path, headers);
+  return roundtrip(loop, port, req);
+}
+
+static void test_cors(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_app *app = new_app(&loop);
+  sio_cors_opts o = {.origin = "http://a.test, http://b.test", .credentials = 1, .max_age = 60};
+  assert_int_equal(sio_app_use_cors(app, "/api", &o), 0);
+  assert_int_equal(sio_app_get(app, "/api/x", on_hello, NULL), 0);
+  assert_int_equal(sio_app_intercept(app, "/eio/", cors_intercept, (void *)&eio_like), 0);
+  assert_int_equal(sio_app_intercept(app, "/any/", cors_intercept, (void *)&any_with_credentials),
+                   0);
+  assert_int_equal(sio_app_listen(app), 0);
+  int port = sio_app_port(app);
+  const char *pre = "Origin: http://b.test\r\nAccess-Control-Request-Method: PUT\r\n"
+                    "Access-Control-Request-Headers: x-a\r\n";
+  char *r = cors_req(&loop, port, "OPTIONS", "/api/x", pre);
+  assert_non_null(strstr(r, "HTTP/1.1 204 No Content\r\n"));
+  assert_non_null(strstr(r, "Access-Control-Allow-Origin: http://b.test\r\n"));
+  assert_non_null(strstr(r, "Access-Control-Allow-Credentials: true\r\n"));
+  assert_non_null(strstr(r, "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n"));
+  assert_non_null(strstr(r, "Access-Control-Allow-Headers: x-a\r\n"));
+  assert_non_null(strstr(r, "Access-Control-Max-Age: 60\r\n"));
+  assert_non_null(strstr(r, "Vary: Origin\r\n"));
+  assert_non_null(strstr(r, "Vary: Access-Control-Request-Headers\r\n"));
+  assert_non_null(strstr(r, "Content-Length: 0\r\n"));
+  assert_null(strstr(r, "Content-Type"));
+  free(r);
+  /* a refused origin: a preflight still answered, without the grants */
+  r = cors_req(&loop, port, "OPTIONS", "/api/x",
+               "Origin: http://evil.test\r\nAccess-Control-Request-Method: PUT\r\n");
+  assert_non_null(strstr(r, "HTTP/1.1 204 No Content\r\n"));
+  assert_null(strstr(r, "Access-Control-Allow"));
+  assert_non_null(strstr(r, "Vary: Origin\r\n"));
+  free(r);
+  r = cors_req(&loop, port, "GET", "/api/x", "Origin: http://a.test\r\n");
+  assert_non_null(strstr(r, "Access-Control-Allow-Origin: http://a.test\r\n"));
+  assert_non_null(strstr(r, "\r\n\r\nhello"));
+  free(r);
+  /* an OPTIONS that is no preflight is the router's (no CORS grant of methods) */
+  r = cors_req(&loop, port, "OPTIONS", "/api/x", "Origin: http://a.test\r\n");
+  assert_null(strstr(r, "Access-Control-Allow-Methods"));
+  free(r);
+  /* Engine.IO's policy: a function decides, and every OPTIONS is a preflight */
+  r = cors_req(&loop, port, "OPTIONS", "/eio/", "Origin: http://fn.test\r\n");
+  assert_non_null(strstr(r, "HTTP/1.1 204 No Content\r\n"));
+  assert_non_null(strstr(r, "Access-Control-Allow-Origin: http://fn.test\r\n"));
+  assert_non_null(strstr(r, "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n"));
+  free(r);
+  r = cors_req(&loop, port, "GET", "/eio/", "Origin: http://other.test\r\n");
+  assert_null(strstr(r, "Access-Control-Allow"));
+  assert_non_null(strstr(r, "Vary: Origin\r\n"));
+  assert_non_null(strstr(r, "\r\n\r\nafter cors"));
+  free(r);
+  /* any origin with credentials: the origin is reflected, "*" when there is none */
+  r = cors_req(&loop, port, "GET", "/any/", "Origin: http://z.test\r\n");
+  assert_non_null(strstr(r, "Access-Control-Allow-Origin: http://z.test\r\n"));
+  assert_non_null(strstr(r, "Vary: Origin\r\n"));
+  free(r);
+  r = cors_req(&loop, port, "GET", "/any/", "");
+  assert_non_null(strstr(r, "Access-Control-Allow-Origin: *\r\n"));
+  free(r);
+  free_app(&loop, app);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get),
@@ -557,6 +646,7 @@ int main(void) {
       cmocka_unit_test(test_body_pending_at_app_free),
       cmocka_unit_test(test_header_timeouts_spread),
       cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_cors),
       cmocka_unit_test(test_fresh),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
