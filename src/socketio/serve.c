@@ -11,9 +11,7 @@
  * it, rather than passing them to the app, whose 404 would not say why. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <zlib.h>
 
 #include "core/alloc.h"
