@@ -84,8 +84,10 @@ SIO_EXTERN sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts,
 /* Closes every session and stops serving; the server is freed once they are gone. */
 SIO_EXTERN void sio_eio_close(sio_eio *eio);
 SIO_EXTERN size_t sio_eio_clients_count(const sio_eio *eio);
-/* Releases the server's memory once the app has been freed (sio_app_free): the app's hooks
- * point at it until then. */
+/* Frees the server: every session ends ("server shutting down") and its path stops being
+ * served. Optional: sio_app_free frees the servers attached to the app. Safe before or after
+ * sio_app_free and twice (a free that comes second does nothing), until the loop has run past
+ * sio_app_free (see sio/http.h): the handle stays valid memory while the app's does. */
 SIO_EXTERN void sio_eio_free(sio_eio *eio);
 
 /* Sends one message (copied). 0, SIO_ECLOSED once the session is closing, SIO_ETOOLARGE when

@@ -68,6 +68,16 @@ SIO_EXTERN void *sio_app_data(const sio_app *app);
  * every connection and call cb. The app can then be freed. */
 typedef void (*sio_app_closed_fn)(sio_app *app, void *user);
 SIO_EXTERN void sio_app_close(sio_app *app, sio_app_closed_fn cb, void *user);
+/* Frees the app and everything attached to it: Socket.IO and Engine.IO servers (their clients
+ * are disconnected, "server shutting down"), WebSocket routes (open sockets close with 1001).
+ * Requests in progress end (their close callbacks run); the memory goes once the loop has run
+ * the connections' and handles' closes, so run the loop after this (uv_run until it returns).
+ * Ownership runs one way, from the app down, and every free is safe in any order until then:
+ * the app's handle and those of its attached servers stay valid memory until the app's memory
+ * goes, and a free that comes second does nothing. So sio_app_free twice, sio_io_free or
+ * sio_eio_free after sio_app_free (the old order), before it (the server stops serving: its
+ * paths fall through to the app's routes), or twice are all safe; only a handle used after the
+ * loop has run past sio_app_free is not. */
 SIO_EXTERN void sio_app_free(sio_app *app);
 
 /* --- routing ------------------------------------------------------------------------------

@@ -130,7 +130,10 @@ SIO_EXTERN sio_io *sio_io_attach(sio_app *app, const sio_io_opts *opts);
 /* Disconnects every client ("server shutting down") and stops serving; the app keeps running.
  * sio_emit_async_raw returns SIO_ECLOSED from then on. */
 SIO_EXTERN void sio_io_close(sio_io *io);
-/* Frees the server, after sio_app_free (the app's routes refer to it), as sio_eio_free. */
+/* Frees the server: every client is disconnected ("server shutting down") and its path (the
+ * client bundle included) stops being served. Optional: sio_app_free frees the servers attached
+ * to the app. Safe before or after sio_app_free and twice (a free that comes second does
+ * nothing), until the loop has run past sio_app_free (see sio/http.h), as sio_eio_free. */
 SIO_EXTERN void sio_io_free(sio_io *io);
 SIO_EXTERN sio_app *sio_io_app(const sio_io *io);
 SIO_EXTERN uv_loop_t *sio_io_loop(const sio_io *io);

@@ -66,7 +66,8 @@ typedef struct sio_ws_opts {
 SIO_EXTERN sio_ws_opts sio_ws_opts_default(void);
 
 /* Serves WebSockets at path on the app (see the top of this file for matching). opts may be
- * NULL. The app closes them with 1001 on shutdown. */
+ * NULL. The app closes them with 1001 on shutdown, and when it is freed: the route belongs to
+ * the app (sio_app_free frees it). */
 SIO_EXTERN int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h,
                           const sio_ws_opts *opts, void *user);
 

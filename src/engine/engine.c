@@ -52,6 +52,8 @@ static void set_cors(sio_eio *e) {
 
 /* Every session is in the map until it closes; closing deletes its entry (a tombstone: the
  * walk goes on undisturbed, whatever other sessions the callbacks close meanwhile). */
+static void release_eio(void *e);
+
 static void close_all(sio_eio *e, const char *reason) {
   size_t i = 0;
   sio__map_entry *en;
@@ -69,6 +71,11 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
   sio__alloc_hook_libraries();
   sio_eio *e = sio__calloc(1, sizeof *e);
   if (!e) return NULL;
+  e->attachment = sio__app_attach(app, release_eio, e); /* from now on the app frees e */
+  if (!e->attachment) {
+    sio__free(e);
+    return NULL;
+  }
   e->app = app;
   e->net = sio__app_net(app);
   e->opts = opts ? *opts : sio_eio_opts_default();
@@ -89,8 +96,7 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
       sio_app_intercept(app, e->path, sio__eio_on_http, e) ||
       sio__app_on_upgrade(app, e->path, sio__eio_on_upgrade, e) ||
       sio__app_on_shutdown(app, on_shutdown, e)) {
-    /* hooks already registered keep pointing at e: mark it closed rather than free it */
-    e->closed = 1;
+    sio_eio_free(e); /* the hooks already registered go with it */
     return NULL;
   }
   return e;
@@ -102,14 +108,23 @@ void sio_eio_close(sio_eio *e) {
   e->closed = 1;
 }
 
+/* Ends every session and frees what the server holds; its block stays until the app's memory
+ * goes (the app owns it, see http/server.h), so that a second free, or one after sio_app_free,
+ * sees it released and returns. */
 void sio_eio_free(sio_eio *e) {
-  if (!e) return;
+  if (!e || sio__attachment_released(e->attachment)) return;
+  sio__app_detach(e->attachment);
+  e->closed = 1;
   close_all(e, SIO__EIO_REASON_SHUTDOWN);
   sio__map_free(&e->sessions);
   sio__free(e->path);
+  e->path = NULL;
   sio__sbuf_free(&e->open_tail[0]);
   sio__sbuf_free(&e->open_tail[1]);
-  sio__free(e);
+}
+
+static void release_eio(void *e) {
+  sio_eio_free(e);
 }
 
 size_t sio_eio_clients_count(const sio_eio *e) {

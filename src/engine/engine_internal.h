@@ -81,6 +81,7 @@ struct sio_eio {
   sio__map sessions;
   size_t count;
   int closed;
+  sio__attachment *attachment; /* the app frees this block (sio_eio_free releases the rest) */
   /* the open packet after the sid, without and with the upgrade list: set by the options
    * alone, so encoded once at attach (see sio__eio_open_packet) */
   sio__sbuf open_tail[2];

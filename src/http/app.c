@@ -66,6 +66,7 @@ sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts) {
   sio__list_init(&app->conns);
   sio__list_init(&app->ready);
   sio__list_init(&app->orphans);
+  sio__list_init(&app->attachments);
   uv_idle_init(loop, &app->idle);
   app->idle.data = app;
   uv_timer_init(loop, &app->close_timer);
@@ -132,11 +133,24 @@ static void free_hooks(sio__hooks *h) {
   h->n = 0;
 }
 
+/* Unhooked entries keep their place (fn NULL), so that a hook may unhook while the hooks are
+ * being walked (a shutdown hook that frees its server). */
+static void unhook(sio__hooks *h, const void *user) {
+  for (size_t i = 0; i < h->n; i++)
+    if (h->items[i].user == user) h->items[i].fn = NULL;
+}
+
+void sio__app_unhook(sio_app *app, const void *user) {
+  unhook(&app->upgrades, user);
+  unhook(&app->intercepts, user);
+  unhook(&app->shutdowns, user);
+}
+
 /* The longest prefix of path among the hooks, or NULL. */
 static const sio__hook *find_hook(const sio__hooks *h, const char *path) {
   const sio__hook *best = NULL;
   for (size_t i = 0; i < h->n; i++)
-    if (strncmp(path, h->items[i].prefix, h->items[i].prefix_len) == 0 &&
+    if (h->items[i].fn && strncmp(path, h->items[i].prefix, h->items[i].prefix_len) == 0 &&
         (!best || h->items[i].prefix_len > best->prefix_len))
       best = &h->items[i];
   return best;
@@ -264,6 +278,7 @@ static void on_app_handle_closed(uv_handle_t *h) {
   if (--app->open_handles == 0) {
     sio__objcache_drain(&app->hconn_cache);
     sio__objcache_drain(&app->req_cache);
+    sio__app_free_attachments(app);
     sio__free(app);
   }
 }
@@ -283,6 +298,9 @@ void sio_app_free(sio_app *app) {
     sio__list_remove(o);
     sio__req_free(sio__container_of(o, sio_req, orphan_link));
   }
+  /* what is attached (Socket.IO, Engine.IO, WebSocket routes) goes as if freed now by its
+   * owner: after the HTTP requests that may still call into it, before the hooks */
+  sio__app_release_attachments(app);
   free_hooks(&app->upgrades);
   free_hooks(&app->intercepts);
   free_hooks(&app->shutdowns);
@@ -292,6 +310,8 @@ void sio_app_free(sio_app *app) {
   /* The net may be freed only after every connection's close callback has run (they use it):
    * wait for that from the idle handle, then close the app's own handles. */
   uv_timer_stop(&app->close_timer);
+  uv_idle_stop(&app->idle); /* it may be on for on_idle (a response just finished): restarting
+                               an active handle would keep that callback */
   uv_idle_start(&app->idle, on_reap);
 }
 

@@ -62,7 +62,8 @@ struct sio_app {
   sio_error_fn on_error;
   void *error_user;
   sio__hooks upgrades, intercepts, shutdowns;
-  sio__list conns; /* sio__hconn */
+  sio__list attachments; /* sio__attachment: the servers of the layers above (attach.c) */
+  sio__list conns;       /* sio__hconn */
   size_t nconns;
   sio__list ready;   /* connections whose next pipelined request waits to be processed */
   sio__list orphans; /* requests whose client left before their (async) answer: sio_req */
@@ -185,6 +186,12 @@ void sio__hconn_abort(sio__hconn *hc);
 /* The app is freed: the request is released, the connection aborted with no handler left, and
  * hc freed at once. */
 void sio__hconn_drop(sio__hconn *hc);
+
+/* attach.c */
+/* sio_app_free: releases what was not released yet, last attached first. */
+void sio__app_release_attachments(sio_app *app);
+/* The app's memory goes: every attached block with it. */
+void sio__app_free_attachments(sio_app *app);
 
 /* shutdown.c */
 void sio__app_check_closed(sio_app *app);

@@ -41,6 +41,23 @@ int sio__app_on_upgrade(sio_app *app, const char *path_prefix, sio__upgrade_fn f
 typedef void (*sio__shutdown_fn)(sio_app *app, void *user);
 int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user);
 
+/* Attachments: ownership runs from the app down (attach.c). A layer's server object registers
+ * when it attaches to the app: obj must be one block from sio__malloc. sio_app_free calls
+ * release(obj) for every object not released yet (last attached first, after the app's HTTP
+ * connections were dropped and before its hooks go), and the app frees every registered block
+ * (sio__free) when its own memory goes, so that a handle stays valid memory until then and a
+ * free that comes second sees it released and returns. NULL: no memory (fail the attach). */
+typedef struct sio__attachment sio__attachment;
+sio__attachment *sio__app_attach(sio_app *app, void (*release)(void *obj), void *obj);
+/* The object's owner released it first (its free function, called by the user while the app
+ * lives, or by release above): the app removes every hook registered with obj as its user,
+ * will not call release, and frees the block at its end. Safe twice, and with NULL. */
+void sio__app_detach(sio__attachment *a);
+/* Removes every hook registered with `user` as its user (upgrades, intercepts, shutdown). */
+void sio__app_unhook(sio_app *app, const void *user);
+/* 1 once the object was released (by sio__app_detach or by the app), or for NULL. */
+int sio__attachment_released(const sio__attachment *a);
+
 /* The network glue the app serves on (shared by every layer on this loop). */
 sio__net *sio__app_net(sio_app *app);
 /* 1 once graceful shutdown has begun. */

@@ -50,7 +50,8 @@ void sio_app_close(sio_app *app, sio_app_closed_fn cb, void *user) {
     app->listener = NULL;
   }
   for (size_t i = 0; i < app->shutdowns.n; i++)
-    ((sio__shutdown_fn)app->shutdowns.items[i].fn)(app, app->shutdowns.items[i].user);
+    if (app->shutdowns.items[i].fn) /* NULL: its object was freed (sio__app_detach) */
+      ((sio__shutdown_fn)app->shutdowns.items[i].fn)(app, app->shutdowns.items[i].user);
   sio__list *l, *tmp;
   sio__list_foreach_safe(l, tmp, &app->conns) {
     sio__hconn_begin_shutdown(sio__container_of(l, sio__hconn, link));

@@ -32,7 +32,8 @@ static char *dup_or_null(const char *s) {
   return s ? sio__strdup(s) : NULL;
 }
 
-static void io_free_now(sio_io *io) {
+/* What the server holds; its block is freed by io_free_now or, once attached, by the app. */
+static void io_free_contents(sio_io *io) {
   size_t i = 0;
   sio__map_entry *e;
   while ((e = sio__map_next(&io->nsps, &i))) sio__nsp_release(e->value);
@@ -48,7 +49,16 @@ static void io_free_now(sio_io *io) {
   sio__serve_client_free(io);
   sio__free(io->path);
   sio__free(io->cors_origin);
+  io->path = io->cors_origin = NULL;
+}
+
+static void io_free_now(sio_io *io) {
+  io_free_contents(io);
   sio__free(io);
+}
+
+static void release_io(void *io) {
+  sio_io_free(io);
 }
 
 /* The app is shutting down: the engine closes the sessions ("server shutting down"); the
@@ -122,9 +132,15 @@ sio_io *sio_io_attach(sio_app *app, const sio_io_opts *user_opts) {
   if (!o.no_serve_client && sio__serve_client_init(io)) goto fail_async;
   io->eio = sio_eio_attach(app, &eo, &sio__client_eio_handlers, io);
   if (!io->eio) goto fail_async;
+  /* after the Engine.IO server: sio_app_free releases io first, which frees its eio */
+  io->attachment = sio__app_attach(app, release_io, io);
+  if (!io->attachment) goto fail_eio;
   sio__app_on_shutdown(app, on_app_shutdown, io);
   return io;
+fail_eio:
+  sio_eio_free(io->eio); /* its block is the app's */
 fail_async:
+  sio__app_unhook(app, io); /* the bundle's intercept, if it was registered */
   sio__async_free(io);
   io_free_now(io);
   return NULL;
@@ -145,13 +161,17 @@ void sio_io_close(sio_io *io) {
   sio__async_close(io);
 }
 
+/* Disconnects every client and frees what the server holds; its block stays until the app's
+ * memory goes (the app owns it, see http/server.h), so that a second free, or one after
+ * sio_app_free, sees it released and returns. */
 void sio_io_free(sio_io *io) {
-  if (!io) return;
+  if (!io || sio__attachment_released(io->attachment)) return;
+  sio__app_detach(io->attachment); /* the app's hooks to io go */
   sio_io_close(io);
   if (io->eio) sio_eio_free(io->eio); /* sessions still open end now ("server shutting down") */
   io->eio = NULL;
   sio__async_free(io);
-  io_free_now(io);
+  io_free_contents(io);
 }
 
 sio_app *sio_io_app(const sio_io *io) {

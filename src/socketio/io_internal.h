@@ -77,8 +77,9 @@ struct sio_io {
   sio_io_opts opts;
   char *path;
   char *cors_origin;
-  sio__eio *eio; /* the Engine.IO server */
-  sio__map nsps; /* name -> sio_nsp (including dynamic children) */
+  sio__eio *eio;                      /* the Engine.IO server */
+  struct sio__attachment *attachment; /* the app frees this block (sio_io_free releases the rest) */
+  sio__map nsps;                      /* name -> sio_nsp (including dynamic children) */
   sio_nsp *main;
   sio__list parents;  /* dynamic parents, in registration order */
   sio__list detached; /* children removed once empty, still referenced (sio_nsp.parent_link) */

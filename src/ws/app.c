@@ -3,7 +3,11 @@
  * Each call registers an upgrade hook (http/server.h) for the path's prefix and a shutdown
  * hook. A path ending in '*' takes every path under that prefix; otherwise the request path
  * must match exactly (other paths under the prefix get 404). The route keeps its open sockets
- * in a list so that shutdown can close them with 1001. */
+ * in a list so that shutdown can close them with 1001.
+ *
+ * The route is attached to the app (sio__app_attach): its block is the app's, freed with the
+ * app's memory, after every socket is gone. sio_app_free closes the sockets still open (1001)
+ * and frees the path; so does the end of a shutdown once the last socket went. */
 #include <errno.h>
 #include <string.h>
 
@@ -23,9 +27,10 @@ typedef struct ws_route {
   int shut;    /* the app began shutting down: free once live is 0 */
 } ws_route;
 
+/* The route's own memory; its block goes with the app's. */
 static void route_free(ws_route *r) {
   sio__free(r->path);
-  sio__free(r);
+  r->path = NULL;
 }
 
 static void on_release(sio__ws *ws, void *ctx) {
@@ -74,8 +79,7 @@ static int on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *r
   return took;
 }
 
-static void on_shutdown(sio_app *app, void *user) {
-  ws_route *r = user;
+static void close_sockets(ws_route *r) {
   sio__list *pos, *tmp;
   /* unlink first: the list head goes with the route */
   sio__list_foreach_safe(pos, tmp, &r->sockets) {
@@ -89,11 +93,25 @@ static void on_shutdown(sio_app *app, void *user) {
   if (r->live == 0) route_free(r);
 }
 
+static void on_shutdown(sio_app *app, void *user) {
+  close_sockets(user);
+}
+
+/* sio_app_free: the sockets still open close (their TCP within the close timeout, which the
+ * app waits for before its memory, and so this block, goes). */
+static void route_release(void *r) {
+  close_sockets(r);
+}
+
 int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h, const sio_ws_opts *opts,
                void *user) {
   if (!app || !path || !h || path[0] != '/') return -EINVAL;
   ws_route *r = sio__calloc(1, sizeof(*r));
   if (!r) return -ENOMEM;
+  if (!sio__app_attach(app, route_release, r)) {
+    sio__free(r);
+    return -ENOMEM;
+  }
   size_t n = strlen(path);
   r->prefix = n > 0 && path[n - 1] == '*';
   if (r->prefix) n--;
@@ -103,17 +121,12 @@ int sio_app_ws(sio_app *app, const char *path, const sio_ws_handlers *h, const s
   r->opts = opts ? *opts : sio_ws_opts_default();
   r->user = user;
   sio__list_init(&r->sockets);
-  if (!r->path) {
-    sio__free(r);
-    return -ENOMEM;
-  }
+  if (!r->path) return -ENOMEM; /* the app frees r */
   int rc = sio__app_on_upgrade(app, r->path, on_upgrade, r);
   if (rc) {
     route_free(r);
     return rc;
   }
-  /* If this fails the upgrade hook still points at r: keep it (a few bytes). Otherwise the
-   * route is freed after shutdown (see on_shutdown); an app freed without sio_app_close keeps
-   * it. */
+  /* If this fails the upgrade hook still points at r, which stays until the app goes. */
   return sio__app_on_shutdown(app, on_shutdown, r);
 }

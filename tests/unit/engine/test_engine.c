@@ -32,8 +32,8 @@
 #include "http/server.h"
 
 #define PING_INTERVAL 250
-#define PING_TIMEOUT 150
-#define MAX_BUFFER 10000
+#define PING_TIMEOUT  150
+#define MAX_BUFFER    10000
 
 /* --- the server thread -------------------------------------------------------------------- */
 
@@ -80,8 +80,7 @@ static void send_compress_probe(sio_eio_socket *s, char kind) {
   sio__eio_msg_release(&m);
 }
 
-static void on_message(sio_eio_socket *s, const char *data, size_t len, int binary,
-                       void *user) {
+static void on_message(sio_eio_socket *s, const char *data, size_t len, int binary, void *user) {
   if (!binary && len == 3 && !memcmp(data, "bye", 3)) {
     sio_eio_send(s, "bye-ack", 7, 0);
     sio_eio_socket_close(s);
@@ -179,9 +178,8 @@ static int teardown(void **state) {
   if (log_has("BUG")) fail_msg("the server misbehaved: %s", event_log);
   uv_async_send(&stop_async);
   pthread_join(server_thread, NULL);
-  sio_app_free(app);
+  sio_app_free(app); /* frees eio with it (sio_eio_free would now be a no-op) */
   uv_run(&loop, UV_RUN_DEFAULT);
-  sio_eio_free(eio);
   uv_loop_close(&loop);
   return 0;
 }
@@ -360,7 +358,8 @@ static void ws_send(int fd, int opcode, const void *data, size_t len) {
   unsigned char *frame = malloc(hl + 4 + len);
   memcpy(frame, h, hl);
   memcpy(frame + hl, mask, 4);
-  for (size_t i = 0; i < len; i++) frame[hl + 4 + i] = ((const unsigned char *)data)[i] ^ mask[i & 3];
+  for (size_t i = 0; i < len; i++)
+    frame[hl + 4 + i] = ((const unsigned char *)data)[i] ^ mask[i & 3];
   write_all(fd, frame, hl + 4 + len);
   free(frame);
 }
@@ -454,11 +453,20 @@ static void test_polling_messages_and_close(void **state) {
   snprintf(want, sizeof want, "open %s polling x=yes foo=a b addr=127.0.0.1", sid);
   wait_event(want, 1000);
   sid_query(q, sizeof q, sid);
-  expect_reply(http("POST", q, "4hello\x1e" "bAQIDBA==", NULL), 200, "ok");
-  expect_reply(http("GET", q, NULL, NULL), 200, "4hello\x1e" "bAQIDBA==");
+  expect_reply(http("POST", q,
+                    "4hello\x1e"
+                    "bAQIDBA==",
+                    NULL),
+               200, "ok");
+  expect_reply(http("GET", q, NULL, NULL), 200,
+               "4hello\x1e"
+               "bAQIDBA==");
   /* a message encoded once, sent twice, and a binary one */
   expect_reply(http("POST", q, "4shared", NULL), 200, "ok");
-  expect_reply(http("GET", q, NULL, NULL), 200, "4shared!\x1e" "4shared!\x1e" "bAQI=");
+  expect_reply(http("GET", q, NULL, NULL), 200,
+               "4shared!\x1e"
+               "4shared!\x1e"
+               "bAQI=");
   /* the client closes */
   expect_reply(http("POST", q, "1", NULL), 200, "ok");
   snprintf(want, sizeof want, "close %s transport close", sid);
@@ -481,7 +489,10 @@ static void test_parse_error(void **state) {
   char sid[64], q[128], want[128];
   handshake(sid, NULL, NULL);
   sid_query(q, sizeof q, sid);
-  reply r = http("POST", q, "4ok\x1e" "abc", NULL);
+  reply r = http("POST", q,
+                 "4ok\x1e"
+                 "abc",
+                 NULL);
   free(r.body);
   snprintf(want, sizeof want, "close %s parse error", sid);
   wait_event(want, 1000);
@@ -496,7 +507,9 @@ static void test_forced_close_delivers_queued(void **state) {
   snprintf(want, sizeof want, "close %s forced close", sid);
   wait_event(want, 1000);
   /* the queued packet, then the close packet */
-  expect_reply(http("GET", q, NULL, NULL), 200, "4bye-ack\x1e" "1");
+  expect_reply(http("GET", q, NULL, NULL), 200,
+               "4bye-ack\x1e"
+               "1");
   expect_reply(http("GET", q, NULL, NULL), 400, NULL);
 }
 
@@ -711,7 +724,13 @@ static void test_upgrade_delivers_buffered_in_order(void **state) {
   ws_expect_text(fd, "3probe");
   /* answers to these wait on the polling side (no GET is pending) */
   sid_query(q, sizeof q, sid);
-  expect_reply(http("POST", q, "4m1\x1e" "4m2\x1e" "bAQID\x1e" "4m3", NULL), 200, "ok");
+  expect_reply(http("POST", q,
+                    "4m1\x1e"
+                    "4m2\x1e"
+                    "bAQID\x1e"
+                    "4m3",
+                    NULL),
+               200, "ok");
   /* a GET during the upgrade takes what is there; nothing else may be lost or doubled */
   ws_send(fd, 1, "5", 1);
   ws_expect_text(fd, "4m1");
@@ -763,7 +782,8 @@ static void test_upgrade_timeout_and_noop(void **state) {
   expect_reply(http("POST", q, "4poll", NULL), 200, "ok");
   reply r = http("GET", q, NULL, NULL);
   assert_int_equal(r.status, 200);
-  if (strcmp(r.body, "4poll") != 0 && strcmp(r.body, "2\x1e" "4poll") != 0)
+  if (strcmp(r.body, "4poll") != 0 && strcmp(r.body, "2\x1e"
+                                                     "4poll") != 0)
     fail_msg("unexpected %s", r.body);
   free(r.body);
   /* a probe that sends anything else than 2probe/5 is closed too */
