@@ -266,14 +266,31 @@ static int cmp_js_order(const void *a, const void *b, void *ctx) {
   return x->first < y->first ? -1 : x->first > y->first;
 }
 
+static int same_key(const sio__js_member *a, const sio__js_member *b, const char *keys) {
+  return a->key_len == b->key_len && !memcmp(keys + a->key_off, keys + b->key_off, a->key_len);
+}
+
+/* The common case, a small object written by JS: no index key, no repeated key, no __proto__
+ * to drop. Then insertion order is the order (and no sort is needed). */
+static int already_ordered(const sio__js_member *m, size_t n, const char *keys, int drop_proto) {
+  if (n > 16) return 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *k = keys + m[i].key_off;
+    if (m[i].key_len && k[0] >= '0' && k[0] <= '9' && is_index(k, m[i].key_len)) return 0;
+    if (drop_proto && m[i].key_len == 9 && !memcmp(k, "__proto__", 9)) return 0;
+    for (size_t j = 0; j < i; j++)
+      if (same_key(&m[i], &m[j], keys)) return 0;
+  }
+  return 1;
+}
+
 size_t sio__js_order_members(sio__js_member *m, size_t n, const char *keys, int drop_proto) {
   size_t kept = 0;
+  if (already_ordered(m, n, keys, drop_proto)) return n;
   if (n > 1) qsort_r(m, n, sizeof *m, cmp_key_then_first, (void *)keys);
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
-    while (j < n && m[j].key_len == m[i].key_len &&
-           !memcmp(keys + m[j].key_off, keys + m[i].key_off, m[i].key_len))
-      j++;
+    while (j < n && same_key(&m[j], &m[i], keys)) j++;
     sio__js_member w = m[i];
     w.value = m[j - 1].value; /* the last value, in the first place */
     if (!(drop_proto && w.key_len == 9 && !memcmp(keys + w.key_off, "__proto__", 9))) m[kept++] = w;

@@ -35,6 +35,16 @@ static int out_rc(const sio__sbuf *out) {
 
 /* ---- msgpack -> JSON ---- */
 
+/* Number#toString: integers below 2^53 printed at once (most numbers are), others through
+ * the shortest round-trip digits. */
+static int write_number(sio__sbuf *out, double d) {
+  if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(int64_t)d) {
+    if (d < 0) sio__sbuf_appendc(out, '-');
+    return sio__sbuf_append_u64(out, (uint64_t)(d < 0 ? -d : d)) ? -ENOMEM : 0;
+  }
+  return sio__json_write_number(out, d) ? -ENOMEM : 0;
+}
+
 static int write_str(sio__sbuf *out, const uint8_t *p, size_t len) {
   if (sio__js_utf8_valid(p, len)) return sio__json_escape(out, (const char *)p, len);
   sio__sbuf clean = SIO__SBUF_INIT;
@@ -104,7 +114,7 @@ static int map_key(sio__sbuf *keys, const sio__mp_item *k) {
     d = sio__mp_number(k);
     if (isnan(d)) return sio__sbuf_appends(keys, "NaN") ? -ENOMEM : 0;
     if (isinf(d)) return sio__sbuf_appends(keys, d > 0 ? "Infinity" : "-Infinity") ? -ENOMEM : 0;
-    return sio__json_write_number(keys, d) ? -ENOMEM : 0;
+    return write_number(keys, d);
   default:
     return -EBADMSG;
   }
@@ -148,19 +158,41 @@ static int write_members(sio__sbuf *out, const sio__js_member *m, size_t n, cons
   return 0;
 }
 
+/* The members of a map whose keys are all strings of valid UTF-8 (what Node writes), read in
+ * place: key_off is relative to base. 1 when done, 0 when some key needs converting. */
+static int direct_members(sio__mp_reader *r, uint32_t n, sio__js_member *m, const uint8_t *base) {
+  sio__mp_item k;
+  for (uint32_t i = 0; i < n; i++) {
+    if (sio__mp_next(r, &k)) return -EBADMSG;
+    if (k.type != SIO__MP_STR || !sio__js_utf8_valid(k.ptr, k.len)) return 0;
+    m[i].key_off = (size_t)(k.ptr - base), m[i].key_len = k.len;
+    m[i].first = i;
+    m[i].value = (size_t)(uintptr_t)r->p;
+    if (sio__mp_skip(r)) return -EBADMSG;
+  }
+  return 1;
+}
+
 static int write_map(sio__sbuf *out, sio__mp_reader *r, uint32_t n, sio__mp_bins *bins) {
-  sio__js_member one, *m = n <= 1 ? &one : sio__malloc(n * sizeof *m);
-  sio__sbuf keys = SIO__SBUF_INIT;
+  sio__js_member few[16], *m = n <= 16 ? few : sio__malloc(n * sizeof *m);
+  sio__sbuf converted = SIO__SBUF_INIT;
+  sio__mp_reader start = *r;
+  const char *keys = (const char *)start.p;
   if (!m) return -ENOMEM;
-  int rc = read_members(r, n, m, &keys);
-  if (!rc) {
-    size_t kept = sio__js_order_members(m, n, keys.data, 1);
+  int rc = direct_members(r, n, m, start.p);
+  if (rc == 0) { /* some key is a number, bad UTF-8...: convert them all */
+    *r = start;
+    rc = sio__sbuf_reserve(&converted, 16) ? -ENOMEM : read_members(r, n, m, &converted);
+    keys = converted.data;
+  }
+  if (rc >= 0) {
+    size_t kept = sio__js_order_members(m, n, keys, 1);
     sio__sbuf_appendc(out, '{');
-    rc = write_members(out, m, kept, keys.data, r->end, bins);
+    rc = write_members(out, m, kept, keys, r->end, bins);
     if (!rc && sio__sbuf_appendc(out, '}')) rc = -ENOMEM;
   }
-  if (m != &one) sio__free(m);
-  sio__sbuf_free(&keys);
+  if (m != few) sio__free(m);
+  sio__sbuf_free(&converted);
   return rc;
 }
 
@@ -175,7 +207,7 @@ int sio__mp_value_to_json(sio__sbuf *out, sio__mp_reader *r, sio__mp_bins *bins)
   case SIO__MP_UINT:
   case SIO__MP_INT:
   case SIO__MP_FLOAT:
-    return sio__json_write_number(out, sio__mp_number(&it)) ? -ENOMEM : 0;
+    return write_number(out, sio__mp_number(&it));
   case SIO__MP_STR:
     return write_str(out, it.ptr, it.len);
   case SIO__MP_BIN:

@@ -12,7 +12,9 @@
  *   and copies what we want to slice. The reader here allocates nothing: each item is a view
  *   into the input, a container's count is checked against the bytes left (each element takes
  *   at least one), and skipping or validating a value walks it with a counter, not recursion;
- * - the whole format is some 200 lines, with a fuzz target (fuzz/cluster/fuzz_msgpack.c).
+ * - the whole format is some 200 lines, with a fuzz target (fuzz/cluster/fuzz_msgpack.c);
+ *   msgpack-c still serves, in tests/unit/cluster/test_msgpack_c.c, as an independent oracle
+ *   (same bytes wherever both pick the smallest form, each reads what the other writes).
  *
  * Writers append to a sio__sbuf (whose oom flag makes later appends no-ops; they return 0 or
  * -ENOMEM). Readers return 0 or -EBADMSG (truncated input, the never-used byte 0xc1, a length
