@@ -195,42 +195,65 @@ static size_t units_encode(uint8_t *d, const uint16_t *u, size_t n, enum units_m
   return len;
 }
 
-static int has_surrogate(const uint16_t *u, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (u[i] >= 0xd800 && u[i] < 0xe000) return 1;
+/* notepack's bytes for a JS string of nu units, header included. encode() picks the header's
+ * length by one test (utf8Length up to 32 units, Buffer.byteLength above) and the writer by
+ * another: a key always goes through utf8Write (into its cached buffer of that length, which
+ * drops what overflows), a value through utf8Write when its length is at most 32 bytes, else
+ * through Buffer#write, which stops before a character that does not fit. The two can disagree
+ * only for strings with lone surrogates; where Node then leaves bytes of its unsafe allocation
+ * unwritten, we write zeros. */
+static int notepack_units(sio__sbuf *out, const uint16_t *u, size_t nu, int key) {
+  size_t qlen = units_encode(NULL, u, nu, UNITS_NOTEPACK);
+  size_t blen = units_encode(NULL, u, nu, UNITS_BUFFER);
+  size_t len = nu > 32 ? blen : qlen;
+  enum units_mode mode = key || len <= 32 ? UNITS_NOTEPACK : UNITS_BUFFER;
+  size_t full = mode == UNITS_NOTEPACK ? qlen : blen, keep = len;
+  int rc = sio__mp_put_str_header(out, len);
+  if (rc) return rc;
+  if (sio__sbuf_reserve(out, (full > len ? full : len) + 1)) return -ENOMEM;
+  uint8_t *d = (uint8_t *)out->data + out->len;
+  units_encode(d, u, nu, mode);
+  if (full < len) {
+    keep = full;
+  } else if (mode == UNITS_BUFFER) {
+    while (keep > 0 && keep < full && (d[keep] & 0xc0) == 0x80) keep--;
+  }
+  memset(d + keep, 0, len - keep);
+  out->len += len;
+  out->data[out->len] = 0;
   return 0;
 }
 
-/* Reads the slice into units, then appends its bytes in `mode` (with a msgpack header if
- * header is set). */
-static int units_out(sio__sbuf *out, const char *s, size_t n, int header, int key) {
+/* Reads the slice into units, then appends notepack's bytes (or, for key_form, the units as
+ * generalized UTF-8, no header). */
+static int units_out(sio__sbuf *out, const char *s, size_t n, int key, int key_form) {
   sio__sbuf ub = SIO__SBUF_INIT;
   int rc = json_units(&ub, s, n);
-  if (rc) return sio__sbuf_free(&ub), rc;
-  const uint16_t *u = (const uint16_t *)ub.data;
+  const uint16_t *u = (const uint16_t *)(ub.data ? ub.data : "");
   size_t nu = ub.len / 2;
-  enum units_mode mode = key ? UNITS_WTF8 : nu > 32 ? UNITS_BUFFER : UNITS_NOTEPACK;
-  if (!has_surrogate(u, nu)) mode = UNITS_BUFFER; /* all three agree */
-  size_t len = units_encode(NULL, u, nu, mode);
-  if (header) rc = sio__mp_put_str_header(out, len);
-  if (!rc && sio__sbuf_reserve(out, len + 1)) rc = -ENOMEM;
-  if (!rc) {
-    units_encode((uint8_t *)out->data + out->len, u, nu, mode);
-    out->len += len;
-    out->data[out->len] = 0;
+  if (!rc && !key_form) rc = notepack_units(out, u, nu, key);
+  if (!rc && key_form) {
+    size_t len = units_encode(NULL, u, nu, UNITS_WTF8);
+    if (sio__sbuf_reserve(out, len + 1)) {
+      rc = -ENOMEM;
+    } else {
+      units_encode((uint8_t *)out->data + out->len, u, nu, UNITS_WTF8);
+      out->len += len;
+      out->data[out->len] = 0;
+    }
   }
   sio__sbuf_free(&ub);
   return rc;
 }
 
-int sio__js_put_json_string(sio__sbuf *out, const char *s, size_t n) {
+int sio__js_put_json_string(sio__sbuf *out, const char *s, size_t n, int key) {
   if (!memchr(s, '\\', n)) return sio__mp_put_str(out, s + 1, n - 2);
-  return units_out(out, s, n, 1, 0);
+  return units_out(out, s, n, key, 0);
 }
 
 int sio__js_json_key(sio__sbuf *out, const char *s, size_t n) {
   if (!memchr(s, '\\', n)) return sio__sbuf_append(out, s + 1, n - 2) ? -ENOMEM : 0;
-  return units_out(out, s, n, 0, 1);
+  return units_out(out, s, n, 1, 1);
 }
 
 /* ---- object member order ---- */

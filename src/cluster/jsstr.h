@@ -3,9 +3,9 @@
  *
  * - Strings: Node turns msgpack str bytes into a JS string with the WHATWG UTF-8 decoder (each
  *   maximal ill-formed subpart becomes one U+FFFD); notepack turns a JS string into bytes with
- *   its own utf8Write for strings of at most 32 UTF-16 units, which pairs a lone surrogate with
- *   whatever unit follows it, and with Buffer's writer (lone surrogate -> U+FFFD) above that.
- *   Only escaped lone surrogates (`\ud800`) in JSON text reach either quirk.
+ *   its own utf8Write, which pairs a lone surrogate with whatever unit follows it, or with
+ *   Buffer's writer (lone surrogate -> U+FFFD), by rules spelled out in jsstr.c. Only escaped
+ *   lone surrogates (`\ud800`) in JSON text reach these quirks.
  * - Objects: a JS object lists its array-index keys ("0" .. "4294967294") first, ascending,
  *   then the other keys in first-insertion order; a repeated key keeps its first place and its
  *   last value. notepack's decoder assigns `obj[key] = v`, so a "__proto__" key never becomes an
@@ -24,8 +24,11 @@ int sio__js_utf8_sanitize(sio__sbuf *out, const void *bytes, size_t len);
 int sio__js_utf8_valid(const void *bytes, size_t len);
 
 /* Appends a validated JSON string slice (quotes included) as notepack writes that JS string as
- * a msgpack str, header included. 0 or -ENOMEM. */
-int sio__js_put_json_string(sio__sbuf *out, const char *s, size_t n);
+ * a msgpack str, header included: as an object key when key is set (keys go through notepack's
+ * key cache, whose writer differs for strings with lone surrogates; past 1024 distinct keys in
+ * a process notepack stops caching, and writes new keys as values: we keep the cached form).
+ * 0 or -ENOMEM. */
+int sio__js_put_json_string(sio__sbuf *out, const char *s, size_t n, int key);
 /* Appends the key form of a validated JSON string slice: its code units as generalized UTF-8
  * (a lone surrogate as its own 3 bytes), so that equal JS strings give equal bytes. */
 int sio__js_json_key(sio__sbuf *out, const char *s, size_t n);

@@ -76,9 +76,9 @@ static int write_bin(sio__sbuf *out, const uint8_t *p, size_t len, sio__mp_bins 
 
 static int write_ext(sio__sbuf *out, const sio__mp_item *it, sio__mp_bins *bins) {
   double ms;
-  if (it->fixext && it->ext_type == 0 && it->len == 1) return 1; /* notepack 2's undefined */
+  if (it->tag == 0xd4 && it->ext_type == 0) return 1; /* notepack 2's undefined */
   if (!sio__mp_ext_date(it, &ms)) return sio__mp_json_date(out, ms);
-  if (!it->fixext && it->ext_type == 0) { /* notepack 2's ArrayBuffer: binary, or "{}" */
+  if (it->tag >= 0xc7 && it->tag <= 0xc9 && it->ext_type == 0) { /* notepack 2's ArrayBuffer */
     if (bins) return write_bin(out, it->ptr, it->len, bins);
     return sio__sbuf_appends(out, "{}") ? -ENOMEM : 0;
   }
@@ -103,6 +103,7 @@ static int map_key(sio__sbuf *keys, const sio__mp_item *k) {
   double d;
   switch (k->type) {
   case SIO__MP_STR:
+  case SIO__MP_BIN: /* a Buffer key is its toString(): UTF-8 */
     return sio__js_utf8_sanitize(keys, k->ptr, k->len);
   case SIO__MP_NIL:
     return sio__sbuf_appends(keys, "null") ? -ENOMEM : 0;
@@ -323,7 +324,7 @@ static int enc_object(to_mp *c, const char *v, size_t n) {
   if (!rc) rc = sio__mp_put_map(c->out, kept);
   for (size_t j = 0; !rc && j < kept; j++) {
     const sio__json_slice *ks = &sl[2 * m[j].value], *vs = ks + 1;
-    rc = sio__js_put_json_string(c->out, v + ks->off, ks->len);
+    rc = sio__js_put_json_string(c->out, v + ks->off, ks->len, 1);
     if (!rc) rc = enc_value(c, v + vs->off, vs->len, vs->type);
   }
   sio__free(m);
@@ -345,7 +346,7 @@ static int enc_value(to_mp *c, const char *v, size_t n, sio__json_type t) {
     if (sio__json_number(v, n, &d)) return -EINVAL;
     return sio__mp_put_number(c->out, d);
   case SIO__JSON_STRING:
-    return sio__js_put_json_string(c->out, v, n);
+    return sio__js_put_json_string(c->out, v, n, 0);
   case SIO__JSON_ARRAY:
     return enc_array(c, v, n);
   case SIO__JSON_OBJECT:

@@ -14,8 +14,9 @@
  *   as Number#toString, strings as JSON.stringify (bad UTF-8 replaced as Node's decoder does),
  *   Dates (timestamp extension) as toISOString, undefined is dropped from objects and is null
  *   in arrays, other extensions are `[type, bytes]`.
- *   Map keys may be strings, numbers, booleans or nil (converted as JS does); a key of another
- *   type is refused (-EBADMSG): notepack never writes one.
+ *   Map keys may be strings, bins, numbers, booleans or nil (converted as JS does); an array,
+ *   map or extension key is refused (-EBADMSG), where notepack would take its String(): it
+ *   never writes one, and a Date key's string depends on the server's time zone.
  * Errors: -EINVAL for JSON that is not valid or a placeholder that names no attachment,
  * -EBADMSG for msgpack that is not one well-formed value within the depth limit, -ENOMEM. */
 #ifndef SIO_CLUSTER_MP_JSON_H

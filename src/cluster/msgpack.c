@@ -167,6 +167,7 @@ int sio__mp_put_map(sio__sbuf *out, size_t pairs) {
 int sio__mp_put_date(sio__sbuf *out, double ms) {
   uint8_t b[15];
   if (!isfinite(ms)) return -EINVAL;
+  ms = trunc(ms); /* a Date's time value is whole milliseconds */
   double sec = floor(ms / 1000), nsec = (ms - sec * 1000) * 1e6;
   uint32_t ns = (uint32_t)nsec;
   if (sec >= 0 && sec < 17179869184.0) { /* 2^34 */
@@ -229,8 +230,8 @@ static int read_ext(sio__mp_reader *r, sio__mp_item *it, int width, uint32_t fix
   const uint8_t *t = take(r, 1);
   if (!t) return -EBADMSG;
   it->ext_type = (int8_t)t[0];
+  if (it->tag == 0xc7 && it->ext_type == -1) fixed = 12; /* notepack's timestamp 96 */
   it->len = fixed;
-  it->fixext = width == 0;
   return (it->ptr = take(r, fixed)) ? 0 : -EBADMSG;
 }
 
@@ -314,6 +315,7 @@ int sio__mp_next(sio__mp_reader *r, sio__mp_item *it) {
   if (!p) return -EBADMSG;
   uint8_t tag = *p;
   memset(it, 0, sizeof *it);
+  it->tag = tag;
   if (tag < 0x80) {
     it->type = SIO__MP_UINT, it->v.u = tag;
     return 0;
@@ -387,18 +389,18 @@ double sio__mp_number(const sio__mp_item *it) {
 int sio__mp_ext_date(const sio__mp_item *it, double *ms) {
   const uint8_t *p = it->ptr;
   if (it->type != SIO__MP_EXT) return -EINVAL;
-  if (it->ext_type == 0 && it->fixext && it->len == 8) { /* notepack 2: signed milliseconds */
+  if (it->tag == 0xd7 && it->ext_type == 0) { /* notepack 2: signed milliseconds */
     *ms = (double)(int32_t)rd32(p) * TWO32 + (double)rd32(p + 4);
     return 0;
   }
   if (it->ext_type != -1) return -EINVAL;
   double sec, nsec = 0;
-  if (it->len == 4) {
+  if (it->tag == 0xd6) {
     sec = rd32(p);
-  } else if (it->len == 8) {
+  } else if (it->tag == 0xd7) {
     uint64_t d = rd64(p);
     nsec = (double)(d >> 34), sec = (double)(d & 0x3ffffffffull);
-  } else if (it->len == 12) {
+  } else if (it->tag == 0xc7) {
     nsec = rd32(p), sec = (double)(int64_t)rd64(p + 4);
   } else {
     return -EINVAL;

@@ -14,7 +14,9 @@
  *   at least one), and skipping or validating a value walks it with a counter, not recursion;
  * - the whole format is some 200 lines, with a fuzz target (fuzz/cluster/fuzz_msgpack.c);
  *   msgpack-c still serves, in tests/unit/cluster/test_msgpack_c.c, as an independent oracle
- *   (same bytes wherever both pick the smallest form, each reads what the other writes).
+ *   (same bytes wherever both pick the smallest form, each reads what the other writes), and
+ *   tests/unit/cluster/test_notepack_diff.c compares our conversions with notepack.io itself
+ *   (node_modules) on thousands of random values and mutated encodings.
  *
  * Writers append to a sio__sbuf (whose oom flag makes later appends no-ops; they return 0 or
  * -ENOMEM). Readers return 0 or -EBADMSG (truncated input, the never-used byte 0xc1, a length
@@ -69,8 +71,8 @@ typedef enum sio__mp_type {
 typedef struct sio__mp_item {
   sio__mp_type type;
   int8_t ext_type;
-  uint8_t f32;    /* FLOAT: it came as float 32 */
-  uint8_t fixext; /* EXT: it came as fixext 1-16 (0xd4-0xd8), not ext 8/16/32 */
+  uint8_t f32; /* FLOAT: it came as float 32 */
+  uint8_t tag; /* the first byte (EXT: which of fixext 1-16 0xd4-0xd8, ext 8/16/32 0xc7-0xc9) */
   uint32_t len;
   const uint8_t *ptr;
   union {
@@ -106,9 +108,10 @@ int sio__mp_validate(const void *data, size_t n, int max_depth);
 /* The JS number notepack decodes from a UINT, INT or FLOAT item (64-bit integers through
  * doubles: hi * 2^32 + lo, rounded as JS rounds it). */
 double sio__mp_number(const sio__mp_item *it);
-/* The milliseconds of a timestamp extension (type -1, 4, 8 or 12 bytes) or of notepack 2's
- * Date (fixext 8 type 0), as notepack decodes a Date: 0 and *ms, or -EINVAL for any other
- * extension. */
+/* The milliseconds of a Date as notepack decodes it: the timestamp extension (type -1) as
+ * fixext 4, fixext 8 or ext 8 (whose payload notepack takes as 12 bytes whatever the length
+ * byte says, and so does our reader), or notepack 2's fixext 8 type 0. 0 and *ms, or -EINVAL
+ * for any other extension. */
 int sio__mp_ext_date(const sio__mp_item *it, double *ms);
 
 #endif

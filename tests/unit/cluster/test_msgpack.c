@@ -145,32 +145,59 @@ static void test_containers_and_constants(void **state) {
 }
 
 static void test_dates(void **state) {
+  /* the bytes notepack.io 3.0.1 writes for these Dates (node_modules, Node 20) */
+  const double ms[] = {960854400000.0,    1,      1.5, -1, 17179869183999.0, 17179869184000.0,
+                       -62198755200000.0, 8.64e15};
+  const char *hex[] = {"d6ff39457980",
+                       "d7ff003d090000000000",
+                       "d7ff003d090000000000", /* a Date's time is whole milliseconds */
+                       "c70cff3b8b87c0ffffffffffffffff",
+                       "d7ffee2e1f03ffffffff",
+                       "c70cff000000000000000400000000",
+                       "c70cff00000000fffffff184aa5080",
+                       "c70cff00000000000007dba8218000"};
+  for (int i = 0; i < 8; i++) {
+    sio__sbuf b = SIO__SBUF_INIT;
+    assert_int_equal(sio__mp_put_date(&b, ms[i]), 0);
+    expect_hex(&b, hex[i]);
+    sio__sbuf_free(&b);
+  }
   sio__sbuf b = SIO__SBUF_INIT;
-  double ms;
-  /* notepack 3.0.0's release notes: new Date("2000-06-13T00:00:00.000Z") -> d6 ff 39457980 */
-  assert_int_equal(sio__mp_put_date(&b, 960854400000.0), 0);
-  expect_hex(&b, "d6ff39457980");
-  sio__sbuf_reset(&b);
-  assert_int_equal(sio__mp_put_date(&b, 1.5), 0); /* 1.5 ms: 1500000 ns, 0 s */
-  expect_hex(&b, "d7ff005b8d8000000000");
-  sio__sbuf_reset(&b);
-  assert_int_equal(sio__mp_put_date(&b, -1), 0); /* before 1970: timestamp 96 */
-  expect_hex(&b, "c70cff3b8b87c0ffffffffffffffff");
   assert_int_equal(sio__mp_put_date(&b, NAN), -EINVAL);
-  const char *vectors[] = {"d6ff39457980", "d7ff005b8d8000000000", "c70cff3b8b87c0ffffffffffffffff",
-                           "d700ffffff9c80e28800", "d700000004e111a31efe"};
-  const double want[] = {960854400000.0, 1.5, -1, -427334400000.0, 5364710055678.0};
-  for (int i = 0; i < 5; i++) {
+  sio__sbuf_free(&b);
+  /* reading: those, and notepack 2's fixext 8 type 0 */
+  const char *vectors[] = {
+      "d6ff39457980",         "d7ff003d090000000000", "c70cff3b8b87c0ffffffffffffffff",
+      "d700ffffff9c80e28800", "d700000004e111a31efe", "c70cff00000000fffffff184aa5080"};
+  const double want[] = {960854400000.0,   1, -1, -427334400000.0, 5364710055678.0,
+                         -62198755200000.0};
+  for (int i = 0; i < 6; i++) {
     uint8_t raw[32];
+    double got;
     size_t n = unhex(vectors[i], raw);
     sio__mp_reader r;
     sio__mp_item it;
     sio__mp_reader_init(&r, raw, n);
     assert_int_equal(sio__mp_next(&r, &it), 0);
-    assert_int_equal(sio__mp_ext_date(&it, &ms), 0);
-    assert_true(fabs(ms - want[i]) < 1e-6);
+    assert_int_equal(sio__mp_ext_date(&it, &got), 0);
+    assert_true(fabs(got - want[i]) < 1e-6);
   }
-  sio__sbuf_free(&b);
+  /* notepack reads 12 bytes after c7 .. ff whatever the length byte says; fixext 16 type -1 and
+   * ext 16 type -1 are no Dates */
+  uint8_t raw[32];
+  double got;
+  sio__mp_reader r;
+  sio__mp_item it;
+  size_t n = unhex("c705ff000000000000000000000001", raw);
+  assert_int_equal(sio__mp_validate(raw, n, 0), 0);
+  sio__mp_reader_init(&r, raw, n);
+  assert_int_equal(sio__mp_next(&r, &it), 0);
+  assert_int_equal(sio__mp_ext_date(&it, &got), 0);
+  assert_true(got == 1000);
+  n = unhex("c8000cff000000000000000000000001", raw);
+  sio__mp_reader_init(&r, raw, n);
+  assert_int_equal(sio__mp_next(&r, &it), 0);
+  assert_int_equal(sio__mp_ext_date(&it, &got), -EINVAL);
 }
 
 static void expect_read(const char *hex, sio__mp_type type, double num) {
