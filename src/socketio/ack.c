@@ -273,6 +273,10 @@ int sio__ack_deliver(sio_socket *s, uint64_t id, const sio_args *args) {
       sio__pending_free(p);
       collector_check(c);
       sio__collector_unref(c);
+    } else if (sio__timer_active(&p->timer) &&
+               sio__net_past(s->nsp->io->net, p->timer.due)) { /* the tick is late */
+      pending_timeout(&p->timer);
+      return SIO_ENOTFOUND;
     } else {
       sio_ack_fn fn = p->fn;
       void *user = p->user;

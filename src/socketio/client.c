@@ -115,9 +115,12 @@ static void protocol_error(sio__client *c, const char *why) {
   sio__client_close(c, "parse error");
 }
 
+static int connect_too_late(sio__client *c);
+
 static void on_connect_packet(sio__client *c, const sio__sio_packet *p) {
   sio_io *io = c->io;
   if (socket_of(c, p->nsp, p->nsp_len)) return; /* already connected (or connecting) there */
+  if (connect_too_late(c)) return;
   char *auth = NULL;
   if (p->data) {
     auth = sio__strndup(p->data, p->data_len);
@@ -225,6 +228,14 @@ static void connect_timeout(sio__timer *t) {
   }
   sio__debug("socket.io: no namespace connected in time, closing the session");
   sio__client_close(c, "connect timeout");
+}
+
+/* A CONNECT that arrives past the connect deadline finds the session closed, as if the
+ * wheel's tick (late on a busy loop) had run. 1 if it closed. */
+static int connect_too_late(sio__client *c) {
+  if (!c->connect_wait || !sio__net_past(c->io->net, c->connect_wait->timer.due)) return 0;
+  connect_timeout(&c->connect_wait->timer);
+  return c->closed;
 }
 
 static void eio_connection(sio__eio_session *es, void *user) {
