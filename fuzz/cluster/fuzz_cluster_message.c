@@ -10,49 +10,8 @@
 
 #include "cluster/message.h"
 #include "cluster/request.h"
+#include "../../tests/unit/cluster/cstrs.h"
 #include "roundtrip.h"
-
-#define MAX_STRS 64
-
-/* C strings made from slices, kept until the round trip is over. */
-typedef struct strs {
-  sio__sbuf buf[MAX_STRS];
-  const char *v[MAX_STRS];
-  size_t n;
-} strs;
-
-static const char *keep(strs *s, const char *text, sio__json_slice sl, int raw) {
-  if (sl.type == SIO__JSON_INVALID || s->n == MAX_STRS) return NULL;
-  sio__sbuf *b = &s->buf[s->n];
-  *b = (sio__sbuf)SIO__SBUF_INIT;
-  if (raw)
-    sio__sbuf_append(b, text + sl.off, sl.len);
-  else
-    sio__wire_string(text, sl, b);
-  sio__sbuf_appendc(b, 0);
-  if (b->oom) abort();
-  return s->v[s->n++] = b->data;
-}
-
-/* The rooms of an array slice as C strings; *n gets their count. */
-static const char *const *keep_rooms(strs *s, const char *text, sio__json_slice arr, size_t *n) {
-  sio__json_iter it;
-  sio__json_slice e;
-  size_t first = s->n;
-  *n = 0;
-  if (arr.type != SIO__JSON_ARRAY) return NULL;
-  sio__json_iter_init(&it, text + arr.off, arr.len);
-  while (sio__json_iter_next(&it, &e) && s->n < MAX_STRS) {
-    e.off += arr.off;
-    keep(s, text, e, 0);
-    (*n)++;
-  }
-  return s->v + first;
-}
-
-static void strs_free(strs *s) {
-  for (size_t i = 0; i < s->n; i++) sio__sbuf_free(&s->buf[i]);
-}
 
 static int same_slice(const sio__wire *a, sio__json_slice x, const sio__wire *b,
                       sio__json_slice y) {
@@ -71,15 +30,15 @@ static void cluster_round_trip(const uint8_t *data, size_t size) {
     o.uid = keep(&s, t, m.uid, 0), o.nsp = keep(&s, t, m.nsp, 0);
     o.request_id = keep(&s, t, m.request_id, 0);
     o.flags = keep(&s, t, m.flags, 1);
-    o.rooms = keep_rooms(&s, t, m.rooms, &o.nrooms);
-    o.except = keep_rooms(&s, t, m.except, &o.nexcept);
-    o.join = keep_rooms(&s, t, m.join, &o.njoin);
+    o.rooms = rooms(&s, t, m.rooms, &o.nrooms);
+    o.except = rooms(&s, t, m.except, &o.nexcept);
+    o.join = rooms(&s, t, m.join, &o.njoin);
     sio__json_slice j = m.type == SIO__CM_BROADCAST                ? m.packet_data
                         : m.type == SIO__CM_FETCH_SOCKETS_RESPONSE ? m.sockets
                                                                    : m.packet;
     if (j.type != SIO__JSON_INVALID) o.json = t + j.off, o.json_len = j.len;
     o.bins = m.wire.bins.v, o.nbins = m.wire.bins.n;
-    int rc = s.n < MAX_STRS ? sio__cluster_encode(&out, &o) : SIO__CLUSTER_EFORMAT;
+    int rc = s.n < CSTRS_MAX ? sio__cluster_encode(&out, &o) : SIO__CLUSTER_EFORMAT;
     if (rc == -EINVAL) abort(); /* what we decoded we can encode (too deep may be refused) */
     if (rc == 0) {
       if (sio__cluster_decode(&m2, out.data, out.len)) abort();
@@ -103,11 +62,11 @@ static void broadcast_round_trip(const uint8_t *data, size_t size) {
     const char *t = b.wire.text;
     sio__redis_out o = {.uid = keep(&s, t, b.uid, 0), .flags = keep(&s, t, b.flags, 1)};
     o.nsp = b.nsp.type ? keep(&s, t, b.nsp, 0) : "/";
-    o.rooms = keep_rooms(&s, t, b.rooms, &o.nrooms);
-    o.except = keep_rooms(&s, t, b.except, &o.nexcept);
+    o.rooms = rooms(&s, t, b.rooms, &o.nrooms);
+    o.except = rooms(&s, t, b.except, &o.nexcept);
     o.json = t + b.packet_data.off, o.json_len = b.packet_data.len;
     o.bins = b.wire.bins.v, o.nbins = b.wire.bins.n;
-    int rc = s.n < MAX_STRS && o.nsp ? sio__redis_encode_broadcast(&out, &o) : 1;
+    int rc = s.n < CSTRS_MAX && o.nsp ? sio__redis_encode_broadcast(&out, &o) : 1;
     if (rc == -EINVAL) abort();
     if (rc == 0) {
       if (sio__redis_decode_broadcast(&b2, out.data, out.len)) abort();

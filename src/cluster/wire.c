@@ -80,6 +80,30 @@ int sio__wire_string(const char *text, sio__json_slice s, sio__sbuf *out) {
   return -EINVAL;
 }
 
+int sio__wire_strings(const char *text, sio__json_slice arr, sio__sbuf *store, sio__sbuf *ptrs) {
+  _Static_assert(sizeof(size_t) == sizeof(char *), "offsets become pointers in place");
+  sio__json_iter it;
+  sio__json_slice e;
+  size_t first = ptrs->len;
+  if (arr.type != SIO__JSON_ARRAY) return -EINVAL;
+  sio__json_iter_init(&it, text + arr.off, arr.len);
+  while (sio__json_iter_next(&it, &e)) {
+    size_t off = store->len;
+    e.off += arr.off;
+    int rc = sio__wire_string(text, e, store);
+    if (rc) return rc;
+    if (sio__sbuf_appendc(store, 0) || sio__sbuf_append(ptrs, &off, sizeof off)) return -ENOMEM;
+  }
+  /* offsets become pointers once store has stopped moving (a string may hold a NUL) */
+  for (size_t at = first; at < ptrs->len; at += sizeof(char *)) {
+    size_t off;
+    memcpy(&off, ptrs->data + at, sizeof off);
+    const char *p = store->data + off;
+    memcpy(ptrs->data + at, &p, sizeof p);
+  }
+  return 0;
+}
+
 int sio__wire_put_str(sio__sbuf *out, const char *s) {
   return sio__json_escape(out, s, strlen(s));
 }

@@ -57,6 +57,12 @@ int sio__wire_rooms_ok(const char *text, sio__json_slice arr);
 /* Appends the unescaped string of a string slice, or the text of a number slice. */
 int sio__wire_string(const char *text, sio__json_slice s, sio__sbuf *out);
 
+/* The elements of an array slice (strings, or numbers as their text) as C strings: their bytes,
+ * each NUL-terminated, appended to store, and a pointer to each appended to ptrs (read it as
+ * `const char *const *`, ptrs->len / sizeof(char *) of them; valid until store changes).
+ * 0, -EINVAL (an element of another type) or -ENOMEM. */
+int sio__wire_strings(const char *text, sio__json_slice arr, sio__sbuf *store, sio__sbuf *ptrs);
+
 /* Writers, as JSON.stringify: */
 int sio__wire_put_str(sio__sbuf *out, const char *s); /* a C string as a JSON string */
 /* ["a","b"] from n C strings */
