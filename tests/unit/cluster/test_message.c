@@ -254,6 +254,26 @@ static void test_foreign_and_malformed(void **state) {
   sio__sbuf_free(&b);
 }
 
+/* sio__wire_strings: rooms as C strings, numbers as their text, a NUL kept inside its string. */
+static void test_room_strings(void **state) {
+  const char *text = "[\"a\",12,\"b\\u0000c\",\"\"]";
+  sio__json_slice arr;
+  sio__sbuf store = SIO__SBUF_INIT, ptrs = SIO__SBUF_INIT;
+  assert_int_equal(sio__json_validate(text, strlen(text), 0, &arr), 0);
+  assert_int_equal(sio__wire_strings(text, arr, &store, &ptrs), 0);
+  const char *const *v = (const char *const *)ptrs.data;
+  assert_int_equal(ptrs.len / sizeof(char *), 4);
+  assert_string_equal(v[0], "a");
+  assert_string_equal(v[1], "12");
+  assert_memory_equal(v[2], "b\0c", 4);
+  assert_string_equal(v[3], "");
+  sio__sbuf_free(&store), sio__sbuf_free(&ptrs);
+  const char *bad = "[\"a\",{}]";
+  assert_int_equal(sio__json_validate(bad, strlen(bad), 0, &arr), 0);
+  assert_int_equal(sio__wire_strings(bad, arr, &store, &ptrs), -EINVAL);
+  sio__sbuf_free(&store), sio__sbuf_free(&ptrs);
+}
+
 int main(void) {
   sio__alloc_hook_libraries();
   const struct CMUnitTest tests[] = {
@@ -263,6 +283,7 @@ int main(void) {
       cmocka_unit_test(test_sockets_ops),
       cmocka_unit_test(test_server_side_emit_and_responses),
       cmocka_unit_test(test_foreign_and_malformed),
+      cmocka_unit_test(test_room_strings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
