@@ -74,7 +74,8 @@ typedef struct sio__redis sio__redis;
 
 typedef enum sio__redis_event {
   SIO__REDIS_READY = 1, /* connected, authenticated, db selected, subscriptions renewed */
-  SIO__REDIS_DOWN = 2   /* the connection (or an attempt) failed; err says why; retrying */
+  SIO__REDIS_DOWN = 2   /* the connection or an attempt failed (each attempt reports it; the
+                           log says it once); err says why; the client retries */
 } sio__redis_event;
 
 /* err: 0 for READY; for DOWN a negative code (errno-style -ECONNREFUSED, SIO_ECLOSED for a
@@ -172,8 +173,9 @@ typedef enum sio__redis_sub_kind {
 typedef void (*sio__redis_done_cb)(sio__redis *c, int status, void *user);
 int sio__redis_subscribe(sio__redis *c, sio__redis_sub_kind kind, const char *channel, size_t len,
                          sio__redis_done_cb cb, void *user);
-/* Forgets the subscription and, when connected, unsubscribes (cb as above). Unsubscribing
- * from what is not subscribed is not an error. */
+/* Forgets the subscription and, when connected, unsubscribes (cb: 0 when Redis confirms; 0 at
+ * once when no connection is up, as nothing is subscribed then). Unsubscribing from what is
+ * not subscribed is not an error. */
 int sio__redis_unsubscribe(sio__redis *c, sio__redis_sub_kind kind, const char *channel, size_t len,
                            sio__redis_done_cb cb, void *user);
 size_t sio__redis_subscription_count(const sio__redis *c);
