@@ -23,7 +23,7 @@ typedef struct events {
   volatile int flag; /* set on READY */
 } events;
 
-static void on_event(sio__redis *c, sio__redis_event ev, int err, void *user) {
+static inline void on_event(sio__redis *c, sio__redis_event ev, int err, void *user) {
   events *e = user;
   if (ev == SIO__REDIS_READY)
     e->ready++, e->flag = 1;
@@ -33,12 +33,12 @@ static void on_event(sio__redis *c, sio__redis_event ev, int err, void *user) {
 
 /* Log lines counted by what they say. */
 static int log_failures, log_recoveries;
-static void count_log(sio_log_level level, const char *line, void *user) {
+static inline void count_log(sio_log_level level, const char *line, void *user) {
   if (strstr(line, "retrying with backoff")) log_failures++;
   if (strstr(line, "again (Redis")) log_recoveries++;
 }
 
-static int fx_setup(void **state) {
+static inline int fx_setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   uv_loop_init(&f->loop);
   if (test_redis_start(&f->redis)) return -1;
@@ -51,21 +51,29 @@ static int fx_setup(void **state) {
   return 0;
 }
 
-static int fx_teardown(void **state) {
+static inline void fx_close_handle(uv_handle_t *h, void *open) {
+  if (!uv_is_closing(h)) ++*(int *)open, uv_close(h, NULL);
+}
+
+static inline int fx_teardown(void **state) {
   fx *f = *state;
   test_redis_stop(&f->redis);
-  uv_run(&f->loop, UV_RUN_DEFAULT); /* the freed clients' handles close */
+  /* A failed test's clients (their callbacks' data was on its stack: no loop run before) */
+  int open = 0;
+  uv_walk(&f->loop, fx_close_handle, &open);
+  uv_run(&f->loop, UV_RUN_DEFAULT); /* and the freed clients' handles close */
   int closed = uv_loop_close(&f->loop);
   long leaked = sio__alloc_live() - f->live;
   sio_log_set_sink(NULL, NULL);
   free(f);
   if (closed || leaked)
     fprintf(stderr, "teardown: loop_close %d, %ld allocations live\n", closed, leaked);
-  return closed || leaked ? -1 : 0;
+  if (open) fprintf(stderr, "teardown: %d handles left open\n", open);
+  return closed || leaked || open ? -1 : 0;
 }
 
-static sio__redis *fx_client(fx *f, const char *url, events *ev, sio__redis_message_cb on_msg,
-                             void *user) {
+static inline sio__redis *fx_client(fx *f, const char *url, events *ev,
+                                    sio__redis_message_cb on_msg, void *user) {
   sio__redis_opts o = {.name = on_msg ? "sub" : "cmd",
                        .on_event = on_event,
                        .on_message = on_msg,
@@ -83,7 +91,7 @@ typedef struct answer {
   size_t len;
 } answer;
 
-static void on_answer(sio__redis *c, int status, const redisReply *r, void *user) {
+static inline void on_answer(sio__redis *c, int status, const redisReply *r, void *user) {
   answer *a = user;
   a->status = status;
   a->n++;
@@ -96,7 +104,8 @@ static void on_answer(sio__redis *c, int status, const redisReply *r, void *user
 }
 
 /* Issues a command and runs the loop until it is answered. */
-static answer fx_call(fx *f, sio__redis *c, int argc, const char **argv, const size_t *lens) {
+static inline answer fx_call(fx *f, sio__redis *c, int argc, const char **argv,
+                             const size_t *lens) {
   answer a = {0};
   if (sio__redis_command(c, argc, argv, lens, on_answer, &a)) {
     a.status = -1;

@@ -24,7 +24,7 @@ typedef struct test_redis {
 } test_redis;
 
 /* A port nothing listens on now (the kernel's pick for a socket bound to port 0). */
-static int test_free_port(void) {
+static inline int test_free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t len = sizeof a;
@@ -35,7 +35,7 @@ static int test_free_port(void) {
   return ntohs(a.sin_port);
 }
 
-static int test_port_accepts(int port) {
+static inline int test_port_accepts(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET,
                           .sin_port = htons((uint16_t)port),
@@ -46,7 +46,7 @@ static int test_port_accepts(int port) {
 }
 
 /* Starts redis-server on r->port (a free one when 0); returns 0 once it accepts connections. */
-static int test_redis_start(test_redis *r) {
+static inline int test_redis_start(test_redis *r) {
   if (!r->port) r->port = test_free_port();
   char port[16];
   snprintf(port, sizeof port, "%d", r->port);
@@ -73,19 +73,19 @@ static int test_redis_start(test_redis *r) {
 }
 
 /* Stops it (SIGKILL: as a crash or a lost host looks to the clients) and reaps it. */
-static void test_redis_stop(test_redis *r) {
+static inline void test_redis_stop(test_redis *r) {
   if (r->pid <= 0) return;
   kill(r->pid, SIGKILL);
   waitpid(r->pid, NULL, 0);
   r->pid = 0;
 }
 
-static void test_tick(uv_timer_t *t) {
+static inline void test_tick(uv_timer_t *t) {
   (void)t;
 }
 
 /* Runs the loop until *flag becomes nonzero or `ms` pass; returns *flag. */
-static int test_run_until(uv_loop_t *loop, const volatile int *flag, unsigned ms) {
+static inline int test_run_until(uv_loop_t *loop, const volatile int *flag, unsigned ms) {
   uv_timer_t tick;
   uv_timer_init(loop, &tick);
   uv_timer_start(&tick, test_tick, 5, 5);
@@ -97,13 +97,13 @@ static int test_run_until(uv_loop_t *loop, const volatile int *flag, unsigned ms
 }
 
 /* Runs the loop for `ms`. */
-static void test_run_for(uv_loop_t *loop, unsigned ms) {
+static inline void test_run_for(uv_loop_t *loop, unsigned ms) {
   static const int never = 0;
   test_run_until(loop, &never, ms);
 }
 
 /* A time in milliseconds (monotonic). */
-static double test_ms(void) {
+static inline double test_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
