@@ -415,25 +415,13 @@ static void static_free(void *p) {
   sio__free(d);
 }
 
-static void static_mw(sio_req *req, sio_res *res, void *user) {
-  static_dir *d = user;
-  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-    sio_next(req, res);
-    return;
-  }
-  const char *rel = sio_req_path(req);
-  size_t rl = strlen(rel);
-  char *fs = sio__malloc(d->root_len + rl + 2 + (d->index ? strlen(d->index) + 1 : 0));
+/* Appends the request path's segments to fs (the root, fl bytes so far), each percent-decoded
+ * on its own and checked, and NUL-terminates it: 0, or the status that refuses the path (400 a
+ * bad escape; 403 "..", an encoded '/', '\\' or NUL; 404 a hidden dotfile; 500 no memory). */
+static int map_path(const static_dir *d, const char *rel, size_t rl, char *fs, size_t *fl) {
   char *seg = sio__malloc(rl + 1);
-  if (!fs || !seg) {
-    sio__free(fs);
-    sio__free(seg);
-    sio_next_error(req, res, 500, "Out of memory");
-    return;
-  }
-  memcpy(fs, d->root, d->root_len);
-  size_t fl = d->root_len;
-  int status = 0, trailing = rl > 0 && rel[rl - 1] == '/';
+  if (!seg) return 500;
+  int status = 0;
   const char *p = rel;
   while (*p && !status) {
     while (*p == '/') p++;
@@ -454,52 +442,67 @@ static void static_mw(sio_req *req, sio_res *res, void *user) {
       else if (seg[0] == '.' && !d->dotfiles_allow)
         status = 404;
       else {
-        fs[fl++] = '/';
-        memcpy(fs + fl, seg, (size_t)dn);
-        fl += (size_t)dn;
+        fs[(*fl)++] = '/';
+        memcpy(fs + *fl, seg, dn);
+        *fl += dn;
       }
     }
     p = e;
   }
-  fs[fl] = 0;
+  fs[*fl] = 0;
   sio__free(seg);
+  return status;
+}
+
+static void refuse_path(sio_req *req, sio_res *res, int status) {
   if (status == 404) {
-    sio__free(fs);
     sio_next(req, res);
     return;
   }
-  if (status) {
-    sio__free(fs);
-    sio_next_error(req, res, status, status == 400 ? "Bad path encoding" : "Forbidden path");
-    return;
-  }
+  sio_next_error(req, res, status,
+                 status == 400   ? "Bad path encoding"
+                 : status == 403 ? "Forbidden path"
+                                 : "Out of memory");
+}
+
+/* /dir -> /dir/ (as Express' serve-static), keeping the query. */
+static void redirect_to_dir(sio_req *req, sio_res *res) {
+  sio__sbuf loc = SIO__SBUF_INIT;
+  sio__sbuf_printf(&loc, "%s/%s%s", req->path_raw, *req->query_raw ? "?" : "", req->query_raw);
+  if (loc.oom)
+    sio_next_error(req, res, 500, "Out of memory");
+  else
+    sio_res_redirect(res, 301, loc.data);
+  sio__sbuf_free(&loc);
+}
+
+/* The regular file fs resolves to, in real and sb; 0 if none or if it lies outside the root
+ * (symlinks must not lead out of it). */
+static int resolve_inside_root(const static_dir *d, const char *fs, char *real, struct stat *sb) {
+  if (!realpath(fs, real) || stat(real, sb) != 0 || !S_ISREG(sb->st_mode)) return 0;
+  return strncmp(real, d->root, d->root_len) == 0 &&
+         (real[d->root_len] == '/' || real[d->root_len] == 0);
+}
+
+/* Serves fs (fl bytes, room for the index name after it): from the cache while it is fresh, a
+ * directory's index, or the file; anything else falls through to the next handler. */
+static void serve_path(sio_req *req, sio_res *res, static_dir *d, char *fs, size_t fl,
+                       int trailing) {
   struct stat sb;
   char real[PATH_MAX];
   int st_ok = stat(fs, &sb) == 0;
   cached_file *ce =
       st_ok && S_ISREG(sb.st_mode) && !trailing ? sio__map_get(&d->cache, fs, fl) : NULL;
   if (ce && cache_fresh(ce, &sb)) {
-    sio__free(fs);
     serve_file(req, res, ce->real, &sb, d->max_age, d->no_gzip, ce);
     return;
   }
   if (st_ok && S_ISDIR(sb.st_mode)) {
     if (!trailing) {
-      /* /dir -> /dir/ (as Express' serve-static), keeping the query */
-      sio__sbuf loc = SIO__SBUF_INIT;
-      sio__sbuf_printf(&loc, "%s/%s%s", req->path_raw, *req->query_raw ? "?" : "", req->query_raw);
-      sio__free(fs);
-      if (loc.oom) {
-        sio__sbuf_free(&loc);
-        sio_next_error(req, res, 500, "Out of memory");
-        return;
-      }
-      sio_res_redirect(res, 301, loc.data);
-      sio__sbuf_free(&loc);
+      redirect_to_dir(req, res);
       return;
     }
     if (!d->index) {
-      sio__free(fs);
       sio_next(req, res);
       return;
     }
@@ -507,28 +510,43 @@ static void static_mw(sio_req *req, sio_res *res, void *user) {
     strcpy(fs + fl, d->index);
     ce = sio__map_get(&d->cache, fs, strlen(fs));
     if (ce && stat(fs, &sb) == 0 && cache_fresh(ce, &sb)) {
-      sio__free(fs);
       serve_file(req, res, ce->real, &sb, d->max_age, d->no_gzip, ce);
       return;
     }
   } else if (trailing) { /* "file.txt/" is not a directory */
-    sio__free(fs);
     sio_next(req, res);
     return;
   }
-  int ok = realpath(fs, real) != NULL && stat(real, &sb) == 0 && S_ISREG(sb.st_mode);
-  /* symlinks must not lead out of the root */
-  if (ok && (strncmp(real, d->root, d->root_len) != 0 ||
-             (real[d->root_len] != '/' && real[d->root_len] != 0)))
-    ok = 0;
-  if (!ok) {
-    sio__free(fs);
+  if (!resolve_inside_root(d, fs, real, &sb)) {
     sio_next(req, res);
     return;
   }
   ce = cache_fill(d, fs, real, &sb);
-  sio__free(fs);
   serve_file(req, res, real, &sb, d->max_age, d->no_gzip, ce);
+}
+
+static void static_mw(sio_req *req, sio_res *res, void *user) {
+  static_dir *d = user;
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+    sio_next(req, res);
+    return;
+  }
+  const char *rel = sio_req_path(req);
+  size_t rl = strlen(rel);
+  char *fs = sio__malloc(d->root_len + rl + 2 + (d->index ? strlen(d->index) + 1 : 0));
+  if (!fs) {
+    sio_next_error(req, res, 500, "Out of memory");
+    return;
+  }
+  memcpy(fs, d->root, d->root_len);
+  size_t fl = d->root_len;
+  int trailing = rl > 0 && rel[rl - 1] == '/';
+  int status = map_path(d, rel, rl, fs, &fl);
+  if (status)
+    refuse_path(req, res, status);
+  else
+    serve_path(req, res, d, fs, fl, trailing);
+  sio__free(fs);
 }
 
 int sio_app_static(sio_app *app, const char *prefix, const char *root,
