@@ -148,6 +148,14 @@ static void read_version(sio__redis *c, const redisReply *r) {
 /* The answer of AUTH (user = (void *)1), SELECT (2) or INFO (3). */
 void sio__redis_on_handshake_reply(sio__redis *c, int status, const redisReply *r, void *u) {
   if (status == SIO_ECLOSED || c->state != SIO__RS_HANDSHAKE) return;
+  if (status != 0 && u == (void *)3 && r && strncmp(r->str, "NOAUTH", 6) != 0) {
+    /* an ACL user without +info (NOPERM): the version stays unknown, SSUBSCRIBE is tried */
+    sio__debug("redis %s: INFO refused (%.*s)", c->name, (int)r->len, r->str);
+    c->version[0] = 0;
+    c->sharded = -1;
+    status = 0;
+    r = NULL;
+  }
   if (status != 0) {
     const char *what = u == (void *)1 ? "AUTH" : u == (void *)2 ? "SELECT" : "INFO";
     char why[sizeof c->last_error];
@@ -156,7 +164,7 @@ void sio__redis_on_handshake_reply(sio__redis *c, int status, const redisReply *
     return;
   }
   if (u != (void *)3) return;
-  read_version(c, r);
+  if (r) read_version(c, r);
   c->resub_left += sio__redis_resubscribe(c);
   if (c->state == SIO__RS_HANDSHAKE && c->resub_left == 0) sio__redis_became_ready(c);
 }

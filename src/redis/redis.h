@@ -126,8 +126,9 @@ void sio__redis_free(sio__redis *c);
 
 int sio__redis_is_ready(const sio__redis *c); /* 1 between READY and the next DOWN */
 /* The server's redis_version of the current connection ("7.0.15"), "" before the first
- * INFO; and whether it has sharded pub/sub (>= 7.0): 1, 0, or -1 while unknown. Both keep the
- * last connection's values while disconnected. */
+ * INFO; and whether it has sharded pub/sub (>= 7.0): 1, 0, or -1 while unknown (also when an
+ * ACL user may not run INFO: SSUBSCRIBE is then tried, and Redis < 7 answers an error). Both
+ * keep the last connection's values while disconnected. */
 const char *sio__redis_server_version(const sio__redis *c);
 int sio__redis_has_sharded(const sio__redis *c);
 /* The text of the last connect failure reported by DOWN (a Redis error reply or a system

@@ -134,6 +134,18 @@ static void test_auth(void **state) {
   assert_int_equal(a.status, SIO_ECLOSED);
   sio__redis_free(mallory);
 
+  /* a user that may not run INFO: ready, the version unknown */
+  a = fx_call(f, admin, 8,
+              (const char *[]){"ACL", "SETUSER", "bob", "on", ">pw", "~*", "+@all", "-info"}, NULL);
+  assert_int_equal(a.status, 0);
+  events bev = {0};
+  snprintf(url, sizeof url, "redis://bob:pw@127.0.0.1:%d", f->redis.port);
+  sio__redis *bob = fx_client(f, url, &bev, NULL, NULL);
+  assert_true(test_run_until(&f->loop, &bev.flag, 3000));
+  assert_string_equal(sio__redis_server_version(bob), "");
+  assert_int_equal(sio__redis_has_sharded(bob), -1);
+  sio__redis_free(bob);
+
   /* the password alone: AUTH <password> for the default user */
   a = fx_call(f, admin, 4, (const char *[]){"CONFIG", "SET", "requirepass", "pw"}, NULL);
   assert_int_equal(a.status, 0);
@@ -143,6 +155,14 @@ static void test_auth(void **state) {
   assert_true(test_run_until(&f->loop, &def.flag, 3000));
   a = fx_call(f, dflt, 2, (const char *[]){"ACL", "WHOAMI"}, NULL);
   assert_string_equal(a.str, "default");
+  /* no password where one is needed: INFO's NOAUTH is a refusal */
+  events none = {0};
+  sio__redis *anon = fx_client(f, NULL, &none, NULL, NULL);
+  test_run_for(&f->loop, 200);
+  assert_int_equal(none.ready, 0);
+  assert_int_equal(none.last_err, SIO__REDIS_EAUTH);
+  assert_non_null(strstr(sio__redis_last_error(anon), "NOAUTH"));
+  sio__redis_free(anon);
   sio__redis_free(dflt);
   sio__redis_free(alice);
   sio__redis_free(admin);
@@ -275,6 +295,37 @@ static void test_free_with_pending(void **state) {
   sio__redis_free(c);
 }
 
+/* Allocation failures at every step of creating, connecting and a first command: each is
+ * refused or retried, nothing leaks, and the client recovers once memory is back. */
+static void test_alloc_failures(void **state) {
+  fx *f = *state;
+  for (long n = 0; n < 40; n++) {
+    events ev = {0};
+    sio__redis *c = NULL;
+    sio__alloc_fail_after(n);
+    int rc = sio__redis_new(&f->loop, f->url, NULL, &c);
+    if (rc) {
+      sio__alloc_fail_reset();
+      assert_int_equal(rc, -ENOMEM);
+      continue;
+    }
+    sio__redis_free(c);
+    sio__alloc_fail_reset();
+    c = fx_client(f, NULL, &ev, NULL, NULL);
+    assert_non_null(c);
+    sio__alloc_fail_after(n);
+    test_run_for(&f->loop, 20);
+    answer a = {0};
+    rc = sio__redis_commandl(c, on_answer, &a, "PING", NULL);
+    assert_true(rc == 0 || rc == -ENOMEM);
+    test_run_for(&f->loop, 10);
+    sio__alloc_fail_reset();
+    assert_true(test_run_until(&f->loop, &ev.flag, 3000));
+    assert_string_equal(fx_call(f, c, 1, (const char *[]){"PING"}, NULL).str, "PONG");
+    sio__redis_free(c);
+  }
+}
+
 static void test_bad_url(void **state) {
   fx *f = *state;
   sio__redis *c = (sio__redis *)1;
@@ -294,6 +345,7 @@ int main(void) {
       T(test_down_at_start),
       T(test_pending_fail_on_drop),
       T(test_free_with_pending),
+      T(test_alloc_failures),
       T(test_bad_url),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
