@@ -148,7 +148,7 @@ static void read_version(sio__redis *c, const redisReply *r) {
 /* The answer of AUTH (user = (void *)1), SELECT (2) or INFO (3). */
 void sio__redis_on_handshake_reply(sio__redis *c, int status, const redisReply *r, void *u) {
   if (status == SIO_ECLOSED || c->state != SIO__RS_HANDSHAKE) return;
-  if (status != 0 && u == (void *)3 && r && strncmp(r->str, "NOAUTH", 6) != 0) {
+  if (status != 0 && u == (void *)3 && r && strncmp(r->str, "NOPERM", 6) == 0) {
     /* an ACL user without +info (NOPERM): the version stays unknown, SSUBSCRIBE is tried */
     sio__debug("redis %s: INFO refused (%.*s)", c->name, (int)r->len, r->str);
     c->version[0] = 0;
