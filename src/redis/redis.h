@@ -27,7 +27,9 @@
  * payload as bytes (binary-safe, not NUL-terminated). Other clients take any command.
  *
  * Everything runs on the loop's thread. Every callback may call sio__redis_free on its client;
- * the memory goes when libuv has closed the client's handles. */
+ * the memory goes when libuv has closed the client's handles. hiredis's formatter and reader
+ * allocate with malloc (0.14 has no allocator hooks), so sio__alloc_fail_after reaches only
+ * this layer's own allocations. */
 #ifndef SIO_REDIS_REDIS_H
 #define SIO_REDIS_REDIS_H
 #include <stddef.h>
@@ -116,7 +118,8 @@ typedef struct sio__redis_opts {
   unsigned connect_timeout_ms; /* TCP connect + handshake; default 5000 */
 } sio__redis_opts;
 
-/* Parses `url` and starts connecting. Returns 0 with *out set, a URL error, -EINVAL, or
+/* Parses `url` and starts connecting (the first attempt on the loop's next iteration: no
+ * callback runs before this returns). Returns 0 with *out set, a URL error, -EINVAL, or
  * -ENOMEM. opts may be NULL (a command client, defaults). */
 int sio__redis_new(uv_loop_t *loop, const char *url, const sio__redis_opts *opts, sio__redis **out);
 /* Fails every pending command and subscription callback with SIO_ECLOSED (before
