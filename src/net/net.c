@@ -46,7 +46,8 @@ sio__net *sio__net_new(uv_loop_t *loop) {
   uv_unref((uv_handle_t *)&net->prepare);
   uv_timer_init(loop, &net->tick);
   net->tick.data = net;
-  net->cur_tick = uv_now(loop) / SIO__TICK_MS;
+  net->fired_to = uv_now(loop);
+  net->wake_at = UINT64_MAX;
   return net;
 }
 
@@ -100,43 +101,55 @@ void sio__net_conn_gone(sio__net *net) {
 }
 
 /* --- timer wheel ---------------------------------------------------------------------------
- * Slot = tick % SLOTS where tick = due / TICK_MS, the tick during which the timer is due. The
- * wheel's uv timer is armed for tick boundaries (loop times that are multiples of TICK_MS),
- * and a tick fires every timer due before the next boundary: a timer fires at the tick at or
- * before its due millisecond, at most a tick early and never late, unless the loop itself is
- * (a deadline that must hold then is also checked where the protocol acts, see
- * sio__net_past). Entries due in a later round stay in their slot. A timer started for
- * less than what is left of the current tick fires at the next boundary. */
+ * Slot = tick % SLOTS where tick = due / TICK_MS: a slot holds the timers due in its tick, of
+ * this round and of later ones. Deadlines, not ticks, decide when a timer fires: the wheel's
+ * one uv timer is armed for the earliest due time among the current and the next tick's
+ * timers (a millisecond early, so that a wheel timer never runs after a libuv timer due at
+ * the same time), or, when those ticks are empty, for the end of the next one. A wake fires
+ * every timer due by the next millisecond. So a timer fires at most 1 ms before its due
+ * millisecond and never after it, unless the loop itself runs late (a deadline that must hold
+ * then is also checked where the protocol acts, see sio__net_past). The wheel stays cheap: a
+ * start or a restart is a list insert (and arms the uv timer only when it is due before the
+ * next wake), and a wake walks two slots.
+ *
+ * fired_to: every timer due at or before it has fired; a timer started for a time at or before
+ * it is put in the slot the next wake scans first. wake_at: the loop time the uv timer is armed
+ * for (UINT64_MAX when it is not). */
 
 static uint64_t tick_of(uint64_t due_ms) {
   return due_ms / SIO__TICK_MS;
 }
 
-static void arm_tick(sio__net *net, uint64_t now) {
-  uint64_t next = (now / SIO__TICK_MS + 1) * SIO__TICK_MS;
-  uv_timer_start(&net->tick, on_tick, next - now, 0);
+static void arm_wake(sio__net *net, uint64_t at, uint64_t now) {
+  if (at >= net->wake_at) return;
+  net->wake_at = at;
+  uv_timer_start(&net->tick, on_tick, at > now ? at - now : 0, 0);
 }
 
-static void wheel_insert(sio__net *net, sio__timer *t) {
-  uint64_t tick = tick_of(t->due);
-  if (tick <= net->cur_tick) tick = net->cur_tick + 1;
-  sio__list_insert_tail(&net->wheel[tick % SIO__WHEEL_SLOTS], &t->link);
+/* When a timer due at `due` must be looked at: a millisecond early, or now if that passed. */
+static uint64_t wake_for(uint64_t due, uint64_t now) {
+  return due > now + 1 ? due - 1 : now;
+}
+
+static void wheel_insert(sio__net *net, sio__timer *t, uint64_t now) {
+  uint64_t at = t->due > net->fired_to ? t->due : net->fired_to + 1;
+  sio__list_insert_tail(&net->wheel[tick_of(at) % SIO__WHEEL_SLOTS], &t->link);
+  arm_wake(net, wake_for(t->due, now), now);
 }
 
 /* Puts t in the wheel, due at `due`. A restart (a timer stays on the net it first ran on)
- * only moves it: it is counted once, and the wheel's own uv timer is left alone. */
+ * only moves it: it is counted once. */
 static inline void timer_arm(sio__net *net, sio__timer *t, uint64_t now, uint64_t due,
                              sio__timer_cb cb) {
   if (sio__timer_active(t)) {
     sio__list_remove(&t->link);
   } else if (net->active_timers++ == 0) {
-    net->cur_tick = now / SIO__TICK_MS;
-    arm_tick(net, now);
+    net->fired_to = now; /* nothing was waiting: the slots before now are empty */
   }
   t->due = due;
   t->cb = cb;
   t->net = net;
-  wheel_insert(net, t);
+  wheel_insert(net, t, now);
 }
 
 void sio__timer_start_at(sio__net *net, sio__timer *t, uint64_t due, sio__timer_cb cb) {
@@ -148,12 +161,17 @@ void sio__timer_start(sio__net *net, sio__timer *t, uint64_t ms, sio__timer_cb c
   timer_arm(net, t, now, now + ms, cb);
 }
 
+static void wheel_idle(sio__net *net) {
+  uv_timer_stop(&net->tick);
+  net->wake_at = UINT64_MAX;
+}
+
 void sio__timer_stop(sio__timer *t) {
   if (!sio__timer_active(t)) return;
   sio__list_remove(&t->link);
   t->link.next = t->link.prev = NULL;
   sio__net *net = t->net;
-  if (--net->active_timers == 0) uv_timer_stop(&net->tick);
+  if (--net->active_timers == 0) wheel_idle(net);
 }
 
 void sio__net_refresh(sio__net *net) {
@@ -164,8 +182,8 @@ int sio__net_past(sio__net *net, uint64_t deadline) {
   return uv_now(net->loop) + 1 >= deadline;
 }
 
-/* Fires the timers of `tick`'s slot that are due in that tick (those of later rounds stay). */
-static void run_slot(sio__net *net, uint64_t tick) {
+/* Fires the timers of `tick`'s slot that are due by `limit` (the others stay). */
+static void run_slot(sio__net *net, uint64_t tick, uint64_t limit) {
   sio__list *slot = &net->wheel[tick % SIO__WHEEL_SLOTS];
   if (sio__list_empty(slot)) return;
   /* Detach the slot so that callbacks may start and stop any timer safely. */
@@ -174,9 +192,9 @@ static void run_slot(sio__net *net, uint64_t tick) {
   while (!sio__list_empty(&pending)) {
     sio__timer *t = sio__container_of(pending.next, sio__timer, link);
     sio__list_remove(&t->link);
-    if (tick_of(t->due) <= tick) {
+    if (t->due <= limit) {
       t->link.next = t->link.prev = NULL;
-      if (--net->active_timers == 0) uv_timer_stop(&net->tick);
+      if (--net->active_timers == 0) wheel_idle(net);
       t->cb(t);
     } else {
       sio__list_insert_tail(slot, &t->link);
@@ -184,17 +202,31 @@ static void run_slot(sio__net *net, uint64_t tick) {
   }
 }
 
+/* The earliest due time of `tick`'s own timers (not later rounds'), or UINT64_MAX. */
+static uint64_t earliest_in(const sio__net *net, uint64_t tick) {
+  const sio__list *slot = &net->wheel[tick % SIO__WHEEL_SLOTS];
+  uint64_t min = UINT64_MAX;
+  for (const sio__list *l = slot->next; l != slot; l = l->next) {
+    const sio__timer *t = sio__container_of(l, sio__timer, link);
+    if (tick_of(t->due) == tick && t->due < min) min = t->due;
+  }
+  return min;
+}
+
 static void on_tick(uv_timer_t *h) {
   sio__net *net = h->data;
   uint64_t now = uv_now(net->loop);
-  uint64_t target = now / SIO__TICK_MS;
-  uint64_t from = net->cur_tick + 1;
-  if (target >= from + SIO__WHEEL_SLOTS)
-    from = target - SIO__WHEEL_SLOTS + 1; /* scan each slot once */
-  for (uint64_t tick = from; tick <= target; tick++) {
-    net->cur_tick = tick;
-    run_slot(net, tick);
-  }
-  if (net->cur_tick < target) net->cur_tick = target;
-  if (net->active_timers) arm_tick(net, now);
+  uint64_t limit = now + 1;  /* fire what is due by the next millisecond */
+  net->wake_at = UINT64_MAX; /* the uv timer ran (one-shot); callbacks may arm it again */
+  uint64_t first = tick_of(net->fired_to + 1), last = tick_of(limit);
+  if (last >= first + SIO__WHEEL_SLOTS) first = last - SIO__WHEEL_SLOTS + 1; /* each slot once */
+  net->fired_to = limit;
+  for (uint64_t tick = first; tick <= last; tick++) run_slot(net, tick, limit);
+  if (!net->active_timers) return;
+  uint64_t next = (last + 2) * SIO__TICK_MS - 1; /* nothing in this tick nor the next */
+  uint64_t soon = earliest_in(net, last);
+  uint64_t after = earliest_in(net, last + 1);
+  if (after < soon) soon = after;
+  if (soon != UINT64_MAX && wake_for(soon, now) < next) next = wake_for(soon, now);
+  arm_wake(net, next, now);
 }

@@ -11,8 +11,8 @@
  *   flushed once per connection (one sendmsg) just before the loop polls again (uv_prepare);
  *   what the kernel does not take waits for the socket's writable edge;
  * - a timer wheel: sio__timer is embedded in its owner (no allocation, 40 bytes) and fires
- *   at the 8 ms tick at or before its due millisecond (never late, as protocol deadlines
- *   need), without a uv_timer_t per connection. */
+ *   at its due millisecond or one before (never late, as protocol deadlines need), without a
+ *   uv_timer_t per connection: one uv timer, armed for the earliest deadline near. */
 #ifndef SIO_NET_NET_H
 #define SIO_NET_NET_H
 
@@ -34,8 +34,8 @@ void sio__net_free(sio__net *net);
 uv_loop_t *sio__net_loop(sio__net *net);
 uint64_t sio__net_now(sio__net *net); /* uv_now, ms */
 /* Whether loop time has reached `deadline` (ms; a millisecond early counts, as the wheel may be
- * early but never late). The wheel's tick may run late on a busy machine: a deadline that must
- * hold anyway is also checked with this where the protocol acts on it (a request for an
+ * a millisecond early but never late). The wheel's tick may run late on a busy machine: a deadline
+ * that must hold anyway is also checked with this where the protocol acts on it (a request for an
  * expired session), after sio__net_refresh when the loop's cached time may lag. */
 int sio__net_past(sio__net *net, uint64_t deadline);
 void sio__net_refresh(sio__net *net); /* uv_update_time: loop time becomes the present */
@@ -52,8 +52,8 @@ struct sio__timer {
 static inline void sio__timer_init(sio__timer *t) {
   t->link.next = t->link.prev = NULL;
 }
-/* (Re)starts t to fire once after `ms`: at the wheel's tick at or before that millisecond (up
- * to a tick early, never late unless the loop itself runs late). */
+/* (Re)starts t to fire once after `ms`: at that millisecond or the one before (never late
+ * unless the loop itself runs late). */
 void sio__timer_start(sio__net *net, sio__timer *t, uint64_t ms, sio__timer_cb cb);
 /* The same for a due time in loop time (ms, as sio__net_now): a deadline computed once from
  * its start (a wait chained after another keeps the first one's schedule). */

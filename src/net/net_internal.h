@@ -28,7 +28,8 @@ struct sio__net {
   sio__list read_list; /* to read without waiting for an edge: resumed, or cut short */
   sio__list dead_list; /* released, to be freed (and their on_close called) by the prepare */
   sio__list wheel[SIO__WHEEL_SLOTS];
-  uint64_t cur_tick;
+  uint64_t fired_to; /* every timer due at or before this loop time has fired */
+  uint64_t wake_at;  /* when the tick timer is armed for (UINT64_MAX: not armed) */
   size_t active_timers;
   int open_handles;
   int freeing; /* sio__net_free called; handles close once the last connection has */
