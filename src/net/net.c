@@ -120,10 +120,15 @@ static uint64_t tick_of(uint64_t due_ms) {
   return due_ms / SIO__TICK_MS;
 }
 
+/* Arms the uv timer for `at` unless it is armed earlier. Never for "now" from within a wake:
+ * libuv 1.44 runs a timer re-armed with timeout 0 from a timer callback again in the same
+ * pass, at the same loop time, and a callback that re-arms for the millisecond it was early by
+ * would spin there; a millisecond later its due time has come. */
 static void arm_wake(sio__net *net, uint64_t at, uint64_t now) {
   if (at >= net->wake_at) return;
   net->wake_at = at;
-  uv_timer_start(&net->tick, on_tick, at > now ? at - now : 0, 0);
+  uint64_t timeout = at > now ? at - now : net->in_wake;
+  uv_timer_start(&net->tick, on_tick, timeout, 0);
 }
 
 /* When a timer due at `due` must be looked at: a millisecond early, or now if that passed. */
@@ -221,12 +226,17 @@ static void on_tick(uv_timer_t *h) {
   uint64_t first = tick_of(net->fired_to + 1), last = tick_of(limit);
   if (last >= first + SIO__WHEEL_SLOTS) first = last - SIO__WHEEL_SLOTS + 1; /* each slot once */
   net->fired_to = limit;
+  net->in_wake = 1;
   for (uint64_t tick = first; tick <= last; tick++) run_slot(net, tick, limit);
-  if (!net->active_timers) return;
+  if (!net->active_timers) {
+    net->in_wake = 0;
+    return;
+  }
   uint64_t next = (last + 2) * SIO__TICK_MS - 1; /* nothing in this tick nor the next */
   uint64_t soon = earliest_in(net, last);
   uint64_t after = earliest_in(net, last + 1);
   if (after < soon) soon = after;
   if (soon != UINT64_MAX && wake_for(soon, now) < next) next = wake_for(soon, now);
   arm_wake(net, next, now);
+  net->in_wake = 0;
 }

@@ -30,6 +30,7 @@ struct sio__net {
   sio__list wheel[SIO__WHEEL_SLOTS];
   uint64_t fired_to; /* every timer due at or before this loop time has fired */
   uint64_t wake_at;  /* when the tick timer is armed for (UINT64_MAX: not armed) */
+  uint8_t in_wake;   /* on_tick is running its timers */
   size_t active_timers;
   int open_handles;
   int freeing; /* sio__net_free called; handles close once the last connection has */

@@ -581,6 +581,45 @@ static void test_timers_early_never_late(void **s) {
   assert_int_equal(uv_loop_close(&st.loop), 0);
 }
 
+/* A callback that finds its timer a millisecond early and restarts it for the rest (as the
+ * WebSocket idle check does) gets it at its due time, without spinning: libuv 1.44 would run
+ * a timer re-armed for 0 ms from a timer callback again at the same loop time, forever. */
+typedef struct rest_state {
+  sio__timer t;
+  uv_loop_t *loop;
+  uint64_t target;
+  int restarts, done;
+} rest_state;
+
+static void on_rest_timer(sio__timer *t) {
+  rest_state *st = sio__container_of(t, rest_state, t);
+  uint64_t now = uv_now(st->loop);
+  if (now < st->target) {
+    assert_true(++st->restarts < 4);
+    sio__timer_start(t->net, t, st->target - now, on_rest_timer);
+    return;
+  }
+  st->done = 1;
+}
+
+static void test_timer_restart_for_the_rest(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio__net *net = sio__net_new(&loop);
+  for (uint64_t ms = 1; ms <= 24; ms++) {
+    rest_state st = {.loop = &loop};
+    sio__timer_init(&st.t);
+    uv_update_time(&loop);
+    st.target = uv_now(&loop) + ms;
+    sio__timer_start(net, &st.t, ms, on_rest_timer);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(st.done);
+  }
+  sio__net_free(net);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* sio__net_past: a millisecond early counts, and the refreshed loop time decides. */
 static void test_net_past(void **s) {
   uv_loop_t loop;
@@ -721,6 +760,7 @@ int main(void) {
       cmocka_unit_test(test_peer_ipv6),
       cmocka_unit_test(test_timers),
       cmocka_unit_test(test_timers_early_never_late),
+      cmocka_unit_test(test_timer_restart_for_the_rest),
       cmocka_unit_test(test_net_past),
       cmocka_unit_test(test_emfile),
       cmocka_unit_test(test_pause_resume),
