@@ -658,15 +658,13 @@ int main(int argc, char **argv) {
   if ((rc = start(w)) < 0) {
     fprintf(stderr, "weather: cannot start on %s port %d: %s\n", w->opt.host ? w->opt.host : "*",
             w->opt.port, sio_strerror(rc));
-    if (w->app) sio_app_free(w->app);
-    if (w->io) sio_io_free(w->io);
+    if (w->app) sio_app_free(w->app); /* and the Socket.IO server attached to it */
     uv_run(w->loop, UV_RUN_DEFAULT);
     free(w);
     return 1;
   }
   uv_run(w->loop, UV_RUN_DEFAULT); /* returns once the graceful shutdown has finished */
-  sio_app_free(w->app);
-  sio_io_free(w->io);              /* after the app, whose hooks point at it until then */
+  sio_app_free(w->app);            /* frees the Socket.IO server attached to it too */
   uv_run(w->loop, UV_RUN_DEFAULT); /* lets the app's handles close */
   uv_loop_close(w->loop);
   free(w);
