@@ -156,3 +156,28 @@ int sio__parse_u64(const char *s, size_t n, uint64_t *out) {
   *out = v;
   return 0;
 }
+
+/* The one percent-decoder (codec.h). */
+size_t sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space, int *bad) {
+  size_t o = 0;
+  int was_bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = in[i];
+    if (c == '%') {
+      int hi, lo;
+      if (i + 2 < n && (hi = sio__hex_value((unsigned char)in[i + 1])) >= 0 &&
+          (lo = sio__hex_value((unsigned char)in[i + 2])) >= 0) {
+        out[o++] = (char)(hi << 4 | lo);
+        i += 2;
+        continue;
+      }
+      was_bad = 1;
+      out[o++] = c;
+      continue;
+    }
+    out[o++] = plus_as_space && c == '+' ? ' ' : c;
+  }
+  out[o] = 0;
+  if (bad) *bad = was_bad;
+  return o;
+}

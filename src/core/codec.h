@@ -1,6 +1,6 @@
 /* Small encodings shared by the layers: hex digits, base64 (standard and URL alphabets), random
- * ids from OpenSSL's RNG, SHA-1, and decimal parsing. The hex helpers are inline: the HTTP
- * chunk parser and the JSON scanner call them per byte. */
+ * ids from OpenSSL's RNG, SHA-1, percent-decoding and decimal parsing. The hex helpers are inline:
+ * the HTTP chunk parser and the JSON scanner call them per byte. */
 #ifndef SIO_CORE_CODEC_H
 #define SIO_CORE_CODEC_H
 #include <stddef.h>
@@ -23,6 +23,14 @@ static inline uint32_t sio__hex4(const char *p) {
 
 /* Lowercase hex digits, for writing. */
 #define SIO__HEX_DIGITS "0123456789abcdef"
+
+/* Percent-decodes in[0..n) into out (room for n + 1 bytes), NUL-terminated: %XX (either case)
+ * becomes its byte and, with plus_as_space (query strings, forms), '+' a space. A '%' not
+ * followed by two hex digits is kept as it is and sets *bad (bad may be NULL; else 0 when every
+ * escape was good). Returns the decoded length, which may count NUL bytes (%00): callers that
+ * want a C string compare it with strlen. The one decoder: HTTP paths, parameters, queries,
+ * forms, cookies and static file names, the Engine.IO handshake's query, Redis URLs. */
+size_t sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space, int *bad);
 
 /* Length of the base64 (padded) encoding of n bytes. */
 static inline size_t sio__base64_len(size_t n) {

@@ -14,32 +14,6 @@
 int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
                           void (*free_user)(void *));
 
-/* The one percent-decoder (see http/server.h): paths, route parameters, query strings, form
- * fields, cookies, static file names and the Engine.IO handshake's query all use it. */
-size_t sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space, int *bad) {
-  size_t o = 0;
-  int was_bad = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = in[i];
-    if (c == '%') {
-      int hi, lo;
-      if (i + 2 < n && (hi = sio__hex_value((unsigned char)in[i + 1])) >= 0 &&
-          (lo = sio__hex_value((unsigned char)in[i + 2])) >= 0) {
-        out[o++] = (char)(hi << 4 | lo);
-        i += 2;
-        continue;
-      }
-      was_bad = 1;
-      out[o++] = c;
-      continue;
-    }
-    out[o++] = plus_as_space && c == '+' ? ' ' : c;
-  }
-  out[o] = 0;
-  if (bad) *bad = was_bad;
-  return o;
-}
-
 /* Makes the request object of a connection's complete head (connection.c); copies the head; head
  * spans are offsets into buf. The header pointer arrays, the head's copy and the raw and decoded
  * paths share one allocation (req->hnames owns it): the path is part of the head, so the head's

@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "core/codec.h"
 #include "net/net.h"
 #include "sio/http.h"
 
@@ -81,12 +82,7 @@ const char *sio__req_query_string(const sio_req *req);
 size_t sio__req_head_block(const sio_req *req, const char **head, size_t *head_len,
                            const char *const **names, const char *const **values);
 
-/* Percent-decodes in[0..n) into out (room for n + 1 bytes), NUL-terminated: %XX (either case)
- * becomes its byte and, with plus_as_space (query strings, forms), '+' a space. A '%' not
- * followed by two hex digits is kept as it is and sets *bad (bad may be NULL; else 0 when every
- * escape was good). Returns the decoded length, which may count NUL bytes (%00): callers that
- * want a C string compare it with strlen. The HTTP layer's one decoder, for the layers above. */
-size_t sio__pct_decode(const char *in, size_t n, char *out, int plus_as_space, int *bad);
+/* Percent-decoding: sio__pct_decode, in core/codec.h. */
 
 /* Finishes the response with a shared buffer as body (zero-copy: takes a reference to b), for
  * payloads encoded once and sent to many (Engine.IO polling). Content-Type as set, else

@@ -69,23 +69,13 @@ static char *decode_part(const char *s, size_t n, int *err) {
     *err = -ENOMEM;
     return NULL;
   }
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] != '%') {
-      out[o++] = s[i];
-      continue;
-    }
-    int hi = i + 2 < n ? sio__hex_value((unsigned char)s[i + 1]) : -1;
-    int lo = hi >= 0 ? sio__hex_value((unsigned char)s[i + 2]) : -1;
-    if (lo < 0 || (hi == 0 && lo == 0)) { /* a NUL byte cannot go through AUTH's C strings */
-      sio__free(out);
-      *err = SIO__REDIS_EURL;
-      return NULL;
-    }
-    out[o++] = (char)(hi << 4 | lo);
-    i += 2;
+  int bad;
+  size_t len = sio__pct_decode(s, n, out, 0, &bad);
+  if (bad || memchr(out, 0, len)) { /* a NUL byte cannot go through AUTH's C strings */
+    sio__free(out);
+    *err = SIO__REDIS_EURL;
+    return NULL;
   }
-  out[o] = 0;
   return out;
 }
 
