@@ -17,5 +17,6 @@
 #include "sio/io.h"
 #include "sio/cluster.h"
 #include "sio/adapter.h"
+#include "sio/redis.h"
 
 #endif

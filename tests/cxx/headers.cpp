@@ -21,6 +21,8 @@ int main() {
   (void)ws_opts;
   sio_eio_opts eio_opts = sio_eio_opts_default();
   (void)eio_opts;
+  sio_redis_adapter_opts redis_opts = sio_redis_adapter_opts_default();
+  if (std::strcmp(redis_opts.key, "socket.io") != 0) return 1;
   if (sio_app_listen(app) != 0) return 1;
   std::printf("C++ app listening on %d, sio %s\n", sio_app_port(app), sio_version());
   if (std::strcmp(sio_strerror(0), "success") != 0) return 1;

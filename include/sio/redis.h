@@ -1,0 +1,76 @@
+/* sio Redis adapter: several sio servers (and Node socket.io servers running
+ * @socket.io/redis-adapter 8.3) share their namespaces through one Redis, as Node's
+ * `io.adapter(createAdapter(pubClient, subClient, opts))` does: a broadcast on one server
+ * reaches the clients of all, and fetchSockets, socketsJoin/Leave, disconnectSockets,
+ * serverSideEmit, serverCount and allRooms see the whole cluster (sio/cluster.h).
+ *
+ *   sio_redis_adapter *ra;
+ *   sio_redis_adapter_opts ro = sio_redis_adapter_opts_default();
+ *   if (sio_redis_adapter_new(loop, "redis://127.0.0.1:6379", &ro, &ra)) ...;
+ *   sio_io_opts o = sio_io_opts_default();
+ *   o.adapter = sio_redis_adapter_factory;
+ *   o.adapter_arg = ra;
+ *   sio_io *io = sio_io_attach(app, &o);
+ *   ...
+ *   (free the io, then) sio_redis_adapter_free(ra);
+ *
+ * One sio_redis_adapter is the two Redis connections of one server (a publisher and a
+ * subscriber, as Node's pubClient and subClient); each namespace gets its own adapter from the
+ * factory, with its own channels (`<key>#<nsp>#...`, `<key>-request#<nsp>#`, ...), subscribed
+ * when the namespace is made and unsubscribed when it goes (dynamic namespaces included).
+ *
+ * Faults: the server starts and serves its own clients while Redis is down (logged once,
+ * retried with backoff); after a reconnect every channel is subscribed again. A cluster
+ * request pending when Redis drops, or made while it is down, gets SIO_ECLOSED (its callback
+ * runs once, with this server's part when there is one); one that outlives requests_timeout_ms
+ * gets SIO_ETIMEDOUT with what came in time. Broadcasts made while Redis is down reach local
+ * clients only (Redis pub/sub keeps nothing for later, in Node as here). */
+#ifndef SIO_REDIS_H
+#define SIO_REDIS_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "sio/core.h"
+#include "sio/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sio_redis_adapter sio_redis_adapter; /* the Redis connections of one server */
+
+typedef struct sio_redis_adapter_opts {
+  const char *key;                          /* channel prefix [socket.io] */
+  uint32_t requests_timeout_ms;             /* cluster requests [5000] */
+  int publish_on_specific_response_channel; /* answer on <key>-response#<nsp>#<uid># [0] */
+  int sharded;                   /* createShardedAdapter (needs Redis >= 7) [0; not yet] */
+  const char *subscription_mode; /* sharded: "dynamic" [default], "static", "dynamic-private" */
+} sio_redis_adapter_opts;
+
+SIO_EXTERN sio_redis_adapter_opts sio_redis_adapter_opts_default(void);
+
+/* Connects in the background (the server starts even when Redis is down). opts NULL: the
+ * defaults. 0, or a negative code for a bad or refused URL (rediss://, Sentinel, Cluster),
+ * bad options (-EINVAL) or -ENOMEM: sio_redis_strerror says why. The URL is
+ * redis://[[user]:password@]host[:port][/db]. */
+SIO_EXTERN int sio_redis_adapter_new(uv_loop_t *loop, const char *url,
+                                     const sio_redis_adapter_opts *opts, sio_redis_adapter **out);
+/* The factory for sio_io_opts: o.adapter = sio_redis_adapter_factory; o.adapter_arg = ra. */
+SIO_EXTERN sio_adapter *sio_redis_adapter_factory(sio_nsp *nsp, void *arg);
+/* 1 while both connections are up and subscribed, else 0. */
+SIO_EXTERN int sio_redis_adapter_ready(const sio_redis_adapter *ra);
+/* The uid of nsp's adapter (the sender id in its messages, 6 characters as Node's), or NULL
+ * when ra made no adapter for nsp. */
+SIO_EXTERN const char *sio_redis_adapter_uid(const sio_redis_adapter *ra, const sio_nsp *nsp);
+/* Closes the connections; after the io it serves (a namespace still attached then keeps
+ * working locally, as with the in-memory adapter). NULL is a no-op. */
+SIO_EXTERN void sio_redis_adapter_free(sio_redis_adapter *ra);
+/* A readable message for the codes above (and any sio or errno code). Never NULL. */
+SIO_EXTERN const char *sio_redis_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
