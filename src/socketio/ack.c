@@ -146,7 +146,8 @@ struct sio_acks { /* the collector of a broadcast with acks */
 
 void sio__collector_unref(sio__collector *c) {
   if (--c->refs) return;
-  for (size_t i = 0; i < c->received; i++) sio__args_destroy(c->answers[i]);
+  /* a forwarding collector (a broadcast from another node) counts answers it does not keep */
+  for (size_t i = 0; c->answers && i < c->received; i++) sio__args_destroy(c->answers[i]);
   sio__free(c->answers);
   sio__free(c->ids);
   sio__free(c);

@@ -78,6 +78,7 @@ typedef struct client {
   size_t nmsgs, cap;
   size_t binaries; /* binary frames */
   char sid[32];    /* the Socket.IO socket id */
+  int auto_ack;    /* answer every event that asks for an ack with ["ack-<sid>"] */
 } client;
 
 static void client_send(client *c, const char *t) {
@@ -118,6 +119,12 @@ static void client_text(client *c, const char *t, size_t n) {
       c->connected = 1;
     }
     return;
+  }
+  if (c->auto_ack && n > 2 && !memcmp(t, "42", 2) && t[2] >= '0' && t[2] <= '9') {
+    char ack[96];
+    size_t id = strspn(t + 2, "0123456789");
+    snprintf(ack, sizeof ack, "43%.*s[\"ack-%s\"]", (int)id, t + 2, c->sid);
+    client_send(c, ack);
   }
   if (c->nmsgs == c->cap) {
     c->cap = c->cap ? c->cap * 2 : 64;
