@@ -54,8 +54,15 @@ typedef struct sio_remote_socket {
                                  "url","query","auth"} */
   const char *const *rooms;
   size_t nrooms;
-  const char *data_json; /* socket.data ("{}": sio keeps no JSON data of its own) */
+  const char *data_json; /* socket.data (a sio socket: sio_socket_set_data_json, else "{}") */
 } sio_remote_socket;
+
+/* socket.data as other servers' fetchSockets see it: sio keeps the application's data as a
+ * pointer (sio_socket_set_data), so a socket's JSON data is set apart, here (copied; validated:
+ * -EINVAL for text that is not JSON; NULL: back to "{}"). 0 or -ENOMEM. */
+SIO_EXTERN int sio_socket_set_data_json(sio_socket *s, const char *json);
+/* The JSON set above, or "{}". */
+SIO_EXTERN const char *sio_socket_data_json(const sio_socket *s);
 typedef void (*sio_remote_sockets_fn)(int status, const sio_remote_socket *sockets, size_t n,
                                       void *user);
 

@@ -1,8 +1,8 @@
 /* Local sockets described for another node's fetchSockets (sio_adapter_describe_sockets): the
  * id, the handshake as Node's socket.handshake serialises ({"headers","time","address",
- * "xdomain","secure","issued","url","query","auth"}), the rooms and socket.data, which sio does
- * not keep as JSON ("{}", Node's default). A socket whose handshake was dropped
- * (drop_handshake) has empty headers and query. */
+ * "xdomain","secure","issued","url","query","auth"}), the rooms and socket.data: the JSON the
+ * application set with sio_socket_set_data_json, else "{}" (Node's default). A socket whose
+ * handshake was dropped (drop_handshake) has empty headers and query. */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -21,7 +21,7 @@ static void put_headers(sio__sbuf *sb, const sio__eio_session *es) {
   for (size_t i = 0; i < n; i++) {
     const char *name, *value;
     if (!sio__eio_header_at(es, i, &name, &value)) continue; /* 1: found */
-    char low[128]; /* Node lowercases header names */
+    char low[128];                                           /* Node lowercases header names */
     size_t l = strnlen(name, sizeof low - 1);
     for (size_t k = 0; k < l; k++) low[k] = (char)tolower((unsigned char)name[k]);
     low[l] = '\0';
@@ -133,7 +133,7 @@ static int describe(sio_remote_socket *d, sio__sbuf *hs, names *r, const sio_soc
   d->handshake_json = hs->data;
   d->rooms = r->v;
   d->nrooms = r->n;
-  d->data_json = "{}";
+  d->data_json = sio_socket_data_json(s);
   return 0;
 }
 

@@ -148,6 +148,7 @@ struct sio_socket {
   sio__list client_link;
   char *auth; /* CONNECT payload JSON ("{}" when none) */
   void *data;
+  char *data_json; /* socket.data as other servers see it (NULL: "{}") */
   sio__cbs h;     /* every handler, tagged with its SIO__H_* kind */
   sio__list acks; /* sio__pending_ack */
 };

@@ -105,6 +105,7 @@ void sio_socket_unref(sio_socket *s) {
   if (s->client) sio__client_unref(s->client);
   sio__cbs_free(&s->h);
   if (s->auth != empty_auth) sio__free(s->auth);
+  sio__free(s->data_json);
   sio_nsp *nsp = s->nsp;
   sio__free(s);
   sio__nsp_unref(nsp); /* may free a child removed once empty */
@@ -194,6 +195,18 @@ void sio_socket_set_data(sio_socket *s, void *data) {
 }
 void *sio_socket_data(const sio_socket *s) {
   return s ? s->data : NULL;
+}
+int sio_socket_set_data_json(sio_socket *s, const char *json) {
+  if (!s) return -EINVAL;
+  char *copy = NULL;
+  if (json && sio__json_validate(json, strlen(json), SIO__JSON_MAX_DEPTH, NULL)) return -EINVAL;
+  if (json && !(copy = sio__strdup(json))) return -ENOMEM;
+  sio__free(s->data_json);
+  s->data_json = copy;
+  return 0;
+}
+const char *sio_socket_data_json(const sio_socket *s) {
+  return !s ? NULL : s->data_json ? s->data_json : "{}";
 }
 
 static sio__eio_session *es_of(const sio_socket *s) {

@@ -4,6 +4,7 @@
  * WebSocket Socket.IO clients that keep every text message they get, in order. */
 #ifndef TESTS_UNIT_REDIS_ADAPTER_CLUSTER_FIXTURE_H
 #define TESTS_UNIT_REDIS_ADAPTER_CLUSTER_FIXTURE_H
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

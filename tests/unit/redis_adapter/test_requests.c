@@ -19,6 +19,8 @@ static world W;
 
 static void on_b_conn(sio_socket *s, void *u) {
   sio_join(s, "room1");
+  assert_int_equal(sio_socket_set_data_json(s, "{\"user\" : 7}"), 0);
+  assert_int_equal(sio_socket_set_data_json(s, "{bad"), -EINVAL);
 }
 
 static int setup(void **state) {
@@ -101,7 +103,7 @@ static void on_remote(int status, const sio_remote_socket *v, size_t n, void *us
     assert_string_equal(v[0].rooms[1], "room1");
     assert_non_null(
         strstr(v[0].handshake_json, "\"url\":\"/socket.io/?EIO=4&transport=websocket\""));
-    assert_string_equal(v[0].data_json, "{}");
+    assert_string_equal(v[0].data_json, "{\"user\" : 7}"); /* as the application set it */
   }
 }
 
