@@ -70,6 +70,11 @@ typedef void (*sio_remote_sockets_fn)(int status, const sio_remote_socket *socke
  * gives this server's). Consumes op; fn once (with the in-memory adapter: at once, none; on a
  * dynamic parent: none). */
 SIO_EXTERN int sio_fetch_remote_sockets(sio_op *op, sio_remote_sockets_fn fn, void *user);
+/* io.fetchSockets() as Node has it: every matching socket of the cluster, this server's and
+ * the others', each described alike (this server's first). Act on any of them through its id
+ * room, as Node's RemoteSocket does: sio_to(io, id) + emit, sio_sockets_join/leave,
+ * sio_disconnect_sockets. Consumes op; fn once; -EINVAL on a dynamic parent (ask a child). */
+SIO_EXTERN int sio_fetch_all_sockets(sio_op *op, sio_remote_sockets_fn fn, void *user);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,8 @@
  * so that a socket that disconnects or changes rooms meanwhile disturbs nothing. The remote
  * part is the adapter's (add_sockets, del_sockets, disconnect_sockets, fetch_sockets), unless
  * the operator is local (sio_local) or one socket's (sio_socket_self_op). On a dynamic parent
- * both parts run for every child. */
+ * both parts run for every child. sio_fetch_all_sockets is Node's io.fetchSockets(): both parts
+ * at once, every socket described alike. */
 #include <errno.h>
 #include <string.h>
 
@@ -203,4 +204,86 @@ int sio__select_local(sio_nsp *nsp, const sio_bcast_opts *o, sio_socket ***v, si
 void sio__select_free(sio_socket **v, size_t n) {
   gather g = {v, n, n, 0};
   gather_free(&g);
+}
+
+/* --- io.fetchSockets(): this node's and the others', described alike ---------------------- */
+
+typedef struct fetch_all {
+  sio_nsp *nsp;
+  sio_bcast_opts o; /* rooms and except point into names */
+  char **names;
+  size_t nnames;
+  sio_remote_sockets_fn fn;
+  void *user;
+  const sio_remote_socket *remote;
+  size_t nremote;
+  int status;
+} fetch_all;
+
+static void fetch_all_free(fetch_all *f) {
+  for (size_t i = 0; i < f->nnames; i++) sio__free(f->names[i]);
+  sio__free(f->names);
+  sio__nsp_unref(f->nsp);
+  sio__free(f);
+}
+
+/* The local descriptions, valid now: with the remote ones, to the caller. */
+static void fetch_all_local(int status, const sio_remote_socket *local, size_t n, void *user) {
+  fetch_all *f = user;
+  size_t total = n + f->nremote;
+  sio_remote_socket *all = total ? sio__calloc(total, sizeof(*all)) : NULL;
+  if (total && !all) {
+    f->fn(-ENOMEM, NULL, 0, f->user);
+    return;
+  }
+  if (n) memcpy(all, local, n * sizeof(*all));
+  if (f->nremote) memcpy(all + n, f->remote, f->nremote * sizeof(*all));
+  f->fn(f->status ? f->status : status, all, total, f->user);
+  sio__free(all);
+}
+
+static void fetch_all_remote(int status, const sio_remote_socket *remote, size_t n, void *user) {
+  fetch_all *f = user;
+  f->remote = remote, f->nremote = n, f->status = status;
+  int rc = sio_adapter_describe_sockets(f->nsp, &f->o, fetch_all_local, f);
+  if (rc) f->fn(rc, remote, n, f->user);
+  fetch_all_free(f);
+}
+
+/* The selection of op, its names copied (the remote answer comes after op is gone). */
+static fetch_all *fetch_all_new(const sio_op *op, sio_remote_sockets_fn fn, void *user) {
+  fetch_all *f = sio__calloc(1, sizeof(*f));
+  if (!f) return NULL;
+  f->nsp = op->nsp, f->fn = fn, f->user = user;
+  sio__nsp_ref(f->nsp);
+  sio_bcast_opts o = sio__op_opts(op);
+  const char *self[1];
+  if (op->self) self[0] = op->self->id, o.rooms = self, o.nrooms = 1; /* its own room */
+  size_t n = o.nrooms + o.nexcept;
+  int oom = !(f->names = sio__calloc(n ? n : 1, sizeof(char *)));
+  for (size_t i = 0; !oom && i < n; i++, f->nnames++)
+    oom = !(f->names[i] = sio__strdup(i < o.nrooms ? o.rooms[i] : o.except[i - o.nrooms]));
+  if (oom) {
+    fetch_all_free(f);
+    return NULL;
+  }
+  f->o = o;
+  f->o.rooms = (const char *const *)f->names;
+  f->o.except = (const char *const *)f->names + o.nrooms;
+  return f;
+}
+
+int sio_fetch_all_sockets(sio_op *op, sio_remote_sockets_fn fn, void *user) {
+  int rc = !op ? -ENOMEM : op->failed ? op->failed : !fn ? -EINVAL : 0;
+  if (!rc && op->nsp->kind == SIO__NSP_PARENT) rc = -EINVAL;
+  fetch_all *f = rc ? NULL : fetch_all_new(op, fn, user);
+  if (!rc && !f) rc = -ENOMEM;
+  if (!rc && (op->self || op->flags & SIO_BC_LOCAL)) {
+    fetch_all_remote(0, NULL, 0, f); /* this node only */
+  } else if (!rc) {
+    rc = op->nsp->adapter->ops->fetch_sockets(op->nsp->adapter, &f->o, fetch_all_remote, f);
+    if (rc) fetch_all_free(f);
+  }
+  sio_op_free(op);
+  return rc;
 }

@@ -122,6 +122,21 @@ static void test_fetch_sockets(void **state) {
   assert_int_equal(W.n, 1);
 }
 
+static void on_all(int status, const sio_remote_socket *v, size_t n, void *user) {
+  W.status = status, W.n = n, W.calls++;
+  assert_int_equal(n, 2);
+  assert_string_equal(v[0].id, W.ca.sid); /* this server's first */
+  assert_string_equal(v[1].id, W.cb.sid);
+  assert_string_equal(v[1].rooms[1], "room1");
+}
+
+/* io.fetchSockets(): local and remote, described alike */
+static void test_fetch_all_sockets(void **state) {
+  assert_int_equal(sio_fetch_all_sockets(sio_io_op(W.a.io), on_all, NULL), 0);
+  wait_calls(1, 2000);
+  assert_int_equal(W.status, 0);
+}
+
 static int room_sizes_are(size_t a, size_t b, const char *room) {
   uint64_t end = uv_now(&W.loop) + 2000;
   while (uv_now(&W.loop) < end) {
@@ -225,6 +240,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_server_count, setup, teardown),
       cmocka_unit_test_setup_teardown(test_all_rooms, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fetch_sockets, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fetch_all_sockets, setup, teardown),
       cmocka_unit_test_setup_teardown(test_join_leave_disconnect, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_side_emit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broadcast_acks, setup, teardown),
