@@ -58,29 +58,14 @@ static void servers_counted(sio__redis *c, int status, long long count, void *us
 
 static int publish_request(sio__radapter *r, ackreq *k, const sio_packet *p,
                            const sio_bcast_opts *o) {
-  sio__sbuf flags = SIO__SBUF_INIT, msg = SIO__SBUF_INIT;
-  size_t nbins = sio_packet_attachments(p);
-  sio__mp_bin *bins = nbins ? sio__calloc(nbins, sizeof(*bins)) : NULL;
-  for (size_t i = 0; bins && i < nbins; i++)
-    bins[i].data = sio_packet_attachment(p, (unsigned)i, &bins[i].len);
-  sio__radapter_flags_json(&flags, o, 1);
-  sio__sbuf_appendc(&flags, '\0');
-  sio__redis_out m = {.type = RT(BROADCAST),
-                      .uid = r->uid,
-                      .request_id = k->req.id,
-                      .nsp = r->nsp_name,
-                      .rooms = o->rooms,
-                      .nrooms = o->nrooms,
-                      .except = o->except,
-                      .nexcept = o->nexcept,
-                      .flags = flags.data,
-                      .bins = bins,
-                      .nbins = nbins};
-  m.json = sio_packet_data(p, &m.json_len);
-  int rc = (nbins && !bins) || flags.oom ? -ENOMEM : sio__redis_encode_request(&msg, &m);
+  sio__sbuf msg = SIO__SBUF_INIT;
+  sio__radapter_out x;
+  int rc = sio__radapter_out_init(&x, r, p, o, 1);
+  x.m.type = RT(BROADCAST), x.m.request_id = k->req.id;
+  if (!rc) rc = sio__redis_encode_request(&msg, &x.m);
   if (!rc) rc = sio__radapter_publish(r, &r->req_channel, &msg);
-  sio__free(bins);
-  sio__sbuf_free(&flags), sio__sbuf_free(&msg);
+  sio__radapter_out_free(&x);
+  sio__sbuf_free(&msg);
   return rc;
 }
 

@@ -108,40 +108,41 @@ int sio__radapter_publish(sio__radapter *r, const sio__sbuf *channel, const sio_
 
 /* --- broadcast ------------------------------------------------------------------------------ */
 
-/* The packet's attachments as msgpack bins (views into the packet). */
-static sio__mp_bin *packet_bins(const sio_packet *p, size_t *n) {
-  *n = sio_packet_attachments(p);
-  if (!*n) return NULL;
-  sio__mp_bin *b = sio__calloc(*n, sizeof(*b));
-  for (size_t i = 0; b && i < *n; i++) b[i].data = sio_packet_attachment(p, (unsigned)i, &b[i].len);
-  return b;
+int sio__radapter_out_init(sio__radapter_out *x, sio__radapter *r, const sio_packet *p,
+                           const sio_bcast_opts *o, int with_timeout) {
+  memset(x, 0, sizeof *x);
+  size_t n = sio_packet_attachments(p);
+  x->bins = n ? sio__calloc(n, sizeof(*x->bins)) : NULL;
+  for (size_t i = 0; x->bins && i < n; i++)
+    x->bins[i].data = sio_packet_attachment(p, (unsigned)i, &x->bins[i].len);
+  sio__radapter_flags_json(&x->flags, o, with_timeout);
+  sio__sbuf_appendc(&x->flags, '\0');
+  sio__redis_out *m = &x->m;
+  m->uid = r->uid, m->nsp = r->nsp_name, m->flags = x->flags.data;
+  m->rooms = o->rooms, m->nrooms = o->nrooms, m->except = o->except, m->nexcept = o->nexcept;
+  m->bins = x->bins, m->nbins = n;
+  m->json = sio_packet_data(p, &m->json_len);
+  return (n && !x->bins) || x->flags.oom ? -ENOMEM : 0;
+}
+
+void sio__radapter_out_free(sio__radapter_out *x) {
+  sio__free(x->bins);
+  sio__sbuf_free(&x->flags);
 }
 
 static int publish_broadcast(sio__radapter *r, const sio_packet *p, const sio_bcast_opts *o) {
-  sio__sbuf flags = SIO__SBUF_INIT, msg = SIO__SBUF_INIT, channel = SIO__SBUF_INIT;
-  size_t nbins;
-  sio__mp_bin *bins = packet_bins(p, &nbins);
-  sio__radapter_flags_json(&flags, o, 0);
-  sio__sbuf_appendc(&flags, '\0');
-  sio__redis_out m = {.uid = r->uid,
-                      .nsp = r->nsp_name,
-                      .rooms = o->rooms,
-                      .nrooms = o->nrooms,
-                      .except = o->except,
-                      .nexcept = o->nexcept,
-                      .flags = flags.data,
-                      .bins = bins,
-                      .nbins = nbins};
-  m.json = sio_packet_data(p, &m.json_len);
-  int rc = (nbins && !bins) || flags.oom ? -ENOMEM : sio__redis_encode_broadcast(&msg, &m);
+  sio__sbuf msg = SIO__SBUF_INIT, channel = SIO__SBUF_INIT;
+  sio__radapter_out x;
+  int rc = sio__radapter_out_init(&x, r, p, o, 0);
+  if (!rc) rc = sio__redis_encode_broadcast(&msg, &x.m);
   sio__sbuf_append(&channel, r->channel.data, r->channel.len);
   if (o->nrooms == 1) { /* a one-room channel: servers without that room drop it unread */
     sio__sbuf_appends(&channel, o->rooms[0]);
     sio__sbuf_appendc(&channel, '#');
   }
   if (!rc) rc = channel.oom ? -ENOMEM : sio__radapter_publish(r, &channel, &msg);
-  sio__free(bins);
-  sio__sbuf_free(&flags), sio__sbuf_free(&msg), sio__sbuf_free(&channel);
+  sio__radapter_out_free(&x);
+  sio__sbuf_free(&msg), sio__sbuf_free(&channel);
   return rc;
 }
 

@@ -54,6 +54,16 @@ static inline sio_adapter *sio__radapter_mem(const sio_adapter *a) {
  * present only when set) into out; and back (flags slice of a message; missing: compress). */
 void sio__radapter_flags_json(sio__sbuf *out, const sio_bcast_opts *o, int with_timeout);
 unsigned sio__radapter_flags_of(const char *text, sio__json_slice flags, uint32_t *timeout);
+/* What a broadcast or a BROADCAST request carries (uid, nsp, rooms, except, flags, the data
+ * and its attachments), for an encoder; x keeps the flags text and the attachment list. */
+typedef struct sio__radapter_out {
+  sio__redis_out m;
+  sio__sbuf flags;
+  sio__mp_bin *bins;
+} sio__radapter_out;
+int sio__radapter_out_init(sio__radapter_out *x, sio__radapter *r, const sio_packet *p,
+                           const sio_bcast_opts *o, int with_timeout);
+void sio__radapter_out_free(sio__radapter_out *x);
 /* Rooms and except of a message as NUL-terminated strings in one buffer (numbers as JS
  * prints them); *v is allocated (free with sio__free), each entry pointing into sb. */
 int sio__radapter_names(const char *text, sio__json_slice arr, sio__sbuf *sb, const char ***v,

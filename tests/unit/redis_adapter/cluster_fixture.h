@@ -53,6 +53,7 @@ static void node_start(node *n, uv_loop_t *loop, int redis_port, const sio_redis
   sio_io_opts io = sio_io_opts_default();
   io.adapter = sio_redis_adapter_factory;
   io.adapter_arg = n->ra;
+  io.cleanup_empty_child_namespaces = 1;
   n->io = sio_io_attach(n->app, &io);
   assert_non_null(n->io);
   assert_int_equal(sio_io_on_connection(n->io, node_on_conn, n), 0);
@@ -242,6 +243,18 @@ static int client_wait(client *c, uv_loop_t *loop, const char *s, unsigned ms) {
   uint64_t end = uv_now(loop) + ms;
   while (client_find(c, 0, s) < 0 && uv_now(loop) < end) test_run_for(loop, 5);
   return client_find(c, 0, s) >= 0;
+}
+
+/* The end of a test: clients, servers, Redis, and the loop once every handle has closed. */
+static void world_stop(uv_loop_t *loop, test_redis *redis, node *a, node *b, client *ca,
+                       client *cb) {
+  client_free(ca);
+  client_free(cb);
+  node_stop(a);
+  node_stop(b);
+  test_redis_stop(redis);
+  for (int i = 0; i < 100 && uv_loop_alive(loop); i++) uv_run(loop, UV_RUN_NOWAIT);
+  uv_loop_close(loop);
 }
 
 /* Runs the loop until both adapters are up (Redis connected, channels subscribed). */

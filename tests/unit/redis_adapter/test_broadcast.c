@@ -31,13 +31,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-  client_free(&W.ca);
-  client_free(&W.cb);
-  node_stop(&W.a);
-  node_stop(&W.b);
-  test_redis_stop(&W.redis);
-  for (int i = 0; i < 100 && uv_loop_alive(&W.loop); i++) uv_run(&W.loop, UV_RUN_NOWAIT);
-  uv_loop_close(&W.loop);
+  world_stop(&W.loop, &W.redis, &W.a, &W.b, &W.ca, &W.cb);
   return 0;
 }
 

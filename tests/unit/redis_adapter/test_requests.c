@@ -3,6 +3,7 @@
  * allRooms, fetchSockets of the remote sockets (and a RemoteSocket's join by its id room),
  * socketsJoin / socketsLeave, disconnectSockets, serverSideEmit with and without acks (and
  * its timeout), and a broadcast with acks collecting every client's answer across servers. */
+#include "redis/redis.h"
 #include "redis_adapter/cluster_fixture.h"
 
 typedef struct world {
@@ -41,13 +42,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-  client_free(&W.ca);
-  client_free(&W.cb);
-  node_stop(&W.a);
-  node_stop(&W.b);
-  test_redis_stop(&W.redis);
-  for (int i = 0; i < 100 && uv_loop_alive(&W.loop); i++) uv_run(&W.loop, UV_RUN_NOWAIT);
-  uv_loop_close(&W.loop);
+  world_stop(&W.loop, &W.redis, &W.a, &W.b, &W.ca, &W.cb);
   return 0;
 }
 
@@ -235,6 +230,107 @@ static void test_broadcast_acks(void **state) {
   assert_int_equal(W.n, 1);
 }
 
+/* --- requests as other implementations write them (Node's older forms, the emitter's) ------ */
+
+typedef struct raw {
+  sio__redis *pub, *sub;
+  char got[8][512];
+  int n;
+} raw;
+
+static void raw_message(sio__redis *c, const sio__redis_message *m, void *user) {
+  raw *r = user;
+  if (r->n < 8) snprintf(r->got[r->n++], sizeof r->got[0], "%.*s", (int)m->len, m->payload);
+}
+
+static void raw_publish(raw *r, const char *channel, const char *json) {
+  assert_int_equal(
+      sio__redis_publish(r->pub, 0, channel, strlen(channel), json, strlen(json), NULL, NULL), 0);
+}
+
+static int raw_wait(raw *r, int n) {
+  uint64_t end = uv_now(&W.loop) + 2000;
+  while (r->n < n && uv_now(&W.loop) < end) test_run_for(&W.loop, 5);
+  return r->n >= n;
+}
+
+static void counted_raw(sio__redis *c, int status, long long n, void *user) {
+  W.n = (size_t)n, W.calls++;
+}
+
+static void test_foreign_requests(void **state) {
+  char url[64], msg[256], want[128];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d", W.redis.port);
+  raw r = {0};
+  sio__redis_opts so = {.on_message = raw_message, .user = &r};
+  assert_int_equal(sio__redis_new(&W.loop, url, NULL, &r.pub), 0);
+  assert_int_equal(sio__redis_new(&W.loop, url, &so, &r.sub), 0);
+  const char *res = "socket.io-response#/#";
+  assert_int_equal(sio__redis_subscribe(r.sub, SIO__REDIS_CHANNEL, res, strlen(res), NULL, NULL),
+                   0);
+  while (!sio__redis_is_ready(r.pub) || !sio__redis_is_ready(r.sub)) test_run_for(&W.loop, 5);
+  test_run_for(&W.loop, 50);
+  const char *req = "socket.io-request#/#";
+  /* the emitter's socketsJoin: no uid */
+  raw_publish(&r, req,
+              "{\"type\":2,\"opts\":{\"rooms\":[\"room1\"],\"except\":[]},\"rooms\":[\"em\"]}");
+  assert_true(room_sizes_are(0, 1, "em"));
+  /* the legacy one-socket form, answered {requestId} */
+  snprintf(msg, sizeof msg,
+           "{\"requestId\":\"old1\",\"sid\":\"%s\",\"room\":\"legacy\",\"type\":2}", W.ca.sid);
+  raw_publish(&r, req, msg);
+  assert_true(raw_wait(&r, 1));
+  assert_string_equal(r.got[0], "{\"requestId\":\"old1\"}");
+  assert_int_equal(sio_nsp_room_size(main_a(), "legacy"), 1);
+  /* SOCKETS (0), of old versions: each server's ids in the rooms (no uid: the shared channel) */
+  raw_publish(&r, req, "{\"type\":0,\"requestId\":\"s0\",\"rooms\":[\"room1\"]}");
+  assert_true(raw_wait(&r, 3));
+  snprintf(want, sizeof want, "{\"requestId\":\"s0\",\"sockets\":[\"%s\"]}", W.cb.sid);
+  assert_true(!strcmp(r.got[1], want) || !strcmp(r.got[2], want));
+  assert_true(strstr(r.got[1], "\"sockets\":[]}") || strstr(r.got[2], "\"sockets\":[]}"));
+  /* ALL_ROOMS from a Node server: a answers on the shared channel, b (which publishes on
+   * specific response channels) on the asker's own */
+  raw_publish(&r, req, "{\"uid\":\"nodeXY\",\"requestId\":\"ar\",\"type\":1}");
+  assert_true(raw_wait(&r, 4));
+  snprintf(want, sizeof want, "{\"requestId\":\"ar\",\"rooms\":[\"%s\"", W.ca.sid);
+  assert_non_null(strstr(r.got[3], want));
+  test_run_for(&W.loop, 50);
+  assert_int_equal(r.n, 4);
+  sio__redis_free(r.pub);
+  sio__redis_free(r.sub);
+  test_run_for(&W.loop, 20);
+}
+
+static size_t numsub(const char *channel) {
+  char url[64];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d", W.redis.port);
+  sio__redis *c;
+  assert_int_equal(sio__redis_new(&W.loop, url, NULL, &c), 0);
+  while (!sio__redis_is_ready(c)) test_run_for(&W.loop, 5);
+  W.calls = 0;
+  assert_int_equal(sio__redis_numsub(c, 0, channel, strlen(channel), counted_raw, NULL), 0);
+  while (!W.calls) test_run_for(&W.loop, 5);
+  sio__redis_free(c);
+  return W.n;
+}
+
+/* A namespace's channels are subscribed while it exists: a dynamic child removed when its
+ * last socket goes unsubscribes them. */
+static void test_namespace_channels(void **state) {
+  assert_int_equal(numsub("socket.io-request#/#"), 2);
+  assert_non_null(sio_of_pattern(W.b.io, "/dyn-*"));
+  client c;
+  client_connect(&c, &W.b, "/dyn-x");
+  test_run_for(&W.loop, 50);
+  assert_int_equal(numsub("socket.io-request#/dyn-x#"), 1);
+  client_free(&c);
+  uint64_t end = uv_now(&W.loop) + 2000;
+  while (sio_nsp_find(W.b.io, "/dyn-x") && uv_now(&W.loop) < end) test_run_for(&W.loop, 10);
+  if (sio_nsp_find(W.b.io, "/dyn-x")) skip(); /* children kept: nothing to check */
+  test_run_for(&W.loop, 50);
+  assert_int_equal(numsub("socket.io-request#/dyn-x#"), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_server_count, setup, teardown),
@@ -244,6 +340,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_join_leave_disconnect, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_side_emit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broadcast_acks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_foreign_requests, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_namespace_channels, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
