@@ -11,7 +11,7 @@ typedef struct world {
   test_redis redis;
   node a, b;
   client ca, cb;
-  int calls, status, drops;
+  int calls, status, drops, warnings;
   size_t n;
 } world;
 
@@ -19,6 +19,8 @@ static world W;
 
 static void log_sink(sio_log_level level, const char *line, void *user) {
   if (strstr(line, "redis adapter: dropped a message")) W.drops++;
+  int ours = strstr(line, "redis adapter pub:") || strstr(line, "redis adapter sub:");
+  if (level >= SIO_LOG_WARN && ours) W.warnings++; /* its two connections' own lines */
 }
 
 static int setup(void **state) {
@@ -60,7 +62,9 @@ static void test_down_at_start(void **state) {
   assert_int_equal(sio_op_emit_raw(sio_io_op(W.a.io), "local", "[1]"), 0);
   assert_true(client_wait(&W.ca, &W.loop, "42[\"local\",1]", 1000));
   assert_false(sio_redis_adapter_ready(W.a.ra));
-  test_run_for(&W.loop, 300); /* retries */
+  test_run_for(&W.loop, 1000); /* retries: logged once per connection, not per attempt */
+  print_message("%d warnings while Redis is down\n", W.warnings);
+  assert_int_equal(W.warnings, 4); /* 2 servers x 2 connections, each once */
   assert_int_equal(test_redis_start(&W.redis), 0);
   long ms = broadcast_flows("late", 5000);
   print_message("broadcasts flow %ld ms after Redis came\n", ms);
