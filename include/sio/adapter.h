@@ -110,6 +110,10 @@ SIO_EXTERN void sio_bcast_acks_client_count(sio_bcast_acks *a, size_t clients);
 /* One remote client's answer: its ack arguments as a JSON array text. 0 or -EINVAL. */
 SIO_EXTERN int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len);
 SIO_EXTERN void sio_bcast_acks_release(sio_bcast_acks *a);
+/* Ends the broadcast now, when the answers still expected cannot come (the other servers are
+ * out of reach: SIO_ECLOSED): the callback gets status and the answers so far. A no-op once
+ * it ended; call it after the broadcast call returned. */
+SIO_EXTERN void sio_bcast_acks_fail(sio_bcast_acks *a, int status);
 
 typedef void (*sio_member_fn)(sio_member *m, void *ctx);
 /* Called for each room name; return non-zero to stop. */

@@ -5,8 +5,8 @@
  * server answers its client count (8) and then each client's answer (9), fed into the
  * sio_bcast_acks of the broadcast. How many servers will report is PUBSUB NUMSUB, known only
  * later: a placeholder server keeps the collector open until then (counts that come first
- * wait), and is released when the number is known. If Redis drops first the placeholder
- * stays and the broadcast ends with SIO_ETIMEDOUT and the answers that came.
+ * wait), and is released when the number is known. If Redis drops before the answers came,
+ * the broadcast ends at once with SIO_ECLOSED and the answers so far.
  *
  * Serving: another server's BROADCAST is delivered to the local recipients with acks; the
  * count and each answer are published back until the broadcast's timeout has passed. */
@@ -34,16 +34,20 @@ typedef struct ackreq {
 
 static void ack_end(sio__rreq *q, int status) {
   ackreq *k = (ackreq *)q;
+  if (status == SIO_ECLOSED) /* Redis dropped (or the adapter went): no more answers */
+    sio_bcast_acks_fail(k->acks, status);
   /* without a timeout of its own the collector would wait forever: end it with what came */
   while (k->no_timeout && k->outstanding) sio_bcast_acks_client_count(k->acks, 0), k->outstanding--;
   sio_bcast_acks_release(k->acks);
-  (void)status;
 }
 
 static void servers_counted(sio__redis *c, int status, long long count, void *user) {
   (void)c;
   ackreq *k = user;
-  if (!k->req.ended && !status) {
+  if (!k->req.ended && status) { /* Redis is down: the local clients decide */
+    sio_bcast_acks_client_count(k->acks, 0);
+    k->outstanding = 0;
+  } else if (!k->req.ended) {
     size_t others = count > 1 ? (size_t)count - 1 : 0;
     sio_bcast_acks_expect_servers(k->acks, others);
     k->outstanding += others;

@@ -367,6 +367,14 @@ void sio_bcast_acks_client_count(sio_bcast_acks *a, size_t clients) {
   sio__collector_unref(c);
 }
 
+void sio_bcast_acks_fail(sio_bcast_acks *a, int status) {
+  sio__collector *c = a ? of_acks(a) : NULL;
+  if (!c || c->done || c->selecting) return;
+  c->refs++;
+  collector_finish(c, status);
+  sio__collector_unref(c);
+}
+
 int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len) {
   sio__collector *c = a ? of_acks(a) : NULL;
   if (!c || !args_json) return -EINVAL;

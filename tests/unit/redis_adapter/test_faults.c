@@ -11,7 +11,8 @@ typedef struct world {
   test_redis redis;
   node a, b;
   client ca, cb;
-  int calls, status, drops, warnings;
+  int calls, status, drops, warnings, acks_status;
+  size_t acks_n;
   size_t n;
 } world;
 
@@ -77,6 +78,9 @@ static void on_sse(int status, const char *const *answers, size_t n, void *user)
 static void on_count(int status, size_t n, void *user) {
   W.status = status, W.n = n, W.calls++;
 }
+static void on_acks(int status, const sio_acks *acks, void *user) {
+  W.acks_status = status, W.acks_n = sio_acks_count(acks), W.calls++;
+}
 static void silent(sio_nsp *nsp, const sio_args *a, sio_server_ack *ack, void *user) {
   /* never answers */
 }
@@ -95,16 +99,35 @@ static void test_restart(void **state) {
       sio_server_side_emit_ack_raw(sio_of(W.a.io, "/"), "wait", NULL, 60000, on_sse, NULL), 0);
   test_run_for(&W.loop, 100);
   assert_int_equal(W.calls, 0);
+  /* and a broadcast with acks whose remote client does not answer */
+  W.cb.auto_ack = 0, W.ca.auto_ack = 1;
+  sio_msg *m = sio_msg_new("ask");
+  assert_int_equal(sio_msg_acks(m, on_acks, NULL, 60000), 0);
+  assert_int_equal(sio_op_emit_msg(sio_io_op(W.a.io), m), 0);
+  test_run_for(&W.loop, 100);
+  assert_int_equal(W.calls, 0);
   test_redis_stop(&W.redis);
   uint64_t end = uv_now(&W.loop) + 2000;
-  while (!W.calls && uv_now(&W.loop) < end) test_run_for(&W.loop, 5);
-  assert_int_equal(W.calls, 1);
+  while (W.calls < 2 && uv_now(&W.loop) < end) test_run_for(&W.loop, 5);
+  assert_int_equal(W.calls, 2);
   assert_int_equal(W.status, SIO_ECLOSED);
+  assert_int_equal(W.acks_status, SIO_ECLOSED);
+  assert_int_equal(W.acks_n, 1); /* ca's answer came */
+  W.calls = 0;
   /* asked while Redis is down: the error at once, and the server still serves its clients */
   assert_int_equal(sio_server_count(sio_of(W.a.io, "/"), on_count, NULL), 0);
   test_run_for(&W.loop, 20);
-  assert_int_equal(W.calls, 2);
+  assert_int_equal(W.calls, 1);
   assert_int_equal(W.status, SIO_ECLOSED);
+  /* a broadcast with acks while Redis is down: the local clients decide */
+  m = sio_msg_new("ask");
+  assert_int_equal(sio_msg_acks(m, on_acks, NULL, 60000), 0);
+  assert_int_equal(sio_op_emit_msg(sio_io_op(W.a.io), m), 0);
+  end = uv_now(&W.loop) + 2000;
+  while (W.calls < 2 && uv_now(&W.loop) < end) test_run_for(&W.loop, 5);
+  assert_int_equal(W.calls, 2);
+  assert_int_equal(W.acks_status, 0);
+  assert_int_equal(W.acks_n, 1);
   assert_int_equal(sio_op_emit_raw(sio_io_op(W.a.io), "alone", NULL), 0);
   assert_true(client_wait(&W.ca, &W.loop, "42[\"alone\"]", 1000));
   test_run_for(&W.loop, 500);
