@@ -71,9 +71,10 @@ int sio__redis_encode_broadcast(sio__sbuf *out, const sio__redis_out *m) {
                            strlen(m->nsp));
   if (!rc) rc = sio__mp_put_map(out, m->flags ? 3 : 2);
   if (!rc) rc = put_strs_mp(out, "rooms", m->rooms, m->nrooms);
-  if (!rc) rc = put_strs_mp(out, "except", m->except, m->nexcept);
+  if (!rc && !m->emitter_order) rc = put_strs_mp(out, "except", m->except, m->nexcept);
   if (!rc && m->flags) rc = sio__mp_put_str(out, "flags", 5);
   if (!rc && m->flags) rc = sio__mp_from_json(out, m->flags, strlen(m->flags), NULL, 0);
+  if (!rc && m->emitter_order) rc = put_strs_mp(out, "except", m->except, m->nexcept);
   if (rc == -EINVAL) rc = SIO__CLUSTER_EFORMAT;
   if (rc) out->len = mark;
   return rc;

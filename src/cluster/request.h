@@ -72,9 +72,13 @@ typedef struct sio__redis_out {
   const sio__mp_bin *bins;
   size_t nbins;
   int64_t client_count; /* 8 */
+  /* broadcasts: opts as {rooms, flags, except}, the order @socket.io/redis-emitter 5.1 writes
+   * them in (the adapter writes {rooms, except, flags}) */
+  int emitter_order;
 } sio__redis_out;
 
-/* [uid, {type: 2, data, nsp}, {rooms, except, flags}] in msgpack. */
+/* [uid, {type: 2, data, nsp}, {rooms, except, flags}] in msgpack ({rooms, flags, except} with
+ * emitter_order). */
 int sio__redis_encode_broadcast(sio__sbuf *out, const sio__redis_out *m);
 
 /* A request (types 0-7). */

@@ -2,10 +2,10 @@
 // tests/unit/cluster/test_adapter_diff.c, which answers on stdin what this asks on stdout).
 // The real @socket.io/redis-adapter 8.3 (classic and sharded) and @socket.io/redis-emitter 5.1
 // publish through fake Redis clients; each captured message goes to the C side ("<kind> <hex>",
-// kind B broadcast, Q request, R response, C ClusterAdapter message), which decodes it and
-// encodes it again from the decoded fields: the bytes must be Node's, byte for byte. An
-// emitter's messages must decode (their broadcast options come in another member order, which
-// sio does not write). Exit 0: all agree, 77: the npm packages are missing.
+// kind B broadcast, E an emitter's broadcast, Q request, R response, C ClusterAdapter message),
+// which decodes it and encodes it again from the decoded fields: the bytes must be Node's, byte
+// for byte (an emitter's broadcast options in its own member order, {rooms, flags, except}).
+// Exit 0: all agree, 77: the npm packages are missing.
 import { createRequire } from 'node:module';
 import readline from 'node:readline';
 
@@ -100,9 +100,9 @@ const check = async (kind, ch, m, exact) => {
 const kindOf = (ch) => (ch.includes('-request#') ? 'Q' : ch.includes('-response#') ? 'R' : 'B');
 for (const [ch, m] of classic) await check(kindOf(ch), ch, m, true);
 for (const [ch, m] of sharded) await check('C', ch, m, true);
-for (const [ch, m] of emitted) await check(kindOf(ch), ch, m, false);
+for (const [ch, m] of emitted) await check(kindOf(ch) === 'B' ? 'E' : 'Q', ch, m, true);
 console.error(`adapter diff: classic ${classic.length}, sharded ${sharded.length}, emitter ` +
   `${emitted.length}: ${same} re-encoded byte for byte, ${differ} differ, ${decoded} emitter ` +
-  `messages decoded, ${failed} refused`);
+  `messages only decoded, ${failed} refused`);
 process.stdin.destroy();
-process.exit(differ || failed || same !== classic.length + sharded.length ? 1 : 0);
+process.exit(differ || failed || same !== classic.length + sharded.length + emitted.length ? 1 : 0);

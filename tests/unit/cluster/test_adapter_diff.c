@@ -1,6 +1,7 @@
 /* Differential test against Node's adapters: runs tests/unit/cluster/adapter_diff.mjs, whose
  * real @socket.io/redis-adapter (classic and sharded) and @socket.io/redis-emitter publish
- * through fake Redis clients, and answers each captured message ("<kind> <hex>") with what sio
+ * through fake Redis clients, and answers each captured message ("<kind> <hex>", E for an
+ * emitter's broadcast, whose options sio writes in the emitter's order) with what sio
  * encodes from its own decoding of it; the script compares with Node's bytes. Skipped when Node
  * or the npm packages are missing. */
 #include <setjmp.h>
@@ -43,12 +44,13 @@ static int cluster(sio__sbuf *out, strs *s, const void *raw, size_t n) {
   return rc;
 }
 
-static int broadcast(sio__sbuf *out, strs *s, const void *raw, size_t n) {
+static int broadcast(sio__sbuf *out, strs *s, const void *raw, size_t n, int emitter) {
   sio__redis_bcast b;
   int rc = sio__redis_decode_broadcast(&b, raw, n);
   if (!rc) {
     const char *t = b.wire.text;
     sio__redis_out o = {.uid = keep(s, t, b.uid, 0), .flags = keep(s, t, b.flags, 1)};
+    o.emitter_order = emitter;
     o.nsp = b.nsp.type ? keep(s, t, b.nsp, 0) : "/";
     o.rooms = rooms(s, t, b.rooms, &o.nrooms), o.except = rooms(s, t, b.except, &o.nexcept);
     json_of(b.packet_data, t, &o.json, &o.json_len);
@@ -107,7 +109,8 @@ static void answer(FILE *out, char *line, size_t n) {
   sio__sbuf b = SIO__SBUF_INIT;
   strs s = {.n = 0};
   int rc = line[0] == 'C'   ? cluster(&b, &s, raw, len)
-           : line[0] == 'B' ? broadcast(&b, &s, raw, len)
+           : line[0] == 'B' ? broadcast(&b, &s, raw, len, 0)
+           : line[0] == 'E' ? broadcast(&b, &s, raw, len, 1)
            : line[0] == 'Q' ? request(&b, &s, raw, len)
                             : response(&b, &s, raw, len);
   node_peer_reply(out, rc, b.data, b.len);
