@@ -6,6 +6,7 @@
  *   sio/io.h      Socket.IO v5: namespaces, events, acks, rooms, broadcast
  *   sio/cluster.h the other servers: serverSideEmit, serverCount, allRooms, remote sockets
  *   sio/adapter.h the adapter seam (rooms, broadcast, cluster) for multi-node adapters
+ *   sio/emitter.h emit to a Redis cluster of servers from a program without sockets
  * Usable from C++ (every header is extern "C"). Link with `pkg-config --libs sio`. */
 #ifndef SIO_SIO_H
 #define SIO_SIO_H
@@ -18,5 +19,6 @@
 #include "sio/cluster.h"
 #include "sio/adapter.h"
 #include "sio/redis.h"
+#include "sio/emitter.h"
 
 #endif
