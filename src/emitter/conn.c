@@ -31,18 +31,23 @@ struct sio__emitter_conn {
   sio__list queue;
   size_t queued, inflight, max_queued;
   int refs, closing, freed;
+  int in_done; /* inside done callbacks, which may free the last emitter: close after */
   sio__emitter_tap_fn tap;
   void *tap_user;
 };
 
 static void finish(pub *p, int status, long long receivers) {
+  sio__emitter_conn *c = p->c;
+  c->in_done++;
   if (p->done) p->done(status, receivers, p->user);
+  c->in_done--;
   sio__free(p);
 }
 
-/* Everything is answered and no emitter is left: free the client (from any callback). */
+/* Everything is answered and no emitter is left: free the client (from any callback, but not
+ * under a done callback of ours, whose caller still uses c). */
 static void maybe_close(sio__emitter_conn *c) {
-  if (!c->closing || c->queued || c->inflight || c->freed) return;
+  if (!c->closing || c->queued || c->inflight || c->freed || c->in_done) return;
   c->freed = 1;
   sio__redis_free(c->redis);
   sio__free(c);
@@ -140,6 +145,7 @@ static int enqueue(sio__emitter_conn *c, pub *p) {
   sio__list_insert_tail(&c->queue, &p->link);
   c->queued++;
   drain(c);
+  maybe_close(c); /* a done callback of drain may have freed the last emitter */
   return 0;
 }
 

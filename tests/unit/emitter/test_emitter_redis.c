@@ -200,6 +200,38 @@ static void test_restart_sends_the_queue(void **state) {
   assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
 }
 
+/* The last emitter freed from a done callback: the messages behind are still answered, and
+ * the connection closes after them. */
+typedef struct freer {
+  sio_emitter *e;
+  dones d;
+} freer;
+
+static void free_on_done(int status, long long receivers, void *user) {
+  freer *f = user;
+  on_done(status, receivers, &f->d);
+  sio_emitter_free(f->e);
+  f->e = NULL;
+}
+
+static void test_free_from_done(void **state) {
+  fx *f = *state;
+  freer fr = {.d = {.want = 3}};
+  assert_int_equal(sio_emitter_new(&f->loop, f->url, NULL, &fr.e), 0);
+  assert_int_equal(
+      sio_emitter_op_emit_raw(sio_emitter_op_done(sio_emitter_op_new(fr.e), free_on_done, &fr),
+                              "first", NULL),
+      0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(
+        sio_emitter_op_emit_raw(sio_emitter_op_done(sio_emitter_op_new(fr.e), on_done, &fr.d),
+                                "next", NULL),
+        0);
+  assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+  assert_null(fr.e);
+  assert_int_equal(fr.d.ok, 3);
+}
+
 /* No sio__alloc_hook_libraries: the fixture counts sio allocations around a loop that libuv
  * would then allocate in. */
 int main(void) {
@@ -208,6 +240,7 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_down_fails_and_bounds, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_restart_sends_the_queue, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_free_from_done, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
