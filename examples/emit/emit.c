@@ -78,7 +78,8 @@ int main(int argc, char **argv) {
   rc = sio_emitter_op_emit_raw(op, event, args);
   sio_emitter_free(e); /* the message is still sent: the loop runs until it is answered */
   if (rc) {
-    fprintf(stderr, "emit: %s\n", sio_emitter_strerror(rc));
+    fprintf(stderr, "emit: %s%s\n", sio_emitter_strerror(rc),
+            rc == -EINVAL ? " (JSON_ARGS must be a JSON array, EVENT not a reserved name)" : "");
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return rc == -EINVAL ? 2 : 1;
