@@ -4,12 +4,21 @@
 // namespace, and calls socketsJoin, socketsLeave, disconnectSockets and serverSideEmit, on a
 // classic cluster of sio servers (examples/cluster) and Node servers: each operation is
 // checked on a client of every server. Without the C binary the Node servers alone run (which
-// checks the tests themselves). The C emitter -> Node clients half waits for the C emitter.
+// checks the tests themselves). Then the C emitter (sio/emitter.h, through the examples/emit
+// program) emits to all, to rooms, except rooms, volatile and to a dynamic namespace, checked
+// on the clients of the same mix of servers. socketsJoin/Leave, disconnectSockets and
+// serverSideEmit from the C emitter are tested by its own unit tests (examples/emit has no
+// command for them).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { redisMissing, startRedis } from './lib/redis.mjs';
+import { BIN_DIR } from './lib/server.mjs';
 import { cMissing, startCluster, call, eventually, record } from './lib/cluster.mjs';
 import { budget, nextEvent } from './lib/timeouts.mjs';
 
@@ -17,6 +26,7 @@ const require = createRequire(import.meta.url);
 const { Emitter } = require('@socket.io/redis-emitter');
 const { createClient } = require('redis');
 
+const execFileP = promisify(execFile);
 const noRedis = redisMissing();
 const IDS = cMissing ? ['n1', 'n2'] : ['c1', 'c2', 'n1', 'n2'];
 
@@ -118,6 +128,65 @@ describe(`Node emitter -> clients of ${IDS.join(', ')}`, { skip: noRedis }, () =
   });
 });
 
-describe('C emitter -> Node clients', { skip: 'the C emitter (include/sio/emitter.h) has not landed yet' }, () => {
-  test('every emitter operation', () => {});
+// The C emitter through examples/emit (bin/emit), the program a cron job would run.
+const EMIT_BIN = path.join(BIN_DIR, 'emit');
+const noEmit = !existsSync(EMIT_BIN) && `${EMIT_BIN} is not built yet`;
+
+describe(`C emitter (examples/emit) -> clients of ${IDS.join(', ')}`, { skip: noRedis || noEmit }, () => {
+  let redis;
+  let cluster;
+  let clients;
+  before(async () => {
+    redis = await startRedis();
+    cluster = await startCluster(redis.url, IDS);
+    clients = {};
+    for (const id of IDS) clients[id] = await cluster.client(id, { name: id });
+  });
+  after(async () => {
+    try { if (cluster) await cluster.stop(); } finally { if (redis) await redis.stop(); }
+  });
+
+  /** Runs bin/emit with `args`; resolves with the receivers it printed. */
+  async function emit(...args) {
+    const { stdout } = await execFileP(EMIT_BIN, ['--redis', redis.url, ...args], { timeout: budget(10000) });
+    return Number(stdout.trim());
+  }
+  const all = (event) => Promise.all(IDS.map((id) => nextEvent(clients[id], event)));
+
+  test('emit to all: every server subscribed receives it', async () => {
+    const got = all('c-all');
+    const receivers = await emit('c-all', '[1,"two",{"three":[3]}]');
+    assert.equal(receivers, IDS.length);
+    for (const args of await got) assert.deepEqual(args, [1, 'two', { three: [3] }]);
+  });
+
+  test('emit to a room, except a room, volatile', async () => {
+    const [inRoom, ...others] = IDS;
+    await call(clients[inRoom], 'join', { rooms: ['c-room'] });
+    const logs = IDS.map((id) => record(clients[id], 'c-room'));
+    const got = nextEvent(clients[inRoom], 'c-room');
+    await emit('--to', 'c-room', 'c-room', '["r"]');
+    assert.deepEqual(await got, ['r']);
+    const excluded = record(clients[inRoom], 'c-except');
+    const rest = Promise.all(others.map((id) => nextEvent(clients[id], 'c-except')));
+    await emit('--except', 'c-room', 'c-except', '["x"]');
+    await rest;
+    const vol = all('c-volatile');
+    await emit('--volatile', 'c-volatile');
+    await vol;
+    assert.equal(excluded.items.length, 0, 'an excepted socket got the emit');
+    assert.deepEqual(logs.map((l) => l.items.length), IDS.map((id) => (id === inRoom ? 1 : 0)));
+  });
+
+  test('emit to a dynamic namespace', async () => {
+    const dyn = {};
+    for (const id of IDS) dyn[id] = await cluster.client(id, { nsp: '/dyn-cemit', name: id });
+    await eventually(async () => (await call(dyn[IDS[0]], 'do-count')) === IDS.length, budget(3000),
+      'every server in the child');
+    const got = Promise.all(IDS.map((id) => nextEvent(dyn[id], 'c-dyn')));
+    const root = record(clients[IDS[0]], 'c-dyn');
+    await emit('--nsp', '/dyn-cemit', 'c-dyn', '["d"]');
+    for (const args of await got) assert.deepEqual(args, ['d']);
+    assert.equal(root.items.length, 0);
+  });
 });
