@@ -520,6 +520,7 @@ int main(int argc, char **argv) {
   }
   sio_app_opts ao = sio_app_opts_default();
   ao.port = port;
+  ao.port_any = port == 0; /* --port 0: a free one */
   srv.app = sio_app_new(loop, &ao);
   sio_io_opts o = sio_io_opts_default();
   o.cors_origin = "*";

@@ -15,7 +15,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { redisMissing, shardedMissing, startRedis } from './lib/redis.mjs';
-import { cMissing, startCluster, call, eventually, record } from './lib/cluster.mjs';
+import { cMissing, cShardedMissing, startCluster, call, eventually, record } from './lib/cluster.mjs';
 import { budget, nextEvent } from './lib/timeouts.mjs';
 
 const noRedis = redisMissing();
@@ -25,8 +25,6 @@ const DIRECTIONS = [
   { name: 'C->C', from: 'c1', to: 'c2', skip: cMissing },
   { name: 'Node->Node', from: 'n1', to: 'n2', skip: false },
 ];
-// The C sharded adapter is not in examples/cluster yet: set once it is.
-const C_SHARDED = process.env.SIO_TEST_C_SHARDED === '1';
 const MODES = [
   { name: 'classic', sharded: false },
   { name: 'sharded', sharded: true },
@@ -48,7 +46,8 @@ async function marker(sender, receiver) {
 }
 
 function matrix(mode) {
-  const ids = (mode.sharded && !C_SHARDED) || cMissing ? ['n1', 'n2'] : ['c1', 'c2', 'n1', 'n2'];
+  const noC = mode.sharded ? cShardedMissing : cMissing;
+  const ids = noC ? ['n1', 'n2'] : ['c1', 'c2', 'n1', 'n2'];
   const modeSkip = noRedis || (mode.sharded && shardedMissing());
   describe(`${mode.name} mode`, { skip: modeSkip }, () => {
     let cluster;
@@ -56,8 +55,7 @@ function matrix(mode) {
     after(async () => { if (cluster) await cluster.stop(); });
 
     for (const dir of DIRECTIONS) {
-      const skip = dir.skip || ((!ids.includes(dir.from) || !ids.includes(dir.to))
-        && `the C ${mode.name} adapter is not in examples/cluster yet`);
+      const skip = dir.skip || ((!ids.includes(dir.from) || !ids.includes(dir.to)) && noC);
       describe(dir.name, { skip }, () => {
         let A; // a client of the sending server (the one the operations are called on)
         let B; // a client of the receiving server

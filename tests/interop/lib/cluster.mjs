@@ -5,6 +5,7 @@
 // a test names servers, not implementations: `cluster.servers.c1` and `cluster.servers.n1`
 // are driven alike.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { io as connectIo } from 'socket.io-client';
@@ -16,6 +17,18 @@ export const CLUSTER_BIN = path.join(BIN_DIR, 'cluster');
 export const cMissing = existsSync(CLUSTER_BIN) ? false
   : `${CLUSTER_BIN} is not built yet (examples/cluster needs the C Redis adapter)`;
 const NODE_SERVER = path.join(INTEROP_DIR, 'reference', 'cluster-server.mjs');
+
+/**
+ * Why the C servers cannot run sharded (a skip message), or false: `cluster --sharded`
+ * exits at once when sio_redis_adapter_new refuses the option, and keeps running (Redis being
+ * down at start is no reason to stop) when it has the sharded adapter.
+ */
+export const cShardedMissing = cMissing || (() => {
+  const r = spawnSync(CLUSTER_BIN, ['--sharded', '--port', '0', '--redis', 'redis://127.0.0.1:1'],
+    { encoding: 'utf8', timeout: 1500, killSignal: 'SIGKILL' });
+  if (r.error?.code === 'ETIMEDOUT' || r.signal === 'SIGKILL') return false;
+  return `${CLUSTER_BIN} --sharded refuses to start (${(r.stderr || '').trim() || `exit ${r.status}`}): no C sharded adapter yet`;
+})();
 
 /** The server kinds a test may use: "c" when the binary exists, "node" always. */
 export function kindOf(id) {
