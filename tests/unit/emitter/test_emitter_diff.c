@@ -161,6 +161,44 @@ static void test_refused_as_node_refuses(void **state) {
   assert_int_equal(sio__alloc_live(), 0);
 }
 
+static void count_tap(const char *ch, size_t chlen, const void *payload, size_t len, void *user) {
+  ++*(int *)user;
+}
+
+/* Every call made with allocations failing from the n-th on, for each n: each fails cleanly
+ * (-ENOMEM, or NULL for sio_emitter_of) or publishes; nothing leaks. */
+static void test_allocation_failures(void **state) {
+  static const unsigned char bin[] = {1, 2};
+  for (long n = 0;; n++) {
+    uv_loop_t loop;
+    sio_emitter *e = NULL;
+    int published = 0, ok = 0;
+    long live = sio__alloc_live();
+    uv_loop_init(&loop);
+    sio__alloc_fail_after(n);
+    if (!sio_emitter_new(&loop, "redis://127.0.0.1:1", NULL, &e)) {
+      sio__emitter_set_tap(e, count_tap, &published);
+      sio_emitter *chat = sio_emitter_of(e, "chat");
+      sio_emitter_op *op =
+          sio_emitter_op_volatile(sio_emitter_op_except(sio_emitter_to(e, "a"), "b"));
+      ok += !sio_emitter_op_emit_raw(op, "ev", "[1,{\"x\":[true]}]");
+      ok += !sio_emitter_emit_bin(chat ? chat : e, "bin", bin, 2);
+      ok += !sio_emitter_emitf(e, "f", "s{s:i}", "a", "b", 1);
+      ok += !sio_emitter_op_sockets_join(sio_emitter_in(e, "r"), "s");
+      ok += !sio_emitter_disconnect_sockets(e, 1);
+      ok += !sio_emitter_server_side_emit_raw(e, "[\"ping\",2]");
+      sio_emitter_free(chat);
+      sio_emitter_free(e);
+    }
+    sio__alloc_fail_reset();
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(sio__alloc_live(), live);
+    assert_int_equal(published, ok); /* every call that returned 0 published */
+    if (ok == 6) break;
+  }
+}
+
 static void test_against_node_emitter(void **state) {
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -183,6 +221,7 @@ static void test_against_node_emitter(void **state) {
 int main(void) {
   sio__alloc_hook_libraries();
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_refused_as_node_refuses),
+                                     cmocka_unit_test(test_allocation_failures),
                                      cmocka_unit_test(test_against_node_emitter)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
