@@ -57,7 +57,8 @@ void lg_conn_start(lg_ctx *x, lg_conn *c) {
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   bind_source(x, c->fd);
-  struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)x->o.port)};
+  struct sockaddr_in dst = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)lg_conn_port(&x->o, c->id))};
   inet_pton(AF_INET, x->o.host, &dst.sin_addr);
   if (connect(c->fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
     conn_error_errno(x, c, "connect", errno);
@@ -156,7 +157,7 @@ static void send_upgrade(lg_ctx *x, lg_conn *c) {
   int n = snprintf(req, sizeof req,
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                   path, x->o.host, x->o.port, key);
+                   path, x->o.host, lg_conn_port(&x->o, c->id), key);
   lg_buf_append(&c->out, req, (size_t)n);
   c->state = ST_UPGRADING;
 }

@@ -37,6 +37,8 @@ typedef struct lg_opts {
   enum lg_mode mode;
   const char *host;
   int port;
+  int port2;        /* if set: the second half of the connections go to this port (two servers
+                       of one cluster; the senders of sio-bcast stay on the first) */
   const char *path; /* request path for ws-echo */
   int conns;        /* connections (sio-connect: concurrent handshakes) */
   int inflight;     /* messages in flight per connection (bcast: per sender) */
@@ -50,6 +52,7 @@ typedef struct lg_opts {
   int src_base;     /* first source address 127.0.0.<src_base> */
   int src_count;    /* how many source addresses to rotate over (0: let the kernel choose) */
   int server_pid;   /* if set: read its CPU time over the measured window */
+  int server_pid2;  /* and this one's, added to it (the second server, --port2) */
 } lg_opts;
 
 /* A byte queue: valid bytes are data[off, off + len). */
@@ -134,6 +137,8 @@ void lg_conn_error(lg_ctx *x, lg_conn *c, const char *why);
 
 /* modes.c */
 bool lg_mode_is_sio(enum lg_mode m);
+/* The server port connection `id` uses (--port, or --port2 for the second half). */
+int lg_conn_port(const lg_opts *o, uint32_t id);
 void lg_mode_on_upgraded(lg_ctx *x, lg_conn *c);
 void lg_mode_on_message(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len);
 void lg_mode_kick(lg_ctx *x); /* all connections are up: start the traffic */

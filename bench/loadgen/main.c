@@ -28,6 +28,8 @@ static void usage(void) {
           "usage: sio-loadgen MODE --port N [options]\n"
           "  MODE: ws-echo | sio-echo | sio-bcast | sio-idle | sio-connect\n"
           "  --host ADDR        IPv4 server address (127.0.0.1)\n"
+          "  --port2 N          the second half of the connections go to this port (a\n"
+          "                     second server of the cluster; bcast senders stay on --port)\n"
           "  --path P           ws-echo request path (/)\n"
           "  --conns N          connections (100; bcast 1000; idle 1000; connect: parallel "
           "handshakes, 32)\n"
@@ -41,7 +43,8 @@ static void usage(void) {
           "  --concurrency C    connection attempts at once (200)\n"
           "  --src-base B       first source address 127.0.0.B (2)\n"
           "  --src-count K      source addresses to rotate over (64; 0 = kernel's choice)\n"
-          "  --server-pid PID   read the server's CPU time over the measured window\n");
+          "  --server-pid PID   read the server's CPU time over the measured window\n"
+          "  --server-pid2 PID  and a second server's (--port2), counted with it\n");
   exit(2);
 }
 
@@ -88,6 +91,8 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
       o->path = argv[++i];
     else if (!strcmp(a, "--port"))
       o->port = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--port2"))
+      o->port2 = (int)arg_num(argc, argv, &i);
     else if (!strcmp(a, "--conns"))
       o->conns = (int)arg_num(argc, argv, &i);
     else if (!strcmp(a, "--inflight"))
@@ -112,10 +117,13 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
       o->src_count = (int)arg_num(argc, argv, &i);
     else if (!strcmp(a, "--server-pid"))
       o->server_pid = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--server-pid2"))
+      o->server_pid2 = (int)arg_num(argc, argv, &i);
     else
       usage();
   }
   if (o->port <= 0 || o->port > 65535) lg_fatal("--port is required");
+  if (o->port2 < 0 || o->port2 > 65535) lg_fatal("--port2 must be a port");
   if (o->conns < 1 || o->inflight < 1 || o->concurrency < 1) lg_fatal("counts must be >= 1");
   if (o->size < 0 || o->size > (8 << 20)) lg_fatal("--size must be 0..8388608");
   if (o->src_count > 0 && o->src_base + o->src_count > 255)
@@ -146,6 +154,15 @@ static double proc_cpu_s(int pid) {
   if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
     return -1;
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The CPU time of the server, and of the second one when there is one (--server-pid2: the
+ * two servers of a cluster count together). -1 if either cannot be read. */
+static double servers_cpu_s(const lg_opts *o) {
+  double a = proc_cpu_s(o->server_pid);
+  if (a < 0 || o->server_pid2 <= 0) return a;
+  double b = proc_cpu_s(o->server_pid2);
+  return b < 0 ? -1 : a + b;
 }
 
 static void start_pending(lg_ctx *x);
@@ -257,12 +274,12 @@ static void advance_phase(lg_ctx *x, uint64_t now) {
     memset(&x->hist, 0, sizeof x->hist);
     x->t_measure_start = now;
     x->cpu_measure_start = self_cpu_s();
-    x->srv_cpu_start = proc_cpu_s(x->o.server_pid);
+    x->srv_cpu_start = servers_cpu_s(&x->o);
     x->phase_end = now + (uint64_t)(x->o.duration * 1e9);
   } else if (x->phase == PH_MEASURE) {
     x->t_measure_end = now;
     x->cpu_measure_end = self_cpu_s();
-    x->srv_cpu_end = proc_cpu_s(x->o.server_pid);
+    x->srv_cpu_end = servers_cpu_s(&x->o);
     x->phase = PH_DONE;
   } else if (x->phase == PH_HOLD) {
     x->phase = PH_DONE;

@@ -9,7 +9,9 @@
  * - sio-echo: 42["echo","<size chars>"]; each 42["echo",...] reply triggers the next.
  * - sio-bcast: --senders clients emit 42["bcast","<64 chars: time, sender id, filler>"];
  *   every client counts deliveries; a sender emits again when its own copy comes back
- *   (io.emit includes the sender), so at most --inflight per sender are in flight.
+ *   (io.emit includes the sender), so at most --inflight per sender are in flight. With
+ *   --port2 the second half of the clients are on a second server of the same cluster (Redis):
+ *   every broadcast crosses it, and the latency counts that hop.
  * - sio-idle, sio-connect: only the handshake (Engine.IO open, "40", "40{sid}") and pings.
  */
 #include "loadgen.h"
@@ -21,6 +23,10 @@
 
 bool lg_mode_is_sio(enum lg_mode m) {
   return m != LG_WS_ECHO;
+}
+
+int lg_conn_port(const lg_opts *o, uint32_t id) {
+  return o->port2 > 0 && id >= (uint32_t)o->conns / 2 ? o->port2 : o->port;
 }
 
 static bool traffic_on(const lg_ctx *x) {

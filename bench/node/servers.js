@@ -3,6 +3,7 @@
 //   node servers.js express   --port N --public DIR   Express 5: GET /api/json + static DIR
 //   node servers.js ws        --port N                 npm ws 8: echo every message back
 //   node servers.js socketio  --port N                 socket.io 4.8: the echo/bcast handlers
+//        [--redis URL [--sharded] [--key K]]          ... in a cluster: @socket.io/redis-adapter
 //
 // They mirror what the sio side exposes (examples/bench and examples/echo), with each
 // package's defaults, so that the ratios compare like with like. Each prints
@@ -48,7 +49,21 @@ if (kind === 'express') {
     socket.on('bcast', (m) => io.emit('bcast', m));
     socket.on('vbcast', (m) => io.volatile.emit('vbcast', m));
   });
-  listen(server);
+  const redisUrl = arg('--redis', null);
+  if (!redisUrl) {
+    listen(server);
+  } else {
+    // As the adapter's README sets it up: a publishing and a subscribing client (npm redis 4).
+    const { createClient } = require('redis');
+    const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
+    const pub = createClient({ url: redisUrl });
+    const sub = pub.duplicate();
+    const key = arg('--key', 'socket.io');
+    Promise.all([pub.connect(), sub.connect()]).then(() => {
+      io.adapter(process.argv.includes('--sharded') ? createShardedAdapter(pub, sub, { channelPrefix: key }) : createAdapter(pub, sub, { key }));
+      listen(server);
+    });
+  }
 } else {
   console.error('usage: node servers.js express|ws|socketio --port N [--public DIR]');
   process.exit(2);

@@ -1,6 +1,6 @@
 /* bench: the sio side of `make bench` (bench/README.md), twin of bench/node/servers.js.
  *
- *   bench [--port N] [--host H] [--public DIR]
+ *   bench [--port N] [--host H] [--public DIR] [--redis URL [--redis-sharded] [--redis-key K]]
  *
  * - GET /api/json -> {"message":"Hello, World!"}; static files from --public DIR when given.
  * - Socket.IO at /socket.io/ with exactly the Node twin's handlers:
@@ -8,7 +8,10 @@
  *     socket.on("bcast", (m) => io.emit("bcast", m))   (the sender gets its copy too)
  *     socket.on("vbcast", (m) => io.volatile.emit("vbcast", m))   (soak: volatile drops)
  *   The echo passes the received argument through (no tree); the broadcast is encoded once
- *   and the same frame is queued on every client. */
+ *   and the same frame is queued on every client.
+ * - With --redis, the server joins a cluster through the Redis adapter (as the Node twin with
+ *   @socket.io/redis-adapter): io.emit reaches the clients of every server of the cluster
+ *   (--redis-sharded: the sharded adapter, Redis >= 7; --redis-key: the channel prefix). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "sio/http.h"
 #include "sio/io.h"
+#include "sio/redis.h"
 
 static sio_io *io;
 
@@ -46,8 +50,8 @@ static void on_connection(sio_socket *s, void *user) {
 }
 
 int main(int argc, char **argv) {
-  int port = 3000;
-  const char *host = NULL, *pub = NULL;
+  int port = 3000, sharded = 0;
+  const char *host = NULL, *pub = NULL, *redis_url = NULL, *redis_key = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       port = atoi(argv[++i]);
@@ -55,8 +59,15 @@ int main(int argc, char **argv) {
       host = argv[++i];
     } else if (!strcmp(argv[i], "--public") && i + 1 < argc) {
       pub = argv[++i];
+    } else if (!strcmp(argv[i], "--redis") && i + 1 < argc) {
+      redis_url = argv[++i];
+    } else if (!strcmp(argv[i], "--redis-key") && i + 1 < argc) {
+      redis_key = argv[++i];
+    } else if (!strcmp(argv[i], "--redis-sharded")) {
+      sharded = 1;
     } else {
-      fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR]\n");
+      fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR] [--redis URL "
+                      "[--redis-sharded] [--redis-key K]]\n");
       return 2;
     }
   }
@@ -78,6 +89,19 @@ int main(int argc, char **argv) {
    * client; see sio_io_opts.drop_handshake) */
   sio_io_opts o = sio_io_opts_default();
   o.drop_handshake = 1;
+  sio_redis_adapter *ra = NULL;
+  if (redis_url) {
+    sio_redis_adapter_opts ro = sio_redis_adapter_opts_default();
+    ro.sharded = sharded;
+    if (redis_key) ro.key = redis_key;
+    int rc = sio_redis_adapter_new(loop, redis_url, &ro, &ra);
+    if (rc) {
+      fprintf(stderr, "bench: --redis %s: %s\n", redis_url, sio_redis_strerror(rc));
+      return 1;
+    }
+    o.adapter = sio_redis_adapter_factory;
+    o.adapter_arg = ra;
+  }
   io = sio_io_attach(app, &o);
   if (!io) {
     fprintf(stderr, "bench: cannot attach Socket.IO\n");
@@ -89,11 +113,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: %s\n", sio_strerror(rc));
     return 1;
   }
-  printf("http://%s:%d/ (bench: /api/json, Socket.IO echo + bcast)\n", host ? host : "localhost",
-         sio_app_port(app));
+  printf("http://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s)\n", host ? host : "localhost",
+         sio_app_port(app), ra ? ", through Redis" : "");
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
-  sio_app_free(app);
-  sio_io_free(io);
+  sio_app_free(app); /* and the Socket.IO server attached to it */
+  if (ra) sio_redis_adapter_free(ra);
+  uv_run(loop, UV_RUN_DEFAULT);
   return 0;
 }
