@@ -19,6 +19,13 @@
  * factory, with its own channels (`<key>#<nsp>#...`, `<key>-request#<nsp>#`, ...), subscribed
  * when the namespace is made and unsubscribed when it goes (dynamic namespaces included).
  *
+ * Sharded (opts.sharded, as Node's createShardedAdapter; Redis >= 7.0): SSUBSCRIBE/SPUBLISH
+ * on <key>#<nsp># and <key>#<nsp>#<uid># (and, subscription_mode "dynamic" or
+ * "dynamic-private", one channel per room that exists here), the ClusterAdapter messages of
+ * socket.io-adapter 2.5, serverCount by PUBSUB SHARDNUMSUB; bad subscription_mode: -EINVAL.
+ * A Redis older than 7.0 is refused when it is met (logged: the namespaces work locally). allRooms
+ * is this server's rooms (the ClusterAdapter has none), requests_timeout_ms applies.
+ *
  * Faults: the server starts and serves its own clients while Redis is down (logged once,
  * retried with backoff); after a reconnect every channel is subscribed again. A cluster
  * request pending when Redis drops, or made while it is down, gets SIO_ECLOSED (its callback
@@ -44,7 +51,7 @@ typedef struct sio_redis_adapter_opts {
   const char *key;                          /* channel prefix [socket.io] */
   uint32_t requests_timeout_ms;             /* cluster requests [5000] */
   int publish_on_specific_response_channel; /* answer on <key>-response#<nsp>#<uid># [0] */
-  int sharded;                   /* createShardedAdapter (needs Redis >= 7) [0; not yet] */
+  int sharded;                              /* createShardedAdapter (needs Redis >= 7) [0] */
   const char *subscription_mode; /* sharded: "dynamic" [default], "static", "dynamic-private" */
 } sio_redis_adapter_opts;
 
@@ -60,7 +67,8 @@ SIO_EXTERN int sio_redis_adapter_new(uv_loop_t *loop, const char *url,
 SIO_EXTERN sio_adapter *sio_redis_adapter_factory(sio_nsp *nsp, void *arg);
 /* 1 while both connections are up and subscribed, else 0. */
 SIO_EXTERN int sio_redis_adapter_ready(const sio_redis_adapter *ra);
-/* The uid of nsp's adapter (the sender id in its messages, 6 characters as Node's), or NULL
+/* The uid of nsp's adapter (the sender id in its messages, as Node's: 6 characters, sharded
+ * 16 hex digits), or NULL
  * when ra made no adapter for nsp. */
 SIO_EXTERN const char *sio_redis_adapter_uid(const sio_redis_adapter *ra, const sio_nsp *nsp);
 /* Closes the connections; after the io it serves (a namespace still attached then keeps

@@ -4,6 +4,7 @@
  * and the broadcast going out: encoded once, published once on <key>#<nsp># (or on the
  * one-room channel), as RedisAdapter.broadcast does; never for SIO_BC_LOCAL. */
 #include "redis_adapter/redis_adapter.h"
+#include "redis_adapter/sharded.h"
 
 #include <errno.h>
 #include <string.h>
@@ -249,6 +250,7 @@ static int attach(sio__radapter *r) {
 sio_adapter *sio_redis_adapter_factory(sio_nsp *nsp, void *arg) {
   sio_redis_adapter *ra = arg;
   if (!ra) return NULL;
+  if (ra->sharded) return sio__sadapter_new(nsp, ra);
   sio__radapter *r = sio__calloc(1, sizeof(*r));
   if (!r) return NULL;
   r->base.ops = &redis_ops;
@@ -287,10 +289,13 @@ int sio_redis_adapter_new(uv_loop_t *loop, const char *url, const sio_redis_adap
   *out = NULL;
   if (!opts) opts = &d;
   if (!loop || !url) return -EINVAL;
-  if (opts->sharded) return -ENOTSUP; /* createShardedAdapter: not yet */
+  int mode = opts->sharded ? sio__sadapter_mode_of(opts->subscription_mode) : 0;
+  if (mode < 0) return mode; /* not dynamic, static nor dynamic-private */
   sio_redis_adapter *ra = sio__calloc(1, sizeof(*ra));
   if (!ra) return -ENOMEM;
   sio__list_init(&ra->nsps);
+  sio__list_init(&ra->snsps);
+  ra->sharded = opts->sharded != 0, ra->sub_mode = mode;
   ra->key = sio__strdup(opts->key && *opts->key ? opts->key : "socket.io");
   ra->requests_timeout_ms = opts->requests_timeout_ms ? opts->requests_timeout_ms : 5000;
   ra->specific_response = opts->publish_on_specific_response_channel != 0;
@@ -315,12 +320,18 @@ const char *sio_redis_adapter_uid(const sio_redis_adapter *ra, const sio_nsp *ns
     const sio__radapter *r = sio__container_of(it, sio__radapter, link);
     if (r->base.nsp == nsp) return r->uid;
   }
+  sio__list_foreach(it, &ra->snsps) {
+    const sio__sadapter *s = sio__container_of(it, sio__sadapter, link);
+    if (s->base.nsp == nsp) return s->uid;
+  }
   return NULL;
 }
 
 void sio_redis_adapter_free(sio_redis_adapter *ra) {
   if (!ra) return;
   while (!sio__list_empty(&ra->nsps)) detach(sio__container_of(ra->nsps.next, sio__radapter, link));
+  while (!sio__list_empty(&ra->snsps))
+    sio__sadapter_detach(sio__container_of(ra->snsps.next, sio__sadapter, link));
   sio__rlink_free(ra->link);
   sio__free(ra->key);
   sio__free(ra);

@@ -23,7 +23,11 @@ struct sio_redis_adapter {
   char *key;
   uint32_t requests_timeout_ms;
   int specific_response;
-  sio__list nsps; /* sio__radapter */
+  sio__list nsps;     /* sio__radapter */
+  int sharded;        /* createShardedAdapter: sharded.h */
+  int sub_mode;       /* sharded: SIO__SUB_* */
+  int noshard_logged; /* sharded on a Redis < 7: said once */
+  sio__list snsps;    /* sio__sadapter */
 };
 
 typedef struct sio__radapter {

@@ -163,3 +163,11 @@ void sio__rlink_drop(sio__rlink *l, const sio__redis_message *m, const char *wha
 size_t sio__rlink_dropped(const sio__rlink *l) {
   return l->dropped;
 }
+
+const char *sio__rlink_server_version(const sio__rlink *l) {
+  return sio__redis_server_version(l->pub);
+}
+
+int sio__rlink_has_sharded(const sio__rlink *l) {
+  return sio__redis_has_sharded(l->pub);
+}

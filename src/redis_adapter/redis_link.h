@@ -52,6 +52,10 @@ void sio__rlink_watch_remove(sio__rlink_watch *w);
  * Redis is down. */
 int sio__rlink_publish(sio__rlink *l, int shard, const char *channel, size_t clen,
                        const void *payload, size_t len);
+/* The Redis server's version ("" before the first connect) and whether it has sharded pub/sub
+ * (1, 0, or -1 while unknown), as the publisher connection last saw them. */
+const char *sio__rlink_server_version(const sio__rlink *l);
+int sio__rlink_has_sharded(const sio__rlink *l);
 /* PUBSUB NUMSUB / SHARDNUMSUB through the publisher. */
 int sio__rlink_numsub(sio__rlink *l, int shard, const char *channel, size_t clen,
                       sio__redis_count_cb cb, void *user);

@@ -1,0 +1,76 @@
+/* The sharded Redis adapter (@socket.io/redis-adapter 8.3's createShardedAdapter, a
+ * ClusterAdapter of socket.io-adapter 2.5 on Redis 7 sharded pub/sub), internal shapes.
+ *
+ * One sio__sadapter per namespace, made by sio_redis_adapter_factory when the server's adapter
+ * was made with opts.sharded. It wraps the in-memory adapter for rooms and local selection and
+ * speaks the ClusterAdapter messages (cluster/message.h, types 3-12) on:
+ *   <key>#<nsp>#         every server's (SSUBSCRIBE), the cluster messages
+ *   <key>#<nsp>#<uid>#   this server's responses (uid: 16 hex digits, as randomId())
+ *   <key>#<nsp>#<room>#  a public room's broadcasts (subscription modes dynamic and
+ *                        dynamic-private, subscribed while the room exists here)
+ * The link and the pending requests are the classic adapter's (redis_link.h,
+ * redis_requests.h). Files: sharded_adapter.c (factory, rooms and their channels, broadcast
+ * out, the dispatch of what comes in), sharded_receive.c (other servers' messages, applied and
+ * answered), sharded_ask.c (our requests and their responses). */
+#ifndef SIO_REDIS_ADAPTER_SHARDED_H
+#define SIO_REDIS_ADAPTER_SHARDED_H
+#include "redis_adapter/redis_adapter.h"
+#include "cluster/message.h"
+#include "core/map.h"
+
+#define SIO__SADAPTER_UID_LEN 16
+
+enum { SIO__SUB_DYNAMIC = 0, SIO__SUB_STATIC = 1, SIO__SUB_DYNAMIC_PRIVATE = 2 };
+
+typedef struct sio__sadapter {
+  sio_adapter base;
+  sio_adapter *mem;      /* rooms and local selection */
+  sio_redis_adapter *ra; /* NULL once the server's adapter is freed: local only */
+  sio__list link;        /* in ra->snsps */
+  char uid[SIO__SADAPTER_UID_LEN + 1];
+  const char *nsp_name;
+  int mode;           /* SIO__SUB_* */
+  sio__sbuf channel;  /* <key>#<nsp># */
+  sio__sbuf response; /* <key>#<nsp>#<uid># */
+  sio__rlink_sub sub_main, sub_response;
+  sio__map room_subs; /* room name -> sio__rlink_sub (dynamic modes) */
+  sio__rlink_watch watch;
+  sio__rreqs reqs;    /* our requests, pending */
+  sio__rreqs serving; /* other servers' broadcasts with acks, answered until their timeout */
+} sio__sadapter;
+
+/* sharded_adapter.c */
+sio_adapter *sio__sadapter_new(sio_nsp *nsp, sio_redis_adapter *ra);
+void sio__sadapter_detach(sio__sadapter *s); /* the server's adapter is going */
+/* "dynamic", "static", "dynamic-private" (NULL: dynamic) into SIO__SUB_*, or -EINVAL. */
+int sio__sadapter_mode_of(const char *name);
+/* SPUBLISH of an encoded message on the main channel, or on <channel><uid># (a response to
+ * the server whose uid that is). A no-op when detached. */
+int sio__sadapter_publish(sio__sadapter *s, const sio__cluster_out *m, const char *to_uid);
+/* SPUBLISH of an encoded message on the main channel (SIO_ECLOSED when detached). */
+int sio__sadapter_send(sio__sadapter *s, const sio__sbuf *msg);
+/* The uid, nsp and flags of an outgoing message; flags is a buffer the caller frees. */
+void sio__sadapter_out_init(sio__sadapter *s, sio__cluster_out *m, int type,
+                            const sio_bcast_opts *o, sio__sbuf *flags);
+/* The packet's attachments as msgpack bins (views into p; free the array), NULL if none. */
+sio__mp_bin *sio__sadapter_bins(const sio_packet *p, size_t *n);
+
+/* sharded_receive.c: a message of another server (not a response to us). */
+void sio__sadapter_on_message(sio__sadapter *s, const sio__cluster_msg *m,
+                              const sio__redis_message *raw);
+/* sharded_ask.c */
+void sio__sadapter_on_response(sio__sadapter *s, const sio__cluster_msg *m);
+int sio__sadapter_fetch_sockets(sio_adapter *a, const sio_bcast_opts *o, sio_remote_sockets_fn fn,
+                                void *user);
+int sio__sadapter_add_sockets(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms,
+                              size_t n);
+int sio__sadapter_del_sockets(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms,
+                              size_t n);
+int sio__sadapter_disconnect_sockets(sio_adapter *a, const sio_bcast_opts *o, int close);
+int sio__sadapter_server_side_emit(sio_adapter *a, const sio_packet *p, uint32_t timeout_ms,
+                                   sio_server_acks_fn fn, void *user);
+int sio__sadapter_server_count(sio_adapter *a, sio_count_fn fn, void *user);
+int sio__sadapter_broadcast_acks(sio__sadapter *s, const sio_packet *p, const sio_bcast_opts *o,
+                                 sio_bcast_acks *acks);
+
+#endif
