@@ -3,10 +3,9 @@
  *
  * Asking: the BROADCAST request (type 7, msgpack) goes on the request channel; each other
  * server answers its client count (8) and then each client's answer (9), fed into the
- * sio_bcast_acks of the broadcast. How many servers will report is PUBSUB NUMSUB, known only
- * later: a placeholder server keeps the collector open until then (counts that come first
- * wait), and is released when the number is known. If Redis drops before the answers came,
- * the broadcast ends at once with SIO_ECLOSED and the answers so far.
+ * sio_bcast_acks of the broadcast by the collector both adapters share (redis_ackwait.h:
+ * how many servers will report is PUBSUB NUMSUB, known only later; if Redis drops before the
+ * answers came, the broadcast ends at once with SIO_ECLOSED and the answers so far).
  *
  * Serving: another server's BROADCAST is delivered to the local recipients with acks; the
  * count and each answer are published back until the broadcast's timeout has passed. */
@@ -14,53 +13,16 @@
 #include <string.h>
 
 #include "redis_adapter/redis_adapter.h"
+#include "redis_adapter/redis_ackwait.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
 #define RT(x)          SIO__RR_##x
-#define SERVE_GRACE_MS 2000 /* the collector's own timeout ends it before this */
+#define SERVE_GRACE_MS SIO__RACKWAIT_GRACE_MS
 
 /* --- asking --------------------------------------------------------------------------------- */
 
-typedef struct ackreq {
-  sio__rreq req;
-  sio__radapter *r;
-  sio_bcast_acks *acks;
-  int known;                   /* NUMSUB answered */
-  int no_timeout;              /* the broadcast has no timeout of its own */
-  size_t outstanding;          /* servers (the placeholder included) whose count has not come */
-  size_t early, early_clients; /* counts that came before NUMSUB answered */
-} ackreq;
-
-static void ack_end(sio__rreq *q, int status) {
-  ackreq *k = (ackreq *)q;
-  if (status == SIO_ECLOSED) /* Redis dropped (or the adapter went): no more answers */
-    sio_bcast_acks_fail(k->acks, status);
-  /* without a timeout of its own the collector would wait forever: end it with what came */
-  while (k->no_timeout && k->outstanding) sio_bcast_acks_client_count(k->acks, 0), k->outstanding--;
-  sio_bcast_acks_release(k->acks);
-}
-
-static void servers_counted(sio__redis *c, int status, long long count, void *user) {
-  (void)c;
-  ackreq *k = user;
-  if (!k->req.ended && status) { /* Redis is down: the local clients decide */
-    sio_bcast_acks_client_count(k->acks, 0);
-    k->outstanding = 0;
-  } else if (!k->req.ended) {
-    size_t others = count > 1 ? (size_t)count - 1 : 0;
-    sio_bcast_acks_expect_servers(k->acks, others);
-    k->outstanding += others;
-    k->known = 1;
-    for (size_t i = 0; i < k->early && k->outstanding > 1; i++, k->outstanding--)
-      sio_bcast_acks_client_count(k->acks, i ? 0 : k->early_clients);
-    sio_bcast_acks_client_count(k->acks, 0); /* the placeholder */
-    k->outstanding--;
-  }
-  sio__rreq_unref(&k->req);
-}
-
-static int publish_request(sio__radapter *r, ackreq *k, const sio_packet *p,
+static int publish_request(sio__radapter *r, sio__rackwait *k, const sio_packet *p,
                            const sio_bcast_opts *o) {
   sio__sbuf msg = SIO__SBUF_INIT;
   sio__radapter_out x;
@@ -75,26 +37,11 @@ static int publish_request(sio__radapter *r, ackreq *k, const sio_packet *p,
 
 int sio__radapter_broadcast_acks(sio__radapter *r, const sio_packet *p, const sio_bcast_opts *o,
                                  sio_bcast_acks *acks) {
-  uint32_t deadline = o->timeout_ms ? o->timeout_ms + SERVE_GRACE_MS : r->ra->requests_timeout_ms;
-  ackreq *k = (ackreq *)sio__rreq_new(&r->reqs, sizeof(ackreq), RT(BROADCAST), deadline, ack_end);
+  sio__rackwait *k =
+      sio__rackwait_new(&r->reqs, RT(BROADCAST), o, r->ra->requests_timeout_ms, acks);
   if (!k) return -ENOMEM;
-  k->r = r, k->acks = acks, k->no_timeout = !o->timeout_ms;
-  sio_bcast_acks_ref(acks);
-  sio_bcast_acks_expect_servers(acks, 1); /* the placeholder, until NUMSUB answers */
-  k->outstanding = 1;
-  int rc = publish_request(r, k, p, o);
-  if (!rc) {
-    sio__rreq_ref(&k->req);
-    if (sio__rlink_numsub(r->ra->link, 0, r->req_channel.data, r->req_channel.len, servers_counted,
-                          k))
-      sio__rreq_unref(&k->req), rc = -ENOMEM;
-  }
-  if (rc) { /* nobody else will answer: the local clients decide */
-    sio_bcast_acks_client_count(acks, 0);
-    k->outstanding = 0;
-    sio__rreq_end(&k->req, rc);
-  }
-  return rc;
+  return sio__rackwait_start(k, publish_request(r, k, p, o), r->ra->link, 0, r->req_channel.data,
+                             r->req_channel.len);
 }
 
 int sio__radapter_ack_response(sio__radapter *r, const sio__redis_res *res) {
@@ -102,22 +49,11 @@ int sio__radapter_ack_response(sio__radapter *r, const sio__redis_res *res) {
   const char *t = res->wire.text;
   sio__rreq *q = sio__rreq_find(&r->reqs, t + res->request_id.off + 1, res->request_id.len - 2);
   if (!q || q->type != RT(BROADCAST)) return 1; /* another server's, or too late */
-  ackreq *k = (ackreq *)q;
-  if (res->type == RT(BROADCAST_CLIENT_COUNT)) {
-    if (!k->known) {
-      k->early++, k->early_clients += (size_t)res->client_count;
-    } else if (k->outstanding) {
-      k->outstanding--;
-      sio_bcast_acks_client_count(k->acks, (size_t)res->client_count);
-    }
-    return 1;
-  }
-  sio__sbuf args = SIO__SBUF_INIT; /* the client's first argument, as an argument list */
-  sio__sbuf_appendc(&args, '[');
-  if (res->value.type) sio__sbuf_append(&args, t + res->value.off, res->value.len);
-  sio__sbuf_appendc(&args, ']');
-  if (!args.oom) sio_bcast_acks_answer(k->acks, args.data, args.len);
-  sio__sbuf_free(&args);
+  sio__rackwait *k = (sio__rackwait *)q;
+  if (res->type == RT(BROADCAST_CLIENT_COUNT))
+    sio__rackwait_client_count(k, res->client_count);
+  else
+    sio__rackwait_answer(k, t, res->value);
   return 1;
 }
 

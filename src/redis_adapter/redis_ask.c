@@ -269,31 +269,13 @@ int sio__radapter_disconnect_sockets(sio_adapter *a, const sio_bcast_opts *o, in
   return publish_change((sio__radapter *)a, RT(REMOTE_DISCONNECT), o, NULL, 0, close);
 }
 
-typedef struct count_ctx {
-  sio_count_fn fn;
-  void *user;
-} count_ctx;
-
-static void server_counted(sio__redis *c, int status, long long count, void *user) {
-  (void)c;
-  count_ctx cc = *(count_ctx *)user;
-  sio__free(user);
-  cc.fn(status, status || count < 1 ? 1 : (size_t)count, cc.user);
-}
-
 int sio__radapter_server_count(sio_adapter *a, sio_count_fn fn, void *user) {
   sio__radapter *r = (sio__radapter *)a;
   if (!r->ra) {
     fn(0, 1, user);
     return 0;
   }
-  count_ctx *cc = sio__malloc(sizeof(*cc));
-  if (!cc) return -ENOMEM;
-  cc->fn = fn, cc->user = user;
-  int rc = sio__rlink_numsub(r->ra->link, 0, r->req_channel.data, r->req_channel.len,
-                             server_counted, cc);
-  if (rc) sio__free(cc);
-  return rc;
+  return sio__rlink_server_count(r->ra->link, 0, r->req_channel.data, r->req_channel.len, fn, user);
 }
 
 /* --- responses ------------------------------------------------------------------------------ */

@@ -154,6 +154,28 @@ int sio__rlink_numsub(sio__rlink *l, int shard, const char *channel, size_t clen
   return sio__redis_numsub(l->pub, shard, channel, clen, cb, user);
 }
 
+typedef struct count_ctx {
+  sio__rlink_count_fn fn;
+  void *user;
+} count_ctx;
+
+static void server_counted(sio__redis *c, int status, long long count, void *user) {
+  (void)c;
+  count_ctx cc = *(count_ctx *)user;
+  sio__free(user);
+  cc.fn(status, status || count < 1 ? 1 : (size_t)count, cc.user);
+}
+
+int sio__rlink_server_count(sio__rlink *l, int shard, const char *channel, size_t clen,
+                            sio__rlink_count_fn fn, void *user) {
+  count_ctx *cc = sio__malloc(sizeof(*cc));
+  if (!cc) return -ENOMEM;
+  cc->fn = fn, cc->user = user;
+  int rc = sio__redis_numsub(l->pub, shard, channel, clen, server_counted, cc);
+  if (rc) sio__free(cc);
+  return rc;
+}
+
 void sio__rlink_drop(sio__rlink *l, const sio__redis_message *m, const char *what) {
   if (l->dropped++ == 0)
     sio__warn("redis adapter: dropped a message on %.*s (%s); later ones are dropped silently",

@@ -60,6 +60,12 @@ int sio__rlink_has_sharded(const sio__rlink *l);
 int sio__rlink_numsub(sio__rlink *l, int shard, const char *channel, size_t clen,
                       sio__redis_count_cb cb, void *user);
 
+/* serverCount: fn gets the subscriber count of channel (NUMSUB, or SHARDNUMSUB when shard), at
+ * least 1 (this server), or a negative status and 1. 0, or -ENOMEM (fn not called). */
+typedef void (*sio__rlink_count_fn)(int status, size_t n, void *user);
+int sio__rlink_server_count(sio__rlink *l, int shard, const char *channel, size_t clen,
+                            sio__rlink_count_fn fn, void *user);
+
 /* A message judged malformed or foreign: logged (warn) the first time on this link, then
  * counted. what says why. */
 void sio__rlink_drop(sio__rlink *l, const sio__redis_message *m, const char *what);

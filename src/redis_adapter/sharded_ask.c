@@ -8,19 +8,17 @@
  * they publish and wait for count - 1 responses (8 or 10), until the timeout (the operation's,
  * else requests_timeout_ms: SIO_ETIMEDOUT with what came) or until Redis drops (SIO_ECLOSED).
  * socketsJoin/Leave, disconnectSockets and serverSideEmit without an ack are published only.
- * A broadcast with acks publishes at once (the count, 11, and the answers, 12, feed the
- * collector); as the number of servers is known only when SHARDNUMSUB answers, a placeholder
- * server keeps the collector open until then (counts that come first wait). If Redis drops
- * before the answers came, the broadcast ends at once with SIO_ECLOSED and the answers so far. */
+ * A broadcast with acks publishes at once; the counts (11) and the answers (12) feed the
+ * collector both adapters share (redis_ackwait.h). */
 #include <errno.h>
 #include <string.h>
 
 #include "redis_adapter/sharded.h"
+#include "redis_adapter/redis_ackwait.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
-#define SERVE_GRACE_MS 2000
-#define T(x)           SIO__CM_##x
+#define T(x) SIO__CM_##x
 
 static uint32_t timeout_of(const sio__sadapter *s, uint32_t ms) {
   return ms ? ms : s->ra->requests_timeout_ms;
@@ -218,80 +216,19 @@ int sio__sadapter_disconnect_sockets(sio_adapter *a, const sio_bcast_opts *o, in
   return publish_change((sio__sadapter *)a, T(DISCONNECT_SOCKETS), o, NULL, 0, close);
 }
 
-typedef struct count_ctx {
-  sio_count_fn fn;
-  void *user;
-} count_ctx;
-
-static void server_counted(sio__redis *c, int status, long long count, void *user) {
-  (void)c;
-  count_ctx cc = *(count_ctx *)user;
-  sio__free(user);
-  cc.fn(status, status || count < 1 ? 1 : (size_t)count, cc.user);
-}
-
 int sio__sadapter_server_count(sio_adapter *a, sio_count_fn fn, void *user) {
   sio__sadapter *s = (sio__sadapter *)a;
   if (!s->ra) {
     fn(0, 1, user);
     return 0;
   }
-  count_ctx *cc = sio__malloc(sizeof(*cc));
-  if (!cc) return -ENOMEM;
-  cc->fn = fn, cc->user = user;
-  int rc = count_servers(s, server_counted, cc);
-  if (rc) sio__free(cc);
-  return rc;
+  return sio__rlink_server_count(s->ra->link, 1, s->channel.data, s->channel.len, fn, user);
 }
 
 /* --- broadcast with acks -------------------------------------------------------------------- */
 
-typedef struct ackreq {
-  sio__rreq req;
-  sio_bcast_acks *acks;
-  int known;                   /* SHARDNUMSUB answered */
-  int no_timeout;              /* the broadcast has no timeout of its own */
-  size_t outstanding;          /* servers (the placeholder included) whose count has not come */
-  size_t early, early_clients; /* counts that came before SHARDNUMSUB answered */
-} ackreq;
-
-static void ack_end(sio__rreq *q, int status) {
-  ackreq *k = (ackreq *)q;
-  if (status == SIO_ECLOSED) /* Redis dropped (or the adapter went): no more answers */
-    sio_bcast_acks_fail(k->acks, status);
-  /* without a timeout of its own the collector would wait forever: end it with what came */
-  while (k->no_timeout && k->outstanding) sio_bcast_acks_client_count(k->acks, 0), k->outstanding--;
-  sio_bcast_acks_release(k->acks);
-}
-
-static void ack_servers(sio__redis *c, int status, long long count, void *user) {
-  (void)c;
-  ackreq *k = user;
-  if (!k->req.ended && status) { /* Redis is down: the local clients decide */
-    sio_bcast_acks_client_count(k->acks, 0);
-    k->outstanding = 0;
-  } else if (!k->req.ended) {
-    size_t others = count > 1 ? (size_t)count - 1 : 0;
-    sio_bcast_acks_expect_servers(k->acks, others);
-    k->outstanding += others;
-    k->known = 1;
-    for (size_t i = 0; i < k->early && k->outstanding > 1; i++, k->outstanding--)
-      sio_bcast_acks_client_count(k->acks, i ? 0 : k->early_clients);
-    sio_bcast_acks_client_count(k->acks, 0); /* the placeholder */
-    k->outstanding--;
-  }
-  sio__rreq_unref(&k->req);
-}
-
-int sio__sadapter_broadcast_acks(sio__sadapter *s, const sio_packet *p, const sio_bcast_opts *o,
-                                 sio_bcast_acks *acks) {
-  uint32_t deadline = o->timeout_ms ? o->timeout_ms + SERVE_GRACE_MS : s->ra->requests_timeout_ms;
-  ackreq *k = (ackreq *)sio__rreq_new(&s->reqs, sizeof(ackreq), T(BROADCAST), deadline, ack_end);
-  if (!k) return -ENOMEM;
-  k->acks = acks, k->no_timeout = !o->timeout_ms;
-  sio_bcast_acks_ref(acks);
-  sio_bcast_acks_expect_servers(acks, 1); /* the placeholder, until SHARDNUMSUB answers */
-  k->outstanding = 1;
+static int publish_with_ack(sio__sadapter *s, sio__rackwait *k, const sio_packet *p,
+                            const sio_bcast_opts *o) {
   sio__sbuf flags = SIO__SBUF_INIT;
   sio__cluster_out m;
   sio__sadapter_out_init(s, &m, T(BROADCAST), o, &flags);
@@ -301,35 +238,15 @@ int sio__sadapter_broadcast_acks(sio__sadapter *s, const sio_packet *p, const si
   int rc = (m.nbins && !m.bins) || !m.flags ? -ENOMEM : sio__sadapter_publish(s, &m, NULL);
   sio__free((void *)m.bins);
   sio__sbuf_free(&flags);
-  if (!rc) {
-    sio__rreq_ref(&k->req);
-    if (count_servers(s, ack_servers, k)) sio__rreq_unref(&k->req), rc = -ENOMEM;
-  }
-  if (rc) { /* nobody else will answer: the local clients decide */
-    sio_bcast_acks_client_count(acks, 0);
-    k->outstanding = 0;
-    sio__rreq_end(&k->req, rc);
-  }
   return rc;
 }
 
-static void ack_response(ackreq *k, const sio__cluster_msg *m) {
-  const char *t = m->wire.text;
-  if (m->type == T(BROADCAST_CLIENT_COUNT)) {
-    if (!k->known) {
-      k->early++, k->early_clients += (size_t)m->client_count;
-    } else if (k->outstanding) {
-      k->outstanding--;
-      sio_bcast_acks_client_count(k->acks, (size_t)m->client_count);
-    }
-    return;
-  }
-  sio__sbuf args = SIO__SBUF_INIT; /* the client's first argument, as an argument list */
-  sio__sbuf_appendc(&args, '[');
-  if (m->packet.type) sio__sbuf_append(&args, t + m->packet.off, m->packet.len);
-  sio__sbuf_appendc(&args, ']');
-  if (!args.oom) sio_bcast_acks_answer(k->acks, args.data, args.len);
-  sio__sbuf_free(&args);
+int sio__sadapter_broadcast_acks(sio__sadapter *s, const sio_packet *p, const sio_bcast_opts *o,
+                                 sio_bcast_acks *acks) {
+  sio__rackwait *k = sio__rackwait_new(&s->reqs, T(BROADCAST), o, s->ra->requests_timeout_ms, acks);
+  if (!k) return -ENOMEM;
+  return sio__rackwait_start(k, publish_with_ack(s, k, p, o), s->ra->link, 1, s->channel.data,
+                             s->channel.len);
 }
 
 /* --- responses ------------------------------------------------------------------------------ */
@@ -343,7 +260,11 @@ void sio__sadapter_on_response(sio__sadapter *s, const sio__cluster_msg *m) {
   switch (m->type) {
   case T(BROADCAST_CLIENT_COUNT):
   case T(BROADCAST_ACK):
-    if (q->type == T(BROADCAST)) ack_response((ackreq *)q, m);
+    if (q->type != T(BROADCAST)) return;
+    if (m->type == T(BROADCAST_CLIENT_COUNT))
+      sio__rackwait_client_count((sio__rackwait *)q, m->client_count);
+    else
+      sio__rackwait_answer((sio__rackwait *)q, t, m->packet);
     return;
   case T(FETCH_SOCKETS_RESPONSE):
     if (q->type != T(FETCH_SOCKETS) || m->sockets.type != SIO__JSON_ARRAY) return;

@@ -13,10 +13,11 @@
 #include <string.h>
 
 #include "redis_adapter/sharded.h"
+#include "redis_adapter/redis_ackwait.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
-#define SERVE_GRACE_MS 2000 /* the collector's own timeout ends it before this */
+#define SERVE_GRACE_MS SIO__RACKWAIT_GRACE_MS
 
 typedef struct names {
   sio__sbuf store, ptrs;
