@@ -5,7 +5,8 @@
  * while it exists here, in the dynamic modes only; a socket id's in dynamic-private); and
  * every cluster operation asked from one server and answered by the other: serverCount
  * (SHARDNUMSUB), fetchSockets, socketsJoin/Leave, local not forwarded, disconnectSockets,
- * serverSideEmit with and without acks and its timeout, broadcast with acks. */
+ * serverSideEmit with and without acks and its timeout, broadcast with acks; and Redis
+ * restarted (a pending request fails at once, every shard channel renewed). */
 #include "redis_adapter/cluster_fixture.h"
 
 typedef struct world {
@@ -166,7 +167,7 @@ static void test_channels(void **state) {
   sio_join(W.b.last, "room2");
   test_run_for(&W.loop, 100);
   assert_int_equal(shard_channel("room2"), dynamic);
-  client_free(&W.cb); /* its rooms go with it */
+  client_free(&W.cb);                               /* its rooms go with it */
   W.cb.msgs = NULL, W.cb.nmsgs = 0, W.cb.in = NULL; /* teardown frees it again */
   test_run_for(&W.loop, 200);
   assert_int_equal(shard_channel("room2"), 0);
@@ -304,6 +305,40 @@ static void test_broadcast_acks(void **state) {
   assert_int_equal(W.n, 1);
 }
 
+static void silent(sio_nsp *nsp, const sio_args *a, sio_server_ack *ack, void *user) {}
+
+/* Redis restarted: a pending request fails at once, the shard channels (the room's too) are
+ * subscribed again and broadcasts flow within 2 s. */
+static void test_restart(void **state) {
+  assert_int_equal(sio_nsp_on_server_side(main_b(), "wait", silent, NULL), 0);
+  assert_int_equal(sio_server_side_emit_ack_raw(main_a(), "wait", NULL, 60000, on_sse_acks, NULL),
+                   0);
+  test_run_for(&W.loop, 100);
+  assert_int_equal(W.calls, 0);
+  test_redis_stop(&W.redis);
+  wait_calls(1, 2000);
+  assert_int_equal(W.status, SIO_ECLOSED);
+  test_run_for(&W.loop, 200);
+  assert_int_equal(test_redis_start(&W.redis), 0); /* the same port */
+  uint64_t start = uv_now(&W.loop), end = start + 5000;
+  int got = 0;
+  for (int i = 0; !got && uv_now(&W.loop) < end; i++) {
+    char args[16];
+    snprintf(args, sizeof args, "[%d]", i);
+    sio_op_emit_raw(sio_op_to(sio_io_op(W.a.io), "room1"), "again", args);
+    test_run_for(&W.loop, 20);
+    got = client_find(&W.cb, 0, "\"again\"") >= 0;
+  }
+  print_message("room broadcasts flow again %ld ms after Redis restarted\n",
+                (long)(uv_now(&W.loop) - start));
+  assert_true(got && uv_now(&W.loop) - start <= 2000);
+  assert_true(wait_ready(&W.loop, &W.a, &W.b, 2000)); /* a's subscriber may come last */
+  assert_int_equal(shard_channel("room1"), strcmp(MODE, "static") != 0);
+  assert_int_equal(sio_server_count(main_a(), on_count, NULL), 0);
+  wait_calls(2, 2000);
+  assert_int_equal(W.n, 2);
+}
+
 static void test_bad_mode(void **state) {
   sio_redis_adapter *ra = NULL;
   sio_redis_adapter_opts o = sio_redis_adapter_opts_default();
@@ -322,7 +357,7 @@ int main(void) {
       T(test_channels),         T(test_server_count),
       T(test_fetch_sockets),    T(test_join_leave_disconnect),
       T(test_server_side_emit), T(test_broadcast_acks),
-      T(test_bad_mode),
+      T(test_restart),          T(test_bad_mode),
   };
   static const char *modes[] = {"dynamic", "static", "dynamic-private"};
   int failed = 0;
