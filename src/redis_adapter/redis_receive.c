@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "redis_adapter/redis_adapter.h"
+#include "redis_adapter/redis_requests.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
@@ -164,18 +165,6 @@ static void answer_names(sio__radapter *r, const sio__redis_req *q, char *rid, i
   sio__sbuf_free(&json), sio__sbuf_free(&a.sb);
 }
 
-static int put_socket(const sio_remote_socket *s, sio__sbuf *j) {
-  sio__sbuf_appends(j, "{\"id\":");
-  sio__wire_put_str(j, s->id);
-  sio__sbuf_appends(j, ",\"handshake\":");
-  sio__sbuf_appends(j, s->handshake_json ? s->handshake_json : "{}");
-  sio__sbuf_appends(j, ",\"rooms\":");
-  sio__wire_put_strs(j, s->rooms, s->nrooms);
-  sio__sbuf_appends(j, ",\"data\":");
-  sio__sbuf_appends(j, s->data_json ? s->data_json : "{}");
-  return sio__sbuf_appendc(j, '}');
-}
-
 typedef struct fetch_ctx {
   sio__radapter *r;
   const sio__redis_req *q;
@@ -185,12 +174,7 @@ typedef struct fetch_ctx {
 static void described(int status, const sio_remote_socket *s, size_t n, void *user) {
   fetch_ctx *c = user;
   sio__sbuf j = SIO__SBUF_INIT;
-  sio__sbuf_appendc(&j, '[');
-  for (size_t i = 0; i < n; i++) {
-    if (i) sio__sbuf_appendc(&j, ',');
-    put_socket(&s[i], &j);
-  }
-  sio__sbuf_appendc(&j, ']');
+  sio__radapter_put_sockets(&j, s, n);
   sio__redis_out out = {.type = RT(REMOTE_FETCH), .request_id = c->rid};
   out.json = j.data, out.json_len = j.len;
   if (!status && !j.oom) respond(c->r, c->q, &out);

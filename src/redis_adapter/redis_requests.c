@@ -2,10 +2,12 @@
  * each, memory freed after the timer handle is closed and the last waiter let go. */
 #include "redis_adapter/redis_requests.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/codec.h"
+#include "cluster/wire.h"
 #include "sio/core.h"
 
 void sio__rreq_make_id(char *out) {
@@ -75,4 +77,26 @@ void sio__rreq_ref(sio__rreq *r) {
 
 void sio__rreq_unref(sio__rreq *r) {
   if (--r->refs == 0) sio__free(r);
+}
+
+static void put_socket(sio__sbuf *j, const sio_remote_socket *s) {
+  sio__sbuf_appends(j, "{\"id\":");
+  sio__wire_put_str(j, s->id);
+  sio__sbuf_appends(j, ",\"handshake\":");
+  sio__sbuf_appends(j, s->handshake_json ? s->handshake_json : "{}");
+  sio__sbuf_appends(j, ",\"rooms\":");
+  sio__wire_put_strs(j, s->rooms, s->nrooms);
+  sio__sbuf_appends(j, ",\"data\":");
+  sio__sbuf_appends(j, s->data_json ? s->data_json : "{}");
+  sio__sbuf_appendc(j, '}');
+}
+
+int sio__radapter_put_sockets(sio__sbuf *j, const sio_remote_socket *v, size_t n) {
+  sio__sbuf_appendc(j, '[');
+  for (size_t i = 0; i < n; i++) {
+    if (i) sio__sbuf_appendc(j, ',');
+    put_socket(j, &v[i]);
+  }
+  sio__sbuf_appendc(j, ']');
+  return j->oom ? -ENOMEM : 0;
 }

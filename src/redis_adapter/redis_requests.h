@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/buf.h"
 #include "core/list.h"
+#include "sio/cluster.h"
 
 #define SIO__RREQ_ID_LEN 6
 
@@ -52,5 +54,9 @@ void sio__rreq_unref(sio__rreq *r);
 
 /* A fresh id of SIO__RREQ_ID_LEN characters of [A-Za-z0-9], NUL-terminated. */
 void sio__rreq_make_id(char *out);
+
+/* Appends local sockets as the JSON array a fetchSockets answer carries, for both adapters:
+ * [{"id","handshake","rooms","data"},...]. 0 or -ENOMEM (the buffer's oom flag is set too). */
+int sio__radapter_put_sockets(sio__sbuf *j, const sio_remote_socket *v, size_t n);
 
 #endif

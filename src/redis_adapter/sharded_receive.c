@@ -14,6 +14,7 @@
 
 #include "redis_adapter/sharded.h"
 #include "redis_adapter/redis_ackwait.h"
+#include "redis_adapter/redis_requests.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
@@ -137,28 +138,11 @@ typedef struct fetch_ctx {
   const sio__cluster_msg *m;
 } fetch_ctx;
 
-static void put_socket(const sio_remote_socket *r, sio__sbuf *j) {
-  sio__sbuf_appends(j, "{\"id\":");
-  sio__wire_put_str(j, r->id);
-  sio__sbuf_appends(j, ",\"handshake\":");
-  sio__sbuf_appends(j, r->handshake_json ? r->handshake_json : "{}");
-  sio__sbuf_appends(j, ",\"rooms\":");
-  sio__wire_put_strs(j, r->rooms, r->nrooms);
-  sio__sbuf_appends(j, ",\"data\":");
-  sio__sbuf_appends(j, r->data_json ? r->data_json : "{}");
-  sio__sbuf_appendc(j, '}');
-}
-
 static void described(int status, const sio_remote_socket *v, size_t n, void *user) {
   fetch_ctx *c = user;
   sio__sbuf j = SIO__SBUF_INIT, ids = SIO__SBUF_INIT;
   size_t rid_at;
-  sio__sbuf_appendc(&j, '[');
-  for (size_t i = 0; i < n; i++) {
-    if (i) sio__sbuf_appendc(&j, ',');
-    put_socket(&v[i], &j);
-  }
-  sio__sbuf_appendc(&j, ']');
+  sio__radapter_put_sockets(&j, v, n);
   if (!status && !j.oom && !ids_of(c->m, &ids, &rid_at)) {
     sio__cluster_out out;
     sio__sadapter_out_init(c->s, &out, SIO__CM_FETCH_SOCKETS_RESPONSE, NULL, NULL);
