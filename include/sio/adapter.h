@@ -159,6 +159,12 @@ typedef struct sio_adapter_ops {
   int (*server_count)(sio_adapter *a, sio_count_fn fn, void *user);
   /* Every room of every node (redis adapter's allRooms), each name once. */
   int (*all_rooms)(sio_adapter *a, uint32_t timeout_ms, sio_names_fn fn, void *user);
+  /* --- the server's life --- */
+  /* Optional (NULL: nothing to do). The server shuts down (sio_io_close, or the app's
+   * graceful shutdown): what the adapter holds open (connections, timers) must no longer keep
+   * the loop running, so that uv_run returns once the app is closed. The adapter keeps working
+   * until destroy. Called once or more per adapter. */
+  void (*shutdown)(sio_adapter *a);
 } sio_adapter_ops;
 
 /* What every adapter starts with (an adapter's struct embeds it first). */

@@ -72,7 +72,10 @@ SIO_EXTERN int sio_redis_adapter_ready(const sio_redis_adapter *ra);
  * when ra made no adapter for nsp. */
 SIO_EXTERN const char *sio_redis_adapter_uid(const sio_redis_adapter *ra, const sio_nsp *nsp);
 /* Closes the connections; after the io it serves (a namespace still attached then keeps
- * working locally, as with the in-memory adapter). NULL is a no-op. */
+ * working locally, as with the in-memory adapter). NULL is a no-op. Once the app shuts down
+ * (sio_app_close, SIGTERM/SIGINT with handle_signals) or sio_io_close, the connections no
+ * longer keep the loop running (they still serve until freed), so uv_run returns: free the
+ * app, then ra, and run the loop once more for their handles to close. */
 SIO_EXTERN void sio_redis_adapter_free(sio_redis_adapter *ra);
 /* A readable message for the codes above (and any sio or errno code). Never NULL. */
 SIO_EXTERN const char *sio_redis_strerror(int err);

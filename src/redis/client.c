@@ -58,6 +58,14 @@ void sio__redis_free(sio__redis *c) {
   uv_close((uv_handle_t *)&c->flusher, handle_closed);
 }
 
+void sio__redis_unref(sio__redis *c) {
+  if (!c || c->state == SIO__RS_FREED || c->unref) return;
+  c->unref = 1;
+  uv_unref((uv_handle_t *)&c->timer);
+  uv_unref((uv_handle_t *)&c->flusher);
+  if (c->link) uv_unref((uv_handle_t *)&c->link->tcp);
+}
+
 /* ---- Events and logs -------------------------------------------------------------------- */
 
 static void report(sio__redis *c, sio__redis_event ev, int err) {
@@ -235,6 +243,7 @@ static void connect_to(sio__redis *c, const struct sockaddr *addr) {
     return;
   }
   uv_tcp_init(c->loop, &link->tcp);
+  if (c->unref) uv_unref((uv_handle_t *)&link->tcp);
   link->tcp.data = link->connect_req.data = link->write_req.data = link;
   link->c = c;
   c->link = link;

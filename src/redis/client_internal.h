@@ -74,6 +74,7 @@ struct sio__redis {
   uint64_t rng;     /* backoff jitter */
   char version[32];
   int sharded; /* 1, 0, -1 unknown */
+  int unref;   /* sio__redis_unref: handles do not hold the loop */
   char last_error[200];
   sio__map subs;     /* remembered subscriptions: key = kind byte + channel */
   size_t resub_left; /* gated answers READY still waits for */

@@ -126,6 +126,10 @@ int sio__redis_new(uv_loop_t *loop, const char *url, const sio__redis_opts *opts
  * returning), closes the connection, and frees once libuv has closed the handles. No event is
  * reported after. Safe from any of the client's callbacks; NULL and a second call are no-ops. */
 void sio__redis_free(sio__redis *c);
+/* From now on the client's handles (its connection, reconnect timer and flusher, and those of
+ * later reconnects) no longer keep the loop running: uv_run may return while it is connected
+ * or retrying (the server shuts down). It keeps working until freed. Idempotent. */
+void sio__redis_unref(sio__redis *c);
 
 int sio__redis_is_ready(const sio__redis *c); /* 1 between READY and the next DOWN */
 /* The server's redis_version of the current connection ("7.0.15"), "" before the first

@@ -189,9 +189,17 @@ static void r_destroy(sio_adapter *a) {
   sio__free(r);
 }
 
+/* The server shuts down: the Redis connections (shared by the server's namespaces) stop
+ * holding the loop; they still serve the namespaces until these go. */
+static void r_shutdown(sio_adapter *a) {
+  sio__radapter *x = (sio__radapter *)a;
+  if (x->ra) sio__rlink_unref(x->ra->link);
+}
+
 static const sio_adapter_ops redis_ops = {
     .name = "redis",
     .destroy = r_destroy,
+    .shutdown = r_shutdown,
     .add_all = r_add_all,
     .del = r_del,
     .del_all = r_del_all,

@@ -99,6 +99,11 @@ int sio__rlink_ready(const sio__rlink *l) {
   return l && l->up;
 }
 
+void sio__rlink_unref(sio__rlink *l) {
+  sio__redis_unref(l->pub);
+  sio__redis_unref(l->sub);
+}
+
 uv_loop_t *sio__rlink_loop(const sio__rlink *l) {
   return l->loop;
 }

@@ -40,6 +40,8 @@ int sio__rlink_new(uv_loop_t *loop, const char *url, sio__rlink **out);
  * pending commands fail with SIO_ECLOSED. */
 void sio__rlink_free(sio__rlink *l);
 int sio__rlink_ready(const sio__rlink *l);
+/* The server shuts down: both connections stop holding the loop (sio__redis_unref). */
+void sio__rlink_unref(sio__rlink *l);
 uv_loop_t *sio__rlink_loop(const sio__rlink *l);
 
 /* 0 or -ENOMEM. The subscription holds across reconnects until removed. */

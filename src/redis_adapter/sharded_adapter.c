@@ -290,9 +290,17 @@ static void s_destroy(sio_adapter *a) {
   sio__free(s);
 }
 
+/* The server shuts down: the Redis connections (shared by the server's namespaces) stop
+ * holding the loop; they still serve the namespaces until these go. */
+static void s_shutdown(sio_adapter *a) {
+  sio__sadapter *x = (sio__sadapter *)a;
+  if (x->ra) sio__rlink_unref(x->ra->link);
+}
+
 static const sio_adapter_ops sharded_ops = {
     .name = "redis-sharded",
     .destroy = s_destroy,
+    .shutdown = s_shutdown,
     .add_all = s_add_all,
     .del = s_del,
     .del_all = s_del_all,

@@ -61,11 +61,24 @@ static void release_io(void *io) {
   sio_io_free(io);
 }
 
-/* The app is shutting down: the engine closes the sessions ("server shutting down"); the
- * thread queue must not keep the loop alive. */
+/* The server shuts down: the namespaces' adapters must not keep the loop alive (the Redis
+ * adapter's connections reconnect forever). */
+static void shutdown_adapters(sio_io *io) {
+  size_t i = 0;
+  sio__map_entry *e;
+  io->adapters_shut = 1;
+  while ((e = sio__map_next(&io->nsps, &i))) {
+    sio_nsp *nsp = e->value;
+    if (nsp->adapter && nsp->adapter->ops->shutdown) nsp->adapter->ops->shutdown(nsp->adapter);
+  }
+}
+
+/* The app is shutting down: the engine closes the sessions ("server shutting down"); neither
+ * the thread queue nor the adapters may keep the loop alive. */
 static void on_app_shutdown(sio_app *app, void *user) {
   (void)app;
   sio__async_unref(user);
+  shutdown_adapters(user);
 }
 
 sio_io *sio_io_attach(sio_app *app, const sio_io_opts *user_opts) {
@@ -159,6 +172,7 @@ void sio_io_close(sio_io *io) {
   }
   if (io->eio) sio_eio_close(io->eio);
   sio__async_close(io);
+  shutdown_adapters(io);
 }
 
 /* Disconnects every client and frees what the server holds; its block stays until the app's

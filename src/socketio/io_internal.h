@@ -89,6 +89,7 @@ struct sio_io {
   size_t nclients;
   sio__sio_limits limits;
   int closing;
+  int adapters_shut;      /* the adapters were told the server shuts down (and new ones are) */
   struct sio__asyncq *aq; /* thread-safe queue (outlives the server until its handle closes) */
   /* client bundle cache (gzip computed lazily) */
   struct sio__bundle *bundle;
@@ -149,8 +150,8 @@ struct sio_socket {
   char *auth; /* CONNECT payload JSON ("{}" when none) */
   void *data;
   char *data_json; /* socket.data as other servers see it (NULL: "{}") */
-  sio__cbs h;     /* every handler, tagged with its SIO__H_* kind */
-  sio__list acks; /* sio__pending_ack */
+  sio__cbs h;      /* every handler, tagged with its SIO__H_* kind */
+  sio__list acks;  /* sio__pending_ack */
 };
 
 struct sio__client {

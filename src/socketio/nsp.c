@@ -31,6 +31,8 @@ sio_nsp *sio__nsp_new(sio_io *io, const char *name, size_t len, int kind) {
     nsp->adapter = io->adapter_new(nsp, io->adapter_arg);
     if (!nsp->adapter) goto fail;
     nsp->adapter->lookup = member_by_id;
+    if (io->adapters_shut && nsp->adapter->ops->shutdown) /* made while the server shuts down */
+      nsp->adapter->ops->shutdown(nsp->adapter);
     if (sio__map_put(&io->nsps, name, len, nsp)) goto fail;
   }
   return nsp;
