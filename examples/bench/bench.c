@@ -23,9 +23,6 @@
 #include "sio/redis.h"
 
 static sio_io *io;
-static sio_app *app;
-static sio_redis_adapter *ra;
-static uv_signal_t sig_term, sig_int;
 
 static void on_json(sio_req *req, sio_res *res, void *user) {
   static const char body[] = "{\"message\":\"Hello, World!\"}";
@@ -50,23 +47,6 @@ static void on_connection(sio_socket *s, void *user) {
   sio_on(s, "echo", on_echo, NULL);
   sio_on(s, "bcast", on_bcast, NULL);
   sio_on(s, "vbcast", on_vbcast, NULL);
-}
-
-/* With --redis the app does not handle signals itself: after its graceful shutdown the Redis
- * adapter's connections (which reconnect forever) would keep the loop running, so SIGTERM and
- * SIGINT close the app, and then the adapter. */
-static void on_app_closed(sio_app *a, void *user) {
-  sio_app_free(a); /* and the Socket.IO server attached to it */
-  sio_redis_adapter_free(ra);
-  ra = NULL;
-  uv_close((uv_handle_t *)&sig_term, NULL);
-  uv_close((uv_handle_t *)&sig_int, NULL);
-}
-
-static void on_signal(uv_signal_t *h, int signum) {
-  uv_signal_stop(&sig_term);
-  uv_signal_stop(&sig_int);
-  sio_app_close(app, on_app_closed, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -97,8 +77,8 @@ int main(int argc, char **argv) {
   ao.port = port;
   ao.port_any = port == 0;
   ao.host = host;
-  ao.handle_signals = redis_url == NULL;
-  app = sio_app_new(loop, &ao);
+  ao.handle_signals = 1;
+  sio_app *app = sio_app_new(loop, &ao);
   if (!app) {
     fprintf(stderr, "bench: cannot create the app\n");
     return 1;
@@ -109,6 +89,7 @@ int main(int argc, char **argv) {
    * client; see sio_io_opts.drop_handshake) */
   sio_io_opts o = sio_io_opts_default();
   o.drop_handshake = 1;
+  sio_redis_adapter *ra = NULL;
   if (redis_url) {
     sio_redis_adapter_opts ro = sio_redis_adapter_opts_default();
     ro.sharded = sharded;
@@ -120,10 +101,6 @@ int main(int argc, char **argv) {
     }
     o.adapter = sio_redis_adapter_factory;
     o.adapter_arg = ra;
-    uv_signal_init(loop, &sig_term);
-    uv_signal_init(loop, &sig_int);
-    uv_signal_start(&sig_term, on_signal, SIGTERM);
-    uv_signal_start(&sig_int, on_signal, SIGINT);
   }
   io = sio_io_attach(app, &o);
   if (!io) {
@@ -140,7 +117,8 @@ int main(int argc, char **argv) {
          sio_app_port(app), ra ? ", through Redis" : "");
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
-  if (!redis_url) sio_app_free(app); /* and the Socket.IO server attached to it */
+  sio_app_free(app); /* and the Socket.IO server attached to it */
+  if (ra) sio_redis_adapter_free(ra);
   uv_run(loop, UV_RUN_DEFAULT);
   return 0;
 }

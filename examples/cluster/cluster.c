@@ -452,32 +452,6 @@ static int match_dyn(const char *name, const char *auth_json, void *user) {
   return 1;
 }
 
-/* --- shutdown: SIGTERM/SIGINT close the app gracefully, then the adapter's connections (which
- * would keep the loop running) ------------------------------------------------------------ */
-
-typedef struct server {
-  sio_app *app;
-  sio_io *io;
-  sio_redis_adapter *ra;
-  uv_signal_t term, intr;
-} server;
-
-static void on_closed(sio_app *app, void *user) {
-  server *srv = user;
-  sio_io_free(srv->io);
-  sio_app_free(srv->app);
-  sio_redis_adapter_free(srv->ra);
-  uv_close((uv_handle_t *)&srv->term, NULL);
-  uv_close((uv_handle_t *)&srv->intr, NULL);
-}
-
-static void on_signal(uv_signal_t *h, int signum) {
-  server *srv = h->data;
-  uv_signal_stop(&srv->term);
-  uv_signal_stop(&srv->intr);
-  sio_app_close(srv->app, on_closed, srv);
-}
-
 static int usage(void) {
   fprintf(stderr, "usage: cluster --port N --redis URL [--sharded] [--key K] "
                   "[--subscription-mode M] [--id NAME] [--requests-timeout MS]\n");
@@ -512,8 +486,8 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   ss_logs = json_object();
   uv_loop_t *loop = uv_default_loop();
-  server srv = {0};
-  int rc = sio_redis_adapter_new(loop, url, &ro, &srv.ra);
+  sio_redis_adapter *ra = NULL;
+  int rc = sio_redis_adapter_new(loop, url, &ro, &ra);
   if (rc) {
     fprintf(stderr, "cluster: %s\n", sio_redis_strerror(rc));
     return 1;
@@ -521,33 +495,32 @@ int main(int argc, char **argv) {
   sio_app_opts ao = sio_app_opts_default();
   ao.port = port;
   ao.port_any = port == 0; /* --port 0: a free one */
-  srv.app = sio_app_new(loop, &ao);
+  ao.handle_signals = 1;   /* SIGTERM/SIGINT: a graceful shutdown, then uv_run returns */
+  sio_app *app = sio_app_new(loop, &ao);
   sio_io_opts o = sio_io_opts_default();
   o.cors_origin = "*";
   o.adapter = sio_redis_adapter_factory;
-  o.adapter_arg = srv.ra;
-  srv.io = srv.app ? sio_io_attach(srv.app, &o) : NULL;
-  if (!srv.io) {
+  o.adapter_arg = ra;
+  sio_io *io = app ? sio_io_attach(app, &o) : NULL;
+  if (!io) {
     fprintf(stderr, "cluster: cannot start\n");
     return 1;
   }
-  sio_on_connection(srv.io, on_connection, NULL);
-  wire_namespace(sio_of(srv.io, "/"));
-  sio_on_connection(sio_of_match(srv.io, match_dyn, NULL), on_connection, NULL);
-  rc = sio_app_listen(srv.app);
+  sio_on_connection(io, on_connection, NULL);
+  wire_namespace(sio_of(io, "/"));
+  sio_on_connection(sio_of_match(io, match_dyn, NULL), on_connection, NULL);
+  rc = sio_app_listen(app);
   if (rc) {
     fprintf(stderr, "cluster: %s\n", sio_strerror(rc));
     return 1;
   }
-  uv_signal_init(loop, &srv.term);
-  uv_signal_init(loop, &srv.intr);
-  srv.term.data = srv.intr.data = &srv;
-  uv_signal_start(&srv.term, on_signal, SIGTERM);
-  uv_signal_start(&srv.intr, on_signal, SIGINT);
   printf("cluster (%s, %s) listening on http://127.0.0.1:%d\n", server_id,
-         ro.sharded ? "sharded" : "classic", sio_app_port(srv.app));
+         ro.sharded ? "sharded" : "classic", sio_app_port(app));
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
+  sio_app_free(app); /* and the Socket.IO server attached to it */
+  sio_redis_adapter_free(ra);
+  uv_run(loop, UV_RUN_DEFAULT); /* their handles close */
   json_decref(ss_logs);
   return 0;
 }
