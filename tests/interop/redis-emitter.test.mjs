@@ -6,9 +6,9 @@
 // checked on a client of every server. Without the C binary the Node servers alone run (which
 // checks the tests themselves). Then the C emitter (sio/emitter.h, through the examples/emit
 // program) emits to all, to rooms, except rooms, volatile and to a dynamic namespace, checked
-// on the clients of the same mix of servers. socketsJoin/Leave, disconnectSockets and
-// serverSideEmit from the C emitter are tested by its own unit tests (examples/emit has no
-// command for them).
+// on the clients of the same mix of servers, with binary arguments, and calls socketsJoin,
+// socketsLeave, disconnectSockets (with and without close) and serverSideEmit, each checked on
+// every server, Node's included.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -178,6 +178,53 @@ describe(`C emitter (examples/emit) -> clients of ${IDS.join(', ')}`, { skip: no
     assert.deepEqual(logs.map((l) => l.items.length), IDS.map((id) => (id === inRoom ? 1 : 0)));
   });
 
+  test('emit with binary arguments', async () => {
+    const got = all('c-bin');
+    await emit('--bin', '00ff07', '--bin', '', 'c-bin', '[1,{"two":2}]');
+    for (const [n, o, bin, empty] of await got) {
+      assert.equal(n, 1);
+      assert.deepEqual(o, { two: 2 });
+      assert.deepEqual([...new Uint8Array(bin)], [0, 255, 7]);
+      assert.equal(new Uint8Array(empty).length, 0);
+    }
+  });
+
+  test('socketsJoin, socketsLeave, of every socket and of a room', async () => {
+    await emit('--sockets-join', 'c-joined');
+    for (const id of IDS) {
+      await eventually(async () => (await call(clients[id], 'my-rooms')).includes('c-joined'), budget(3000), `join on ${id}`);
+    }
+    const [inRoom, ...others] = IDS;
+    await call(clients[inRoom], 'join', { rooms: ['c-sel'] });
+    await emit('--to', 'c-sel', '--sockets-leave', 'c-joined');
+    await eventually(async () => !(await call(clients[inRoom], 'my-rooms')).includes('c-joined'), budget(3000), `leave on ${inRoom}`);
+    for (const id of others) assert.ok((await call(clients[id], 'my-rooms')).includes('c-joined'), `${id} left too`);
+    await emit('--sockets-leave', 'c-joined');
+    for (const id of others) {
+      await eventually(async () => !(await call(clients[id], 'my-rooms')).includes('c-joined'), budget(3000), `leave on ${id}`);
+    }
+  });
+
+  test('serverSideEmit reaches every server', async () => {
+    for (const id of IDS) await call(clients[id], 'get-ss-log');
+    await emit('--server-side', 'ss-note', '["from-c-emitter",4]');
+    for (const id of IDS) {
+      await eventually(async () => {
+        const log = await call(clients[id], 'get-ss-log');
+        if (!log.length) return 'empty';
+        assert.deepEqual(log, [{ event: 'ss-note', args: ['from-c-emitter', 4] }]);
+        return true;
+      }, budget(3000), `the server-side event on ${id}`);
+    }
+  });
+
+  test('bad command lines are refused with status 2', async () => {
+    for (const args of [['--bin', 'abc', 'ev'], ['--bin', 'zz', 'ev'], ['ev', '{"not":"an array"}'], ['--close', 'ev'], ['--server-side']]) {
+      await assert.rejects(execFileP(EMIT_BIN, ['--redis', redis.url, ...args], { timeout: budget(10000) }),
+        (err) => err.code === 2, `emit ${args.join(' ')}`);
+    }
+  });
+
   test('emit to a dynamic namespace', async () => {
     const dyn = {};
     for (const id of IDS) dyn[id] = await cluster.client(id, { nsp: '/dyn-cemit', name: id });
@@ -188,5 +235,19 @@ describe(`C emitter (examples/emit) -> clients of ${IDS.join(', ')}`, { skip: no
     await emit('--nsp', '/dyn-cemit', 'c-dyn', '["d"]');
     for (const args of await got) assert.deepEqual(args, ['d']);
     assert.equal(root.items.length, 0);
+  });
+
+  test('disconnectSockets of a room, then of all with close', async () => {
+    const [inRoom, ...others] = IDS;
+    await call(clients[inRoom], 'join', { rooms: ['c-bye'] });
+    const first = nextEvent(clients[inRoom], 'disconnect');
+    const early = others.map((id) => record(clients[id], 'disconnect'));
+    await emit('--to', 'c-bye', '--disconnect');
+    assert.equal((await first)[0], 'io server disconnect');
+    assert.deepEqual(early.map((l) => l.items.length), others.map(() => 0));
+    const gone = Promise.all(others.map((id) => nextEvent(clients[id], 'disconnect')));
+    await emit('--disconnect', '--close');
+    // with close too, each socket gets its DISCONNECT packet before the connection closes
+    for (const [reason] of await gone) assert.equal(reason, 'io server disconnect');
   });
 });
