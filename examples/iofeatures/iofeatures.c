@@ -1,7 +1,7 @@
 /* iofeatures: a Socket.IO server exercising the whole sio_io API, driven by
  * tests/interop/io-features.test.mjs with the official socket.io-client.
  *
- *   iofeatures [--port N] [--compression] [--cleanup-children]
+ *   iofeatures [--port N] [--compression] [--cleanup-children] [--allow-eio3]
  *
  * Namespace "/" behaves as the conformance server (auth, message-back, message-with-ack) and
  * adds one event per feature: rooms, broadcasts (to/except/broadcast/volatile), server acks with
@@ -14,13 +14,15 @@
  * cleanup_empty_child_namespaces ("nsp-exists" shows whether a namespace exists; a "/dyn-*"
  * client with auth {slow: true} waits 150 ms in the parent's middleware; "hold" keeps the
  * socket 200 ms past its disconnect and uses it then). "dyn-ask-all" is a broadcast with acks
- * on the dynamic parent. */
+ * on the dynamic parent. --allow-eio3 also serves socket.io-client 2.x (sio_io_allow_eio3;
+ * tests/interop/io-eio3.test.mjs). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "sio/compat.h"
 #include "sio/io.h"
 
 static sio_io *io;
@@ -511,7 +513,7 @@ static void on_custom_connection(sio_socket *s, void *u) {
 }
 
 int main(int argc, char **argv) {
-  int port = 3000, compression = 0, cleanup = 0;
+  int port = 3000, compression = 0, cleanup = 0, eio3 = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       port = atoi(argv[++i]);
@@ -519,8 +521,11 @@ int main(int argc, char **argv) {
       compression = 1;
     } else if (!strcmp(argv[i], "--cleanup-children")) {
       cleanup = 1;
+    } else if (!strcmp(argv[i], "--allow-eio3")) {
+      eio3 = 1;
     } else {
-      fprintf(stderr, "usage: iofeatures [--port N] [--compression] [--cleanup-children]\n");
+      fprintf(stderr, "usage: iofeatures [--port N] [--compression] [--cleanup-children] "
+                      "[--allow-eio3]\n");
       return 2;
     }
   }
@@ -544,6 +549,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "iofeatures: cannot start\n");
     return 1;
   }
+  if (eio3) sio_io_allow_eio3(io, 1);
   sio_on_connection(io, on_connection, NULL);
   sio_on_connection(sio_of(io, "/custom"), on_custom_connection, NULL);
   sio_nsp *mw = sio_of(io, "/mw");

@@ -12,6 +12,11 @@
  * "transport close" (the client closed it or went away), "ping timeout", "transport error",
  * "parse error", "forced close" (sio_eio_socket_close) or "server shutting down".
  *
+ * With allow_eio3 the server also speaks Engine.IO v3 to older clients, as Node's engine.io does:
+ * length-prefixed polling payloads (XHR2 binary payloads, or base64 with b64=1), binary
+ * WebSocket frames led by their type byte, and the heartbeat reversed (the client pings, the
+ * server answers; pingInterval + pingTimeout without a ping closes the session).
+ *
  * Conventions (as libuv): 0 or a negative error code (sio_strerror); callbacks get the `user`
  * given to sio_eio_attach; everything runs on the loop thread. */
 #ifndef SIO_ENGINE_H
@@ -59,6 +64,9 @@ typedef struct sio_eio_opts {
   int cors_credentials;     /* Access-Control-Allow-Credentials: true */
   size_t send_buffer_limit; /* per-session bytes not yet sent [1 MiB]: past it sends
                                fail with SIO_ETOOLARGE (see sio_eio_send) */
+  int allow_eio3;           /* allowEIO3: accept Engine.IO v3 clients (engine.io-client 3.x, as in
+                               socket.io-client 2.x) [off: their handshake gets 400 code 5,
+                               "Unsupported protocol version"] */
 } sio_eio_opts;
 
 SIO_EXTERN sio_eio_opts sio_eio_opts_default(void); /* for C++ callers */
@@ -97,6 +105,8 @@ SIO_EXTERN int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int
 /* Closes the session ("forced close"); what was queued is still delivered. */
 SIO_EXTERN void sio_eio_socket_close(sio_eio_socket *s);
 SIO_EXTERN const char *sio_eio_socket_id(const sio_eio_socket *s);
+/* The session's Engine.IO protocol revision: 4, or 3 for a client allow_eio3 let in. */
+SIO_EXTERN int sio_eio_socket_protocol(const sio_eio_socket *s);
 /* "polling" or "websocket" (the current transport). */
 SIO_EXTERN const char *sio_eio_socket_transport(const sio_eio_socket *s);
 /* Bytes queued for this session and not yet sent. */

@@ -83,18 +83,23 @@ void sio__eio3_payload_free(sio__eio3_payload_iter *it) {
   sio__sbuf_free(&it->scratch);
 }
 
-/* A text packet as a payload carries it: "b<type><base64>" or "<type><data>". */
-static int decode_text_packet(sio__eio3_payload_iter *it, const char *s, size_t n,
-                              sio__eio_packet *out) {
+/* A text packet as a payload or a WebSocket text frame carries it: "b<type><base64>" or
+ * "<type><data>". */
+int sio__eio3_decode_text(const char *s, size_t n, sio__sbuf *scratch, sio__eio_packet *out) {
   if (n == 0 || s[0] != 'b') return sio__eio_decode_text(s, n, out);
   if (n < 2 || s[1] < '0' || s[1] > '6') return -EINVAL;
-  sio__sbuf_reset(&it->scratch);
-  if (sio__sbuf_reserve(&it->scratch, (n - 2) * 3 / 4 + 4)) return -ENOMEM;
-  long got = n > 2 ? sio__base64_decode(it->scratch.data, s + 2, n - 2) : 0;
+  sio__sbuf_reset(scratch);
+  if (sio__sbuf_reserve(scratch, (n - 2) * 3 / 4 + 4)) return -ENOMEM;
+  long got = n > 2 ? sio__base64_decode(scratch->data, s + 2, n - 2) : 0;
   if (got < 0) return -EINVAL;
-  it->scratch.len = (size_t)got;
-  *out = (sio__eio_packet){(sio__eio_type)(s[1] - '0'), 1, it->scratch.data, (size_t)got};
+  scratch->len = (size_t)got;
+  *out = (sio__eio_packet){(sio__eio_type)(s[1] - '0'), 1, scratch->data, (size_t)got};
   return 0;
+}
+
+static int decode_text_packet(sio__eio3_payload_iter *it, const char *s, size_t n,
+                              sio__eio_packet *out) {
+  return sio__eio3_decode_text(s, n, &it->scratch, out);
 }
 
 /* The next text record from it->pos: 1 and *out, 2 for a zero-length record (no packet), or a
@@ -204,6 +209,17 @@ static int encode_binary_record(sio__sbuf *out, const sio__eio_packet *p) {
 
 int sio__eio3_encode_record(sio__sbuf *out, const sio__eio_packet *p, int binary) {
   return binary ? encode_binary_record(out, p) : encode_text_record(out, p);
+}
+
+int sio__eio3_binary_to_text(const char *s, size_t n, sio__sbuf *out) {
+  sio__eio3_payload_iter it;
+  sio__eio_packet p;
+  int rc;
+  sio__eio3_payload_init(&it, s, n, 1);
+  while ((rc = sio__eio3_payload_next(&it, &p)) == 1)
+    if ((rc = encode_text_record(out, &p)) != 0) break;
+  sio__eio3_payload_free(&it);
+  return rc < 0 ? rc : out->oom ? -ENOMEM : 0;
 }
 
 int sio__eio3_encode_ws(sio__sbuf *out, const sio__eio_packet *p) {

@@ -15,6 +15,11 @@
 #include "core/buf.h"
 #include "engine/codec.h"
 
+/* Decodes a v3 text packet (a WebSocket text frame): "<type><data>", or "b<type><base64>" for a
+ * binary one, decoded into *scratch (its data stays valid until scratch changes). 0, -EINVAL
+ * (empty, bad type, bad base64) or -ENOMEM. */
+int sio__eio3_decode_text(const char *s, size_t n, sio__sbuf *scratch, sio__eio_packet *out);
+
 /* Decodes a v3 WebSocket binary frame (type byte, then data). 0, or -EINVAL (empty, bad type). */
 int sio__eio3_decode_ws_binary(const void *data, size_t n, sio__eio_packet *out);
 
@@ -44,6 +49,11 @@ long sio__eio3_payload_count(const char *s, size_t n, int binary);
  * `binary` 1, as an XHR2 binary-payload record. 0, -EINVAL (text data that is not UTF-8) or
  * -ENOMEM. */
 int sio__eio3_encode_record(sio__sbuf *out, const sio__eio_packet *p, int binary);
+/* Re-encodes an XHR2 binary payload of text packets only (what a server queued for a client
+ * that takes binary) as the text payload Node sends when no packet is binary, into *out
+ * (appended). 0, -EINVAL (malformed) or -ENOMEM. */
+int sio__eio3_binary_to_text(const char *s, size_t n, sio__sbuf *out);
+
 /* The empty text payload, which a v3 client expects from a poll answered with nothing: "0:". */
 #define SIO__EIO3_EMPTY_PAYLOAD "0:"
 

@@ -130,6 +130,9 @@ static void release_eio(void *e) {
 size_t sio_eio_clients_count(const sio_eio *e) {
   return e->count;
 }
+void sio__eio_set_allow_eio3(sio__eio *e, int allow) {
+  e->opts.allow_eio3 = allow != 0;
+}
 const sio__eio_opts *sio__eio_options(const sio__eio *e) {
   return &e->opts;
 }

@@ -30,11 +30,11 @@ typedef sio_eio_handlers sio__eio_handlers;
 
 /* Close reasons, as Node's engine.io names them. */
 #define SIO__EIO_REASON_TRANSPORT_CLOSE "transport close"
-#define SIO__EIO_REASON_PING_TIMEOUT "ping timeout"
+#define SIO__EIO_REASON_PING_TIMEOUT    "ping timeout"
 #define SIO__EIO_REASON_TRANSPORT_ERROR "transport error"
-#define SIO__EIO_REASON_PARSE_ERROR "parse error"
-#define SIO__EIO_REASON_FORCED_CLOSE "forced close"
-#define SIO__EIO_REASON_SHUTDOWN "server shutting down"
+#define SIO__EIO_REASON_PARSE_ERROR     "parse error"
+#define SIO__EIO_REASON_FORCED_CLOSE    "forced close"
+#define SIO__EIO_REASON_SHUTDOWN        "server shutting down"
 
 /* --- messages encoded once -------------------------------------------------------------- */
 
@@ -72,7 +72,9 @@ int sio__eio_send_msg(sio__eio_session *s, const sio__eio_msg *m);
 static inline int sio__eio_send(sio__eio_session *s, const void *data, size_t len, int binary) {
   return sio_eio_send(s, data, len, binary);
 }
-static inline void sio__eio_session_close(sio__eio_session *s) { sio_eio_socket_close(s); }
+static inline void sio__eio_session_close(sio__eio_session *s) {
+  sio_eio_socket_close(s);
+}
 static inline const char *sio__eio_sid(const sio__eio_session *s) {
   return sio_eio_socket_id(s);
 }
@@ -82,7 +84,9 @@ static inline size_t sio__eio_buffered(const sio__eio_session *s) {
 static inline void sio__eio_set_user(sio__eio_session *s, void *u) {
   sio_eio_socket_set_data(s, u);
 }
-static inline void *sio__eio_user(const sio__eio_session *s) { return sio_eio_socket_data(s); }
+static inline void *sio__eio_user(const sio__eio_session *s) {
+  return sio_eio_socket_data(s);
+}
 sio__eio *sio__eio_of(const sio__eio_session *s);
 /* SIO_EIO_POLLING or SIO_EIO_WEBSOCKET. */
 int sio__eio_transport(const sio__eio_session *s);
@@ -92,8 +96,7 @@ int sio__eio_writable(const sio__eio_session *s);
 
 /* The handshake request, kept for the session's life (until sio__eio_drop_handshake). */
 size_t sio__eio_header_count(const sio__eio_session *s);
-int sio__eio_header_at(const sio__eio_session *s, size_t i, const char **name,
-                       const char **value);
+int sio__eio_header_at(const sio__eio_session *s, size_t i, const char **name, const char **value);
 const char *sio__eio_query_string(const sio__eio_session *s); /* raw, "" if none */
 uint64_t sio__eio_issued(const sio__eio_session *s);          /* ms since the epoch */
 int sio__eio_secure(const sio__eio_session *s);               /* TLS connection */
@@ -101,6 +104,8 @@ int sio__eio_secure(const sio__eio_session *s);               /* TLS connection 
  * session); the accessors then return NULL. */
 void sio__eio_drop_handshake(sio__eio_session *s);
 
+/* Turns allow_eio3 on or off for the handshakes that come next (sio_io_allow_eio3). */
+void sio__eio_set_allow_eio3(sio__eio *e, int allow);
 /* The server's options after defaults were applied. */
 const sio__eio_opts *sio__eio_options(const sio__eio *e);
 sio_app *sio__eio_app(const sio__eio *e);

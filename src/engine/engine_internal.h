@@ -17,6 +17,7 @@
 
 #include "core/map.h"
 #include "engine/codec.h"
+#include "engine/codec_v3.h"
 #include "engine/engine.h"
 #include "http/negotiate.h"
 #include "http/server.h"
@@ -47,6 +48,10 @@ struct sio_eio_socket {
   unsigned refs;
   unsigned announced : 1, upgrading : 1, in_batch : 1, get_gzip : 1, in_map : 1;
   unsigned out_compress : 1; /* a packet in `out` may be compressed (engine.io's Polling.send) */
+  /* Engine.IO v3 (allow_eio3): `b64` the current transport's client takes no binary (b64=1:
+   * base64 packets, text payloads), `probe_b64` the same of the probe WebSocket, `out_binary`
+   * a binary packet waits in `out` (the response is then an XHR2 binary payload) */
+  unsigned v3 : 1, b64 : 1, probe_b64 : 1, out_binary : 1;
   void *data;
   sio__eio_handshake *hs;
   /* polling */
@@ -102,7 +107,8 @@ void sio__eio_unref(sio__eio_session *s);
  * the layer above hears `reason`. */
 void sio__eio_close_session_with(sio__eio_session *s, const char *reason, const char *get_reply);
 void sio__eio_close_session(sio__eio_session *s, const char *reason); /* a held GET gets "1" */
-/* Starts the wait for the next ping (at the open and on each pong). */
+/* Starts the heartbeat wait: v4, for the next ping (at the open and on each pong); v3, for the
+ * client's next ping (at the open and on each ping), pingInterval + pingTimeout. */
 void sio__eio_schedule_ping(sio__eio_session *s);
 /* Closes the session with "ping timeout" if its heartbeat deadline has passed by loop time
  * (refresh it first where it may lag), though the wheel's tick has not run yet: what arrives
@@ -115,6 +121,11 @@ int sio__eio_on_packet(sio__eio_session *s, const sio__eio_packet *p);
 
 /* --- send.c ------------------------------------------------------------------------------- */
 
+/* Appends one packet to `out` in the session's payload format: v4 records separated by \x1e,
+ * or v3 records (XHR2 binary records unless the client asked for base64). 0, -EINVAL (v3 text
+ * that is not UTF-8) or -ENOMEM. */
+int sio__eio_out_append(sio__eio_session *s, const sio__eio_packet *p);
+
 /* Queues a packet on the session's current transport. */
 int sio__eio_send_packet(sio__eio_session *s, sio__eio_type type, const void *data, size_t len,
                          int binary);
@@ -124,9 +135,12 @@ int sio__eio_ws_send_packet(const sio__eio_session *s, sio__ws *ws, sio__eio_typ
 
 /* --- polling.c ---------------------------------------------------------------------------- */
 
-/* Answers a polling request with a payload (moved out of *body). */
-void sio__eio_respond_payload(sio__eio_session *s, sio_res *res, sio__sbuf *body, int gzip);
-/* Releases the held GET with a fixed payload ("6" noop, "1" close). */
+/* Answers a polling request with a payload (moved out of *body): text, or with `binary` an
+ * application/octet-stream one (an Engine.IO v3 XHR2 payload). */
+void sio__eio_respond_payload(sio__eio_session *s, sio_res *res, sio__sbuf *body, int gzip,
+                              int binary);
+/* Releases the held GET with one packet without data ("6" noop, "1" close), as a payload of the
+ * session's protocol. */
 void sio__eio_release_get(sio__eio_session *s, const char *payload);
 /* Answers the held GET with what waits in `out`; 1 if it did. */
 int sio__eio_poll_flush(sio__eio_session *s);
@@ -157,6 +171,8 @@ void sio__eio_on_http(sio_req *req, sio_res *res, void *user);
  * Returns -1 (error code in *code) or the transport. */
 int sio__eio_verify(sio_eio *e, sio_req *req, int upgrade, sio__eio_session **sess,
                     sio__eio_error *code);
+/* Whether a request asks for base64 packets (Engine.IO v3's b64 query parameter, non-empty). */
+int sio__eio_req_b64(sio_req *req);
 /* Engine.IO error answer: 400 (403 for Forbidden) with {"code":N,"message":"..."}. */
 void sio__eio_send_error(sio_res *res, sio__eio_error code);
 sio__eio_handshake *sio__eio_handshake_copy(sio_req *req);

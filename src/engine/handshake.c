@@ -26,6 +26,11 @@ static void set_common_headers(sio_res *res) {
   sio_res_set_header(res, "Cache-Control", "no-store");
 }
 
+int sio__eio_req_b64(sio_req *req) {
+  const char *b64 = sio_req_query(req, "b64");
+  return b64 && *b64;
+}
+
 void sio__eio_send_error(sio_res *res, sio__eio_error code) {
   sio_res_status(res, code == SIO__EIO_ERR_FORBIDDEN ? 403 : 400);
   sio_res_set_header(res, "Content-Type", "application/json");
@@ -138,8 +143,12 @@ static void handshake_polling(sio_eio *e, sio_req *req, sio_res *res) {
   }
   char pkt[SIO__EIO_OPEN_PACKET_MAX];
   sio__sbuf body = SIO__SBUF_INIT;
-  sio__sbuf_append(&body, pkt, sio__eio_open_packet(s, pkt, 1));
-  sio__eio_respond_payload(s, res, &body, e->opts.http_compression && sio_req_accepts_gzip(req));
+  size_t n = sio__eio_open_packet(s, pkt, 1);
+  if (s->v3) /* a v3 text payload of one record (ASCII: its length is its byte count) */
+    sio__eio3_encode_record(&body, &(sio__eio_packet){SIO__EIO_OPEN, 0, pkt + 1, n - 1}, 0);
+  else
+    sio__sbuf_append(&body, pkt, n);
+  sio__eio_respond_payload(s, res, &body, e->opts.http_compression && sio_req_accepts_gzip(req), 0);
   sio__sbuf_free(&body);
   sio__eio_schedule_ping(s);
   sio__eio_ref(s);
@@ -187,8 +196,8 @@ int sio__eio_verify(sio_eio *e, sio_req *req, int upgrade, sio__eio_session **se
     *code = SIO__EIO_ERR_BAD_REQUEST;
     return -1;
   }
-  const char *eio = sio_req_query(req, "EIO");
-  if (!eio || strcmp(eio, "4") != 0) {
+  const char *eio = sio_req_query(req, "EIO"); /* anything but 4 is v3, as Node's engine.io */
+  if (!(eio && strcmp(eio, "4") == 0) && !e->opts.allow_eio3) {
     *code = SIO__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION;
     return -1;
   }

@@ -3,11 +3,17 @@
  *
  * A session holds at most one GET and one POST at a time (a second one of either is answered
  * 500 and closes the session, as Node does). The held GET is answered as soon as packets wait
- * in `out`, or with a noop when an upgrade needs it released. */
+ * in `out`, or with a noop when an upgrade needs it released.
+ *
+ * Engine.IO v3 (allow_eio3), as Node's engine.io with its parser-v3: a POST is a text payload,
+ * or an XHR2 binary payload when its Content-Type is application/octet-stream; a response is a
+ * text payload unless the client takes binary and a binary packet waits, which makes it an
+ * XHR2 binary payload (application/octet-stream). */
 #include "engine/engine_internal.h"
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "core/alloc.h"
@@ -37,9 +43,11 @@ static int gzip_into(const char *in, size_t n, sio__sbuf *out) {
   return rc == Z_STREAM_END ? 0 : -EIO;
 }
 
-void sio__eio_respond_payload(sio__eio_session *s, sio_res *res, sio__sbuf *body, int gzip) {
+void sio__eio_respond_payload(sio__eio_session *s, sio_res *res, sio__sbuf *body, int gzip,
+                              int binary) {
   sio_res_status(res, 200);
-  sio_res_set_header(res, "Content-Type", "text/plain; charset=UTF-8");
+  sio_res_set_header(res, "Content-Type",
+                     binary ? "application/octet-stream" : "text/plain; charset=UTF-8");
   if (gzip && body->len >= s->eio->opts.compression_threshold) {
     sio__sbuf z = SIO__SBUF_INIT;
     if (gzip_into(body->data, body->len, &z) == 0) {
@@ -79,8 +87,9 @@ void sio__eio_release_get(sio__eio_session *s, const char *payload) {
   sio_res *res = take_get(s);
   if (!res) return;
   sio__sbuf b = SIO__SBUF_INIT;
+  if (s->v3) sio__sbuf_appends(&b, "1:"); /* one packet of one character */
   sio__sbuf_appends(&b, payload);
-  sio__eio_respond_payload(s, res, &b, 0);
+  sio__eio_respond_payload(s, res, &b, 0, 0);
   sio__eio_unref(s);
 }
 
@@ -89,9 +98,19 @@ int sio__eio_poll_flush(sio__eio_session *s) {
   sio_res *res = take_get(s);
   sio__sbuf body = s->out;
   s->out = (sio__sbuf)SIO__SBUF_INIT;
-  int gzip = s->get_gzip && s->out_compress;
-  s->out_compress = 0;
-  sio__eio_respond_payload(s, res, &body, gzip);
+  int gzip = s->get_gzip && s->out_compress, binary = s->v3 && !s->b64 && s->out_binary;
+  s->out_compress = s->out_binary = 0;
+  if (s->v3 && !s->b64 && !binary) { /* XHR2 records, all text: a text payload, as Node */
+    sio__sbuf text = SIO__SBUF_INIT;
+    if (sio__eio3_binary_to_text(body.data, body.len, &text) == 0) {
+      sio__sbuf_free(&body);
+      body = text;
+    } else {
+      sio__sbuf_free(&text);
+      binary = 1; /* out of memory: the same packets, as a binary payload */
+    }
+  }
+  sio__eio_respond_payload(s, res, &body, gzip, binary);
   sio__sbuf_free(&body);
   if (s->eio->h.drain && s->state == ST_OPEN) s->eio->h.drain(s, s->eio->user);
   sio__eio_unref(s);
@@ -139,6 +158,32 @@ void sio__eio_poll_get(sio__eio_session *s, sio_req *req, sio_res *res) {
   }
 }
 
+/* The packets of a POSTed payload, in order, until the session closes: 0 or -EINVAL when the
+ * payload is malformed (what came before the bad record was handled, as Node's decoder). */
+static int dispatch_v4(sio__eio_session *s, const char *body, size_t len) {
+  sio__eio_payload_iter it;
+  sio__eio_packet p;
+  int rc;
+  sio__eio_payload_init(&it, body, len);
+  while ((rc = sio__eio_payload_next(&it, &p)) == 1)
+    if (sio__eio_on_packet(s, &p)) break;
+  sio__eio_payload_free(&it);
+  return rc < 0 ? rc : 0;
+}
+
+static int dispatch_v3(sio__eio_session *s, sio_req *req, const char *body, size_t len) {
+  const char *type = sio_req_header(req, "content-type");
+  int binary = type && strcasecmp(type, "application/octet-stream") == 0;
+  sio__eio3_payload_iter it;
+  sio__eio_packet p;
+  int rc;
+  sio__eio3_payload_init(&it, body, len, binary);
+  while ((rc = sio__eio3_payload_next(&it, &p)) == 1)
+    if (sio__eio_on_packet(s, &p)) break;
+  sio__eio3_payload_free(&it);
+  return rc < 0 ? rc : 0;
+}
+
 /* The one callback of the POST's body read (sio_req_read_body's contract): it always comes,
  * with the body or an error, including SIO_STATUS_CLIENT_GONE when the connection ended
  * mid-body, and drops the reference sio__eio_poll_post took. */
@@ -167,14 +212,10 @@ static void on_post_body(sio_req *req, sio_res *res, int status, void *user) {
   size_t len;
   const char *body = sio_req_body(req, &len);
   if (s->state == ST_OPEN) { /* (after an upgrade, a late POST's packets still count) */
-    sio__eio_payload_iter it;
-    sio__eio_packet p;
     int rc;
     s->in_batch = 1;
-    sio__eio_payload_init(&it, body ? body : "", body ? len : 0);
-    while ((rc = sio__eio_payload_next(&it, &p)) == 1)
-      if (sio__eio_on_packet(s, &p)) break;
-    sio__eio_payload_free(&it);
+    rc = s->v3 ? dispatch_v3(s, req, body ? body : "", body ? len : 0)
+               : dispatch_v4(s, body ? body : "", body ? len : 0);
     s->in_batch = 0;
     if (rc < 0 && s->state == ST_OPEN) {
       sio__log(SIO_LOG_INFO, "engine.io: session %s: malformed payload, closing", s->sid);

@@ -6,28 +6,65 @@
  *   flush is deferred so that answers to a batch leave in one response.
  * - websocket: each packet is one frame, queued on the connection (flushed once per loop
  *   iteration by the net layer); a shared message's frame header is written once, in its
- *   headroom. */
+ *   headroom.
+ * - Engine.IO v3 sessions: `out` holds v3 records (sio__eio_out_append); over WebSocket a binary
+ *   message is a frame of its own, led by its type byte (or "b4"+base64 text for a b64 client),
+ *   so a shared binary message is framed again for them. */
 #include "engine/engine_internal.h"
 
 #include <errno.h>
 #include <string.h>
 
-/* Heartbeat, probe answers and packets moved over at an upgrade are compressed by size alone,
- * as engine.io's packets default to compress: true. */
-int sio__eio_ws_send_packet(const sio__eio_session *s, sio__ws *ws, sio__eio_type type,
-                            const void *data, size_t len, int binary) {
+#include "core/codec.h"
+
+/* One packet as a frame of its own on ws, deflated when `compress` and at least
+ * compression_threshold bytes long. A v3 binary packet takes its type byte first, or goes as
+ * "b<type><base64>" text to a client that asked for base64. */
+static int ws_send_framed(const sio__eio_session *s, sio__ws *ws, sio__eio_type type,
+                          const void *data, size_t len, int binary, int compress) {
   sio__eio_msg m;
   sio__sbuf b = SIO__SBUF_INIT;
-  if (sio__sbuf_reserve(&b, SIO__WS_HEADROOM + len + 1)) return -ENOMEM;
+  int b64 = binary && s->v3 && s->b64;
+  size_t room = b64 ? sio__base64_len(len) + 3 : len + 1;
+  if (sio__sbuf_reserve(&b, SIO__WS_HEADROOM + room)) return -ENOMEM;
   b.len = SIO__WS_HEADROOM;
-  if (!binary) sio__sbuf_appendc(&b, (char)('0' + type));
+  if (!binary) {
+    sio__sbuf_appendc(&b, (char)('0' + type));
+  } else if (b64) {
+    sio__sbuf_appendc(&b, 'b');
+    sio__sbuf_appendc(&b, (char)('0' + type));
+    b.len += sio__base64_encode(b.data + b.len, data, len, 0);
+    binary = 0;
+    len = 0;
+  } else if (s->v3) {
+    sio__sbuf_appendc(&b, (char)type);
+  }
   sio__sbuf_append(&b, data, len);
   int rc = sio__eio_msg_seal(&b, binary, &m);
   if (rc) return rc;
   size_t n = m.b->len - m.data_off;
-  rc = sio__ws_send_prepared(ws, m.b, m.frame_off, n >= s->eio->opts.compression_threshold);
+  rc = sio__ws_send_prepared(ws, m.b, m.frame_off,
+                             compress && n >= s->eio->opts.compression_threshold);
   sio__eio_msg_release(&m);
   return rc;
+}
+
+/* Heartbeat, probe answers and packets moved over at an upgrade are compressed by size alone,
+ * as engine.io's packets default to compress: true. */
+int sio__eio_ws_send_packet(const sio__eio_session *s, sio__ws *ws, sio__eio_type type,
+                            const void *data, size_t len, int binary) {
+  return ws_send_framed(s, ws, type, data, len, binary, 1);
+}
+
+int sio__eio_out_append(sio__eio_session *s, const sio__eio_packet *p) {
+  int rc;
+  if (!s->v3) {
+    rc = sio__eio_encode_packet(&s->out, p, s->out.len > 0);
+  } else {
+    rc = sio__eio3_encode_record(&s->out, p, !s->b64);
+    if (!rc && p->binary) s->out_binary = 1;
+  }
+  return rc ? rc : s->out.oom ? -ENOMEM : 0;
 }
 
 /* The polling side's share of the send-buffer limit (as the WebSocket layer's): past it a
@@ -47,8 +84,8 @@ int sio__eio_send_packet(sio__eio_session *s, sio__eio_type type, const void *da
   }
   if (poll_full(s, len)) return SIO_ETOOLARGE;
   sio__eio_packet p = {type, binary, data, len};
-  int rc = sio__eio_encode_packet(&s->out, &p, s->out.len > 0);
-  if (rc || s->out.oom) return -ENOMEM;
+  int rc = sio__eio_out_append(s, &p);
+  if (rc) return rc;
   s->out_compress = 1; /* engine.io's packets default to compress: true */
   if (s->get_res && !s->in_batch) sio__eio_poll_flush(s);
   return 0;
@@ -101,6 +138,9 @@ int sio__eio_send_msg(sio__eio_session *s, const sio__eio_msg *m) {
   if (s->transport == SIO_EIO_WEBSOCKET) {
     if (!s->ws) return SIO_ECLOSED;
     size_t n = m->b->len - m->data_off;
+    if (s->v3 && m->binary) /* its own frame: the type byte first (or base64) */
+      return ws_send_framed(s, s->ws, SIO__EIO_MESSAGE, m->b->data + m->data_off, n, 1,
+                            m->compress);
     int z = m->compress && n >= s->eio->opts.compression_threshold;
     return sio__ws_send_prepared(s->ws, m->b, m->frame_off, z);
   }
@@ -108,7 +148,11 @@ int sio__eio_send_msg(sio__eio_session *s, const sio__eio_msg *m) {
   size_t n = m->b->len - m->data_off;
   int rc;
   if (poll_full(s, n)) return SIO_ETOOLARGE;
-  if (m->binary) {
+  if (s->v3) {
+    sio__eio_packet p = {SIO__EIO_MESSAGE, m->binary, d, n};
+    if (!m->binary) p = (sio__eio_packet){(sio__eio_type)(d[0] - '0'), 0, d + 1, n - 1};
+    rc = sio__eio_out_append(s, &p);
+  } else if (m->binary) {
     rc = sio__eio_encode_message(&s->out, d, n, 1, s->out.len > 0);
   } else {
     if (s->out.len) sio__sbuf_appendc(&s->out, SIO__EIO_SEP);

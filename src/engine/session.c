@@ -2,7 +2,10 @@
  * client sends on an established transport, and the session accessors.
  *
  * Heartbeat as Node's engine.io v4: pingInterval after the open (or the last pong) the server
- * sends 2 and waits pingTimeout for 3, else the session closes with "ping timeout".
+ * sends 2 and waits pingTimeout for 3, else the session closes with "ping timeout". A v3 session
+ * (allow_eio3) reverses it: the client sends 2, the server answers 3, and pingInterval +
+ * pingTimeout without a ping closes it. A ping against the protocol's direction is answered
+ * as Node does for v3: "transport error" ("invalid heartbeat direction").
  *
  * Lifetime: a session is referenced by its map entry, a held GET, POSTs in flight, its
  * WebSockets and any callback on the stack (refs). It is freed when closed and unreferenced, so
@@ -26,6 +29,9 @@ sio__eio_session *sio__eio_session_new(sio_eio *e, sio_req *req, int transport) 
   if (!s) return NULL;
   s->eio = e;
   s->transport = transport;
+  const char *eio = sio_req_query(req, "EIO"); /* anything but 4 is v3, as Node's engine.io */
+  s->v3 = !(eio && strcmp(eio, "4") == 0);
+  s->b64 = s->v3 && sio__eio_req_b64(req);
   s->refs = 1; /* the server's (dropped at close) */
   s->out = (sio__sbuf)SIO__SBUF_INIT;
   sio__timer_init(&s->heartbeat);
@@ -61,7 +67,12 @@ static void remove_from_server(sio__eio_session *s) {
 }
 
 void sio__eio_schedule_ping(sio__eio_session *s) {
-  sio__timer_start(s->eio->net, &s->heartbeat, s->eio->opts.ping_interval_ms, on_ping_due);
+  const sio_eio_opts *o = &s->eio->opts;
+  if (s->v3)
+    sio__timer_start(s->eio->net, &s->heartbeat, o->ping_interval_ms + o->ping_timeout_ms,
+                     on_ping_timeout);
+  else
+    sio__timer_start(s->eio->net, &s->heartbeat, o->ping_interval_ms, on_ping_due);
 }
 /* --- closing ------------------------------------------------------------------------------ */
 
@@ -108,7 +119,7 @@ void sio_eio_socket_close(sio_eio_socket *s) {
     if (s->up) sio__timer_stop(&s->up->timer);
     if (sio__eio_probe(s)) sio__ws_close(sio__eio_probe(s), 0, NULL, 0);
     sio__eio_packet close = {SIO__EIO_CLOSE, 0, "", 0};
-    sio__eio_encode_packet(&s->out, &close, 1);
+    sio__eio_out_append(s, &close);
     sio__timer_start(s->eio->net, &s->heartbeat, /* replaces the ping wait */
                      s->eio->opts.ping_interval_ms + s->eio->opts.ping_timeout_ms,
                      on_final_timeout);
@@ -119,7 +130,7 @@ void sio_eio_socket_close(sio_eio_socket *s) {
   }
   if (s->transport == SIO_EIO_POLLING && s->get_res && s->out.len) {
     sio__eio_packet close = {SIO__EIO_CLOSE, 0, "", 0};
-    sio__eio_encode_packet(&s->out, &close, 1);
+    sio__eio_out_append(s, &close);
     sio__eio_ref(s);
     sio__eio_poll_flush(s);
     sio__eio_close_session_with(s, SIO__EIO_REASON_FORCED_CLOSE, "1");
@@ -175,7 +186,17 @@ int sio__eio_expire(sio__eio_session *s) {
 int sio__eio_on_packet(sio__eio_session *s, const sio__eio_packet *p) {
   if (s->state != ST_OPEN || sio__eio_expire(s)) return -1;
   switch (p->type) {
+  case SIO__EIO_PING:
+    if (!s->v3) break; /* nothing to do (Node's v4 closes the session) */
+    sio__eio_schedule_ping(s);
+    sio__eio_send_packet(s, SIO__EIO_PONG, "", 0, 0); /* as Node: no data */
+    break;
   case SIO__EIO_PONG:
+    if (s->v3) {
+      sio__log(SIO_LOG_INFO, "engine.io: session %s: pong from a v3 client, closing", s->sid);
+      sio__eio_close_session(s, SIO__EIO_REASON_TRANSPORT_ERROR);
+      return -1;
+    }
     sio__eio_schedule_ping(s);
     break;
   case SIO__EIO_MESSAGE:
@@ -186,7 +207,7 @@ int sio__eio_on_packet(sio__eio_session *s, const sio__eio_packet *p) {
     sio__eio_close_session_with(s, SIO__EIO_REASON_TRANSPORT_CLOSE, "6");
     return -1;
   default:
-    break; /* open, ping, upgrade, noop: nothing to do on an established transport */
+    break; /* open, upgrade, noop: nothing to do on an established transport */
   }
   return s->state == ST_OPEN ? 0 : -1;
 }
@@ -200,6 +221,9 @@ const char *sio_eio_socket_id(const sio_eio_socket *s) {
 }
 int sio__eio_transport(const sio__eio_session *s) {
   return s->transport;
+}
+int sio_eio_socket_protocol(const sio_eio_socket *s) {
+  return s->v3 ? 3 : 4;
 }
 const char *sio_eio_socket_transport(const sio_eio_socket *s) {
   return s->transport == SIO_EIO_WEBSOCKET ? "websocket" : "polling";

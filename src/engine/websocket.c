@@ -5,7 +5,11 @@
  * and on 5 the session switches; whatever was still waiting in `out` is re-sent over the
  * WebSocket in order (each packet exactly once, since it moves out of `out`). The upgrade is
  * bounded by upgradeTimeout. A WebSocket that may not become a transport is accepted and
- * closed at once, as Node's engine.io does. */
+ * closed at once, as Node's engine.io does.
+ *
+ * Engine.IO v3 (allow_eio3): a binary frame starts with its packet type, a text frame may be
+ * "b<type><base64>"; the probe WebSocket's own b64 query parameter decides how binary goes to
+ * the client once it is the transport. */
 #include "engine/engine_internal.h"
 
 #include <string.h>
@@ -40,9 +44,17 @@ static void ws_on_message(sio__ws *ws, const char *data, size_t len, int binary,
   sio__eio_session *s = user;
   if (s->state != ST_OPEN || s->ws != ws) return;
   sio__eio_packet p;
-  if (binary) {
-    p = (sio__eio_packet){SIO__EIO_MESSAGE, 1, data, len};
-  } else if (sio__eio_decode_text(data, len, &p) != 0) {
+  sio__sbuf scratch = SIO__SBUF_INIT; /* a v3 base64 packet's bytes */
+  int rc;
+  if (s->v3)
+    rc = binary ? sio__eio3_decode_ws_binary(data, len, &p)
+                : sio__eio3_decode_text(data, len, &scratch, &p);
+  else if (binary)
+    rc = (p = (sio__eio_packet){SIO__EIO_MESSAGE, 1, data, len}, 0);
+  else
+    rc = sio__eio_decode_text(data, len, &p);
+  if (rc != 0) {
+    sio__sbuf_free(&scratch);
     sio__log(SIO_LOG_INFO, "engine.io: session %s: malformed packet, closing", s->sid);
     sio__eio_close_session(s, SIO__EIO_REASON_PARSE_ERROR);
     return;
@@ -50,6 +62,7 @@ static void ws_on_message(sio__ws *ws, const char *data, size_t len, int binary,
   sio__eio_ref(s);
   sio__eio_on_packet(s, &p);
   sio__eio_unref(s);
+  sio__sbuf_free(&scratch);
 }
 
 static void ws_on_drain(sio__ws *ws, void *user) {
@@ -92,17 +105,27 @@ static void complete_upgrade(sio__eio_session *s) {
   s->ws = ws;
   s->transport = SIO_EIO_WEBSOCKET;
   if (s->get_res) sio__eio_release_get(s, "6");
+  int poll_binary = s->v3 && !s->b64; /* how `out` holds v3 records */
+  s->b64 = s->v3 && s->probe_b64;
   /* whatever the polling side had not delivered goes over the WebSocket, in order */
   if (s->out.len) {
     sio__sbuf pending = s->out;
     s->out = (sio__sbuf)SIO__SBUF_INIT;
-    s->out_compress = 0; /* the payload keeps no per-packet flag: these go by size alone */
-    sio__eio_payload_iter it;
+    s->out_compress = s->out_binary = 0; /* no per-packet flag kept: these go by size alone */
     sio__eio_packet p;
-    sio__eio_payload_init(&it, pending.data, pending.len);
-    while (sio__eio_payload_next(&it, &p) == 1)
-      sio__eio_ws_send_packet(s, ws, p.type, p.data, p.len, p.binary);
-    sio__eio_payload_free(&it);
+    if (s->v3) {
+      sio__eio3_payload_iter it;
+      sio__eio3_payload_init(&it, pending.data, pending.len, poll_binary);
+      while (sio__eio3_payload_next(&it, &p) == 1)
+        sio__eio_ws_send_packet(s, ws, p.type, p.data, p.len, p.binary);
+      sio__eio3_payload_free(&it);
+    } else {
+      sio__eio_payload_iter it;
+      sio__eio_payload_init(&it, pending.data, pending.len);
+      while (sio__eio_payload_next(&it, &p) == 1)
+        sio__eio_ws_send_packet(s, ws, p.type, p.data, p.len, p.binary);
+      sio__eio_payload_free(&it);
+    }
     sio__sbuf_free(&pending);
   }
 }
@@ -217,6 +240,7 @@ int sio__eio_on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char 
       return sio__ws_accept(req, res, conn, rest, rest_len, &e->ws_opts, &refused_handlers, NULL,
                             &ws);
     sio__eio_ref(s);
+    s->probe_b64 = sio__eio_req_b64(req);
     int took = sio__ws_accept(req, res, conn, rest, rest_len, &e->ws_opts, &probe_handlers, s, &ws);
     if (took != 1 || !ws) sio__eio_unref(s); /* no socket: its handlers never run */
     return took;

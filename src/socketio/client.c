@@ -7,7 +7,9 @@
  * nobody announced, a client CONNECT_ERROR) closes the session, as the reference server does.
  * CONNECT is routed to its namespace (several namespaces share one session); an unknown one is
  * answered with CONNECT_ERROR "Invalid namespace" and the session stays open. A session that
- * has connected no namespace when connectTimeout fires is closed.
+ * has connected no namespace when connectTimeout fires is closed. An Engine.IO v3 client
+ * (socket.io-client 2.x) is connected to "/" at once and names a namespace with its query
+ * string, whose pairs are its CONNECT's auth (eio3.c).
  *
  * Send path: every packet is an Engine.IO message encoded once (see io_internal.h); here it is
  * queued on the session, subject to the send-buffer limit: past it a volatile packet is dropped
@@ -117,29 +119,43 @@ static void protocol_error(sio__client *c, const char *why) {
 
 static int connect_too_late(sio__client *c);
 
-static void on_connect_packet(sio__client *c, const sio__sio_packet *p) {
+/* A CONNECT to nsp[0..len) with its auth payload (JSON, or NULL for none). */
+static void on_connect(sio__client *c, const char *name, size_t len, const char *auth_json,
+                       size_t auth_len) {
   sio_io *io = c->io;
-  if (socket_of(c, p->nsp, p->nsp_len)) return; /* already connected (or connecting) there */
+  if (socket_of(c, name, len)) return; /* already connected (or connecting) there */
   if (connect_too_late(c)) return;
   char *auth = NULL;
-  if (p->data) {
-    auth = sio__strndup(p->data, p->data_len);
+  if (auth_json) {
+    auth = sio__strndup(auth_json, auth_len);
     if (!auth) return;
   }
-  sio_nsp *nsp = sio__nsp_lookup(io, p->nsp, p->nsp_len, auth);
+  sio_nsp *nsp = sio__nsp_lookup(io, name, len, auth);
   if (!nsp) {
-    sio__send_connect_error(c, p->nsp, p->nsp_len, "Invalid namespace", NULL);
+    sio__send_connect_error(c, name, len, "Invalid namespace", NULL);
   } else {
-    sio__nsp_connect(nsp, c, p->data, p->data ? p->data_len : 0);
+    sio__nsp_connect(nsp, c, auth_json, auth_json ? auth_len : 0);
   }
   sio__free(auth);
 }
 
 static void dispatch(sio__client *c, const sio__sio_packet *p, sio__buf *const *att,
                      unsigned natt) {
+  size_t nsp_len = p->nsp_len;
+  if (c->v3) { /* "/admin?token=abc": the namespace, and for a CONNECT its auth (eio3.c) */
+    const char *query;
+    size_t qlen;
+    nsp_len = sio__v3_nsp_len(p->nsp, p->nsp_len, &query, &qlen);
+    if (p->type == SIO__SIO_CONNECT) {
+      char *auth = query ? sio__v3_query_auth(query, qlen) : NULL;
+      if (!query || auth) on_connect(c, p->nsp, nsp_len, auth, auth ? strlen(auth) : 0);
+      sio__free(auth);
+      return;
+    }
+  }
   switch (p->type) {
   case SIO__SIO_CONNECT:
-    on_connect_packet(c, p);
+    on_connect(c, p->nsp, p->nsp_len, p->data, p->data_len);
     return;
   case SIO__SIO_CONNECT_ERROR:
     protocol_error(c, "CONNECT_ERROR from a client");
@@ -147,7 +163,7 @@ static void dispatch(sio__client *c, const sio__sio_packet *p, sio__buf *const *
   default:
     break;
   }
-  sio_socket *s = socket_of(c, p->nsp, p->nsp_len);
+  sio_socket *s = socket_of(c, p->nsp, nsp_len);
   if (!s) return; /* not connected to that namespace: ignored, as Node does */
   sio__socket_on_packet(s, p, att, natt);
 }
@@ -261,6 +277,12 @@ static void eio_connection(sio__eio_session *es, void *user) {
   io->nclients++;
   sio__eio_set_user(es, c);
   sio__timer_start(io->net, &c->connect_wait->timer, io->opts.connect_timeout_ms, connect_timeout);
+  c->v3 = sio_eio_socket_protocol(es) == 3;
+  if (c->v3) { /* a 2.x client sends no CONNECT for "/": it is connected now, as Node does */
+    sio__client_ref(c);
+    sio__nsp_connect(io->main, c, NULL, 0);
+    sio__client_unref(c);
+  }
 }
 
 static void eio_message(sio__eio_session *es, const char *data, size_t len, int binary,

@@ -161,6 +161,7 @@ struct sio__client {
   uint8_t closed;
   uint8_t addr_kept; /* the handshake was dropped (drop_handshake): addr holds the address */
   uint8_t addr_long; /* in addr.ptr (allocated), not in addr.inl (IPv4, mapped too, fits) */
+  uint8_t v3;        /* an Engine.IO v3 client (socket.io-client 2.x): see eio3.c */
   sio__list link;
   sio__list sockets;                      /* sio_socket.client_link */
   struct sio__connect_wait *connect_wait; /* the connect timeout, until a namespace joins */
@@ -170,6 +171,14 @@ struct sio__client {
     char inl[24]; /* "::ffff:255.255.255.255" */
   } addr;
 };
+/* --- eio3.c: Engine.IO v3 clients (sio_io_allow_eio3) --- */
+/* The namespace of a v3 packet's nsp field: its length before any '?', and the query string
+ * after it (NULL, 0 when there is none). */
+size_t sio__v3_nsp_len(const char *nsp, size_t len, const char **query, size_t *query_len);
+/* A query string as the JSON object a v3 CONNECT's auth payload is (Node's url.parse(nsp,
+ * true).query: decoded strings, a repeated key as an array); NULL when out of memory. */
+char *sio__v3_query_auth(const char *q, size_t n);
+
 /* The address kept when the handshake was dropped, else NULL. */
 static inline const char *sio__client_address(const sio__client *c) {
   return !c->addr_kept ? NULL : c->addr_long ? c->addr.ptr : c->addr.inl;

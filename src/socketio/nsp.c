@@ -285,7 +285,10 @@ static void socket_connected(sio_socket *s) {
   memcpy(payload, "{\"sid\":\"", 8);
   memcpy(payload + 8, s->id, idl);
   memcpy(payload + 8 + idl, "\"}", 2);
-  send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, 8 + idl + 2);
+  if (c->v3) /* a 2.x client's CONNECT answer has no payload (eio3.c) */
+    send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, NULL, 0);
+  else
+    send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, 8 + idl + 2);
   sio_socket_ref(s);
   if (nsp->parent) call_connection(&nsp->parent->on_connection, s);
   call_connection(&nsp->on_connection, s);
@@ -334,8 +337,21 @@ void sio_mw_next(sio_mw *mw) {
 void sio_mw_fail(sio_mw *mw, const char *message, const char *data_json) {
   if (!mw) return;
   sio_socket *s = mw->s;
-  if (s->state != SIO__S_CLOSED && s->client && s->client->es) {
-    sio__send_connect_error(s->client, s->nsp->name, s->nsp->name_len, message, data_json);
+  sio__client *c = s->client;
+  if (s->state != SIO__S_CLOSED && c && c->es && c->v3) {
+    /* a 2.x client gets err.data || err.message, as Node sends it (eio3.c) */
+    sio__sbuf sb = SIO__SBUF_INIT;
+    sio__json_slice sl;
+    if (data_json && sio__json_validate(data_json, strlen(data_json), 0, &sl) == 0)
+      sio__sbuf_append(&sb, data_json + sl.off, sl.len);
+    else
+      sio__json_escape(&sb, message ? message : "", message ? strlen(message) : 0);
+    if (!sb.oom)
+      send_raw(c, SIO__SIO_CONNECT_ERROR, NULL, s->nsp->name, s->nsp->name_len, sb.data, sb.len);
+    sio__sbuf_free(&sb);
+    sio__socket_close(s, "server namespace disconnect", 0);
+  } else if (s->state != SIO__S_CLOSED && c && c->es) {
+    sio__send_connect_error(c, s->nsp->name, s->nsp->name_len, message, data_json);
     sio__socket_close(s, "server namespace disconnect", 0);
   }
   mw_free(mw);

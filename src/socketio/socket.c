@@ -3,6 +3,7 @@
  * adapter, and the disconnect sequence: "disconnecting" (rooms still joined), pending acks
  * failed, rooms left, removed from the namespace, "disconnect". */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -68,7 +69,9 @@ static const char empty_auth[] = "{}"; /* shared by every socket without a CONNE
 sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len) {
   sio_socket *s = sio__calloc(1, sizeof(*s));
   if (!s) return NULL;
-  if (sio__random_id(s->id, 15)) { /* 20 chars, like Node's base64id */
+  if (c && c->v3 && c->es && nsp == nsp->io->main) { /* a 2.x client's id of "/" (eio3.c) */
+    snprintf(s->id, sizeof s->id, "%s", sio__eio_sid(c->es));
+  } else if (sio__random_id(s->id, 15)) { /* 20 chars, like Node's base64id */
     sio__free(s);
     return NULL;
   }

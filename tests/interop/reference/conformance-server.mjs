@@ -20,6 +20,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { conformanceHandlers } from './conformance-handlers.mjs';
 
 // Resolve npm packages from the repository's node_modules whatever the working directory.
 const require = createRequire(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../package.json'));
@@ -58,14 +59,7 @@ eio.on('connection', (socket) => {
 
 // Socket.IO.
 const io = new Server(httpServer, { ...common, path: '/socket.io/', connectTimeout: 1000, serveClient: false });
-io.on('connection', (socket) => {
-  socket.emit('auth', socket.handshake.auth);
-  socket.on('message', (...args) => socket.emit('message-back', ...args));
-  socket.on('message-with-ack', (...args) => {
-    const ack = args.pop();
-    if (typeof ack === 'function') ack(...args);
-  });
-});
+io.on('connection', conformanceHandlers);
 io.of('/custom').on('connection', (socket) => {
   socket.emit('auth', socket.handshake.auth);
 });

@@ -177,6 +177,49 @@ static void test_utf16_len(void **state) {
   assert_int_equal(sio__eio3_utf16_len("\x80", 1), -EINVAL);
 }
 
+/* A WebSocket text frame: a plain packet, or "b<type><base64>" from a client that asked for
+ * base64 (engine.io-client 3.x with b64=1). */
+static void test_ws_text(void **state) {
+  sio__sbuf scratch = SIO__SBUF_INIT;
+  sio__eio_packet p;
+  assert_int_equal(sio__eio3_decode_text("2probe", 6, &scratch, &p), 0);
+  assert_int_equal(p.type, 2);
+  assert_int_equal(p.binary, 0);
+  assert_int_equal(p.len, 5);
+  assert_int_equal(sio__eio3_decode_text("b4AQID", 6, &scratch, &p), 0);
+  assert_int_equal(p.type, 4);
+  assert_int_equal(p.binary, 1);
+  assert_int_equal(p.len, 3);
+  assert_memory_equal(p.data, "\x01\x02\x03", 3);
+  assert_int_equal(sio__eio3_decode_text("b4", 2, &scratch, &p), 0); /* empty binary */
+  assert_int_equal(p.len, 0);
+  assert_int_equal(sio__eio3_decode_text("b4A!==", 6, &scratch, &p), -EINVAL);
+  assert_int_equal(sio__eio3_decode_text("b9AA==", 6, &scratch, &p), -EINVAL);
+  assert_int_equal(sio__eio3_decode_text("b", 1, &scratch, &p), -EINVAL);
+  assert_int_equal(sio__eio3_decode_text("", 0, &scratch, &p), -EINVAL);
+  sio__sbuf_free(&scratch);
+}
+
+/* What a server queued as XHR2 records goes out as Node's text payload when nothing in it is
+ * binary: encodePayload([{message "h€"}, {pong}]) is "3:4h€1:3". */
+static void test_binary_to_text(void **state) {
+  static const char recs[] = {0,          5,          (char)255, '4', 'h',       (char)0xe2,
+                              (char)0x82, (char)0xac, 0,         1,   (char)255, '3'};
+  sio__sbuf out = SIO__SBUF_INIT;
+  assert_int_equal(sio__eio3_binary_to_text(recs, sizeof recs, &out), 0);
+  assert_int_equal(out.len, 10);
+  assert_memory_equal(out.data,
+                      "3:4h\xe2\x82\xac"
+                      "1:3",
+                      10);
+  sio__sbuf_reset(&out);
+  assert_int_equal(sio__eio3_binary_to_text(bin_vec, sizeof bin_vec, &out), 0); /* with binary */
+  assert_int_equal(sio__eio3_payload_count(out.data, out.len, 0), 2);
+  sio__sbuf_reset(&out);
+  assert_int_equal(sio__eio3_binary_to_text(recs, 5, &out), -EINVAL); /* cut short */
+  sio__sbuf_free(&out);
+}
+
 static void test_alloc_failures(void **state) {
   for (int k = 0; k < 4; k++) {
     sio__eio3_payload_iter it;
@@ -201,6 +244,7 @@ int main(void) {
       cmocka_unit_test(test_text_payload),   cmocka_unit_test(test_binary_payload),
       cmocka_unit_test(test_malformed),      cmocka_unit_test(test_encode),
       cmocka_unit_test(test_ws_binary),      cmocka_unit_test(test_utf16_len),
+      cmocka_unit_test(test_ws_text),        cmocka_unit_test(test_binary_to_text),
       cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
