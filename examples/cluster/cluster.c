@@ -100,6 +100,45 @@ static sio_msg *message(json_t *a) {
   return m;
 }
 
+/* --- binary values ------------------------------------------------------------------------ */
+
+/* A copy of v (a value of args) with each binary placeholder replaced: attached to m again
+ * (binaries going back to a client), or, m NULL, described as {"bin": [bytes...]} (the Node
+ * twin's form for a Buffer in its logs). */
+static json_t *rebind(json_t *v, const sio_args *args, sio_msg *m) {
+  json_t *num = json_object_get(v, "num");
+  const void *data;
+  size_t len, i;
+  if (json_is_true(json_object_get(v, "_placeholder")) && json_is_integer(num) &&
+      !sio_args_attachment(args, (size_t)json_integer_value(num), &data, &len)) {
+    if (m) return json_pack("{s:b,s:i}", "_placeholder", 1, "num", sio_msg_attach(m, data, len));
+    json_t *bytes = json_array();
+    for (i = 0; i < len; i++)
+      json_array_append_new(bytes, json_integer(((unsigned char *)data)[i]));
+    return json_pack("{s:o}", "bin", bytes);
+  }
+  json_t *out, *e;
+  const char *key;
+  if (json_is_array(v)) {
+    out = json_array();
+    json_array_foreach(v, i, e) json_array_append_new(out, rebind(e, args, m));
+  } else if (json_is_object(v)) {
+    out = json_object();
+    json_object_foreach(v, key, e) json_object_set_new(out, key, rebind(e, args, m));
+  } else {
+    out = json_incref(v);
+  }
+  return out;
+}
+
+/* Every argument of args, binaries described. */
+static json_t *described_args(const sio_args *args) {
+  json_t *all = sio_args_value_all(args);
+  json_t *out = rebind(all, args, NULL);
+  json_decref(all);
+  return out;
+}
+
 /* --- the events --------------------------------------------------------------------------- */
 
 typedef void (*handler_fn)(sio_socket *s, json_t *a, sio_ack *ack);
@@ -135,16 +174,22 @@ static void on_broadcast(sio_socket *s, json_t *a, sio_ack *ack) {
 }
 
 static void broadcast_acks_done(int status, const sio_acks *acks, void *user) {
+  sio_msg *m = sio_msg_new(NULL); /* binary answers go back to the client as binary */
   json_t *responses = json_array();
   for (size_t i = 0; i < sio_acks_count(acks); i++) {
-    json_t *first = sio_args_value(sio_acks_args(acks, i), 0);
-    json_array_append_new(responses, first ? first : json_null());
+    const sio_args *args = sio_acks_args(acks, i);
+    json_t *first = sio_args_value(args, 0);
+    json_array_append_new(responses, first ? rebind(first, args, m) : json_null());
+    json_decref(first);
   }
   /* Node's message for a broadcast whose clients did not all answer in time */
   json_t *err = status ? json_string(status == SIO_ETIMEDOUT ? "operation has timed out"
                                                              : sio_strerror(status))
                        : json_null();
-  answer(user, json_pack("{s:o,s:o}", "error", err, "responses", responses));
+  json_t *out = json_pack("{s:o,s:o}", "error", err, "responses", responses);
+  sio_msg_value(m, out);
+  sio_ack_send_msg(user, m);
+  json_decref(out);
 }
 
 static void on_broadcast_ack(sio_socket *s, json_t *a, sio_ack *ack) {
@@ -312,13 +357,16 @@ static void on_ss_emit(sio_socket *s, json_t *a, sio_ack *ack) {
   const char *event = json_string_value(json_object_get(a, "event"));
   json_t *args = json_object_get(a, "args");
   char *args_json = args ? json_dumps(args, JSON_COMPACT) : NULL;
-  int rc;
+  int rc, bin = json_object_get(a, "bin") != NULL; /* binary: built as a sio_msg */
   if (!json_is_true(json_object_get(a, "ack"))) {
-    rc = sio_server_side_emit_raw(sio_socket_nsp(s), event, args_json);
+    rc = bin ? sio_server_side_emit_msg(sio_socket_nsp(s), message(a))
+             : sio_server_side_emit_raw(sio_socket_nsp(s), event, args_json);
     rc ? answer_error(ack, sio_strerror(rc)) : answer(ack, json_true());
   } else {
     sio_ack_defer(ack);
-    rc = sio_server_side_emit_ack_raw(sio_socket_nsp(s), event, args_json, 0, ss_emit_done, ack);
+    rc = bin ? sio_server_side_emit_ack_msg(sio_socket_nsp(s), message(a), 0, ss_emit_done, ack)
+             : sio_server_side_emit_ack_raw(sio_socket_nsp(s), event, args_json, 0, ss_emit_done,
+                                            ack);
     if (rc) answer_error(ack, sio_strerror(rc));
   }
   free(args_json);
@@ -403,7 +451,7 @@ static void on_event(sio_socket *s, const sio_args *args, sio_ack *ack, void *us
 /* --- server-side events: "ss-note" is recorded, "ss-ask" recorded and answered ------------ */
 
 static void on_server_side(sio_nsp *nsp, const sio_args *args, sio_server_ack *ack, void *user) {
-  json_t *list = sio_args_value_all(args);
+  json_t *list = described_args(args);
   json_array_append_new(ss_log(nsp),
                         json_pack("{s:s,s:O}", "event", (const char *)user, "args", list));
   if (ack) {

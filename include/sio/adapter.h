@@ -107,8 +107,11 @@ SIO_EXTERN void sio_bcast_acks_ref(sio_bcast_acks *a);
 SIO_EXTERN void sio_bcast_acks_expect_servers(sio_bcast_acks *a, size_t servers);
 /* One server's count of clients that will answer (BROADCAST_CLIENT_COUNT). */
 SIO_EXTERN void sio_bcast_acks_client_count(sio_bcast_acks *a, size_t clients);
-/* One remote client's answer: its ack arguments as a JSON array text. 0 or -EINVAL. */
-SIO_EXTERN int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len);
+/* One remote client's answer: its ack arguments as a JSON array text, a binary one as the
+ * placeholder {"_placeholder":true,"num":i} of attachment i (att[i], att_len[i] bytes, copied;
+ * natt 0: none, placeholders are plain objects). 0 or -EINVAL. */
+SIO_EXTERN int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len,
+                                     const void *const *att, const size_t *att_len, unsigned natt);
 SIO_EXTERN void sio_bcast_acks_release(sio_bcast_acks *a);
 /* Ends the broadcast now, when the answers still expected cannot come (the other servers are
  * out of reach: SIO_ECLOSED): the callback gets status and the answers so far. A no-op once
@@ -183,10 +186,13 @@ SIO_EXTERN sio_adapter *sio_memory_adapter_new(sio_nsp *nsp, void *arg);
 /* --- calls an adapter makes into its namespace, for messages from other nodes ---------------
  * nsp is the adapter's (a->nsp). */
 
-/* Ack answers of a remote broadcast, back to the node that asked (clientCount, then each). */
+/* Ack answers of a remote broadcast, back to the node that asked (clientCount, then each:
+ * the client's ack arguments as a JSON array text with placeholders for its binary
+ * attachments att, as sio_adapter_deliver takes them; valid during the call). */
 typedef struct sio_remote_acks {
   void (*client_count)(size_t n, void *user);
-  void (*answer)(const char *args_json, size_t len, void *user);
+  void (*answer)(const char *args_json, size_t len, const void *const *att, const size_t *att_len,
+                 unsigned natt, void *user);
   void *user;
 } sio_remote_acks;
 /* Delivers a broadcast from another node to the local recipients of o, encoded once: data is
@@ -206,12 +212,15 @@ SIO_EXTERN int sio_adapter_apply_disconnect(sio_nsp *nsp, const sio_bcast_opts *
  * returns; the descriptions are valid during fn). */
 SIO_EXTERN int sio_adapter_describe_sockets(sio_nsp *nsp, const sio_bcast_opts *o,
                                             sio_remote_sockets_fn fn, void *user);
-/* A server-side emit from another node: data is ["event",args...] as JSON. The namespace's
+/* A server-side emit from another node: data is ["event",args...] as JSON, its binary
+ * arguments placeholders for att (as sio_adapter_deliver; natt 0: none). The namespace's
  * sio_nsp_on_server_side handlers for the event run; with reply non-NULL the first handler
  * that answers (sio_server_ack_send_raw) sends its answer through reply, once. */
 typedef void (*sio_server_reply_fn)(const char *json, size_t len, void *user);
 SIO_EXTERN int sio_adapter_server_side_deliver(sio_nsp *nsp, const char *data, size_t len,
-                                               sio_server_reply_fn reply, void *user);
+                                               const void *const *att, const size_t *att_len,
+                                               unsigned natt, sio_server_reply_fn reply,
+                                               void *user);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,12 @@ SIO_EXTERN int sio_server_side_emit_raw(sio_nsp *nsp, const char *event, const c
  * answers so far after timeout_ms (0: the adapter's default, 5000 ms as Node's). */
 SIO_EXTERN int sio_server_side_emit_ack_raw(sio_nsp *nsp, const char *event, const char *args_json,
                                             uint32_t timeout_ms, sio_server_acks_fn fn, void *user);
+/* The same with the event and its arguments built as a sio_msg (sio_msg_new(event), binary
+ * arguments at any depth; consumed, also on error). Binaries go as Node's adapters send them:
+ * msgpack bin (sharded), Buffer#toJSON's {"type":"Buffer","data":[...]} (classic: JSON). */
+SIO_EXTERN int sio_server_side_emit_msg(sio_nsp *nsp, sio_msg *m);
+SIO_EXTERN int sio_server_side_emit_ack_msg(sio_nsp *nsp, sio_msg *m, uint32_t timeout_ms,
+                                            sio_server_acks_fn fn, void *user);
 /* nsp.on(event) for server-side emits from other servers. ack is NULL unless the sender
  * wants an answer; answer it during the handler (sio_server_ack_send_raw), later it is gone. */
 typedef struct sio_server_ack sio_server_ack;

@@ -29,6 +29,23 @@ void sio__mp_bins_free(sio__mp_bins *b) {
   b->v = NULL, b->n = b->cap = 0;
 }
 
+int sio__mp_bins_push_all(sio__mp_bins *b, const void *const *att, const size_t *att_len,
+                          size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (sio__mp_bins_push(b, att[i], att_len[i])) return -ENOMEM;
+  return 0;
+}
+
+int sio__mp_bins_arrays(const sio__mp_bins *b, const void ***att, size_t **att_len) {
+  *att = NULL, *att_len = NULL;
+  if (!b->n) return 0;
+  *att = sio__calloc(b->n, sizeof(**att));
+  *att_len = sio__calloc(b->n, sizeof(**att_len));
+  if (!*att || !*att_len) return -ENOMEM;
+  for (size_t i = 0; i < b->n; i++) (*att)[i] = b->v[i].data, (*att_len)[i] = b->v[i].len;
+  return 0;
+}
+
 static int out_rc(const sio__sbuf *out) {
   return out->oom ? -ENOMEM : 0;
 }
@@ -362,6 +379,15 @@ int sio__mp_from_json(sio__sbuf *out, const char *json, size_t n, const sio__mp_
   to_mp c = {out, bins, nbins, bins != NULL};
   if (sio__json_validate(json, n, SIO__MP_MESSAGE_DEPTH, &top)) return -EINVAL;
   return enc_value(&c, json + top.off, top.len, top.type);
+}
+
+int sio__mp_json_buffers(sio__sbuf *out, const char *json, size_t n, const sio__mp_bin *bins,
+                         size_t nbins) {
+  sio__sbuf mp = SIO__SBUF_INIT; /* the value with its Buffers in place, as Node holds it */
+  int rc = sio__mp_from_json(&mp, json, n, bins, nbins);
+  if (!rc) rc = mp.oom ? -ENOMEM : sio__mp_to_json(out, mp.data, mp.len, NULL, 0);
+  sio__sbuf_free(&mp);
+  return rc;
 }
 
 /* ---- packets ---- */

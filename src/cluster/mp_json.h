@@ -39,6 +39,11 @@ typedef struct sio__mp_bins {
 } sio__mp_bins;
 int sio__mp_bins_push(sio__mp_bins *b, const void *data, size_t len);
 void sio__mp_bins_free(sio__mp_bins *b);
+/* Appends n attachments given as the arrays the adapter seam uses (sio/adapter.h). */
+int sio__mp_bins_push_all(sio__mp_bins *b, const void *const *att, const size_t *att_len, size_t n);
+/* b as those arrays: *att and *att_len allocated (NULL both when b is empty; free them with
+ * sio__free, also after an error). 0 or -ENOMEM. */
+int sio__mp_bins_arrays(const sio__mp_bins *b, const void ***att, size_t **att_len);
 
 /* Appends the msgpack form of a JSON text (nested at most SIO__MP_MESSAGE_DEPTH deep). bins
  * NULL: placeholders are ordinary objects. */
@@ -47,6 +52,11 @@ int sio__mp_from_json(sio__sbuf *out, const char *json, size_t n, const sio__mp_
 /* Appends the JSON text of one msgpack value (a whole buffer, checked first with max_depth, 0
  * for the default). bins NULL: bins are written as Buffers. Undefined on its own gives "null". */
 int sio__mp_to_json(sio__sbuf *out, const void *mp, size_t n, sio__mp_bins *bins, int max_depth);
+/* Appends JSON.stringify of a JSON text whose placeholders stand for Buffers (bins): each as
+ * Buffer#toJSON writes it, {"type":"Buffer","data":[bytes...]}; what Node's JSON messages
+ * carry for a Buffer (the classic adapter's serverSideEmit). */
+int sio__mp_json_buffers(sio__sbuf *out, const char *json, size_t n, const sio__mp_bin *bins,
+                         size_t nbins);
 /* Same for the value at r inside a buffer already validated by sio__mp_validate; r moves past
  * it. Returns 1 (writing nothing) when the value is undefined. */
 int sio__mp_value_to_json(sio__sbuf *out, sio__mp_reader *r, sio__mp_bins *bins);

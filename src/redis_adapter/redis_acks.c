@@ -53,7 +53,7 @@ int sio__radapter_ack_response(sio__radapter *r, const sio__redis_res *res) {
   if (res->type == RT(BROADCAST_CLIENT_COUNT))
     sio__rackwait_client_count(k, res->client_count);
   else
-    sio__rackwait_answer(k, t, res->value);
+    sio__rackwait_answer(k, t, res->value, &res->wire.bins);
   return 1;
 }
 
@@ -85,14 +85,21 @@ static void serve_count(size_t n, void *user) {
   send_back(s, &out);
 }
 
-static void serve_answer(const char *args_json, size_t len, void *user) {
+static void serve_answer(const char *args_json, size_t len, const void *const *att,
+                         const size_t *att_len, unsigned natt, void *user) {
   serving *s = user;
   sio__json_slice first;
   sio__json_iter it;
   sio__redis_out out = {.type = RT(BROADCAST_ACK), .request_id = s->rid.data};
+  sio__mp_bins bins = {0};
   sio__json_iter_init(&it, args_json, len);
   if (sio__json_iter_next(&it, &first)) out.json = args_json + first.off, out.json_len = first.len;
-  send_back(s, &out); /* only the first argument, as Node's adapter sends it */
+  /* only the first argument, as Node's adapter sends it, its binaries as msgpack bin */
+  if (!sio__mp_bins_push_all(&bins, att, att_len, natt)) {
+    out.bins = bins.v, out.nbins = bins.n;
+    send_back(s, &out);
+  }
+  sio__mp_bins_free(&bins);
 }
 
 void sio__radapter_serve_broadcast(sio__radapter *r, const sio__redis_req *q, const char *rid,
@@ -105,18 +112,15 @@ void sio__radapter_serve_broadcast(sio__radapter *r, const sio__redis_req *q, co
   s->r = r;
   sio__sbuf_appends(&s->rid, rid);
   sio__sbuf_appendc(&s->rid, '\0');
-  size_t n = q->wire.bins.n;
-  const void **att = n ? sio__calloc(n, sizeof(*att)) : NULL;
-  size_t *att_len = n ? sio__calloc(n, sizeof(*att_len)) : NULL;
+  const void **att;
+  size_t *att_len;
   int rc = sio__radapter_response_channel(r, q, &s->channel);
-  if (s->rid.oom || (n && (!att || !att_len))) rc = -ENOMEM;
-  for (size_t i = 0; !rc && i < n; i++)
-    att[i] = q->wire.bins.v[i].data, att_len[i] = q->wire.bins.v[i].len;
+  if (sio__mp_bins_arrays(&q->wire.bins, &att, &att_len) || s->rid.oom) rc = -ENOMEM;
   sio_remote_acks acks = {serve_count, serve_answer, s};
   const char *t = q->wire.text;
   if (!rc)
     rc = sio_adapter_deliver(r->base.nsp, t + q->packet_data.off, q->packet_data.len, att, att_len,
-                             (unsigned)n, &o, &acks);
+                             (unsigned)q->wire.bins.n, &o, &acks);
   if (rc) sio__rreq_end(&s->req, rc);
   sio__free(att), sio__free(att_len);
 }

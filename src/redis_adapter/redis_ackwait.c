@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 
 static void ackwait_end(sio__rreq *q, int status) {
@@ -70,11 +71,17 @@ void sio__rackwait_client_count(sio__rackwait *k, int64_t n) {
   }
 }
 
-void sio__rackwait_answer(sio__rackwait *k, const char *text, sio__json_slice value) {
+void sio__rackwait_answer(sio__rackwait *k, const char *text, sio__json_slice value,
+                          const sio__mp_bins *bins) {
   sio__sbuf args = SIO__SBUF_INIT; /* the client's first argument, as an argument list */
+  const void **att = NULL;
+  size_t *att_len = NULL;
   sio__sbuf_appendc(&args, '[');
   if (value.type) sio__sbuf_append(&args, text + value.off, value.len);
   sio__sbuf_appendc(&args, ']');
-  if (!args.oom) sio_bcast_acks_answer(k->acks, args.data, args.len);
+  /* its binaries (msgpack bin, placeholders in text) are the answer's attachments */
+  if (!args.oom && !sio__mp_bins_arrays(bins, &att, &att_len))
+    sio_bcast_acks_answer(k->acks, args.data, args.len, att, att_len, (unsigned)bins->n);
+  sio__free(att), sio__free(att_len);
   sio__sbuf_free(&args);
 }

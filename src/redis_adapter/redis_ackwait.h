@@ -12,6 +12,7 @@
 #define SIO_REDIS_ADAPTER_REDIS_ACKWAIT_H
 #include "redis_adapter/redis_link.h"
 #include "redis_adapter/redis_requests.h"
+#include "cluster/mp_json.h"
 #include "core/json.h"
 #include "sio/adapter.h"
 
@@ -36,8 +37,10 @@ sio__rackwait *sio__rackwait_new(sio__rreqs *t, int type, const sio_bcast_opts *
 int sio__rackwait_start(sio__rackwait *k, int rc, sio__rlink *l, int shard, const char *channel,
                         size_t len);
 /* What the other servers answer: a server's client count; a client's first argument (the slice
- * of a value in text; type SIO__JSON_INVALID: undefined). */
+ * of a value in text; type SIO__JSON_INVALID: undefined), its binaries placeholders for bins
+ * (the message's). */
 void sio__rackwait_client_count(sio__rackwait *k, int64_t n);
-void sio__rackwait_answer(sio__rackwait *k, const char *text, sio__json_slice value);
+void sio__rackwait_answer(sio__rackwait *k, const char *text, sio__json_slice value,
+                          const sio__mp_bins *bins);
 
 #endif

@@ -59,6 +59,14 @@ static int push_slice(ask *k, const char *t, sio__json_slice v, int unescape) {
   return k->text.oom ? -ENOMEM : push_off(k, off);
 }
 
+/* A value whose placeholders stand for bins, with each Buffer as JSON.stringify writes it. */
+static int push_buffers(ask *k, const char *t, sio__json_slice v, const sio__mp_bins *bins) {
+  size_t off = k->text.len;
+  int rc = sio__mp_json_buffers(&k->text, t + v.off, v.len, bins->v, bins->n);
+  sio__sbuf_appendc(&k->text, '\0');
+  return rc ? rc : k->text.oom ? -ENOMEM : push_off(k, off);
+}
+
 static int push_room(ask *k, const char *name, size_t len) {
   if (sio__map_get(&k->seen, name, len)) return 0;
   if (sio__map_put(&k->seen, name, len, k)) return -ENOMEM;
@@ -207,11 +215,26 @@ int sio__radapter_fetch_sockets(sio_adapter *a, const sio_bcast_opts *o, sio_rem
   return ask_send(k);
 }
 
+/* serverSideEmit's data as Node's JSON.stringify writes it: a Buffer as Buffer#toJSON. */
+static int put_emit_data(sio__sbuf *b, const sio_packet *p) {
+  size_t len, n = sio_packet_attachments(p);
+  const char *data = sio_packet_data(p, &len);
+  if (!n) return sio__sbuf_append(b, data, len) ? -ENOMEM : 0;
+  sio__mp_bins bins = {0};
+  int rc = 0;
+  for (unsigned i = 0; !rc && i < n; i++) {
+    size_t bin_len;
+    const void *bin = sio_packet_attachment(p, i, &bin_len);
+    rc = sio__mp_bins_push(&bins, bin, bin_len);
+  }
+  if (!rc) rc = sio__mp_json_buffers(b, data, len, bins.v, bins.n);
+  sio__mp_bins_free(&bins);
+  return rc;
+}
+
 int sio__radapter_server_side_emit(sio_adapter *a, const sio_packet *p, uint32_t timeout_ms,
                                    sio_server_acks_fn fn, void *user) {
   sio__radapter *r = (sio__radapter *)a;
-  size_t len;
-  const char *data = sio_packet_data(p, &len);
   if (!r->ra) {
     if (fn) fn(0, NULL, 0, user);
     return 0;
@@ -221,9 +244,9 @@ int sio__radapter_server_side_emit(sio_adapter *a, const sio_packet *p, uint32_t
     sio__sbuf_appends(&b, "{\"uid\":");
     sio__wire_put_str(&b, r->uid);
     sio__sbuf_appends(&b, ",\"type\":6,\"data\":");
-    sio__sbuf_append(&b, data, len);
+    int rc = put_emit_data(&b, p);
     sio__sbuf_appendc(&b, '}');
-    int rc = b.oom ? -ENOMEM : sio__radapter_publish(r, &r->req_channel, &b);
+    if (!rc) rc = b.oom ? -ENOMEM : sio__radapter_publish(r, &r->req_channel, &b);
     sio__sbuf_free(&b);
     return rc == SIO_ECLOSED ? 0 : rc;
   }
@@ -231,7 +254,7 @@ int sio__radapter_server_side_emit(sio_adapter *a, const sio_packet *p, uint32_t
   if (!k) return -ENOMEM;
   body_head(k, RT(SERVER_SIDE_EMIT));
   sio__sbuf_appends(&k->body, ",\"data\":");
-  sio__sbuf_append(&k->body, data, len);
+  if (put_emit_data(&k->body, p)) k->body.oom = 1; /* ask_send ends it with -ENOMEM */
   sio__sbuf_appendc(&k->body, '}');
   return ask_send(k);
 }
@@ -335,7 +358,9 @@ void sio__radapter_on_response(const sio__redis_message *m, void *user) {
     sio__rreq *q = sio__rreq_find(&r->reqs, t + res.request_id.off + 1, res.request_id.len - 2);
     ask *k = (ask *)q;
     if (q && q->type == RT(SERVER_SIDE_EMIT) && res.type == RT(SERVER_SIDE_EMIT)) {
-      if (res.value.type)
+      if (res.value.type && res.wire.bins.n) /* a msgpack answer: its Buffers as in JSON */
+        push_buffers(k, t, res.value, &res.wire.bins);
+      else if (res.value.type)
         push_slice(k, t, res.value, 0);
       else
         push_str(k, "null", 4);

@@ -62,15 +62,12 @@ static void deliver(sio__radapter *r, const sio__redis_bcast *b) {
   memset(&o, 0, sizeof o);
   o.flags = sio__radapter_flags_of(t, b->flags, NULL);
   int rc = opts_of(t, b->rooms, b->except, &sb, &sb2, &o);
-  size_t n = b->wire.bins.n;
-  const void **att = n ? sio__calloc(n, sizeof(*att)) : NULL;
-  size_t *att_len = n ? sio__calloc(n, sizeof(*att_len)) : NULL;
-  if (n && (!att || !att_len)) rc = -ENOMEM;
-  for (size_t i = 0; !rc && i < n; i++)
-    att[i] = b->wire.bins.v[i].data, att_len[i] = b->wire.bins.v[i].len;
+  const void **att;
+  size_t *att_len;
+  if (sio__mp_bins_arrays(&b->wire.bins, &att, &att_len)) rc = -ENOMEM;
   if (!rc)
     rc = sio_adapter_deliver(r->base.nsp, t + b->packet_data.off, b->packet_data.len, att, att_len,
-                             (unsigned)n, &o, NULL);
+                             (unsigned)b->wire.bins.n, &o, NULL);
   if (rc && rc != -ENOMEM) sio__debug("redis adapter: a broadcast was not delivered (%d)", rc);
   sio__free(att), sio__free(att_len);
   opts_free(&o, &sb, &sb2);
@@ -274,8 +271,12 @@ static void serve(sio__radapter *r, const sio__redis_req *q) {
     /* ours: done here already */
   } else if (q->type == RT(SERVER_SIDE_EMIT)) {
     sse_reply s = {r, rid};
-    sio_adapter_server_side_deliver(r->base.nsp, t + q->data.off, q->data.len,
-                                    rid ? sse_answer : NULL, &s);
+    const void **att;
+    size_t *att_len;
+    if (!sio__mp_bins_arrays(&q->wire.bins, &att, &att_len))
+      sio_adapter_server_side_deliver(r->base.nsp, t + q->data.off, q->data.len, att, att_len,
+                                      (unsigned)q->wire.bins.n, rid ? sse_answer : NULL, &s);
+    sio__free(att), sio__free(att_len);
   } else if (legacy_form) {
     legacy(r, q, rid);
   } else {

@@ -264,7 +264,7 @@ void sio__sadapter_on_response(sio__sadapter *s, const sio__cluster_msg *m) {
     if (m->type == T(BROADCAST_CLIENT_COUNT))
       sio__rackwait_client_count((sio__rackwait *)q, m->client_count);
     else
-      sio__rackwait_answer((sio__rackwait *)q, t, m->packet);
+      sio__rackwait_answer((sio__rackwait *)q, t, m->packet, &m->wire.bins);
     return;
   case T(FETCH_SOCKETS_RESPONSE):
     if (q->type != T(FETCH_SOCKETS) || m->sockets.type != SIO__JSON_ARRAY) return;
@@ -275,7 +275,10 @@ void sio__sadapter_on_response(sio__sadapter *s, const sio__cluster_msg *m) {
     break;
   case T(SERVER_SIDE_EMIT_RESPONSE):
     if (q->type != T(SERVER_SIDE_EMIT)) return;
-    if (m->packet.type)
+    if (m->packet.type && m->wire.bins.n) /* Buffers in the answer: as Buffer#toJSON */
+      sio__mp_json_buffers(&k->got, t + m->packet.off, m->packet.len, m->wire.bins.v,
+                           m->wire.bins.n);
+    else if (m->packet.type)
       sio__sbuf_append(&k->got, t + m->packet.off, m->packet.len);
     else
       sio__sbuf_appends(&k->got, "null");

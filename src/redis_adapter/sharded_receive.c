@@ -85,27 +85,26 @@ static void serve_count(size_t n, void *user) {
   send_back(v, &out);
 }
 
-static void serve_answer(const char *args_json, size_t len, void *user) {
+static void serve_answer(const char *args_json, size_t len, const void *const *att,
+                         const size_t *att_len, unsigned natt, void *user) {
   serving *v = user;
   sio__cluster_out out;
   sio__json_slice first;
   sio__json_iter it;
+  sio__mp_bins bins = {0};
   sio__sadapter_out_init(v->s, &out, SIO__CM_BROADCAST_ACK, NULL, NULL);
   sio__json_iter_init(&it, args_json, len);
   if (sio__json_iter_next(&it, &first)) out.json = args_json + first.off, out.json_len = first.len;
-  send_back(v, &out); /* only the first argument, as Node's adapter sends it */
+  /* only the first argument, as Node's adapter sends it (msgpack when it holds binaries) */
+  if (!sio__mp_bins_push_all(&bins, att, att_len, natt)) {
+    out.bins = bins.v, out.nbins = bins.n;
+    send_back(v, &out);
+  }
+  sio__mp_bins_free(&bins);
 }
 
 static int attachments(const sio__cluster_msg *m, const void ***att, size_t **att_len) {
-  size_t n = m->wire.bins.n;
-  *att = NULL, *att_len = NULL;
-  if (!n) return 0;
-  *att = sio__calloc(n, sizeof(**att));
-  *att_len = sio__calloc(n, sizeof(**att_len));
-  if (!*att || !*att_len) return -ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    (*att)[i] = m->wire.bins.v[i].data, (*att_len)[i] = m->wire.bins.v[i].len;
-  return 0;
+  return sio__mp_bins_arrays(&m->wire.bins, att, att_len);
 }
 
 static void broadcast(sio__sadapter *s, const sio__cluster_msg *m, sio_bcast_opts *o) {
@@ -175,8 +174,12 @@ static void server_side_emit(sio__sadapter *s, const sio__cluster_msg *m) {
   sse_reply r = {s, SIO__SBUF_INIT, 0};
   int ack = m->request_id.type == SIO__JSON_STRING;
   if (ack && ids_of(m, &r.ids, &r.rid_at)) ack = 0;
-  sio_adapter_server_side_deliver(s->base.nsp, t + m->packet.off, m->packet.len,
-                                  ack ? sse_answer : NULL, &r);
+  const void **att;
+  size_t *att_len;
+  if (!attachments(m, &att, &att_len)) /* Node's binary arguments, as msgpack bin */
+    sio_adapter_server_side_deliver(s->base.nsp, t + m->packet.off, m->packet.len, att, att_len,
+                                    (unsigned)m->wire.bins.n, ack ? sse_answer : NULL, &r);
+  sio__free(att), sio__free(att_len);
   sio__sbuf_free(&r.ids);
 }
 

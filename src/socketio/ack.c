@@ -171,12 +171,28 @@ static void collector_timeout(sio__timer *t) {
   collector_finish(c, SIO_ETIMEDOUT);
 }
 
+/* An answer passed on to the node that asked, its attachments with it. */
+static void collector_pass_on(sio__collector *c, const sio_args *args) {
+  enum { ON_STACK = 8 };
+  const void *stack_att[ON_STACK];
+  size_t stack_len[ON_STACK];
+  unsigned n = args->binary ? args->natt : 0;
+  const void **att = n > ON_STACK ? sio__calloc(n, sizeof(*att)) : stack_att;
+  size_t *att_len = n > ON_STACK ? sio__calloc(n, sizeof(*att_len)) : stack_len;
+  if (att && att_len) {
+    for (unsigned i = 0; i < n; i++) att[i] = args->att[i]->data, att_len[i] = args->att[i]->len;
+    c->fwd.answer(args->json, args->json_len, att, att_len, n, c->fwd.user);
+  } /* else out of memory: the answer is lost, as a client that left */
+  if (att != stack_att) sio__free(att);
+  if (att_len != stack_len) sio__free(att_len);
+}
+
 /* One answer; id: the socket's ("" for another node's). */
 static void collector_add(sio__collector *c, const char *id, const sio_args *args) {
   if (c->done) return;
   if (c->fwd.answer) {
     c->received++;
-    c->fwd.answer(args->json, args->json_len, c->fwd.user);
+    collector_pass_on(c, args);
     return;
   }
   if (c->received == c->cap) {
@@ -375,20 +391,29 @@ void sio_bcast_acks_fail(sio_bcast_acks *a, int status) {
   sio__collector_unref(c);
 }
 
-int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len) {
+int sio_bcast_acks_answer(sio_bcast_acks *a, const char *args_json, size_t len,
+                          const void *const *att, const size_t *att_len, unsigned natt) {
   sio__collector *c = a ? of_acks(a) : NULL;
-  if (!c || !args_json) return -EINVAL;
+  if (!c || !args_json || (natt && (!att || !att_len))) return -EINVAL;
   sio__json_slice arr;
   if (sio__json_validate(args_json, len, SIO__JSON_MAX_DEPTH, &arr) || arr.type != SIO__JSON_ARRAY)
     return -EINVAL;
   if (c->done) return 0; /* late: ignored, as Node does */
+  sio__buf **bufs = natt ? sio__calloc(natt, sizeof(*bufs)) : NULL;
+  int rc = natt && !bufs ? -ENOMEM : 0;
+  for (unsigned i = 0; !rc && i < natt; i++)
+    if (!(bufs[i] = sio__buf_from(att[i], att_len[i]))) rc = -ENOMEM;
   sio_args args;
-  int rc = sio__args_init(&args, args_json, len, 0, NULL, 0, 0, SIO__JSON_MAX_DEPTH);
-  if (rc) return rc;
-  c->refs++;
-  collector_add(c, "", &args);
-  sio__args_free(&args);
-  collector_check(c);
-  sio__collector_unref(c);
-  return 0;
+  if (!rc) rc = sio__args_init(&args, args_json, len, 0, bufs, natt, natt > 0, SIO__JSON_MAX_DEPTH);
+  if (!rc) {
+    c->refs++;
+    collector_add(c, "", &args); /* a kept answer takes its own references to the buffers */
+    sio__args_free(&args);
+    collector_check(c);
+    sio__collector_unref(c);
+  }
+  for (unsigned i = 0; i < natt; i++)
+    if (bufs[i]) sio__buf_unref(bufs[i]);
+  sio__free(bufs);
+  return rc;
 }

@@ -84,6 +84,37 @@ static int server_side_emit(sio_nsp *nsp, const char *event, const char *args_js
   return rc;
 }
 
+/* A sio_msg's event and arguments, encoded once as for a client, as the adapter's packet (the
+ * attachments come with it). Consumes m. */
+static int server_side_emit_msg(sio_nsp *nsp, sio_msg *m, uint32_t timeout_ms,
+                                sio_server_acks_fn fn, void *user) {
+  int rc = !m ? -ENOMEM : m->failed;
+  if (!rc && (!nsp || !m->event || reserved(m->event) || nsp->kind == SIO__NSP_PARENT))
+    rc = -EINVAL;
+  sio__out o;
+  if (!rc) rc = sio__out_build(&o, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, SIO__SIO_NO_ID);
+  sio_msg_free(m);
+  if (rc) return rc;
+  sio_packet p;
+  sio__packet_of_out(&p, nsp, &o);
+  rc = nsp->adapter->ops->server_side_emit(nsp->adapter, &p, timeout_ms, fn, user);
+  sio__out_release(&o);
+  return rc;
+}
+
+int sio_server_side_emit_msg(sio_nsp *nsp, sio_msg *m) {
+  return server_side_emit_msg(nsp, m, 0, NULL, NULL);
+}
+
+int sio_server_side_emit_ack_msg(sio_nsp *nsp, sio_msg *m, uint32_t timeout_ms,
+                                 sio_server_acks_fn fn, void *user) {
+  if (!fn) {
+    sio_msg_free(m);
+    return -EINVAL;
+  }
+  return server_side_emit_msg(nsp, m, timeout_ms, fn, user);
+}
+
 int sio_server_side_emit_raw(sio_nsp *nsp, const char *event, const char *args_json) {
   return server_side_emit(nsp, event, args_json, 0, NULL, NULL);
 }
@@ -116,6 +147,13 @@ int sio_server_ack_send_raw(sio_server_ack *ack, const char *json) {
   return 0;
 }
 
+/* The buffers made for a remote packet's attachments (some may be NULL), and their array. */
+static void release_bufs(sio__buf **bufs, unsigned n) {
+  for (unsigned i = 0; bufs && i < n; i++)
+    if (bufs[i]) sio__buf_unref(bufs[i]);
+  sio__free(bufs);
+}
+
 /* The event name (unescaped) of a validated ["event",...] text, into name. */
 static int event_name(const sio_args *a, sio__sbuf *name) {
   if (a->n == 0 || a->v[0].type != SIO__JSON_STRING) return -EINVAL;
@@ -124,14 +162,22 @@ static int event_name(const sio_args *a, sio__sbuf *name) {
 }
 
 int sio_adapter_server_side_deliver(sio_nsp *nsp, const char *data, size_t len,
+                                    const void *const *att, const size_t *att_len, unsigned natt,
                                     sio_server_reply_fn reply, void *user) {
   sio__json_slice arr;
-  if (!nsp || !data || sio__json_validate(data, len, SIO__JSON_MAX_DEPTH, &arr) ||
-      arr.type != SIO__JSON_ARRAY)
+  if (!nsp || !data || (natt && (!att || !att_len)) ||
+      sio__json_validate(data, len, SIO__JSON_MAX_DEPTH, &arr) || arr.type != SIO__JSON_ARRAY)
     return -EINVAL;
+  sio__buf **bufs = natt ? sio__calloc(natt, sizeof(*bufs)) : NULL;
+  int rc = natt && !bufs ? -ENOMEM : 0;
+  for (unsigned i = 0; !rc && i < natt; i++)
+    if (!(bufs[i] = sio__buf_from(att[i], att_len[i]))) rc = -ENOMEM;
   sio_args args;
-  int rc = sio__args_init(&args, data, len, 1, NULL, 0, 0, SIO__JSON_MAX_DEPTH);
-  if (rc) return rc;
+  if (!rc) rc = sio__args_init(&args, data, len, 1, bufs, natt, natt > 0, SIO__JSON_MAX_DEPTH);
+  if (rc) {
+    release_bufs(bufs, natt);
+    return rc;
+  }
   sio__sbuf name = SIO__SBUF_INIT;
   rc = event_name(&args, &name);
   sio_server_ack ack = {reply, user, 0};
@@ -144,6 +190,7 @@ int sio_adapter_server_side_deliver(sio_nsp *nsp, const char *data, size_t len,
   sio__nsp_unref(nsp);
   sio__sbuf_free(&name);
   sio__args_free(&args);
+  release_bufs(bufs, natt);
   return rc;
 }
 
@@ -205,8 +252,6 @@ int sio_adapter_deliver(sio_nsp *nsp, const char *data, size_t len, const void *
   sio_msg_free(&m);
   sio__args_free(&args);
   sio__sbuf_free(&name);
-  for (unsigned i = 0; i < natt; i++)
-    if (bufs[i]) sio__buf_unref(bufs[i]);
-  sio__free(bufs);
+  release_bufs(bufs, natt);
   return rc;
 }

@@ -35,6 +35,14 @@ before(async () => { if (!noRedis) redis = await startRedis(); });
 after(async () => { if (redis) await redis.stop(); });
 
 let seq = 0;
+const BYTES = [0, 1, 2, 254, 255, 10, 13];
+
+/** The bytes of a binary value (a Buffer or an ArrayBuffer), or a message saying it is none. */
+function bytesOf(v) {
+  if (v instanceof ArrayBuffer) return [...new Uint8Array(v)];
+  if (ArrayBuffer.isView(v)) return [...new Uint8Array(v.buffer, v.byteOffset, v.byteLength)];
+  return `not binary: ${JSON.stringify(v)}`;
+}
 const unique = (what) => `${what}-${++seq}`;
 
 /** Waits for the marker broadcast from `sender` on `receiver`. */
@@ -165,6 +173,26 @@ function matrix(mode) {
           B2.disconnect();
         });
 
+        test('broadcast with acks: binary answers arrive as bytes', async () => {
+          // Node's BROADCAST_ACK carries the client's first ack argument as msgpack, a Buffer
+          // as bin: top level or inside an object, both must come back binary
+          const room = unique('binacks');
+          const B2 = await cluster.client(dir.to, { name: 'B2' });
+          await call(B, 'join', { rooms: [room] });
+          await call(B2, 'join', { rooms: [room] });
+          B.once('ask-bin', (cb) => cb(Buffer.from(BYTES)));
+          B2.once('ask-bin', (cb) => cb({ who: 'B2', b: Buffer.from(BYTES.slice(2)) }));
+          const out = await call(A, 'do-broadcast-ack', { to: [room], event: 'ask-bin', timeout: budget(3000) });
+          assert.equal(out.error, null);
+          assert.equal(out.responses.length, 2, JSON.stringify(out));
+          const top = out.responses.find((r) => !(r && r.who));
+          const nested = out.responses.find((r) => r && r.who === 'B2');
+          assert.deepEqual(bytesOf(top), BYTES);
+          assert.ok(nested, `no answer of B2: ${JSON.stringify(out.responses)}`);
+          assert.deepEqual(bytesOf(nested.b), BYTES.slice(2));
+          B2.disconnect();
+        });
+
         test('fetchSockets describes the other server\'s sockets: id, handshake, rooms, data', async () => {
           const room = unique('fetch');
           await call(B, 'join', { rooms: [room] });
@@ -247,6 +275,25 @@ function matrix(mode) {
           const servers = out.responses.map((r) => r.server).sort();
           assert.deepEqual(servers, ids.filter((id) => id !== dir.from).sort());
           for (const r of out.responses) assert.deepEqual(r.args, ['q']);
+        });
+
+        test('serverSideEmit with binary arguments, without and with acks', async () => {
+          // Node's classic adapter sends serverSideEmit as JSON (a Buffer as Buffer#toJSON
+          // writes it), the sharded one as msgpack (a Buffer as bin: a Buffer again)
+          const bin = mode.sharded ? { bin: BYTES } : { type: 'Buffer', data: BYTES };
+          await call(B, 'get-ss-log');
+          await call(A, 'do-ss-emit', { event: 'ss-note', args: ['b', { n: 2 }], bin: BYTES });
+          await eventually(async () => {
+            const log = await call(B, 'get-ss-log');
+            if (!log.length) return 'empty';
+            assert.deepEqual(log, [{ event: 'ss-note', args: ['b', { n: 2 }, bin] }]);
+            return true;
+          }, budget(3000), 'the binary server-side event');
+          const out = await call(A, 'do-ss-emit', { event: 'ss-ask', args: ['q'], bin: BYTES, ack: true });
+          assert.equal(out.error, null);
+          const servers = out.responses.map((r) => r.server).sort();
+          assert.deepEqual(servers, ids.filter((id) => id !== dir.from).sort());
+          for (const r of out.responses) assert.deepEqual(r.args, ['q', bin]);
         });
 
         test('serverCount counts every server', async () => {

@@ -14,22 +14,25 @@
 //                                   nsp.to(..).except(..)[.volatile][.compress(c)][.local]
 //                                   .emit(event, ...args[, Buffer(bin)]) -> true
 //   do-broadcast-ack {to, except, timeout, event, args}
-//                                   -> {error: message or null, responses}
+//                                   -> {error: message or null, responses} (a binary answer
+//                                   goes back as binary)
 //   do-fetch {to, except}           -> [{id, handshake, rooms, data}] sorted by id
 //   do-remote {id, op, event, args, rooms, close}
 //                                   fetchSockets(), then emit/join/leave/disconnect on
 //                                   the socket with that id -> {found}
 //   do-join / do-leave {to, except, rooms}   socketsJoin / socketsLeave -> true
 //   do-disconnect {to, except, close}        disconnectSockets(close) -> true
-//   do-ss-emit {event, args, ack}   serverSideEmit; with ack (the adapter's requestsTimeout)
-//                                   -> {error, responses}
+//   do-ss-emit {event, args, bin, ack}
+//                                   serverSideEmit(event, ...args[, Buffer(bin)]); with ack
+//                                   (the adapter's requestsTimeout) -> {error, responses}
 //   get-ss-log                      -> the server-side events received since the last call
 //   do-count                        -> serverCount()
 //   do-rooms                        -> allRooms() sorted (classic), or {error}
 //   do-burst {to, event, count}     count broadcasts of {from: server, seq} -> true
 //
 // Server-side events: "ss-note" is recorded; "ss-ask" is recorded and answered with
-// {server, args}. Each socket's data is {server, name: auth.name}.
+// {server, args}; in both a Buffer argument shows as {bin: [bytes...]}. Each socket's data is
+// {server, name: auth.name}.
 //
 // Usage: node cluster-server.mjs --port N --redis URL [--sharded] [--key K]
 //        [--subscription-mode M] [--id NAME] [--requests-timeout MS]
@@ -102,6 +105,16 @@ function select(nsp, { to, except } = {}) {
 const sorted = (a) => [...a].sort();
 const describe = (s) => ({ id: s.id, handshake: s.handshake, rooms: sorted(s.rooms), data: s.data });
 const ssLogs = new WeakMap();
+
+/** A server-side event's arguments as the logs show them: each Buffer as {bin: [bytes]}. */
+function describeArgs(v) {
+  if (Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+    return { bin: [...new Uint8Array(v.buffer ? v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength) : v)] };
+  }
+  if (Array.isArray(v)) return v.map(describeArgs);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, describeArgs(x)]));
+  return v;
+}
 const wired = new WeakSet();
 
 /** Server-side event handlers, once per namespace (dynamic ones are made on first use). */
@@ -109,11 +122,11 @@ function wireNamespace(nsp) {
   if (wired.has(nsp)) return;
   wired.add(nsp);
   ssLogs.set(nsp, []);
-  nsp.on('ss-note', (...args) => { ssLogs.get(nsp).push({ event: 'ss-note', args }); });
+  nsp.on('ss-note', (...args) => { ssLogs.get(nsp).push({ event: 'ss-note', args: describeArgs(args) }); });
   nsp.on('ss-ask', (...args) => {
     const cb = args.pop();
-    ssLogs.get(nsp).push({ event: 'ss-ask', args });
-    cb({ server: opts.id, args });
+    ssLogs.get(nsp).push({ event: 'ss-ask', args: describeArgs(args) });
+    cb({ server: opts.id, args: describeArgs(args) });
   });
 }
 
@@ -156,9 +169,11 @@ const handlers = {
   'do-leave': (s, a) => { select(s.nsp, a).socketsLeave(a.rooms); return true; },
   'do-disconnect': (s, a) => { select(s.nsp, a).disconnectSockets(!!a.close); return true; },
   'do-ss-emit': (s, a) => {
-    if (!a.ack) { s.nsp.serverSideEmit(a.event, ...(a.args || [])); return true; }
+    const args = a.args || [];
+    if (a.bin) args.push(Buffer.from(a.bin));
+    if (!a.ack) { s.nsp.serverSideEmit(a.event, ...args); return true; }
     return new Promise((resolve) => {
-      s.nsp.serverSideEmit(a.event, ...(a.args || []), (err, responses) => {
+      s.nsp.serverSideEmit(a.event, ...args, (err, responses) => {
         resolve({ error: err ? err.message : null, responses });
       });
     });

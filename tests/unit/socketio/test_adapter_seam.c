@@ -121,7 +121,13 @@ static int rec_sse(sio_adapter *a, const sio_packet *p, uint32_t timeout_ms, sio
                    void *user) {
   size_t len;
   const char *data = sio_packet_data(p, &len);
-  logf_((rec_adapter *)a, "server_side_emit(%.*s,%s);", (int)len, data, fn ? "ack" : "-");
+  logf_((rec_adapter *)a, "server_side_emit(%.*s,%s", (int)len, data, fn ? "ack" : "-");
+  for (unsigned i = 0; i < sio_packet_attachments(p); i++) {
+    size_t n;
+    const unsigned char *b = sio_packet_attachment(p, i, &n);
+    logf_((rec_adapter *)a, ",bin%u=%zu:%u", i, n, n ? b[n - 1] : 0);
+  }
+  logf_((rec_adapter *)a, ");");
   const char *answers[] = {"\"pong-b\"", "\"pong-c\""};
   if (fn) fn(0, answers, 2, user);
   return 0;
@@ -205,6 +211,8 @@ typedef struct state {
   char reply[64];
   size_t acks_count;
   char acks_first[64], acks_second[64];
+  size_t acks_first_bin; /* bytes of the remote answer's binary argument */
+  int server_bin_calls;  /* server-side events whose second argument was binary */
   int app_closed;
 } state;
 
@@ -256,6 +264,14 @@ static void on_describe(int status, const sio_remote_socket *v, size_t n, void *
 static void on_server_hello(sio_nsp *nsp, const sio_args *a, sio_server_ack *ack, void *user) {
   assert_ptr_equal(nsp, st.main);
   assert_string_equal(sio_args_str(a, 0, NULL), "x");
+  const void *bin;
+  size_t bin_len;
+  if (sio_args_count(a) > 1) { /* the binary one */
+    assert_int_equal(sio_args_bin(a, 1, &bin, &bin_len), 0);
+    assert_memory_equal(bin, "\x01\x02\x03", 3);
+    assert_int_equal(bin_len, 3);
+    st.server_bin_calls++;
+  }
   st.server_event_calls++;
   if (ack) {
     assert_int_equal(sio_server_ack_send_raw(ack, "\"hi\""), 0);
@@ -274,6 +290,9 @@ static void on_acks(int status, const sio_acks *acks, void *user) {
   const char *a1 = sio_args_json_all(sio_acks_args(acks, 1), &l1);
   snprintf(st.acks_first, sizeof st.acks_first, "%.*s", (int)l0, a0);
   snprintf(st.acks_second, sizeof st.acks_second, "%.*s", (int)l1, a1);
+  const void *bin;
+  if (sio_args_bin(sio_acks_args(acks, 0), 0, &bin, &st.acks_first_bin) == 0)
+    assert_memory_equal(bin, "\x07\x08", 2);
   st.acks_calls++;
 }
 
@@ -283,7 +302,8 @@ static size_t remote_count = 99;
 static void on_remote_count(size_t n, void *user) {
   remote_count = n;
 }
-static void on_remote_answer(const char *json, size_t len, void *user) {
+static void on_remote_answer(const char *json, size_t len, const void *const *att,
+                             const size_t *att_len, unsigned natt, void *user) {
   fail(); /* nobody was selected */
 }
 
@@ -298,6 +318,13 @@ static void cluster_calls(void) {
   assert_int_equal(sio_server_count(st.main, on_count, NULL), 0);
   assert_int_equal(sio_server_side_emit_raw(st.main, "note", "[1,{\"a\" : 2}]"), 0);
   assert_int_equal(sio_server_side_emit_ack_raw(st.main, "ping", NULL, 1000, on_sse_acks, NULL), 0);
+  sio_msg *sm = sio_msg_new("bin");
+  assert_int_equal(sio_msg_bin(sm, "\x05\x06", 2), 0);
+  assert_int_equal(sio_server_side_emit_msg(st.main, sm), 0);
+  assert_int_equal(
+      sio_server_side_emit_ack_msg(st.main, sio_msg_new("ping"), 1000, on_sse_acks, NULL), 0);
+  assert_int_equal(sio_server_side_emit_msg(st.main, sio_msg_new("disconnect")), -EINVAL);
+  assert_int_equal(sio_server_side_emit_ack_msg(st.main, sio_msg_new("x"), 0, NULL, NULL), -EINVAL);
   assert_int_equal(sio_server_side_emit_raw(st.main, "disconnect", NULL), -EINVAL);
   assert_int_equal(sio_fetch_remote_sockets(sio_in(st.io, "lobby"), on_remote, NULL), 0);
   assert_int_equal(sio_nsp_all_rooms(st.main, on_rooms, NULL), 0);
@@ -305,6 +332,8 @@ static void cluster_calls(void) {
   assert_null(strstr(r->log, "del_sockets"));
   assert_non_null(strstr(r->log, "server_side_emit([\"note\",1,{\"a\":2}],-);"));
   assert_non_null(strstr(r->log, "server_side_emit([\"ping\"],ack);"));
+  assert_non_null(
+      strstr(r->log, "server_side_emit([\"bin\",{\"_placeholder\":true,\"num\":0}],-,bin0=2:6);"));
   assert_non_null(strstr(r->log, "fetch_sockets;"));
   /* the calls an adapter makes for messages from other nodes */
   sio_bcast_opts in_r2 = {r2, 1, NULL, 0, 0, 0};
@@ -327,21 +356,39 @@ static void cluster_calls(void) {
   assert_int_equal(sio_adapter_describe_sockets(st.main, &in_r2, on_describe, NULL), 0);
   assert_int_equal(sio_nsp_on_server_side(st.main, "hello", on_server_hello, NULL), 0);
   const char *hello = "[\"hello\",\"x\"]";
-  assert_int_equal(sio_adapter_server_side_deliver(st.main, hello, strlen(hello), on_reply, NULL),
+  assert_int_equal(
+      sio_adapter_server_side_deliver(st.main, hello, strlen(hello), NULL, NULL, 0, on_reply, NULL),
+      0);
+  assert_int_equal(
+      sio_adapter_server_side_deliver(st.main, hello, strlen(hello), NULL, NULL, 0, NULL, NULL), 0);
+  const char *hello_bin = "[\"hello\",\"x\",{\"_placeholder\":true,\"num\":0}]";
+  assert_int_equal(sio_adapter_server_side_deliver(st.main, hello_bin, strlen(hello_bin), att,
+                                                   att_len, 1, NULL, NULL),
                    0);
-  assert_int_equal(sio_adapter_server_side_deliver(st.main, hello, strlen(hello), NULL, NULL), 0);
-  assert_int_equal(st.server_event_calls, 2);
+  assert_int_equal(st.server_bin_calls, 1);
+  assert_int_equal(sio_adapter_server_side_deliver(st.main, hello_bin, strlen(hello_bin), NULL,
+                                                   att_len, 1, NULL, NULL),
+                   -EINVAL);
+  assert_int_equal(st.server_event_calls, 3);
   assert_int_equal(st.replies, 1);
   assert_string_equal(st.reply, "\"hi\"");
-  assert_int_equal(sio_adapter_server_side_deliver(st.main, "[1]", 3, NULL, NULL), -EINVAL);
+  assert_int_equal(sio_adapter_server_side_deliver(st.main, "[1]", 3, NULL, NULL, 0, NULL, NULL),
+                   -EINVAL);
   /* a broadcast with acks: the local client answers, the "other server" too */
   sio_msg *m = sio_msg_new("ask");
   assert_int_equal(sio_msg_acks(m, on_acks, NULL, 2000), 0);
   assert_int_equal(sio_emit_msg(sio_to(st.io, "r1"), m), 0);
   assert_non_null(r->acks);
   sio_bcast_acks_client_count(r->acks, 1);
-  assert_int_equal(sio_bcast_acks_answer(r->acks, "[\"from-c\"]", 10), 0);
-  assert_int_equal(sio_bcast_acks_answer(r->acks, "[oops", 5), -EINVAL);
+  const char answer_bin[2] = {7, 8};
+  const void *answer_att[] = {answer_bin};
+  size_t answer_len[] = {2};
+  const char *answer = "[{\"_placeholder\":true,\"num\":0}]";
+  assert_int_equal(sio_bcast_acks_answer(r->acks, "[oops", 5, NULL, NULL, 0), -EINVAL);
+  assert_int_equal(sio_bcast_acks_answer(r->acks, answer, strlen(answer), NULL, answer_len, 1),
+                   -EINVAL);
+  assert_int_equal(
+      sio_bcast_acks_answer(r->acks, answer, strlen(answer), answer_att, answer_len, 1), 0);
 }
 
 static void app_closed(sio_app *app, void *u) {
@@ -435,13 +482,14 @@ static void test_seam(void **state_) {
   for (int i = 0; i < 4000 && !st.app_closed; i++) uv_run(&st.loop, UV_RUN_ONCE);
   assert_int_equal(st.step, 6);
   assert_int_equal(st.count_calls, 1);
-  assert_int_equal(st.sse_calls, 1);
+  assert_int_equal(st.sse_calls, 2);
   assert_int_equal(st.remote_calls, 1);
   assert_int_equal(st.rooms_calls, 1);
   assert_int_equal(st.describe_calls, 1);
   assert_int_equal(st.acks_calls, 1);
   assert_int_equal(st.acks_count, 2);
-  assert_string_equal(st.acks_first, "[\"from-c\"]");
+  assert_string_equal(st.acks_first, "[{\"_placeholder\":true,\"num\":0}]");
+  assert_int_equal(st.acks_first_bin, 2); /* the other server's client answered binary */
   assert_string_equal(st.acks_second, "[\"from-local\"]");
   if (!uv_is_closing((uv_handle_t *)&st.client)) uv_close((uv_handle_t *)&st.client, client_closed);
   sio_app_free(st.app);
