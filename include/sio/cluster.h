@@ -23,7 +23,8 @@ extern "C" {
 
 typedef void (*sio_count_fn)(int status, size_t n, void *user);
 typedef void (*sio_names_fn)(int status, const char *const *names, size_t n, void *user);
-/* answers: one per other server, each its first ack argument as JSON text. */
+/* answers: one per other server, each its first ack argument as JSON text (a binary in it as
+ * Buffer#toJSON writes it). */
 typedef void (*sio_server_acks_fn)(int status, const char *const *answers, size_t n, void *user);
 /* nsp.serverSideEmit(event, ...args): to the other servers' sio_nsp_on_server_side handlers
  * (not to clients, not to this server). args_json: the arguments as a JSON array text (NULL:
@@ -40,7 +41,8 @@ SIO_EXTERN int sio_server_side_emit_msg(sio_nsp *nsp, sio_msg *m);
 SIO_EXTERN int sio_server_side_emit_ack_msg(sio_nsp *nsp, sio_msg *m, uint32_t timeout_ms,
                                             sio_server_acks_fn fn, void *user);
 /* nsp.on(event) for server-side emits from other servers. ack is NULL unless the sender
- * wants an answer; answer it during the handler (sio_server_ack_send_raw), later it is gone. */
+ * wants an answer; answer it during the handler (sio_server_ack_send_raw), later it is gone.
+ * A binary argument sent as msgpack bin (the sharded adapter) is binary in args. */
 typedef struct sio_server_ack sio_server_ack;
 typedef void (*sio_server_event_fn)(sio_nsp *nsp, const sio_args *args, sio_server_ack *ack,
                                     void *user);

@@ -212,6 +212,38 @@ static void test_binaries_and_extensions(void **state) {
   }
 }
 
+/* The classic adapter's JSON messages: a Buffer as Buffer#toJSON; the seam's arrays. */
+static void test_json_buffers(void **state) {
+  const unsigned char a[] = {0, 255}, b[] = {7};
+  sio__mp_bin bins[] = {{a, 2}, {b, 1}};
+  const char *in = "[\"ev\",{\"_placeholder\":true,\"num\":1},{\"k\":{\"_placeholder\":true,"
+                   "\"num\":0},\"n\":1.50}]";
+  sio__sbuf out = SIO__SBUF_INIT;
+  assert_int_equal(sio__mp_json_buffers(&out, in, strlen(in), bins, 2), 0);
+  sio__sbuf_appendc(&out, '\0');
+  assert_string_equal(out.data, "[\"ev\",{\"type\":\"Buffer\",\"data\":[7]},{\"k\":{\"type\":"
+                                "\"Buffer\",\"data\":[0,255]},\"n\":1.5}]");
+  sio__sbuf_reset(&out);
+  const char *missing = "[{\"_placeholder\":true,\"num\":2}]";
+  assert_int_equal(sio__mp_json_buffers(&out, missing, strlen(missing), bins, 2), -EINVAL);
+  assert_int_equal(sio__mp_json_buffers(&out, "[1,", 3, bins, 2), -EINVAL);
+  sio__sbuf_free(&out);
+  sio__mp_bins list = {0};
+  const void *att[] = {a, b};
+  const size_t att_len[] = {2, 1};
+  assert_int_equal(sio__mp_bins_push_all(&list, att, att_len, 2), 0);
+  const void **v;
+  size_t *len;
+  assert_int_equal(sio__mp_bins_arrays(&list, &v, &len), 0);
+  assert_ptr_equal(v[1], b);
+  assert_int_equal(len[0], 2);
+  sio__free(v), sio__free(len);
+  sio__mp_bins_free(&list);
+  assert_int_equal(sio__mp_bins_arrays(&list, &v, &len), 0);
+  assert_null(v);
+  assert_null(len);
+}
+
 static void test_round_trips(void **state) {
   const char *texts[] = {
       "[\"ev\",1,{\"a\":[true]}]",
@@ -266,6 +298,7 @@ int main(void) {
       cmocka_unit_test(test_strings),
       cmocka_unit_test(test_object_order),
       cmocka_unit_test(test_binaries_and_extensions),
+      cmocka_unit_test(test_json_buffers),
       cmocka_unit_test(test_round_trips),
       cmocka_unit_test(test_alloc_failures),
   };
