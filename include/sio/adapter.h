@@ -15,6 +15,8 @@
  *   addSockets / delSockets / disconnect...  add_sockets / del_sockets / disconnect_sockets
  *   serverSideEmit (with or without ack)     server_side_emit
  *   serverCount / allRooms (redis adapter)   server_count / all_rooms
+ *   persistSession / restoreSession          persist_session / restore_session, last_offset
+ *   (SessionAwareAdapter: offsets)           SIO_BC_STORE, sio_packet_set_offset
  *
  * Division of work: the namespace encodes a broadcast ONCE and sends that one buffer to every
  * local recipient the adapter's select/broadcast hands back (fn once per recipient); a
@@ -75,6 +77,9 @@ enum {
   SIO_BC_COMPRESS = 2, /* the packet may be compressed (socket.compress(true), the default) */
   SIO_BC_LOCAL = 4,    /* this node only: do not forward (io.local) */
   SIO_BC_ACK = 8,      /* the sender expects an answer per recipient */
+  SIO_BC_STORE = 16,   /* connection state recovery: keep the packet for replay, give it an
+                          offset (sio_packet_set_offset); set only for an adapter that
+                          implements restore_session, on an EVENT without ack, not volatile */
 };
 
 /* BroadcastOptions: {rooms, except, flags}. No rooms: every socket of the namespace. */
@@ -117,6 +122,47 @@ SIO_EXTERN void sio_bcast_acks_release(sio_bcast_acks *a);
  * out of reach: SIO_ECLOSED): the callback gets status and the answers so far. A no-op once
  * it ended; call it after the broadcast call returned. */
 SIO_EXTERN void sio_bcast_acks_fail(sio_bcast_acks *a, int status);
+
+/* --- connection state recovery (sio/recovery.h) ---------------------------------------------
+ * Offsets. A packet broadcast with SIO_BC_STORE gets an offset: a string chosen by the adapter,
+ * sent as the packet's last argument, that the client sends back when it reconnects. A
+ * synchronous adapter (in-memory) stores the packet, then calls sio_packet_set_offset(p, …)
+ * during ops.broadcast BEFORE the first fn call: every local recipient then gets the packet
+ * with the offset appended. An asynchronous one (Redis Streams: the offset is the XADD entry
+ * id, known once Redis answers) calls no fn during broadcast and delivers to the local
+ * recipients later through sio_adapter_deliver, with a data array that already ends with the
+ * offset. The offset is at most 63 bytes, printable ASCII without '"' or '\'. 0 or -EINVAL. */
+SIO_EXTERN int sio_packet_set_offset(const sio_packet *p, const char *offset, size_t len);
+
+/* A session as it is persisted at disconnect and handed back by a restore. Everything is
+ * borrowed for the duration of the call (copy what you keep). */
+typedef struct sio_session {
+  const char *pid;          /* the private session id (sent in the CONNECT reply) */
+  const char *sid;          /* the socket id, reused on recovery */
+  const char *const *rooms; /* the rooms the socket was in, its own room (sid) not included */
+  size_t nrooms;
+  const char *data_json; /* socket.data (sio_socket_data_json: "{}" when unset) */
+  /* The socket's position: ops.last_offset when the socket first connected (kept across
+   * recoveries). A client that has no offset of its own (it never got an event) resumes from
+   * there. NULL or "" when the adapter had none. */
+  const char *offset;
+} sio_session;
+
+/* A packet the client missed, as a restore gives it: the data array (["event",args…,offset])
+ * with the offset already last, placeholders for the binary attachments. */
+typedef struct sio_missed_packet {
+  const char *data;
+  size_t len;
+  const void *const *att;
+  const size_t *att_len;
+  unsigned natt;
+} sio_missed_packet;
+
+/* The answer of ops.restore_session: status 0 with the session and the packets it missed
+ * (in order, those its rooms select), or a negative code (SIO_ENOTFOUND: no such session, it
+ * expired, the offset is unknown or a packet after it is no longer kept) and nothing else. */
+typedef void (*sio_restore_fn)(int status, const sio_session *s, const sio_missed_packet *pk,
+                               size_t n, void *user);
 
 typedef void (*sio_member_fn)(sio_member *m, void *ctx);
 /* Called for each room name; return non-zero to stop. */
@@ -168,6 +214,18 @@ typedef struct sio_adapter_ops {
    * the loop running, so that uv_run returns once the app is closed. The adapter keeps working
    * until destroy. Called once or more per adapter. */
   void (*shutdown)(sio_adapter *a);
+  /* --- connection state recovery (optional: an adapter that leaves restore_session NULL
+   * does not support it, and recovery stays off for its namespace, as in Node) --- */
+  /* Keeps s (copied) for max_disconnection_duration_ms (a->recovery). 0 or a negative code. */
+  int (*persist_session)(sio_adapter *a, const sio_session *s);
+  /* The session pid, with offset the client's last offset (NULL when it sent none): fn
+   * exactly once, now or later (asynchronous store). A session is restored once: it is
+   * consumed by a successful restore. Returns 0, or a negative code without calling fn. */
+  int (*restore_session)(sio_adapter *a, const char *pid, const char *offset, sio_restore_fn fn,
+                         void *user);
+  /* The offset of the newest packet stored, as text in buf (cap bytes, NUL-terminated; "" when
+   * none yet): where a socket connecting now starts (sio_session.offset). 0 or -ENOBUFS. */
+  int (*last_offset)(sio_adapter *a, char *buf, size_t cap);
 } sio_adapter_ops;
 
 /* What every adapter starts with (an adapter's struct embeds it first). */
@@ -178,6 +236,9 @@ struct sio_adapter {
    * needs no room object: a room name that is a member's id selects that member (the
    * in-memory adapter's own flag; Socket.IO joins each socket to its id at connection). */
   sio_member *(*lookup)(sio_nsp *nsp, const char *id);
+  /* Set by the namespace: the server's recovery options (sio/recovery.h; read them at each
+   * use, they may change; `enabled` 0: off), or NULL (an adapter made outside sio). */
+  const struct sio_recovery_opts *recovery;
 };
 
 /* The in-memory adapter (the default): rooms and selection of this node, nothing remote. */

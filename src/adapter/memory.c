@@ -11,13 +11,20 @@
  *
  * Selection marks members with a generation number: members of the except rooms get the mark
  * first, then every unmarked member of the target rooms is marked and collected. So each
- * recipient is collected once whatever the number of rooms it shares, with no temporary set. */
+ * recipient is collected once whatever the number of rooms it shares, with no temporary set.
+ *
+ * Connection state recovery (when the server enables it: base.recovery): the packets broadcast
+ * with SIO_BC_STORE and the sessions of dropped sockets live in a session store
+ * (session_store.c), made at first use. */
 #include <errno.h>
 #include <string.h>
+#include <uv.h>
 
+#include "adapter/session_store.h"
 #include "core/alloc.h"
 #include "core/map.h"
 #include "sio/adapter.h"
+#include "sio/recovery.h"
 
 typedef struct room room_t;
 
@@ -52,6 +59,7 @@ typedef struct mem_adapter {
   sio_member **scratch; /* reused selection array (when not in use) */
   size_t scratch_cap;
   int scratch_busy;
+  sio__sstore *store; /* connection state recovery, made at first use */
 } mem_adapter;
 
 static int grow(void **arr, uint32_t *cap, size_t need, size_t elem) {
@@ -335,14 +343,64 @@ static void mem_destroy(sio_adapter *base) {
   sio__map_free(&a->rooms);
   sio__free(a->all);
   sio__free(a->scratch);
+  sio__sstore_free(a->store);
   sio__free(a);
 }
 
-/* One node: a broadcast is a local selection, with no remote answer to wait for. */
+/* --- connection state recovery ------------------------------------------------------------ */
+
+static uint64_t now_ms(void) {
+  return uv_hrtime() / 1000000;
+}
+
+/* The store and its limits, or NULL when recovery is off (or out of memory). */
+static sio__sstore *store_of(mem_adapter *a, sio__sstore_limits *l) {
+  const sio_recovery_opts *r = a->base.recovery;
+  if (!r || !r->enabled) return NULL;
+  l->window_ms = r->max_disconnection_duration_ms;
+  l->max_packets = r->max_packets;
+  l->max_sessions = r->max_sessions;
+  if (!a->store) a->store = sio__sstore_new(a->base.nsp ? sio_nsp_name(a->base.nsp) : NULL);
+  return a->store;
+}
+
+static int mem_persist_session(sio_adapter *base, const sio_session *s) {
+  sio__sstore_limits l;
+  sio__sstore *st = store_of((mem_adapter *)base, &l);
+  return st ? sio__sstore_persist(st, &l, now_ms(), s) : SIO_ENOTFOUND;
+}
+
+static int mem_restore_session(sio_adapter *base, const char *pid, const char *offset,
+                               sio_restore_fn fn, void *user) {
+  sio__sstore_limits l;
+  sio__sstore *st = store_of((mem_adapter *)base, &l);
+  return st ? sio__sstore_restore(st, &l, now_ms(), pid, offset, fn, user) : SIO_ENOTFOUND;
+}
+
+static int mem_last_offset(sio_adapter *base, char *buf, size_t cap) {
+  sio__sstore_limits l;
+  sio__sstore *st = store_of((mem_adapter *)base, &l);
+  char off[SIO__SSTORE_OFFSET_MAX] = "";
+  if (st) {
+    sio__sstore_sweep(st, &l, now_ms());
+    sio__sstore_last(st, off);
+  }
+  size_t n = strlen(off);
+  if (n + 1 > cap) return -ENOBUFS;
+  memcpy(buf, off, n + 1);
+  return 0;
+}
+
+/* One node: a broadcast is a local selection, with no remote answer to wait for; a packet to
+ * keep for recovery is stored first, so that every recipient gets it with its offset. */
 static long mem_broadcast(sio_adapter *base, const sio_packet *p, const sio_bcast_opts *o,
                           sio_member_fn fn, void *ctx, sio_bcast_acks *acks) {
-  (void)p;
   (void)acks;
+  sio__sstore_limits l;
+  sio__sstore *st = o->flags & SIO_BC_STORE ? store_of((mem_adapter *)base, &l) : NULL;
+  char off[SIO__SSTORE_OFFSET_MAX];
+  if (st && sio__sstore_add(st, &l, now_ms(), p, o, off) == 0)
+    sio_packet_set_offset(p, off, strlen(off));
   return mem_select(base, o, fn, ctx);
 }
 
@@ -445,6 +503,9 @@ static const sio_adapter_ops mem_ops = {
     .server_side_emit = mem_server_side_emit,
     .server_count = mem_server_count,
     .all_rooms = mem_all_rooms,
+    .persist_session = mem_persist_session,
+    .restore_session = mem_restore_session,
+    .last_offset = mem_last_offset,
 };
 
 sio_adapter *sio_memory_adapter_new(sio_nsp *nsp, void *arg) {

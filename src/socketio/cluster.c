@@ -23,6 +23,18 @@ void sio__packet_of_out(sio_packet *p, const sio_nsp *nsp, const sio__out *o) {
   p->data = o->text.b->data + o->data_off;
   p->len = o->text.b->len - o->data_off;
   p->out = o;
+  p->offset = NULL;
+}
+
+int sio_packet_set_offset(const sio_packet *p, const char *offset, size_t len) {
+  if (!p || !offset || !p->offset || !len || len >= sizeof p->offset->text) return -EINVAL;
+  for (size_t i = 0; i < len; i++)
+    if (offset[i] < 0x20 || offset[i] > 0x7e || offset[i] == '"' || offset[i] == '\\')
+      return -EINVAL;
+  memcpy(p->offset->text, offset, len);
+  p->offset->text[len] = '\0';
+  p->offset->len = len;
+  return 0;
 }
 
 const char *sio_packet_nsp(const sio_packet *p) {
@@ -77,7 +89,7 @@ static int server_side_emit(sio_nsp *nsp, const char *event, const char *args_js
   sio__sbuf sb = SIO__SBUF_INIT;
   int rc = server_packet(&sb, event, args_json);
   if (!rc) {
-    sio_packet p = {nsp->name, sb.data, sb.len, NULL};
+    sio_packet p = {nsp->name, sb.data, sb.len, NULL, NULL};
     rc = nsp->adapter->ops->server_side_emit(nsp->adapter, &p, timeout_ms, fn, user);
   }
   sio__sbuf_free(&sb);

@@ -72,6 +72,11 @@ int sio__emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags) {
     return rc;
   }
   sio_nsp *nsp = s->nsp;
+  if (!m->ack_fn && !vol && s->rec && sio__rec_stores(nsp)) { /* stored, with its offset */
+    rc = sio__emit_stored(s, m, flags);
+    sio_msg_free(m);
+    return rc;
+  }
   uint64_t id = SIO__SIO_NO_ID;
   sio__pending_ack *p = NULL;
   if (m->ack_fn) {

@@ -31,6 +31,7 @@
 #include "engine/engine.h"
 #include "net/net.h"
 #include "sio/io.h"
+#include "sio/recovery.h"
 #include "socketio/codec.h"
 
 typedef struct sio__client sio__client;
@@ -87,6 +88,7 @@ struct sio_io {
   void *adapter_arg;
   sio__list clients;
   size_t nclients;
+  sio_recovery_opts recovery; /* connection state recovery (recovery.c; enabled 0: off) */
   sio__sio_limits limits;
   int closing;
   int adapters_shut;      /* the adapters were told the server shuts down (and new ones are) */
@@ -105,7 +107,8 @@ struct sio_nsp {
   size_t name_len;
   int kind;
   sio_adapter *adapter;
-  sio__map sockets; /* id -> connected sio_socket */
+  sio__map sockets;  /* id -> connected sio_socket */
+  sio__map rec_pids; /* recovery: session id (pid) -> connected sio_socket (recovery.c) */
   sio__cbs on_connection;
   sio__cbs middleware;
   sio__cbs server_side; /* sio_nsp_on_server_side handlers (cluster.c) */
@@ -149,9 +152,10 @@ struct sio_socket {
   sio__list client_link;
   char *auth; /* CONNECT payload JSON ("{}" when none) */
   void *data;
-  char *data_json; /* socket.data as other servers see it (NULL: "{}") */
-  sio__cbs h;      /* every handler, tagged with its SIO__H_* kind */
-  sio__list acks;  /* sio__pending_ack */
+  char *data_json;      /* socket.data as other servers see it (NULL: "{}") */
+  sio__cbs h;           /* every handler, tagged with its SIO__H_* kind */
+  sio__list acks;       /* sio__pending_ack */
+  struct sio__rec *rec; /* connection state recovery (recovery.c), NULL when off */
 };
 
 struct sio__client {
@@ -253,9 +257,36 @@ struct sio_packet {
   const char *nsp;
   const char *data; /* the data array as JSON */
   size_t len;
-  const sio__out *out; /* the attachments (NULL: none) */
+  const sio__out *out;        /* the attachments (NULL: none) */
+  struct sio__offset *offset; /* SIO_BC_STORE: where sio_packet_set_offset writes (else NULL) */
 };
 void sio__packet_of_out(sio_packet *p, const sio_nsp *nsp, const sio__out *o);
+
+/* recovery.c: connection state recovery (sio/recovery.h). */
+typedef struct sio__offset {
+  char text[64];
+  size_t len; /* 0: none set */
+} sio__offset;
+/* Whether packets of nsp are stored (recovery on, and an adapter that supports it). */
+int sio__rec_stores(sio_nsp *nsp);
+/* A new socket whose CONNECT auth asks for its session back: 1 when recovery took it over (it
+ * admits the socket later, restored or not, through sio__nsp_admit), else 0. */
+int sio__rec_connect(sio_socket *s);
+/* The socket connects: its session id (made for a fresh socket; NULL when recovery is off),
+ * and the packets it is owed (missed ones, then those queued meanwhile) are written now. */
+const char *sio__rec_connected(sio_socket *s);
+/* The socket is leaving for reason (its rooms still joined): its session is kept when the
+ * reason is one Node keeps it for. */
+void sio__rec_disconnecting(sio_socket *s, const char *reason);
+/* A broadcast reaches a socket that is not connected yet: 1 if it was queued for it (a restored
+ * socket in its middlewares), else 0. */
+int sio__rec_queue(sio_socket *s, const sio__out *o);
+void sio__rec_free(sio_socket *s);
+/* dst = src with `,"<offset>"` before the data array's closing bracket (attachments shared). */
+int sio__out_with_offset(sio__out *dst, const sio__out *src, const sio__offset *off);
+/* An out from a data array text (["event",…]) and attachments, for a missed packet. */
+int sio__out_from_data(sio__out *o, const sio_nsp *nsp, const char *data, size_t len,
+                       const void *const *att, const size_t *att_len, unsigned natt);
 
 /* A broadcast operator (op.c). */
 struct sio_op {
@@ -308,6 +339,8 @@ void sio__nsp_connect(sio_nsp *nsp, sio__client *c, const char *auth, size_t aut
 void sio__nsp_maybe_cleanup(sio_nsp *nsp);
 void sio__send_connect_error(sio__client *c, const char *nsp, size_t nsp_len, const char *message,
                              const char *data_json);
+/* A new socket goes through the middlewares (skip_mw: straight to connected), then connects. */
+void sio__nsp_admit(sio_socket *s, int skip_mw);
 
 /* socket.c */
 sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len);
@@ -319,6 +352,8 @@ void sio__socket_emit_out(sio_socket *s, const sio_msg *m, const sio_args *view)
 /* emit.c: to one socket. flags: SIO_BC_VOLATILE and SIO_BC_COMPRESS of the operator
  * (socket.volatile / .compress). Consumes m. */
 int sio__emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags);
+/* op.c: the same through the adapter, stored for recovery (does not consume m). */
+int sio__emit_stored(sio_socket *s, sio_msg *m, unsigned flags);
 /* onAnyOutgoing listeners get a view of m, built once (*view, *text) for every recipient of a
  * broadcast; sio__view_free releases it. */
 void sio__emit_out_listeners(sio_socket *s, const sio_msg *m, sio_args **view, sio__buf **text);

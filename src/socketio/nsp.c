@@ -31,6 +31,7 @@ sio_nsp *sio__nsp_new(sio_io *io, const char *name, size_t len, int kind) {
     nsp->adapter = io->adapter_new(nsp, io->adapter_arg);
     if (!nsp->adapter) goto fail;
     nsp->adapter->lookup = member_by_id;
+    nsp->adapter->recovery = &io->recovery;
     if (io->adapters_shut && nsp->adapter->ops->shutdown) /* made while the server shuts down */
       nsp->adapter->ops->shutdown(nsp->adapter);
     if (sio__map_put(&io->nsps, name, len, nsp)) goto fail;
@@ -46,6 +47,7 @@ fail:
 void sio__nsp_free(sio_nsp *nsp) {
   if (nsp->adapter) nsp->adapter->ops->destroy(nsp->adapter);
   sio__map_free(&nsp->sockets);
+  sio__map_free(&nsp->rec_pids);
   sio__cbs_free(&nsp->on_connection);
   sio__cbs_free(&nsp->middleware);
   sio__cbs_free(&nsp->server_side);
@@ -72,6 +74,7 @@ void sio__nsp_release(sio_nsp *nsp) {
    * unlinked from it, and goes with its last reference */
   sio__list_remove(&nsp->parent_link);
   nsp->io = NULL;
+  if (nsp->adapter) nsp->adapter->recovery = NULL; /* the server's options go with it */
   nsp->detached = 1;
 }
 
@@ -280,15 +283,22 @@ static void socket_connected(sio_socket *s) {
   }
   s->state = SIO__S_CONNECTED;
   sio__client_stop_connect_wait(c);
-  char payload[64]; /* {"sid":"<id>"} (ids are URL-safe: no escaping) */
-  size_t idl = strnlen(s->id, sizeof payload - 11);
+  const char *pid = sio__rec_connected(s); /* after the packets it is owed, if any */
+  char payload[96]; /* {"sid":"<id>"[,"pid":"<pid>"]} (ids are URL-safe: no escaping) */
+  size_t idl = strnlen(s->id, 23), pl = pid ? strnlen(pid, 23) : 0, n = 0;
   memcpy(payload, "{\"sid\":\"", 8);
   memcpy(payload + 8, s->id, idl);
-  memcpy(payload + 8 + idl, "\"}", 2);
+  n = 8 + idl;
+  if (pid) {
+    memcpy(payload + n, "\",\"pid\":\"", 9);
+    memcpy(payload + n + 9, pid, pl);
+    n += 9 + pl;
+  }
+  memcpy(payload + n, "\"}", 2);
   if (c->v3) /* a 2.x client's CONNECT answer has no payload (eio3.c) */
     send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, NULL, 0);
   else
-    send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, 8 + idl + 2);
+    send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, n + 2);
   sio_socket_ref(s);
   if (nsp->parent) call_connection(&nsp->parent->on_connection, s);
   call_connection(&nsp->on_connection, s);
@@ -359,20 +369,29 @@ void sio_mw_fail(sio_mw *mw, const char *message, const char *data_json) {
 
 void sio__nsp_connect(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len) {
   sio_socket *s = sio__socket_new(nsp, c, auth, auth_len);
-  if (s && !nsp->middleware.n && !(nsp->parent && nsp->parent->middleware.n)) {
+  if (s && sio__rec_connect(s)) return; /* its session is being restored */
+  if (!s) {
+    sio__send_connect_error(c, nsp->name, nsp->name_len, "Internal error", NULL);
+    sio__nsp_maybe_cleanup(nsp);
+    return;
+  }
+  sio__nsp_admit(s, 0);
+}
+
+void sio__nsp_admit(sio_socket *s, int skip_mw) {
+  sio_nsp *nsp = s->nsp;
+  sio__client *c = s->client;
+  if (skip_mw || (!nsp->middleware.n && !(nsp->parent && nsp->parent->middleware.n))) {
     /* no middleware: what mw_run does past the last one, without the state it would keep */
     sio_socket_ref(s);
     if (s->state != SIO__S_CLOSED && s->client && s->client->es) socket_connected(s);
     sio_socket_unref(s);
     return;
   }
-  sio_mw *mw = s ? sio__calloc(1, sizeof(*mw)) : NULL;
+  sio_mw *mw = sio__calloc(1, sizeof(*mw));
   if (!mw) { /* answer first: closing the socket may remove (and free) an empty child */
-    sio__send_connect_error(c, nsp->name, nsp->name_len, "Internal error", NULL);
-    if (s)
-      sio__socket_close(s, "server namespace disconnect", 0);
-    else
-      sio__nsp_maybe_cleanup(nsp);
+    if (c && c->es) sio__send_connect_error(c, nsp->name, nsp->name_len, "Internal error", NULL);
+    sio__socket_close(s, "server namespace disconnect", 0);
     return;
   }
   mw->s = s;

@@ -133,17 +133,36 @@ typedef struct bcast_ctx {
   sio_args *view;
   sio__buf *vtext;
   size_t sent;
+  int last_rc;      /* of the last send (what a direct emit returns) */
+  sio__offset off;  /* SIO_BC_STORE: the offset the adapter gave (len 0: none) */
+  sio__out out_off; /* out with the offset appended, built at the first recipient */
+  int out_off_rc;   /* 1: not built yet; 0: built; < 0: failed (nothing is sent) */
 } bcast_ctx;
+
+/* The packet as every recipient gets it: with its offset last when the adapter stored it. */
+static const sio__out *bcast_out(bcast_ctx *ctx) {
+  if (!ctx->off.len) return &ctx->out;
+  if (ctx->out_off_rc == 1)
+    ctx->out_off_rc = sio__out_with_offset(&ctx->out_off, &ctx->out, &ctx->off);
+  return ctx->out_off_rc ? NULL : &ctx->out_off;
+}
 
 static void bcast_one(sio_member *mem, void *ctxp) {
   bcast_ctx *ctx = ctxp;
   sio_socket *s = (sio_socket *)mem;
-  if (s->state != SIO__S_CONNECTED) return;
+  if (s->state != SIO__S_CONNECTED) {
+    const sio__out *o = s->rec && !ctx->vol ? bcast_out(ctx) : NULL;
+    if (o) sio__rec_queue(s, o); /* a restored socket in its middlewares */
+    return;
+  }
   if (ctx->vol && !sio__client_writable(s->client)) return;
+  const sio__out *o = bcast_out(ctx);
+  if (!o) return;
   sio_socket_ref(s);
   if (ctx->col) sio__ack_wait_collect(s, ctx->id, ctx->col);
   sio__emit_out_listeners(s, ctx->m, &ctx->view, &ctx->vtext);
-  if (sio__socket_send_packet(s, &ctx->out, ctx->vol) == 0) ctx->sent++;
+  ctx->last_rc = sio__socket_send_packet(s, o, ctx->vol);
+  if (ctx->last_rc == 0) ctx->sent++;
   sio_socket_unref(s);
 }
 
@@ -152,9 +171,10 @@ static void bcast_one(sio_member *mem, void *ctxp) {
  * broadcast (which may forward it to other nodes), or, for a broadcast that came from another
  * node, its local selection only. Nothing is sent when this fails. */
 static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio__collector *col,
-                       int from_remote) {
+                       int from_remote, bcast_ctx *result) {
   bcast_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
+  ctx.out_off_rc = 1;
   ctx.m = m;
   ctx.col = col;
   ctx.id = col ? nsp->next_ack_id++ : SIO__SIO_NO_ID;
@@ -165,6 +185,9 @@ static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio
   sio__out_set_compress(&ctx.out, (opts->flags & SIO_BC_COMPRESS) != 0);
   sio_bcast_opts o = *opts;
   if (col) o.flags |= SIO_BC_ACK;
+  /* kept for connection state recovery: an event without ack, not volatile (as Node) */
+  int store = !col && !from_remote && !(o.flags & SIO_BC_VOLATILE) && sio__rec_stores(nsp);
+  if (store) o.flags |= SIO_BC_STORE;
   sio_adapter *a = nsp->adapter;
   long n;
   if (from_remote) {
@@ -172,16 +195,31 @@ static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio
   } else {
     sio_packet p;
     sio__packet_of_out(&p, nsp, &ctx.out);
+    if (store) p.offset = &ctx.off;
     n = a->ops->broadcast(a, &p, &o, bcast_one, &ctx, col ? sio__collector_acks(col) : NULL);
   }
   if (n < 0) rc = (int)n;
+  if (!rc && ctx.out_off_rc < 0) rc = ctx.out_off_rc;
+  if (result) result->sent = ctx.sent, result->last_rc = ctx.last_rc;
+  if (ctx.out_off_rc == 0) sio__out_release(&ctx.out_off);
   sio__out_release(&ctx.out);
   sio__view_free(ctx.view, ctx.vtext);
   return rc;
 }
 
 int sio__bcast_local(sio_nsp *nsp, const sio_bcast_opts *o, sio_msg *m, sio__collector *col) {
-  return emit_in_nsp(nsp, o, m, col, 1);
+  return emit_in_nsp(nsp, o, m, col, 1, NULL);
+}
+
+/* socket.emit with recovery on (Node: adapter.broadcast to the socket's own room), so that
+ * the packet is stored and carries its offset. Returns what the send to s returned. */
+int sio__emit_stored(sio_socket *s, sio_msg *m, unsigned flags) {
+  const char *rooms[] = {s->id};
+  sio_bcast_opts o = {rooms, 1, NULL, 0, flags, 0};
+  bcast_ctx res;
+  memset(&res, 0, sizeof(res));
+  int rc = emit_in_nsp(s->nsp, &o, m, NULL, 0, &res);
+  return rc ? rc : res.sent ? 0 : res.last_rc ? res.last_rc : SIO_ECLOSED;
 }
 
 /* A dynamic parent: every child, each with its rooms; one collector gathers every child's
@@ -194,7 +232,7 @@ static int emit_in_children(sio_op *op, const sio_bcast_opts *o, sio_msg *m, sio
     sio_nsp *child = e->value;
     if (child->parent != op->nsp) continue;
     sio__nsp_ref(child); /* a send that disconnects its client may empty it */
-    int r = emit_in_nsp(child, o, m, col, 0);
+    int r = emit_in_nsp(child, o, m, col, 0, NULL);
     sio__nsp_unref(child);
     if (r && !rc) rc = r;
   }
@@ -208,7 +246,7 @@ static int op_broadcast(sio_op *op, sio_msg *m) {
   int parent = op->nsp->kind == SIO__NSP_PARENT;
   sio_bcast_opts o = sio__op_opts(op);
   if (!o.timeout_ms) o.timeout_ms = m->timeout_ms;
-  int rc = parent ? emit_in_children(op, &o, m, col) : emit_in_nsp(op->nsp, &o, m, col, 0);
+  int rc = parent ? emit_in_children(op, &o, m, col) : emit_in_nsp(op->nsp, &o, m, col, 0, NULL);
   if (!col) return rc;
   if (rc && !parent) { /* nothing went out: the callback will not run */
     sio__collector_unref(col);

@@ -107,6 +107,7 @@ void sio_socket_unref(sio_socket *s) {
   sio__list_remove(&s->client_link);
   if (s->client) sio__client_unref(s->client);
   sio__cbs_free(&s->h);
+  sio__rec_free(s);
   if (s->auth != empty_auth) sio__free(s->auth);
   sio__free(s->data_json);
   sio_nsp *nsp = s->nsp;
@@ -152,6 +153,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect) {
     }
   }
   if (was_connected) call_disconnect(SIO__H_DISCONNECTING, s, reason);
+  if (was_connected && s->rec) sio__rec_disconnecting(s, reason); /* rooms still joined */
   sio__acks_fail_all(s, SIO_ECLOSED);
   s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
   if (was_connected) sio__map_del(&s->nsp->sockets, s->id, strlen(s->id));
