@@ -7,7 +7,9 @@
  * - send.c       queueing packets on a session's current transport, messages encoded once;
  * - polling.c    the long-polling transport: held GETs, POSTed payloads, polling responses;
  * - websocket.c  the WebSocket transport and the upgrade from polling (probe WebSocket);
- * - handshake.c  request routing and checks, CORS, the handshake copy and the open packet.
+ * - handshake.c  request routing and checks, CORS, the handshake copy and the open packet;
+ * - jsonp.c      JSONP polling: script responses and form POSTs;
+ * - codec.c, codec_v3.c  Engine.IO v4 and v3 packets and payloads (no I/O).
  *
  * Lifetime: a session is referenced by its map entry, a held GET, POSTs in flight, its
  * WebSockets and any callback on the stack (refs). It is freed when closed and unreferenced, so
@@ -52,6 +54,7 @@ struct sio_eio_socket {
    * base64 packets, text payloads), `probe_b64` the same of the probe WebSocket, `out_binary`
    * a binary packet waits in `out` (the response is then an XHR2 binary payload) */
   unsigned v3 : 1, b64 : 1, probe_b64 : 1, out_binary : 1;
+  char *jsonp; /* JSONP polling (a `j` on the handshake): the digits of j, else NULL */
   void *data;
   sio__eio_handshake *hs;
   /* polling */
@@ -146,6 +149,16 @@ void sio__eio_release_get(sio__eio_session *s, const char *payload);
 int sio__eio_poll_flush(sio__eio_session *s);
 void sio__eio_poll_get(sio__eio_session *s, sio_req *req, sio_res *res);
 void sio__eio_poll_post(sio__eio_session *s, sio_req *req, sio_res *res);
+
+/* --- jsonp.c ------------------------------------------------------------------------------ */
+
+/* The digits of a handshake's `j` parameter (allocated), or NULL when out of memory. */
+char *sio__eio_jsonp_index(const char *j);
+/* Appends ___eio[index]("<payload as a JavaScript string>"); to out. 0 or -ENOMEM. */
+int sio__eio_jsonp_wrap(const char *index, const char *payload, size_t n, sio__sbuf *out);
+/* The payload of a JSONP POST (a form with one `d` field, newline escapes undone) appended to
+ * out: 1, 0 when the form has no single `d` (Node then ignores the POST), or -ENOMEM. */
+int sio__eio_jsonp_post_data(const char *body, size_t n, sio__sbuf *out);
 
 /* --- websocket.c -------------------------------------------------------------------------- */
 

@@ -48,6 +48,18 @@ void sio__eio_respond_payload(sio__eio_session *s, sio_res *res, sio__sbuf *body
   sio_res_status(res, 200);
   sio_res_set_header(res, "Content-Type",
                      binary ? "application/octet-stream" : "text/plain; charset=UTF-8");
+  if (s->jsonp && !binary) { /* a script: ___eio[j]("payload"); (jsonp.c) */
+    sio__sbuf js = SIO__SBUF_INIT;
+    if (sio__eio_jsonp_wrap(s->jsonp, body->data ? body->data : "", body->len, &js) == 0) {
+      sio__sbuf_free(body);
+      *body = js;
+    } else {
+      sio__sbuf_free(&js);
+      sio_res_status(res, 500);
+      sio_res_send(res, "", 0);
+      return;
+    }
+  }
   if (gzip && body->len >= s->eio->opts.compression_threshold) {
     sio__sbuf z = SIO__SBUF_INIT;
     if (gzip_into(body->data, body->len, &z) == 0) {
@@ -211,7 +223,12 @@ static void on_post_body(sio_req *req, sio_res *res, int status, void *user) {
   }
   size_t len;
   const char *body = sio_req_body(req, &len);
-  if (s->state == ST_OPEN) { /* (after an upgrade, a late POST's packets still count) */
+  sio__sbuf form = SIO__SBUF_INIT; /* a JSONP POST's payload (jsonp.c) */
+  int jsonp = s->jsonp ? sio__eio_jsonp_post_data(body ? body : "", body ? len : 0, &form) : 1;
+  if (s->jsonp) body = form.data ? form.data : "", len = form.len;
+  if (s->state == ST_OPEN && jsonp < 0) {
+    sio__eio_close_session(s, SIO__EIO_REASON_TRANSPORT_ERROR); /* out of memory */
+  } else if (s->state == ST_OPEN && jsonp) { /* (after an upgrade, a late POST still counts) */
     int rc;
     s->in_batch = 1;
     rc = s->v3 ? dispatch_v3(s, req, body ? body : "", body ? len : 0)
@@ -223,6 +240,7 @@ static void on_post_body(sio_req *req, sio_res *res, int status, void *user) {
     }
     if (s->state == ST_OPEN) sio__eio_poll_flush(s);
   }
+  sio__sbuf_free(&form);
   sio_res_status(res, 200);
   sio_res_set_header(res, "Content-Type", "text/html");
   sio_res_send(res, "ok", 2);

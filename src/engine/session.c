@@ -31,13 +31,19 @@ sio__eio_session *sio__eio_session_new(sio_eio *e, sio_req *req, int transport) 
   s->transport = transport;
   const char *eio = sio_req_query(req, "EIO"); /* anything but 4 is v3, as Node's engine.io */
   s->v3 = !(eio && strcmp(eio, "4") == 0);
-  s->b64 = s->v3 && sio__eio_req_b64(req);
-  s->refs = 1; /* the server's (dropped at close) */
+  const char *j = transport == SIO_EIO_POLLING ? sio_req_query(req, "j") : NULL;
+  if (j && !(s->jsonp = sio__eio_jsonp_index(j))) {
+    sio__free(s);
+    return NULL;
+  }
+  s->b64 = s->v3 && (sio__eio_req_b64(req) || s->jsonp); /* a script carries no binary */
+  s->refs = 1;                                           /* the server's (dropped at close) */
   s->out = (sio__sbuf)SIO__SBUF_INIT;
   sio__timer_init(&s->heartbeat);
   s->hs = sio__eio_handshake_copy(req);
   if (!s->hs || sio__random_id(s->sid, SID_BYTES) != 0 ||
       sio__map_put_ref(&e->sessions, s->sid, strlen(s->sid), s) != 0) {
+    sio__free(s->jsonp);
     sio__free(s->hs);
     sio__free(s);
     return NULL;
@@ -50,6 +56,7 @@ sio__eio_session *sio__eio_session_new(sio_eio *e, sio_req *req, int transport) 
 static void session_free(sio__eio_session *s) {
   sio__eio_upgrade_end(s);
   sio__sbuf_free(&s->out);
+  sio__free(s->jsonp);
   sio__free(s->hs);
   sio__free(s);
 }

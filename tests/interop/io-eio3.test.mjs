@@ -9,8 +9,8 @@
 // middleware accepting and refusing (the 2.x client's "error" event carries err.data).
 // Raw requests check what the client cannot show: the v3 payload framing of the handshake, the
 // reversed heartbeat (the client pings, the server answers and never pings; silence closes
-// the session after pingInterval + pingTimeout), and XHR2 binary payloads both ways (the Node
-// client always asks for base64).
+// the session after pingInterval + pingTimeout), XHR2 binary payloads both ways (the Node
+// client always asks for base64), and JSONP polling (j): script answers, form POSTs.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -260,6 +260,33 @@ describe(`socket.io-client 2.5 with allowEIO3 against ${target.name}`, { skip: t
       assert.equal(bins.length, 1);
       assert.deepEqual([...bins[0]], [4, 0, 1, 2, 255]); // the type byte, then the data
       await post(sid, textPayload(['1']), 'text/plain;charset=UTF-8');
+    });
+
+    test('JSONP (j): scripts for polls, form POSTs with the client\'s newline escapes', async () => {
+      // engine.io-client 3.x's polling-jsonp: ___eio[j](...) callbacks, b64, a form field d
+      const run = async (res) => {
+        assert.equal(res.status, 200);
+        const script = await res.text();
+        assert.match(script, /^___eio\[7\]\(".*"\);$/s);
+        assert.ok(!script.includes('\u2028'), 'U+2028 is escaped in the script');
+        let got;
+        new Function('___eio', script)({ 7: (p) => { got = p; } }); // eslint-disable-line no-new-func
+        return parseTextPayload(got);
+      };
+      const q = '&j=x7&b64=1'; // Node keeps the digits of j
+      const [open] = await run(await fetch(`${base()}${q}`));
+      const { sid } = JSON.parse(open.slice(1));
+      let packets = [];
+      while (packets.length < 2) packets = packets.concat(await run(await get(sid, q)));
+      assert.deepEqual(packets, ['40', '42["auth",{}]']);
+      const clientEscape = (d) => d.replace(/\\n/g, '\\\n').replace(/\n/g, '\\n');
+      const event = `42${JSON.stringify(['message', 'x\ny', 'back\\nslash', '\u2028'])}`;
+      const form = new URLSearchParams({ d: clientEscape(textPayload([event])) });
+      const res = await fetch(`${base()}&sid=${sid}${q}`, { method: 'POST', body: form });
+      assert.equal(await res.text(), 'ok');
+      const back = await run(await get(sid, q));
+      assert.deepEqual(back, [`42${JSON.stringify(['message-back', 'x\ny', 'back\\nslash', '\u2028'])}`]);
+      await fetch(`${base()}&sid=${sid}${q}`, { method: 'POST', body: new URLSearchParams({ d: '1:1' }) });
     });
 
     test('a malformed v3 payload closes the session', async () => {
