@@ -448,7 +448,8 @@ static void on_event(sio_socket *s, const sio_args *args, sio_ack *ack, void *us
   json_decref(a);
 }
 
-/* --- server-side events: "ss-note" is recorded, "ss-ask" recorded and answered ------------ */
+/* --- server-side events: "ss-note" is recorded, "ss-ask" recorded and answered, "ss-echo"
+ * answered with its first argument ---------------------------------------------------------- */
 
 static void on_server_side(sio_nsp *nsp, const sio_args *args, sio_server_ack *ack, void *user) {
   json_t *list = described_args(args);
@@ -464,12 +465,36 @@ static void on_server_side(sio_nsp *nsp, const sio_args *args, sio_server_ack *a
   json_decref(list);
 }
 
+/* A server-side answer is JSON text: a binary first argument goes back as Node's JSON would
+ * carry a Buffer, {"type":"Buffer","data":[...]}. */
+static void on_server_echo(sio_nsp *nsp, const sio_args *args, sio_server_ack *ack, void *user) {
+  const void *data;
+  size_t len, len_json;
+  if (!ack) return;
+  if (!sio_args_bin(args, 0, &data, &len)) {
+    json_t *bytes = json_array();
+    for (size_t i = 0; i < len; i++)
+      json_array_append_new(bytes, json_integer(((const unsigned char *)data)[i]));
+    json_t *buffer = json_pack("{s:s,s:o}", "type", "Buffer", "data", bytes);
+    char *text = json_dumps(buffer, JSON_COMPACT);
+    sio_server_ack_send_raw(ack, text);
+    free(text);
+    json_decref(buffer);
+    return;
+  }
+  const char *first = sio_args_json(args, 0, &len_json);
+  char *text = first ? strndup(first, len_json) : NULL;
+  sio_server_ack_send_raw(ack, text);
+  free(text);
+}
+
 /* Once per namespace (a dynamic child is made on its first connection). */
 static void wire_namespace(sio_nsp *nsp) {
   if (json_object_get(ss_logs, sio_nsp_name(nsp))) return;
   ss_log(nsp);
   sio_nsp_on_server_side(nsp, "ss-note", on_server_side, "ss-note");
   sio_nsp_on_server_side(nsp, "ss-ask", on_server_side, "ss-ask");
+  sio_nsp_on_server_side(nsp, "ss-echo", on_server_echo, NULL);
 }
 
 /* socket.data as other servers see it: {server, name: auth.name}, as the Node twin's. */

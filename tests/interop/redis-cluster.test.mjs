@@ -296,6 +296,19 @@ function matrix(mode) {
           for (const r of out.responses) assert.deepEqual(r.args, ['q', bin]);
         });
 
+        test('serverSideEmit with acks: a binary answer arrives as its bytes', async () => {
+          // Node's sharded adapter answers a Buffer as msgpack bin, its classic one as JSON
+          // (Buffer#toJSON); sio answers JSON text, so a binary answer reaches a sio
+          // server's callback as Buffer#toJSON's JSON, and a sio server answers in that form
+          const out = await call(A, 'do-ss-emit', { event: 'ss-echo', args: [], bin: BYTES, ack: true });
+          assert.equal(out.error, null);
+          assert.equal(out.responses.length, ids.length - 1, JSON.stringify(out));
+          for (const r of out.responses) {
+            const bytes = r && r.type === 'Buffer' ? r.data : bytesOf(r);
+            assert.deepEqual(bytes, BYTES, JSON.stringify(r));
+          }
+        });
+
         test('serverCount counts every server', async () => {
           assert.equal(await call(A, 'do-count'), ids.length);
         });

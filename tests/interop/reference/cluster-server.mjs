@@ -31,7 +31,8 @@
 //   do-burst {to, event, count}     count broadcasts of {from: server, seq} -> true
 //
 // Server-side events: "ss-note" is recorded; "ss-ask" is recorded and answered with
-// {server, args}; in both a Buffer argument shows as {bin: [bytes...]}. Each socket's data is
+// {server, args}; in both a Buffer argument shows as {bin: [bytes...]}. "ss-echo" is
+// answered with its first argument. Each socket's data is
 // {server, name: auth.name}.
 //
 // Usage: node cluster-server.mjs --port N --redis URL [--sharded] [--key K]
@@ -128,6 +129,7 @@ function wireNamespace(nsp) {
     ssLogs.get(nsp).push({ event: 'ss-ask', args: describeArgs(args) });
     cb({ server: opts.id, args: describeArgs(args) });
   });
+  nsp.on('ss-echo', (first, ...rest) => { rest.pop()(first); });
 }
 
 const handlers = {
