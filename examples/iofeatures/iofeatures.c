@@ -6,7 +6,8 @@
  * Namespace "/" behaves as the conformance server (auth, message-back, message-with-ack) and
  * adds one event per feature: rooms, broadcasts (to/except/broadcast/volatile), server acks with
  * timeouts, broadcast with acks, fetchSockets/socketsJoin/socketsLeave/disconnectSockets,
- * onAny/onAnyOutgoing, socket.use, disconnect reasons, emits from another thread.
+ * onAny/onAnyOutgoing, socket.use, disconnect reasons, emits from another thread, a binary
+ * broadcast to a room ("to-bin").
  * "/mw": io.use()-style middleware (asynchronous accept; refusal with message + data).
  * "/dyn-*": dynamic namespaces. "/custom": emits "auth" like the conformance server.
  * --compression turns on permessage-deflate and gzip of polling responses (the "compressed"
@@ -92,6 +93,19 @@ static void on_to(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
   sio_emit_msg(op, m);
   json_decref(rooms);
   json_decref(except);
+  if (ack) sio_ack_send(ack);
+}
+
+/* "to-bin": (room, event) -> event(<01 02 03>, "bin") to the room, binary encoded once for
+ * every recipient (Engine.IO v3 and v4 clients alike) */
+static void on_to_bin(sio_socket *s, const sio_args *a, sio_ack *ack, void *u) {
+  static const unsigned char bytes[] = {1, 2, 3};
+  const char *room = sio_args_str(a, 0, NULL), *ev = sio_args_str(a, 1, NULL);
+  if (!room || !ev) return;
+  sio_msg *m = sio_msg_new(ev);
+  sio_msg_bin(m, bytes, sizeof bytes);
+  sio_msg_str(m, "bin");
+  sio_emit_msg(sio_to(sio_io_op(io), room), m);
   if (ack) sio_ack_send(ack);
 }
 
@@ -391,6 +405,7 @@ static void on_connection(sio_socket *s, void *u) {
   sio_on(s, "room-size", on_room_size, NULL);
   sio_on(s, "to", on_to, NULL);
   sio_on(s, "volatile", on_volatile, NULL);
+  sio_on(s, "to-bin", on_to_bin, NULL);
   sio_on(s, "ask", on_ask, NULL);
   sio_on(s, "ask2", on_ask2, NULL);
   sio_on(s, "ask-all", on_ask_all, NULL);

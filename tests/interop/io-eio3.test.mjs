@@ -158,6 +158,26 @@ describe(`socket.io-client 2.5 with allowEIO3 against ${target.name}`, { skip: t
         for (const s of [a, b, c]) s.close();
       });
 
+      test('a binary broadcast reaches v3 and v4 clients alike', async () => {
+        // one encoding for every recipient: the v3 ones get it framed their way
+        const { io: ioV4 } = await import('socket.io-client');
+        const a = await client(tr);
+        const b = await client(tr);
+        const v4 = ioV4(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+        sockets.push(v4);
+        await nextEvent(v4, 'connect');
+        await Promise.all([a, b].map((s) => onFinalTransport(s, tr)));
+        for (const s of [a, b]) await ack(s, 'join', 'bin-room');
+        await withTimeout(v4.emitWithAck('join', 'bin-room'), budget(5000), 'v4 join');
+        const got = [a, b, v4].map((s) => nextEvent(s, 'blob'));
+        await ack(a, 'to-bin', 'bin-room', 'blob');
+        for (const [bin, text] of await Promise.all(got)) {
+          assert.deepEqual([...new Uint8Array(bin)], [1, 2, 3]);
+          assert.equal(text, 'bin');
+        }
+        for (const s of [a, b, v4]) s.close();
+      });
+
       test('a namespace takes its query string as the auth payload', async () => {
         const s = await client(tr, '/custom', { query: { x: '1', name: 'ä b' } });
         assert.deepEqual(await s.early.auth, [{ x: '1', name: 'ä b' }]);

@@ -5,7 +5,8 @@
 //             "message-with-ack" -> the ack with the same arguments; "join" (rooms...) -> ack;
 //             "to" (rooms[], except[], event, data, fromSocket) -> the event to those rooms
 //             (from the socket: broadcast, without it), then ack; "ask" (timeoutMs) -> emit
-//             "question" "what?" with an ack, then "ask-result" with the answer (or "ask-error").
+//             "question" "what?" with an ack, then "ask-result" with the answer (or "ask-error");
+//             "to-bin" (room, event) -> the event (<01 02 03>, "bin") to the room, then ack.
 //   "/mw"     a middleware waiting 20 ms, then one requiring auth.token === "ok" (else
 //             "not authorized" with data {code: 42}); on connection emit "welcome" "authorized".
 //   "/custom" emit "auth" with the auth payload.
@@ -49,6 +50,10 @@ io.on('connection', (socket) => {
     for (const r of rooms) op = op.to(r);
     for (const r of except) op = op.except(r);
     op.emit(event, data);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('to-bin', (room, event, ack) => {
+    io.to(room).emit(event, Buffer.from([1, 2, 3]), 'bin');
     if (typeof ack === 'function') ack();
   });
   socket.on('ask', (timeoutMs) => {
