@@ -42,6 +42,14 @@ enum {
   SIO_EINVAL_PACKET = -30006 /* a protocol packet could not be decoded */
 };
 
+/* TLS configuration errors (sio/tls.h); the file and OpenSSL's reason are logged. */
+enum {
+  SIO_ETLS_CERT = -30101,  /* the certificate chain cannot be read or parsed */
+  SIO_ETLS_KEY = -30102,   /* the private key cannot be read, or does not match the certificate */
+  SIO_ETLS_CA = -30103,    /* the client-certificate CA file cannot be read */
+  SIO_ETLS_CONFIG = -30104 /* a bad TLS option (version, ciphers, SNI entry) */
+};
+
 /* A readable message for an error code (never NULL). */
 SIO_EXTERN const char *sio_strerror(int err);
 

@@ -50,6 +50,8 @@ typedef struct sio_app_opts {
   int trust_proxy;               /* use X-Forwarded-For / -Proto for sio_req_ip / protocol */
   int handle_signals;            /* SIGINT/SIGTERM start a graceful shutdown; default off */
   int max_connections;           /* 0: from RLIMIT_NOFILE; past it new connections get 503 */
+  /* HTTPS (sio/tls.h): the listener speaks TLS; copied by sio_app_new. NULL: plain HTTP */
+  const struct sio_tls_opts *tls;
 } sio_app_opts;
 
 /* C++ callers: start from the defaults and change fields. */

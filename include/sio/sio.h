@@ -1,6 +1,7 @@
 /* sio: Express + Socket.IO for C. One include for everything a program touches:
  *   sio/core.h    errors, version, logging, allocator
  *   sio/http.h    the app: routes, middleware, static files, templates
+ *   sio/tls.h     HTTPS and wss: certificates, SNI, client certificates, reload
  *   sio/ws.h      raw RFC 6455 WebSockets on an app
  *   sio/engine.h  Engine.IO v4 sessions on an app (what Socket.IO runs on)
  *   sio/io.h      Socket.IO v5: namespaces, events, acks, rooms, broadcast
@@ -14,6 +15,7 @@
 
 #include "sio/core.h"
 #include "sio/http.h"
+#include "sio/tls.h"
 #include "sio/ws.h"
 #include "sio/engine.h"
 #include "sio/io.h"

@@ -14,6 +14,10 @@ const char *sio_strerror(int err) {
   case SIO_ETIMEDOUT: return "operation timed out";
   case SIO_ENOTFOUND: return "not found";
   case SIO_EINVAL_PACKET: return "invalid packet";
+  case SIO_ETLS_CERT: return "TLS certificate chain cannot be read";
+  case SIO_ETLS_KEY: return "TLS private key cannot be read or does not match the certificate";
+  case SIO_ETLS_CA: return "TLS client CA file cannot be read";
+  case SIO_ETLS_CONFIG: return "bad TLS option";
   default: return uv_strerror(err);
   }
 }

@@ -53,9 +53,16 @@ sio_app *sio_app_new(uv_loop_t *loop, const sio_app_opts *opts) {
   app->loop = loop;
   app->opts = opts ? *opts : sio_app_opts_default();
   fill_defaults(&app->opts);
+  if (sio__https_copy(app, app->opts.tls) != 0) {
+    sio__https_free(app);
+    sio__free(app);
+    return NULL;
+  }
+  app->opts.tls = NULL; /* the copy is app->https */
   app->net = sio__net_new(loop);
   app->root = sio_router_new();
   if (!app->net || !app->root) {
+    sio__https_free(app);
     if (app->net) sio__net_free(app->net);
     sio_router_free(app->root);
     sio__free(app);
@@ -263,9 +270,12 @@ int sio_app_listen(sio_app *app) {
                      ? app->opts.max_connections + (int)cap_room((size_t)app->opts.max_connections)
                      : 0;
   if (fd_cap > 0 && lo.max_conns > fd_cap) lo.max_conns = 0; /* the net's own default */
-  int r = sio__listen(app->net, &lo, sio__hconn_on_accept, app, &app->listener);
+  int r = sio__https_listen(app, &lo);
+  if (r < 0) return r;
+  r = sio__listen(app->net, &lo, sio__hconn_on_accept, app, &app->listener);
   if (r < 0) {
     app->listener = NULL;
+    sio__https_close_listeners(app);
     return r;
   }
   app->port = sio__listener_port(app->listener);
@@ -279,6 +289,7 @@ static void on_app_handle_closed(uv_handle_t *h) {
     sio__objcache_drain(&app->hconn_cache);
     sio__objcache_drain(&app->req_cache);
     sio__app_free_attachments(app);
+    sio__https_free(app);
     sio__free(app);
   }
 }
@@ -290,6 +301,7 @@ void sio_app_free(sio_app *app) {
   app->freeing = 1;
   if (app->listener) sio__listener_close(app->listener);
   app->listener = NULL;
+  sio__https_close_listeners(app);
   sio__list *l, *tmp;
   sio__list_foreach_safe(l, tmp, &app->conns)
       sio__hconn_drop(sio__container_of(l, sio__hconn, link));

@@ -50,6 +50,7 @@ struct sio_router {
 };
 
 typedef struct sio__hconn sio__hconn;
+typedef struct sio__https sio__https;
 
 struct sio_app {
   uv_loop_t *loop;
@@ -84,7 +85,8 @@ struct sio_app {
   void *closed_user;
   void *views; /* sio__views */
   char *views_dir;
-  void *data; /* sio_app_data */
+  void *data;        /* sio_app_data */
+  sio__https *https; /* sio_app_opts.tls (https.c), or NULL */
 };
 
 typedef struct sio__kv {
@@ -192,6 +194,15 @@ void sio__hconn_drop(sio__hconn *hc);
 void sio__app_release_attachments(sio_app *app);
 /* The app's memory goes: every attached block with it. */
 void sio__app_free_attachments(sio_app *app);
+
+/* https.c */
+struct sio_tls_opts;
+int sio__https_copy(sio_app *app, const struct sio_tls_opts *o); /* at sio_app_new */
+int sio__https_listen(sio_app *app, sio__listen_opts *lo);       /* sets lo->tls */
+void sio__https_close_listeners(sio_app *app);                   /* the plain one */
+void sio__https_free(sio_app *app);
+const char *sio__https_hsts(const sio_req *req);     /* the HSTS header line, or NULL */
+int sio__https_redirect(sio_req *req, sio_res *res); /* 1: answered with a redirect */
 
 /* shutdown.c */
 void sio__app_check_closed(sio_app *app);

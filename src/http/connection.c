@@ -197,7 +197,7 @@ static int start_request(sio__hconn *hc, const char *head, size_t head_len, cons
     sio__conn_write_copy(hc->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25);
   if (hk) return offer_upgrade(hc, req, hk, rest, rest_len);
   hc->in_dispatch = 1;
-  sio__dispatch(req, &req->res);
+  if (!hc->app->https || !sio__https_redirect(req, &req->res)) sio__dispatch(req, &req->res);
   hc->in_dispatch = 0;
   /* a body that stops arriving is timed like a head (slow-body attacks) */
   if (hc->req == req && !req->body_done && !hc->closing) set_timer(hc, T_BODY);

@@ -10,6 +10,7 @@
 #include "core/codec.h"
 #include "http/app_internal.h"
 #include "http/negotiate.h"
+#include "net/tls.h"
 
 int sio__router_use_owned(sio_router *r, const char *prefix, sio_handler_fn fn, void *user,
                           void (*free_user)(void *));
@@ -228,7 +229,7 @@ const char *sio_req_ip(const sio_req *creq) {
 const char *sio_req_protocol(const sio_req *creq) {
   sio_req *req = (sio_req *)creq;
   const char *p = req->app->opts.trust_proxy ? sio_req_header(req, "X-Forwarded-Proto") : NULL;
-  if (!p) return "http";
+  if (!p) return req->hc && sio__conn_is_tls(req->hc->conn) ? "https" : "http";
   while (*p == ' ') p++;
   if (strncasecmp(p, "https", 5) == 0 && (p[5] == 0 || p[5] == ',' || p[5] == ' ')) return "https";
   return "http";

@@ -239,6 +239,8 @@ static void build_head(sio_res *res, sio__sbuf *s, int64_t length) {
   sio_req *req = res->req;
   sio__sbuf_printf(s, "HTTP/1.1 %d %s\r\n", res->status, sio_http_reason(res->status));
   if (res->req->hc) sio__sbuf_appends(s, sio__app_date(req->app));
+  const char *hsts = req->app->https ? sio__https_hsts(req) : NULL;
+  if (hsts) sio__sbuf_appends(s, hsts);
   if (res->head.len) sio__sbuf_append(s, res->head.data, res->head.len);
   if (body_forbidden(res)) {
     res->no_body = 1;

@@ -45,6 +45,7 @@ void sio_app_close(sio_app *app, sio_app_closed_fn cb, void *user) {
   if (app->closing) return;
   app->closing = 1;
   app->close_deadline = uv_now(app->loop) + app->opts.shutdown_timeout_ms;
+  sio__https_close_listeners(app);
   if (app->listener) {
     sio__listener_close(app->listener);
     app->listener = NULL;

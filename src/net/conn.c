@@ -9,6 +9,7 @@
  * a reset. A released connection's descriptor is closed at once; its memory and on_close wait
  * for the loop's next prepare step, so callers may still touch it after closing it. */
 #include "net/net_internal.h"
+#include "net/tls.h"
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -33,6 +34,7 @@ static void free_conn(sio__conn *c) {
   net->nconns--;
   sio__free(c->linger);
   if (c->handler && c->handler->on_close) c->handler->on_close(c);
+  sio__tls_free(c);
   sio__free(c);
 }
 
@@ -107,7 +109,7 @@ void sio__conn_abort(sio__conn *c) {
 }
 
 /* Consumes `n` written bytes from the front of the queue. */
-static void consume(sio__conn *c, size_t n) {
+void sio__conn_consume(sio__conn *c, size_t n) {
   struct sio__wq *wq = c->wq;
   wq->queued -= n;
   while (n > 0 && wq->head < wq->n) {
@@ -192,7 +194,12 @@ static size_t fill_iov(struct sio__wq *wq, struct iovec *iov, size_t *bytes) {
 static void flush(sio__conn *c) {
   struct sio__wq *wq = c->wq;
   if (sio__list_linked(&c->flush_link)) sio__list_remove(&c->flush_link);
-  if (c->closed || !wq || c->write_blocked) return;
+  if (c->closed || c->write_blocked) return;
+  if (c->tls) {
+    sio__tls_flush(c);
+    return;
+  }
+  if (!wq) return;
   struct iovec iov[SIO__IOV_MAX];
   while (wq->head < wq->n) {
     size_t bytes;
@@ -210,14 +217,23 @@ static void flush(sio__conn *c) {
       conn_release(c);
       return;
     }
-    consume(c, (size_t)n);
+    sio__conn_consume(c, (size_t)n);
   }
+  sio__conn_flushed(c);
+}
+
+void sio__conn_flushed(sio__conn *c) {
   maybe_free_queue(c);
   after_drain(c);
 }
 
+void sio__conn_schedule_flush(sio__conn *c) {
+  if (!c->closed && !sio__list_linked(&c->flush_link))
+    sio__list_insert_tail(&c->net->flush_list, &c->flush_link);
+}
+
 size_t sio__conn_buffered(const sio__conn *c) {
-  return c->wq ? c->wq->queued : 0;
+  return (c->wq ? c->wq->queued : 0) + (c->tls ? sio__tls_buffered(c) : 0);
 }
 
 void sio__net_flush_all(sio__net *net) {
@@ -272,8 +288,9 @@ int sio__conn_write_copy(sio__conn *c, const void *data, size_t len) {
 void sio__conn_close(sio__conn *c) {
   if (c->closing || c->closed) return;
   c->closing = 1;
-  if (sio__conn_buffered(c) > 0) {
+  if (sio__conn_buffered(c) > 0 || sio__tls_wants_notify(c)) {
     c->shutdown_after_flush = 1;
+    sio__conn_schedule_flush(c); /* close_notify goes with that flush */
     return;
   }
   if (c->eof || c->peer_done) { /* the peer has finished sending: nothing to linger for */
@@ -289,7 +306,7 @@ void sio__conn_end(sio__conn *c) {
 }
 
 /* The peer closed its side (err == UV_EOF) or the socket failed. */
-static void on_end_of_input(sio__conn *c, int err) {
+void sio__conn_end_of_input(sio__conn *c, int err) {
   c->eof = 1;
   c->readable = 0;
   if (c->closing) {
@@ -308,17 +325,24 @@ static void on_end_of_input(sio__conn *c, int err) {
  * its turn on the read list). After the peer's FIN (rdhup) a short read is not the end: the
  * read that returns 0 is. */
 void sio__conn_read(sio__conn *c) {
+  if (c->tls && sio__tls_has_input(c)) { /* what came while paused goes first */
+    if (c->closed || c->paused || c->eof) return;
+    sio__tls_input_kept(c);
+  }
   for (int turn = 0; turn < READS_PER_TURN; turn++) {
     if (c->closed || c->paused || c->eof || !c->readable) return;
     ssize_t n = read(c->fd, c->net->read_buf, SIO__READ_BUF_SIZE);
     if (n > 0) {
       if ((size_t)n < SIO__READ_BUF_SIZE && !c->rdhup) c->readable = 0;
       if (c->closing) continue; /* lingering: discard */
-      c->handler->on_data(c, c->net->read_buf, (size_t)n);
+      if (c->tls)
+        sio__tls_input(c, c->net->read_buf, (size_t)n);
+      else
+        c->handler->on_data(c, c->net->read_buf, (size_t)n);
       continue;
     }
     if (n == 0) {
-      on_end_of_input(c, UV_EOF);
+      sio__conn_end_of_input(c, UV_EOF);
       return;
     }
     if (errno == EINTR) continue;
@@ -326,7 +350,7 @@ void sio__conn_read(sio__conn *c) {
       c->readable = 0;
       return;
     }
-    on_end_of_input(c, -errno);
+    sio__conn_end_of_input(c, -errno);
     return;
   }
   if (!c->closed && !c->paused && !c->eof && c->readable) want_read(c);
@@ -364,7 +388,7 @@ void sio__conn_pause(sio__conn *c) {
 
 void sio__conn_resume(sio__conn *c) {
   c->paused = 0;
-  if (c->readable && !c->eof && !c->closed) want_read(c);
+  if ((c->readable || (c->tls && sio__tls_has_input(c))) && !c->eof && !c->closed) want_read(c);
 }
 
 /* a.b.c.d after a prefix, as inet_ntop writes it (it goes through printf: slow for a per

@@ -13,6 +13,7 @@
  * own descriptors; past it connections are accepted and closed (the HTTP layer answers 503
  * below its own, lower cap). */
 #include "net/net_internal.h"
+#include "net/tls.h"
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -36,6 +37,7 @@ struct sio__listener {
   sio__accept_cb cb;
   void *user;
   int port;
+  sio__tls_ctx *tls; /* a TLS listener's configuration (a reference), or NULL */
   size_t max_conns;
   int in_fd_exhaustion;
   int in_cap_exhaustion;
@@ -91,6 +93,10 @@ static void accept_one(sio__listener *l, int fd, const struct sockaddr *peer) {
   sio__conn *c = sio__conn_new(l->net, fd); /* closes fd on failure */
   if (!c) return;
   sio__conn_set_peer(c, peer);
+  if (l->tls && sio__tls_attach(c, l->tls) != 0) {
+    sio__conn_abort(c);
+    return;
+  }
   l->cb(l, c, l->user);
   sio__conn_start(c);
 }
@@ -172,6 +178,7 @@ int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, 
   l->cb = cb;
   l->user = user;
   l->port = port;
+  l->tls = opts->tls ? sio__tls_ctx_ref(opts->tls) : NULL;
   l->max_conns = opts->max_conns > 0 ? (size_t)opts->max_conns : default_max_conns();
   r = uv_poll_init(net->loop, &l->poll, fd);
   if (r == 0) {
@@ -181,6 +188,7 @@ int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, 
   if (r != 0) {
     close(fd);
     if (l->reserve_fd >= 0) close(l->reserve_fd);
+    sio__tls_ctx_unref(l->tls);
     sio__free(l);
     return r;
   }
@@ -196,6 +204,7 @@ static void on_listener_closed(uv_handle_t *h) {
   sio__listener *l = h->data;
   close(l->fd);
   if (l->reserve_fd >= 0) close(l->reserve_fd);
+  sio__tls_ctx_unref(l->tls);
   sio__free(l);
 }
 

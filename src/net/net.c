@@ -76,6 +76,7 @@ static void on_net_handle_closed(uv_handle_t *h) {
   if (--net->open_handles == 0) {
     sio__poll_free(net);
     sio__net_free_wq_cache(net);
+    sio__tls_net_free(net);
     sio__free(net->read_buf);
     sio__free(net);
   }

@@ -91,6 +91,7 @@ struct sio__conn {
   sio__list read_link;        /* in the net's list of connections to read without an event */
   struct sio__wq *wq;         /* pending writes (and their byte count), only while there are some */
   struct sio__linger *linger; /* the half-close and its time bound, only once closing */
+  struct sio__tls *tls;       /* a TLS connection's state (net/tls.h), NULL for plain TCP */
   unsigned closing : 1, paused : 1, eof : 1, want_drain : 1, shutdown_after_flush : 1, shut : 1,
       closed : 1, peer_done : 1,
       /* Edge-triggered epoll state: bytes may be waiting (set by an event, cleared by a short
@@ -138,6 +139,8 @@ typedef struct sio__listen_opts {
   int port;         /* 0: any free port (see sio__listener_port) */
   int backlog;      /* 0: 511 */
   int max_conns;    /* 0: derived from RLIMIT_NOFILE (a margin below it) */
+  /* TLS (net/tls.h): every accepted connection is a TLS one; the listener holds a reference */
+  struct sio__tls_ctx *tls;
 } sio__listen_opts;
 
 int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, void *user,

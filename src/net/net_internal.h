@@ -39,6 +39,12 @@ struct sio__net {
    * array cost two allocations and two frees per write otherwise. Linked through `free_next`. */
   struct sio__wq *free_wqs;
   size_t n_free_wqs;
+  /* TLS (tls_conn.c), made with the first TLS connection: the plaintext of a decrypted read,
+   * the staging of small writes into records, the ciphertext an OpenSSL call just produced
+   * (moved out before the next), and the BIO method of the connections' memory BIOs. */
+  char *tls_plain, *tls_stage;
+  sio__sbuf tls_out;
+  void *tls_bio_method;
 };
 
 struct sio__wq_item {
@@ -90,6 +96,12 @@ void sio__conn_on_events(sio__conn *c, uint32_t events);
 void sio__conn_read(sio__conn *c);
 void sio__net_read_pending(sio__net *net);
 void sio__net_reap(sio__net *net); /* frees released connections */
+/* conn.c, for tls_conn.c: the flush's steps around the TLS encryption. */
+void sio__conn_consume(sio__conn *c, size_t n); /* n bytes of the write queue are done */
+void sio__conn_flushed(sio__conn *c);           /* the queue drained: free it, then after_drain */
+void sio__conn_schedule_flush(sio__conn *c);    /* flush in this loop turn's prepare step */
+void sio__conn_end_of_input(sio__conn *c, int err); /* as a read of 0 (UV_EOF) or an error */
+void sio__tls_net_free(sio__net *net);              /* tls_conn.c: the net's TLS buffers */
 /* Records the peer's address (from accept4) for sio__conn_peer. */
 void sio__conn_set_peer(sio__conn *c, const struct sockaddr *sa);
 

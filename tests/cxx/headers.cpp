@@ -21,6 +21,8 @@ int main() {
   (void)ws_opts;
   sio_eio_opts eio_opts = sio_eio_opts_default();
   (void)eio_opts;
+  sio_tls_opts tls_opts = sio_tls_opts_default();
+  if (tls_opts.min_version != 12) return 1;
   sio_redis_adapter_opts redis_opts = sio_redis_adapter_opts_default();
   if (std::strcmp(redis_opts.key, "socket.io") != 0) return 1;
   if (sio_app_listen(app) != 0) return 1;

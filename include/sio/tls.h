@@ -1,0 +1,77 @@
+/* sio TLS: HTTPS and WSS served by the app itself, on OpenSSL 3.
+ *
+ *   sio_tls_opts tls = sio_tls_opts_default();
+ *   tls.cert_file = "cert.pem";   (the leaf first, then the intermediates)
+ *   tls.key_file = "key.pem";
+ *   sio_app_opts ao = sio_app_opts_default();
+ *   ao.port = 443;
+ *   ao.tls = &tls;                 (the app's listener speaks HTTPS, WebSockets are wss://)
+ *   sio_app *app = sio_app_new(loop, &ao);
+ *
+ * Everything above the connection works unchanged over TLS: routes, static files, WebSocket,
+ * Engine.IO polling and upgrade, Socket.IO, the served client bundle. ALPN offers http/1.1;
+ * session tickets are on (resumption survives sio_app_tls_reload). The options are copied by
+ * sio_app_new; the files are read by sio_app_listen, which fails with SIO_ETLS_CERT,
+ * SIO_ETLS_KEY, SIO_ETLS_CA or SIO_ETLS_CONFIG (and logs the file and OpenSSL's reason). */
+#ifndef SIO_TLS_H
+#define SIO_TLS_H
+
+#include "sio/core.h"
+#include "sio/http.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A certificate for one server name (SNI): a client that asks for `servername` gets this one;
+ * "*.example.com" matches one label. Other names get the default (sio_tls_opts.cert_file). */
+typedef struct sio_tls_sni {
+  const char *servername;
+  const char *cert_file; /* PEM chain */
+  const char *key_file;  /* PEM private key */
+} sio_tls_sni;
+
+/* The plain listener beside the TLS one (sio_tls_opts.plain_port). */
+#define SIO_TLS_PLAIN_NONE 0
+#define SIO_TLS_PLAIN_ANY  (-1) /* a free port (sio_app_plain_port) */
+
+typedef struct sio_tls_opts {
+  const char *cert_file; /* PEM certificate chain, leaf first; required */
+  const char *key_file;  /* PEM private key (unencrypted); required */
+  /* Client certificates: with a CA file, clients must present a certificate it signed (the
+   * handshake fails otherwise), or may, with client_cert_optional. */
+  const char *ca_file;
+  int client_cert_optional;
+  int min_version;          /* 0 or 12: TLS 1.2 (default); 13: TLS 1.3 only */
+  const char *ciphers;      /* TLS 1.2 cipher list (OpenSSL syntax); NULL: OpenSSL's default */
+  const char *ciphersuites; /* TLS 1.3 suites; NULL: OpenSSL's default */
+  const sio_tls_sni *sni;   /* certificates by server name, sni_count of them */
+  size_t sni_count;
+  /* A plain HTTP listener as well, on this port (SIO_TLS_PLAIN_ANY: a free one), on the same
+   * host. It serves the app as the TLS one does, or, with redirect_plain, answers every request
+   * with 301 to the same URL on https:// (the TLS port; 308 for other methods than GET/HEAD). */
+  int plain_port;
+  int redirect_plain;
+  /* Strict-Transport-Security on every answer over TLS: max-age in seconds, 0: not sent. */
+  uint32_t hsts_max_age;
+  int hsts_include_subdomains;
+} sio_tls_opts;
+
+SIO_EXTERN sio_tls_opts sio_tls_opts_default(void);
+
+/* Reads the certificate and key files again (the default's, the CA and every SNI entry's) and
+ * serves the new ones to the next handshakes; open connections keep theirs and are not
+ * dropped. On failure (the same error codes as sio_app_listen) the old ones stay in use.
+ * -EINVAL if the app has no TLS, -EAGAIN before sio_app_listen. */
+SIO_EXTERN int sio_app_tls_reload(sio_app *app);
+
+/* The plain listener's port (sio_tls_opts.plain_port) after sio_app_listen, else 0. */
+SIO_EXTERN int sio_app_plain_port(const sio_app *app);
+
+/* Whether the request came over TLS (on the TLS listener). */
+SIO_EXTERN int sio_req_secure(const sio_req *req);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

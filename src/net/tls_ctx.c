@@ -1,0 +1,307 @@
+/* A server's TLS configuration: the SSL_CTX of the default certificate and one per SNI name,
+ * built from files, and rebuilt from them on reload.
+ *
+ * Every context gets the same settings: TLS 1.2 or 1.3 at least, the cipher lists (OpenSSL's
+ * defaults unless given), ALPN that picks http/1.1 (a client that offers only other protocols
+ * goes on without ALPN, as it would with a server that knows none), renegotiation off, session
+ * tickets on with no server-side session cache (tickets are stateless: no memory per past
+ * client), SSL_MODE_RELEASE_BUFFERS (an idle connection holds no record buffers), and the
+ * client-certificate check when a CA file is given.
+ *
+ * Reload builds a whole new set of contexts and swaps it in only if every file loaded, copying
+ * the ticket keys across so that tickets issued before still resume. Connections hold their
+ * SSL, which holds its own reference to the context it started with: they go on unchanged. */
+#include "net/tls.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "sio/core.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+#include <strings.h>
+
+#define TICKET_KEYS_LEN 80 /* name, HMAC key, AES key: SSL_CTX_get_tlsext_ticket_keys */
+
+typedef struct sni_entry {
+  char *servername;
+  SSL_CTX *ctx;
+} sni_entry;
+
+/* One generation of contexts: the default and the SNI ones. */
+typedef struct ctx_set {
+  SSL_CTX *def;
+  sni_entry *sni;
+  size_t sni_count;
+} ctx_set;
+
+struct sio__tls_ctx {
+  unsigned refs;
+  sio__tls_cfg cfg; /* strings owned (one block each) */
+  sio__tls_sni_cfg *sni_cfg;
+  ctx_set cur;
+};
+
+/* OpenSSL's reason for the last failure ("no such file", "key values mismatch"). */
+/* A system error in the queue (a missing file) says it best: "No such file or directory". */
+static const char *ossl_reason(char *buf, size_t len) {
+  unsigned long e, last = 0, sys = 0;
+  while ((e = ERR_get_error()) != 0) {
+    if (ERR_SYSTEM_ERROR(e) && !sys) sys = e;
+    last = e;
+  }
+  if (sys)
+    snprintf(buf, len, "%s", strerror(ERR_GET_REASON(sys)));
+  else if (last)
+    ERR_error_string_n(last, buf, len);
+  else
+    snprintf(buf, len, "%s", strerror(errno ? errno : EINVAL));
+  return buf;
+}
+
+static int fail(int code, const char *what, const char *file) {
+  char why[256];
+  sio__error("tls: %s %s: %s", what, file ? file : "(none)", ossl_reason(why, sizeof why));
+  return code;
+}
+
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg) {
+  static const unsigned char ours[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char *sel;
+  if (SSL_select_next_proto(&sel, outlen, ours, sizeof ours, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;
+  *out = sel;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+/* "*.example.com" matches "a.example.com", not "example.com" nor "a.b.example.com". */
+static int name_matches(const char *pattern, const char *name) {
+  if (pattern[0] == '*' && pattern[1] == '.') {
+    const char *dot = strchr(name, '.');
+    return dot && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+  }
+  return strcasecmp(pattern, name) == 0;
+}
+
+static int on_servername(SSL *ssl, int *alert, void *arg) {
+  sio__tls_ctx *t = arg;
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;          /* the default certificate */
+  for (size_t i = 0; i < t->cur.sni_count; i++) /* exact names first, then wildcards */
+    if (strcasecmp(t->cur.sni[i].servername, name) == 0) {
+      SSL_set_SSL_CTX(ssl, t->cur.sni[i].ctx);
+      return SSL_TLSEXT_ERR_OK;
+    }
+  for (size_t i = 0; i < t->cur.sni_count; i++)
+    if (name_matches(t->cur.sni[i].servername, name)) {
+      SSL_set_SSL_CTX(ssl, t->cur.sni[i].ctx);
+      return SSL_TLSEXT_ERR_OK;
+    }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+/* A context with the shared settings and the given certificate. */
+static int make_ctx(const sio__tls_ctx *t, const char *cert, const char *key, SSL_CTX **out) {
+  const sio__tls_cfg *cfg = &t->cfg;
+  ERR_clear_error();
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) return fail(-ENOMEM, "cannot create a context for", cert);
+  int r = 0;
+  int minv = cfg->min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+  if (!SSL_CTX_set_min_proto_version(ctx, minv)) r = fail(SIO_ETLS_CONFIG, "min version", NULL);
+  if (!r && cfg->ciphers && !SSL_CTX_set_cipher_list(ctx, cfg->ciphers))
+    r = fail(SIO_ETLS_CONFIG, "cipher list", cfg->ciphers);
+  if (!r && cfg->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, cfg->ciphersuites))
+    r = fail(SIO_ETLS_CONFIG, "TLS 1.3 cipher suites", cfg->ciphersuites);
+  if (!r && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+    r = fail(SIO_ETLS_CERT, "certificate chain", cert);
+  if (!r && SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+    r = fail(SIO_ETLS_KEY, "private key", key);
+  if (!r && SSL_CTX_check_private_key(ctx) != 1)
+    r = fail(SIO_ETLS_KEY, "private key does not match the certificate:", key);
+  if (!r && cfg->ca_file) {
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
+    if (!names || SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
+      if (names) sk_X509_NAME_pop_free(names, X509_NAME_free);
+      r = fail(SIO_ETLS_CA, "client CA file", cfg->ca_file);
+    } else {
+      SSL_CTX_set_client_CA_list(ctx, names);
+      int mode =
+          SSL_VERIFY_PEER | (cfg->client_cert_optional ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
+      SSL_CTX_set_verify(ctx, mode, NULL);
+    }
+  }
+  if (r) {
+    SSL_CTX_free(ctx);
+    return r;
+  }
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  static const unsigned char sid_ctx[] = "sio";
+  SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1); /* resumption with peers */
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
+  *out = ctx;
+  return 0;
+}
+
+static void free_set(ctx_set *s) {
+  SSL_CTX_free(s->def);
+  for (size_t i = 0; i < s->sni_count; i++) {
+    SSL_CTX_free(s->sni[i].ctx);
+    sio__free(s->sni[i].servername);
+  }
+  sio__free(s->sni);
+  memset(s, 0, sizeof *s);
+}
+
+/* Builds every context of t's configuration into s; ticket keys from `keys` if not NULL. */
+static int build_set(sio__tls_ctx *t, ctx_set *s, const unsigned char *keys) {
+  memset(s, 0, sizeof *s);
+  int r = make_ctx(t, t->cfg.cert_file, t->cfg.key_file, &s->def);
+  if (r) return r;
+  unsigned char fresh[TICKET_KEYS_LEN];
+  if (!keys) { /* one set of ticket keys for every name, so that a ticket resumes on any */
+    if (SSL_CTX_get_tlsext_ticket_keys(s->def, fresh, sizeof fresh) != 1) {
+      free_set(s);
+      return fail(-ENOMEM, "ticket keys for", t->cfg.cert_file);
+    }
+    keys = fresh;
+  } else {
+    SSL_CTX_set_tlsext_ticket_keys(s->def, (void *)keys, TICKET_KEYS_LEN);
+  }
+  SSL_CTX_set_tlsext_servername_callback(s->def, on_servername);
+  SSL_CTX_set_tlsext_servername_arg(s->def, t);
+  if (t->cfg.sni_count) {
+    s->sni = sio__calloc(t->cfg.sni_count, sizeof *s->sni);
+    if (!s->sni) {
+      free_set(s);
+      return -ENOMEM;
+    }
+  }
+  for (size_t i = 0; i < t->cfg.sni_count; i++) {
+    const sio__tls_sni_cfg *e = &t->cfg.sni[i];
+    r = make_ctx(t, e->cert_file, e->key_file, &s->sni[i].ctx);
+    if (!r && !(s->sni[i].servername = sio__strdup(e->servername))) r = -ENOMEM;
+    s->sni_count = i + 1;
+    if (r) {
+      free_set(s);
+      return r;
+    }
+    SSL_CTX_set_tlsext_ticket_keys(s->sni[i].ctx, (void *)keys, TICKET_KEYS_LEN);
+  }
+  return 0;
+}
+
+static void free_cfg(sio__tls_ctx *t) {
+  sio__free((char *)t->cfg.cert_file);
+  sio__free((char *)t->cfg.key_file);
+  sio__free((char *)t->cfg.ca_file);
+  sio__free((char *)t->cfg.ciphers);
+  sio__free((char *)t->cfg.ciphersuites);
+  for (size_t i = 0; i < t->cfg.sni_count; i++) {
+    sio__free((char *)t->sni_cfg[i].servername);
+    sio__free((char *)t->sni_cfg[i].cert_file);
+    sio__free((char *)t->sni_cfg[i].key_file);
+  }
+  sio__free(t->sni_cfg);
+}
+
+/* A copy of s (NULL stays NULL); *oom set when it fails. */
+static const char *dup_opt(const char *s, int *oom) {
+  if (!s) return NULL;
+  char *d = sio__strdup(s);
+  if (!d) *oom = 1;
+  return d;
+}
+
+static int copy_cfg(sio__tls_ctx *t, const sio__tls_cfg *cfg) {
+  int oom = 0;
+  t->cfg = *cfg;
+  t->cfg.cert_file = dup_opt(cfg->cert_file, &oom);
+  t->cfg.key_file = dup_opt(cfg->key_file, &oom);
+  t->cfg.ca_file = dup_opt(cfg->ca_file, &oom);
+  t->cfg.ciphers = dup_opt(cfg->ciphers, &oom);
+  t->cfg.ciphersuites = dup_opt(cfg->ciphersuites, &oom);
+  t->cfg.sni_count = 0;
+  if (cfg->sni_count) {
+    t->sni_cfg = sio__calloc(cfg->sni_count, sizeof *t->sni_cfg);
+    if (!t->sni_cfg) return -ENOMEM;
+    for (size_t i = 0; i < cfg->sni_count; i++) {
+      t->sni_cfg[i].servername = dup_opt(cfg->sni[i].servername, &oom);
+      t->sni_cfg[i].cert_file = dup_opt(cfg->sni[i].cert_file, &oom);
+      t->sni_cfg[i].key_file = dup_opt(cfg->sni[i].key_file, &oom);
+      t->cfg.sni_count = i + 1;
+    }
+  }
+  t->cfg.sni = t->sni_cfg;
+  return oom ? -ENOMEM : 0;
+}
+
+static int check_cfg(const sio__tls_cfg *cfg) {
+  if (!cfg->cert_file || !*cfg->cert_file) return fail(SIO_ETLS_CERT, "no certificate file", NULL);
+  if (!cfg->key_file || !*cfg->key_file) return fail(SIO_ETLS_KEY, "no key file", NULL);
+  if (cfg->min_version && cfg->min_version != 12 && cfg->min_version != 13) {
+    sio__error("tls: min_version %d: use 12 (TLS 1.2) or 13 (TLS 1.3)", cfg->min_version);
+    return SIO_ETLS_CONFIG;
+  }
+  for (size_t i = 0; i < cfg->sni_count; i++) {
+    const sio__tls_sni_cfg *e = &cfg->sni[i];
+    if (!e->servername || !*e->servername || !e->cert_file || !e->key_file) {
+      sio__error("tls: SNI entry %zu needs a servername, a cert_file and a key_file", i);
+      return SIO_ETLS_CONFIG;
+    }
+  }
+  return 0;
+}
+
+int sio__tls_ctx_new(const sio__tls_cfg *cfg, sio__tls_ctx **out) {
+  int r = check_cfg(cfg);
+  if (r) return r;
+  sio__tls_ctx *t = sio__calloc(1, sizeof *t);
+  if (!t) return -ENOMEM;
+  t->refs = 1;
+  r = copy_cfg(t, cfg);
+  if (!r) r = build_set(t, &t->cur, NULL);
+  if (r) {
+    free_cfg(t);
+    sio__free(t);
+    return r;
+  }
+  *out = t;
+  return 0;
+}
+
+int sio__tls_ctx_reload(sio__tls_ctx *t) {
+  unsigned char keys[TICKET_KEYS_LEN];
+  if (SSL_CTX_get_tlsext_ticket_keys(t->cur.def, keys, sizeof keys) != 1) return -ENOMEM;
+  ctx_set next;
+  int r = build_set(t, &next, keys);
+  OPENSSL_cleanse(keys, sizeof keys);
+  if (r) return r;
+  free_set(&t->cur); /* the live connections' SSLs hold their own references */
+  t->cur = next;
+  sio__info("tls: certificates reloaded from %s%s", t->cfg.cert_file,
+            t->cfg.sni_count ? " and the SNI entries" : "");
+  return 0;
+}
+
+sio__tls_ctx *sio__tls_ctx_ref(sio__tls_ctx *t) {
+  t->refs++;
+  return t;
+}
+
+void sio__tls_ctx_unref(sio__tls_ctx *t) {
+  if (!t || --t->refs) return;
+  free_set(&t->cur);
+  free_cfg(t);
+  sio__free(t);
+}
+
+void *sio__tls_ctx_ssl_ctx(sio__tls_ctx *t) {
+  return t->cur.def;
+}

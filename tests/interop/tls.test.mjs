@@ -1,0 +1,224 @@
+// TLS from the library itself (sio/tls.h, issue 15): the conformance server with
+// --tls-cert/--tls-key, certificates made by this test (a throwaway CA with openssl, in a
+// temporary folder, never committed). The official socket.io-client over wss, over https
+// polling, and polling then the upgrade to wss, with binary arguments and acks; curl over
+// https (keep-alive, pipelining, HEAD, 304); ALPN http/1.1; plain HTTP sent to the TLS port
+// (a clear-text 400, as nginx answers); a failed handshake costs the server nothing (it goes
+// on serving); client certificates required (one signed by the CA gets in, none is refused).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import os from 'node:os';
+import path from 'node:path';
+import { Manager } from 'socket.io-client';
+import { conformanceTarget, freePort, startServer, stopAndCheck } from './lib/server.mjs';
+import { budget, withTimeout } from './lib/timeouts.mjs';
+
+const target = conformanceTarget();
+const dir = mkdtempSync(path.join(os.tmpdir(), 'sio-tls-'));
+const f = (name) => path.join(dir, name);
+
+function openssl(...args) {
+  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A CA, a server certificate for localhost/127.0.0.1 and a client certificate, signed by it. */
+function makeCertificates() {
+  mkdirSync(dir, { recursive: true });
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=sio test CA');
+  for (const [name, subj, ext] of [
+    ['server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
+    ['client', '/CN=alice', 'extendedKeyUsage=clientAuth'],
+  ]) {
+    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj);
+    writeFileSync(f(`${name}.ext`), ext + '\n');
+    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'),
+      '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.ext`));
+  }
+}
+
+async function startTls(extra = []) {
+  const port = await freePort();
+  return startServer({
+    command: target.command,
+    args: [...target.args(port), '--tls-cert', f('server.pem'), '--tls-key', f('server.key'), ...extra],
+    port,
+  });
+}
+
+function connect(port, opts) {
+  const manager = new Manager(`https://localhost:${port}`, {
+    ca: readFileSync(f('ca.pem')), reconnection: false, timeout: budget(5000), ...opts,
+  });
+  return { manager, socket: manager.socket('/') };
+}
+
+function once(emitter, event, failOn = 'connect_error') {
+  return withTimeout(new Promise((resolve, reject) => {
+    emitter.once(event, (...a) => resolve(a));
+    emitter.once(failOn, (e) => reject(new Error(`${failOn}: ${e?.message ?? e}`)));
+  }), budget(8000), event);
+}
+
+function curl(...args) {
+  const r = spawnSync('curl', ['-sS', '--cacert', f('ca.pem'), ...args], { encoding: 'latin1' });
+  if (r.status !== 0) throw new Error(`curl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Raw bytes to host:port and everything that comes back until the server closes. */
+function rawExchange(port, bytes) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' }, () => sock.write(bytes));
+    let got = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d) => { got += d; });
+    sock.on('close', () => resolve(got));
+    sock.on('error', reject);
+  }), budget(5000), 'raw exchange');
+}
+
+const skip = target.reference ? 'TLS is sio\'s (the reference server has none)' : target.skip;
+
+describe('TLS: https and wss from sio itself', { skip }, () => {
+  let server;
+  before(async () => {
+    makeCertificates();
+    server = await startTls();
+  });
+  after(async () => {
+    await stopAndCheck(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const [name, opts, final] of [
+    ['wss only', { transports: ['websocket'] }, 'websocket'],
+    ['https polling only', { transports: ['polling'], upgrade: false }, 'polling'],
+    ['https polling, then the upgrade to wss', { transports: ['polling', 'websocket'] }, 'websocket'],
+  ]) {
+    test(`socket.io-client over ${name}: events, binary, acks`, async () => {
+      const { manager, socket } = connect(server.port, opts);
+      try {
+        await once(socket, 'connect');
+        const payload = ['x', { deep: [Buffer.alloc(70000, 5)] }, 'ünïcödé'];
+        const back = once(socket, 'message-back');
+        socket.emit('message', ...payload);
+        const args = await back;
+        assert.equal(args[0], 'x');
+        assert.equal(Buffer.from(args[1].deep[0]).length, 70000);
+        assert.equal(args[2], 'ünïcödé');
+        const acked = await withTimeout(new Promise((resolve) =>
+          socket.emit('message-with-ack', 1, 'two', (...a) => resolve(a))), budget(5000), 'ack');
+        assert.deepEqual(acked, [1, 'two']);
+        if (final === 'websocket' && manager.engine.transport.name !== 'websocket')
+          await once(manager.engine, 'upgrade', 'error');
+        assert.equal(manager.engine.transport.name, final);
+      } finally {
+        socket.disconnect();
+        manager.engine?.close();
+      }
+    });
+  }
+
+  test('curl over https: keep-alive, HEAD, 304, the client bundle', async () => {
+    const url = `https://localhost:${server.port}/socket.io/socket.io.js`;
+    const out = curl('-D', '-', '-o', '/dev/null', url, '-o', '/dev/null', url, '-w', '%{num_connects}\\n');
+    assert.equal(out.match(/HTTP\/1\.1 200/g).length, 2);
+    assert.match(out.trim().split('\n').pop(), /^0$/); // the second request reused the connection
+    const head = curl('-I', url);
+    assert.match(head, /^HTTP\/1\.1 200/);
+    assert.match(head, /content-length: \d+/i);
+    const etag = /etag: (\S+)/i.exec(head)[1];
+    const cond = curl('-D', '-', '-o', '/dev/null', '-H', `If-None-Match: ${etag}`, url);
+    assert.match(cond, /^HTTP\/1\.1 304/);
+  });
+
+  test('pipelined requests over one TLS connection are answered in order', async () => {
+    const req = (n) => `GET /socket.io/?EIO=4&transport=polling&n=${n} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
+    const got = await withTimeout(new Promise((resolve, reject) => {
+      const sock = tls.connect({ port: server.port, host: '127.0.0.1', servername: 'localhost',
+        ca: readFileSync(f('ca.pem')) }, () => sock.end(req(1) + req(2) + req(3)));
+      let s = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => { s += d; });
+      sock.on('end', () => resolve(s));
+      sock.on('error', reject);
+    }), budget(5000), 'pipelined requests');
+    assert.equal(got.match(/HTTP\/1\.1 200 OK/g).length, 3);
+    assert.equal(got.match(/"sid":/g).length, 3);
+  });
+
+  test('ALPN: http/1.1 is chosen; TLS 1.2 and 1.3 both work', async () => {
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3']) {
+      const info = await withTimeout(new Promise((resolve, reject) => {
+        const sock = tls.connect({ port: server.port, host: '127.0.0.1', servername: 'localhost',
+          ca: readFileSync(f('ca.pem')), ALPNProtocols: ['h2', 'http/1.1'], maxVersion }, () => {
+          resolve({ alpn: sock.alpnProtocol, version: sock.getProtocol() });
+          sock.end();
+        });
+        sock.on('error', reject);
+      }), budget(5000), 'TLS connect');
+      assert.equal(info.alpn, 'http/1.1');
+      assert.equal(info.version, maxVersion);
+    }
+  });
+
+  test('plain HTTP on the TLS port gets a clear-text 400 and a close', async () => {
+    const got = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(got, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(got, /The plain HTTP request was sent to HTTPS port/);
+  });
+
+  test('a failed handshake or garbage costs a close, the server goes on', async () => {
+    await rawExchange(server.port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]));
+    await rawExchange(server.port, Buffer.alloc(3000, 0xff));
+    const untrusted = await new Promise((resolve) => {
+      const sock = tls.connect({ port: server.port, host: '127.0.0.1', servername: 'localhost' });
+      sock.on('error', (e) => resolve(e.code));
+      sock.on('secureConnect', () => resolve('connected'));
+    });
+    assert.match(untrusted, /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/);
+    assert.match(curl(`https://localhost:${server.port}/socket.io/?EIO=4&transport=polling`), /"sid"/);
+    assert.ok(server.alive());
+  });
+});
+
+describe('TLS: client certificates required', { skip }, () => {
+  let server;
+  before(async () => {
+    makeCertificates();
+    server = await startTls(['--tls-ca', f('ca.pem')]);
+  });
+  after(async () => {
+    await stopAndCheck(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a client certificate signed by the CA gets in (socket.io-client over wss)', async () => {
+    const { manager, socket } = connect(server.port, {
+      transports: ['websocket'], cert: readFileSync(f('client.pem')), key: readFileSync(f('client.key')),
+    });
+    try {
+      await once(socket, 'connect');
+    } finally {
+      socket.disconnect();
+      manager.engine?.close();
+    }
+  });
+
+  test('no client certificate: refused', async () => {
+    const r = spawnSync('curl', ['-sS', '--cacert', f('ca.pem'),
+      `https://localhost:${server.port}/socket.io/?EIO=4&transport=polling`], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    const ok = spawnSync('curl', ['-sS', '--cacert', f('ca.pem'), '--cert', f('client.pem'), '--key',
+      f('client.key'), `https://localhost:${server.port}/socket.io/?EIO=4&transport=polling`], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /"sid"/);
+  });
+});

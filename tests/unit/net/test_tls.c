@@ -1,0 +1,384 @@
+/* Unit tests for the net layer's TLS (net/tls.h): a TLS listener whose connections echo, and a
+ * blocking OpenSSL client in a thread (the client may use SSL_set_fd; the server never does).
+ * Small and large echoes (1 MiB each way: records staged and split, the socket buffer filling
+ * up), many small writes in one loop turn leaving as few records, close_notify at the server's
+ * close, a reload of the certificate while a connection is open (it goes on; the next one
+ * gets the new certificate), garbage and plain HTTP on the port, and the configuration
+ * errors: a missing certificate, a missing key, a key of another certificate, a bad min
+ * version. The certificates are made by this test with the openssl command, in a temporary
+ * folder. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "net/tls.h"
+#include "sio/core.h"
+
+static char dir[64];
+static char path_buf[8][128];
+
+static const char *file(int i, const char *name) {
+  snprintf(path_buf[i], sizeof path_buf[i], "%s/%s", dir, name);
+  return path_buf[i];
+}
+
+static void make_cert(const char *name, const char *cn) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd,
+           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
+           "%s/%s.key -out %s/%s.pem -days 2 -subj /CN=%s >/dev/null 2>&1",
+           dir, name, dir, name, cn);
+  assert_int_equal(system(cmd), 0);
+}
+
+static int setup_certs(void **s) {
+  snprintf(dir, sizeof dir, "/tmp/sio-tls-unit-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  make_cert("a", "first");
+  make_cert("b", "second");
+  return 0;
+}
+
+static int remove_certs(void **s) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* --- the server: echo, each read answered by two writes --------------------------------------- */
+typedef struct server {
+  uv_loop_t loop;
+  sio__net *net;
+  sio__listener *listener;
+  sio__tls_ctx *ctx;
+  uv_async_t done;
+  int closes;
+  int close_after; /* close after echoing this many bytes (0: at the peer's end) */
+  size_t echoed;
+  int many_small;
+} server;
+
+static void echo_data(sio__conn *c, const char *data, size_t len) {
+  server *sv = c->ctx;
+  if (sv->many_small) { /* one write per byte: the flush must make few records of them */
+    for (size_t i = 0; i < len; i++) assert_int_equal(sio__conn_write_copy(c, data + i, 1), 0);
+  } else {
+    size_t half = len / 2;
+    assert_int_equal(sio__conn_write_copy(c, data, half), 0);
+    assert_int_equal(sio__conn_write_copy(c, data + half, len - half), 0);
+  }
+  sv->echoed += len;
+  if (sv->close_after && sv->echoed >= (size_t)sv->close_after) sio__conn_close(c);
+}
+static void echo_eof(sio__conn *c, int err) {
+  sio__conn_close(c);
+}
+static void echo_close(sio__conn *c) {
+  ((server *)c->ctx)->closes++;
+}
+static const sio__conn_handler echo_handler = {echo_data, echo_eof, NULL, echo_close};
+
+static void on_accept(sio__listener *l, sio__conn *c, void *user) {
+  assert_true(sio__conn_is_tls(c));
+  c->handler = &echo_handler;
+  c->ctx = user;
+}
+
+static void on_done(uv_async_t *a) {
+  server *sv = a->data;
+  sio__listener_close(sv->listener);
+  uv_close((uv_handle_t *)&sv->done, NULL);
+}
+
+static int server_start(server *sv, const char *cert, const char *key) {
+  memset(sv, 0, sizeof *sv);
+  uv_loop_init(&sv->loop);
+  sv->net = sio__net_new(&sv->loop);
+  sio__tls_cfg cfg = {.cert_file = cert, .key_file = key};
+  assert_int_equal(sio__tls_ctx_new(&cfg, &sv->ctx), 0);
+  sio__listen_opts o = {.host = "127.0.0.1", .port = 0, .tls = sv->ctx};
+  assert_int_equal(sio__listen(sv->net, &o, on_accept, sv, &sv->listener), 0);
+  uv_async_init(&sv->loop, &sv->done, on_done);
+  sv->done.data = sv;
+  return sio__listener_port(sv->listener);
+}
+
+static void server_finish(server *sv) {
+  sio__tls_ctx_unref(sv->ctx);
+  sio__net_free(sv->net);
+  uv_run(&sv->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&sv->loop), 0);
+}
+
+/* --- the client, in a thread -------------------------------------------------------------------
+ */
+typedef struct client {
+  int port;
+  size_t size;      /* bytes to send and expect back */
+  int expect_close; /* the server closes after the echo: expect close_notify */
+  server *sv;       /* its `done` async: the client tells the loop it finished (or, in
+                       test_reload, when to reload) */
+  int ok, got_notify;
+  char subject[64];
+} client;
+
+static int tcp_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  return fd;
+}
+
+static SSL *client_ssl(SSL_CTX *cctx, int fd) {
+  SSL *ssl = SSL_new(cctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  return SSL_connect(ssl) == 1 ? ssl : (SSL_free(ssl), NULL);
+}
+
+static void subject_of(SSL *ssl, char *out, size_t n) {
+  X509 *peer = SSL_get1_peer_certificate(ssl);
+  out[0] = 0;
+  if (peer) {
+    X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, out, (int)n);
+    X509_free(peer);
+  }
+}
+
+/* Sends size bytes and reads them back, writing and reading alternately. */
+static int exchange(SSL *ssl, size_t size) {
+  char *out = malloc(size), *in = malloc(size);
+  for (size_t i = 0; i < size; i++) out[i] = (char)(i * 13 + 1);
+  size_t sent = 0, got = 0;
+  while (got < size) {
+    if (sent < size) {
+      size_t chunk = size - sent < 32768 ? size - sent : 32768, w;
+      if (SSL_write_ex(ssl, out + sent, chunk, &w) != 1) break;
+      sent += w;
+    }
+    while (got < sent) {
+      size_t r;
+      if (SSL_read_ex(ssl, in + got, size - got, &r) != 1) goto out;
+      got += r;
+    }
+  }
+out:;
+  int ok = got == size && memcmp(in, out, size) == 0;
+  free(out);
+  free(in);
+  return ok;
+}
+
+static void *client_main(void *arg) {
+  client *cl = arg;
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  int fd = tcp_connect(cl->port);
+  SSL *ssl = client_ssl(cctx, fd);
+  if (ssl) {
+    subject_of(ssl, cl->subject, sizeof cl->subject);
+    cl->ok = exchange(ssl, cl->size);
+    if (cl->expect_close) {
+      char b;
+      size_t r;
+      cl->got_notify =
+          SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
+    }
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+  }
+  close(fd);
+  SSL_CTX_free(cctx);
+  uv_async_send(&cl->sv->done);
+  return NULL;
+}
+
+static void run_client(server *sv, client *cl) {
+  pthread_t th;
+  cl->sv = sv;
+  assert_int_equal(pthread_create(&th, NULL, client_main, cl), 0);
+  uv_run(&sv->loop, UV_RUN_DEFAULT);
+  pthread_join(th, NULL);
+}
+
+static void echo_of(size_t size, int many_small) {
+  server sv;
+  int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
+  sv.many_small = many_small;
+  client cl = {.port = port, .size = size};
+  run_client(&sv, &cl);
+  assert_true(cl.ok);
+  assert_string_equal(cl.subject, "first");
+  server_finish(&sv);
+  assert_int_equal(sv.closes, 1);
+}
+
+static void test_echo_small(void **s) {
+  echo_of(100, 0);
+}
+static void test_echo_large(void **s) {
+  echo_of(1 << 20, 0);
+}
+static void test_echo_many_small_writes(void **s) {
+  echo_of(20000, 1);
+}
+
+static void test_close_notify(void **s) {
+  server sv;
+  int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
+  sv.close_after = 5000;
+  client cl = {.port = port, .size = 5000, .expect_close = 1};
+  run_client(&sv, &cl);
+  assert_true(cl.ok);
+  assert_true(cl.got_notify);
+  server_finish(&sv);
+}
+
+/* Reload to certificate b while a client is connected: it goes on; the next one sees b. */
+static void *reload_client(void *arg) {
+  client *cl = arg;
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  int fd = tcp_connect(cl->port);
+  SSL *ssl = client_ssl(cctx, fd);
+  assert_non_null(ssl);
+  assert_true(exchange(ssl, 1000));
+  /* the files now hold certificate b: the server loop reloads when the async fires */
+  uv_async_send(&cl->sv->done);
+  usleep(200 * 1000);
+  cl->ok = exchange(ssl, 1000); /* the old connection still works */
+  int fd2 = tcp_connect(cl->port);
+  SSL *ssl2 = client_ssl(cctx, fd2);
+  assert_non_null(ssl2);
+  subject_of(ssl2, cl->subject, sizeof cl->subject);
+  SSL_free(ssl2);
+  close(fd2);
+  SSL_free(ssl);
+  close(fd);
+  SSL_CTX_free(cctx);
+  uv_async_send(&cl->sv->done);
+  return NULL;
+}
+
+static int reloads;
+static void on_reload_async(uv_async_t *a) {
+  server *sv = a->data;
+  if (reloads++ == 0) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cp %s/b.pem %s/live.pem && cp %s/b.key %s/live.key", dir, dir, dir,
+             dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sio__tls_ctx_reload(sv->ctx), 0);
+    return;
+  }
+  on_done(a);
+}
+
+static void test_reload(void **s) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "cp %s/a.pem %s/live.pem && cp %s/a.key %s/live.key", dir, dir, dir,
+           dir);
+  assert_int_equal(system(cmd), 0);
+  server sv;
+  int port = server_start(&sv, file(0, "live.pem"), file(1, "live.key"));
+  uv_close((uv_handle_t *)&sv.done, NULL);
+  uv_run(&sv.loop, UV_RUN_NOWAIT);
+  uv_async_init(&sv.loop, &sv.done, on_reload_async);
+  sv.done.data = &sv;
+  client cl = {.port = port, .sv = &sv};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, reload_client, &cl), 0);
+  uv_run(&sv.loop, UV_RUN_DEFAULT);
+  pthread_join(th, NULL);
+  assert_true(cl.ok);
+  assert_string_equal(cl.subject, "second");
+  /* a reload that fails keeps the old certificate */
+  snprintf(cmd, sizeof cmd, "rm %s/live.key", dir);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(sio__tls_ctx_reload(sv.ctx), SIO_ETLS_KEY);
+  server_finish(&sv);
+}
+
+/* Bytes that are no TLS: the connection closes, plain HTTP gets its 400 first. */
+static void *junk_client(void *arg) {
+  client *cl = arg;
+  /* plain HTTP; a handshake record of an unknown message type; not a TLS record at all */
+  static const char *junk[] = {"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                               "\x16\x03\x01\x00\x04\x63\x00\x00\x00", "\x01\x02\x03garbage"};
+  static const size_t junk_len[] = {27, 9, 10};
+  for (int i = 0; i < 3; i++) {
+    int fd = tcp_connect(cl->port);
+    assert_true(write(fd, junk[i], junk_len[i]) > 0);
+    char buf[512];
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(fd, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+    buf[got] = 0;
+    if (i == 0) cl->ok = strstr(buf, "400 Bad Request") && strstr(buf, "sent to HTTPS port");
+    close(fd);
+  }
+  uv_async_send(&cl->sv->done);
+  return NULL;
+}
+
+static void test_not_tls(void **s) {
+  server sv;
+  int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
+  client cl = {.port = port, .sv = &sv};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, junk_client, &cl), 0);
+  uv_run(&sv.loop, UV_RUN_DEFAULT);
+  pthread_join(th, NULL);
+  assert_true(cl.ok);
+  server_finish(&sv);
+  assert_int_equal(sv.closes, 3);
+}
+
+static void test_config_errors(void **s) {
+  sio__tls_ctx *ctx = NULL;
+  sio__tls_cfg c1 = {.cert_file = file(0, "none.pem"), .key_file = file(1, "a.key")};
+  assert_int_equal(sio__tls_ctx_new(&c1, &ctx), SIO_ETLS_CERT);
+  sio__tls_cfg c2 = {.cert_file = file(0, "a.pem"), .key_file = file(1, "none.key")};
+  assert_int_equal(sio__tls_ctx_new(&c2, &ctx), SIO_ETLS_KEY);
+  sio__tls_cfg c3 = {.cert_file = file(0, "a.pem"), .key_file = file(1, "b.key")};
+  assert_int_equal(sio__tls_ctx_new(&c3, &ctx), SIO_ETLS_KEY);
+  sio__tls_cfg c4 = {
+      .cert_file = file(0, "a.pem"), .key_file = file(1, "a.key"), .min_version = 11};
+  assert_int_equal(sio__tls_ctx_new(&c4, &ctx), SIO_ETLS_CONFIG);
+  sio__tls_cfg c5 = {.cert_file = file(0, "a.pem"),
+                     .key_file = file(1, "a.key"),
+                     .ca_file = file(2, "none-ca.pem")};
+  assert_int_equal(sio__tls_ctx_new(&c5, &ctx), SIO_ETLS_CA);
+  sio__tls_cfg c6 = {
+      .cert_file = file(0, "a.pem"), .key_file = file(1, "a.key"), .ciphers = "NOT-A-CIPHER"};
+  assert_int_equal(sio__tls_ctx_new(&c6, &ctx), SIO_ETLS_CONFIG);
+  assert_null(ctx);
+}
+
+int main(void) {
+  sio__alloc_hook_libraries();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_echo_small),
+      cmocka_unit_test(test_echo_large),
+      cmocka_unit_test(test_echo_many_small_writes),
+      cmocka_unit_test(test_close_notify),
+      cmocka_unit_test(test_reload),
+      cmocka_unit_test(test_not_tls),
+      cmocka_unit_test(test_config_errors),
+  };
+  return cmocka_run_group_tests(tests, setup_certs, remove_certs);
+}
