@@ -20,10 +20,21 @@ $(BUILD)/Makefile:
 build: $(BUILD)/Makefile
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory -s
 
-# Builds only what the demo needs, then starts it (Ctrl-C stops it gracefully).
+# Builds only what the demo needs, then starts it (Ctrl-C stops it gracefully). With TLS=1 it
+# serves HTTPS and wss with a self-signed certificate for localhost made once in
+# $(BUILD)/tls/ (SIGHUP reloads it; docs/tls.md).
+TLS_DIR := $(BUILD)/tls
 run: deps $(BUILD)/Makefile
 	@cmake --build $(BUILD) -j $(JOBS) --target weather -- --no-print-directory -s
+ifeq ($(TLS),1)
+	@mkdir -p $(TLS_DIR) && [ -f $(TLS_DIR)/cert.pem ] || openssl req -x509 -newkey ec \
+	  -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=localhost \
+	  -addext subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1 \
+	  -keyout $(TLS_DIR)/key.pem -out $(TLS_DIR)/cert.pem 2>/dev/null
+	@$(BUILD)/bin/weather --port $(PORT) --tls-cert $(TLS_DIR)/cert.pem --tls-key $(TLS_DIR)/key.pem
+else
 	@$(BUILD)/bin/weather --port $(PORT)
+endif
 
 # Every test: the normal build, then the same suite under ASan+UBSan, then each fuzz target
 # for FUZZ_SECONDS.

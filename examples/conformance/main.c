@@ -1,7 +1,8 @@
 /* conformance: the server that the strict protocol suites and the interop tests run against
  * (see ../shared/CONFORMANCE.md).
  *
- *   conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F]]
+ *   conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F] [--tls-sni NAME:CERT:KEY]...
+ *               [--tls-plain-port N|any [--tls-redirect]] [--hsts SECONDS]]
  *
  * - Engine.IO echo at /engine.io/: EIO=4, polling and websocket, upgrades, pingInterval 300 ms,
  *   pingTimeout 200 ms, maxPayload 1000000; every message goes back unchanged on its session.
@@ -9,7 +10,9 @@
  *   Engine.IO options and connectTimeout 1000 ms.
  * - CORS: any origin.
  * - With --tls-cert and --tls-key: HTTPS and wss on the same port (client certificates
- *   required with --tls-ca). Prints an https:// URL then.
+ *   required with --tls-ca), SNI certificates, a plain listener beside (its port printed as
+ *   "plain port N"), redirected to https with --tls-redirect, HSTS; SIGHUP reloads the files.
+ *   Prints an https:// URL then.
  *
  * Each protocol part is a setup function that attaches to the one app, so that adding one is a
  * new function and one call in main. Prints its URL on start (flushed, for test harnesses). */
@@ -57,26 +60,58 @@ static sio_eio *setup_engine_echo(sio_app *app) {
 #include "sio/io.h"
 sio_io *setup_socketio(sio_app *app);
 
+/* NAME:CERT:KEY, split in place. */
+static int parse_sni(char *arg, sio_tls_sni *e) {
+  char *c1 = strchr(arg, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+  if (!c2) return -1;
+  *c1 = *c2 = '\0';
+  *e = (sio_tls_sni){arg, c1 + 1, c2 + 1};
+  return 0;
+}
+
+static void on_sighup(uv_signal_t *sig, int signum) {
+  int rc = sio_app_tls_reload(sig->data);
+  fprintf(stderr, "conformance: TLS reload: %s\n", sio_strerror(rc));
+}
+
 static void usage(void) {
-  fprintf(stderr, "usage: conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F]]\n");
+  fprintf(stderr, "usage: conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F] "
+                  "[--tls-sni NAME:CERT:KEY]... [--tls-plain-port N|any [--tls-redirect]] "
+                  "[--hsts SECONDS]]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   int port = 3000;
   sio_tls_opts tls = sio_tls_opts_default();
+  sio_tls_sni sni[8];
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--port") && i + 1 < argc)
-      port = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc)
-      tls.cert_file = argv[++i];
-    else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc)
-      tls.key_file = argv[++i];
-    else if (!strcmp(argv[i], "--tls-ca") && i + 1 < argc)
-      tls.ca_file = argv[++i];
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--tls-redirect")) {
+      tls.redirect_plain = 1;
+      continue;
+    }
+    if (!v) usage();
+    i++;
+    if (!strcmp(a, "--port"))
+      port = atoi(v);
+    else if (!strcmp(a, "--tls-cert"))
+      tls.cert_file = v;
+    else if (!strcmp(a, "--tls-key"))
+      tls.key_file = v;
+    else if (!strcmp(a, "--tls-ca"))
+      tls.ca_file = v;
+    else if (!strcmp(a, "--tls-sni") && tls.sni_count < 8 &&
+             !parse_sni(argv[i], &sni[tls.sni_count]))
+      tls.sni_count++;
+    else if (!strcmp(a, "--tls-plain-port"))
+      tls.plain_port = !strcmp(v, "any") ? SIO_TLS_PLAIN_ANY : atoi(v);
+    else if (!strcmp(a, "--hsts"))
+      tls.hsts_max_age = (uint32_t)atoi(v);
     else
       usage();
   }
+  tls.sni = sni;
   if (!tls.cert_file != !tls.key_file) usage();
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t *loop = uv_default_loop();
@@ -102,7 +137,18 @@ int main(int argc, char **argv) {
   printf("%s://localhost:%d/ (Engine.IO echo at /engine.io/, Socket.IO at /socket.io/)\n",
          tls.cert_file ? "https" : "http", sio_app_port(app));
   fflush(stdout);
+  uv_signal_t sighup;
+  uv_signal_init(loop, &sighup);
+  sighup.data = app;
+  if (tls.cert_file) {
+    uv_signal_start(&sighup, on_sighup, SIGHUP);
+    uv_unref((uv_handle_t *)&sighup);
+    if (tls.plain_port) printf("plain port %d\n", sio_app_plain_port(app));
+    fflush(stdout);
+  }
   uv_run(loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&sighup, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
   sio_app_free(app);
   sio_eio_free(engine);
   sio_io_free(io);

@@ -24,6 +24,7 @@
 
 #include "sio/http.h"
 #include "sio/io.h"
+#include "sio/tls.h"
 
 #ifndef SIO_EXAMPLE_DIR
 #define SIO_EXAMPLE_DIR "."
@@ -60,6 +61,8 @@ typedef struct options {
   unsigned sim_interval_ms;
   unsigned summary_interval_ms;
   int quiet;
+  const char *tls_cert, *tls_key; /* both: serve HTTPS and wss */
+  int http_port; /* with TLS: a plain listener that redirects to https (-1: none) */
 } options;
 
 /* Everything the server owns; one per loop, no globals. */
@@ -69,9 +72,9 @@ typedef struct weather {
   sio_app *app;
   sio_io *io;
   uv_timer_t sim_timer, summary_timer;
-  uv_signal_t sigint, sigterm;
-  int watchers[NCITIES]; /* sockets following each city (the size of its room) */
-  int closing;           /* shutting down: no more watcher announcements */
+  uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate and key */
+  int watchers[NCITIES];               /* sockets following each city (the size of its room) */
+  int closing;                         /* shutting down: no more watcher announcements */
   int64_t next_id;
   uint64_t messages, last_messages; /* events in and out (each delivery), for the summary */
   uint64_t last_summary_ms;
@@ -480,7 +483,18 @@ static void on_signal(uv_signal_t *sig, int signum) {
   uv_close((uv_handle_t *)&w->summary_timer, NULL);
   uv_close((uv_handle_t *)&w->sigint, NULL);
   uv_close((uv_handle_t *)&w->sigterm, NULL);
+  uv_close((uv_handle_t *)&w->sighup, NULL);
   sio_app_close(w->app, on_app_closed, w);
+}
+
+/* SIGHUP: the certificate and key are read again; open connections keep theirs. */
+static void on_sighup(uv_signal_t *sig, int signum) {
+  weather *w = sig->data;
+  int rc = sio_app_tls_reload(w->app);
+  if (rc < 0)
+    logf_(w, "TLS reload failed (%s): the old certificate stays", sio_strerror(rc));
+  else
+    logf_(w, "TLS certificate and key reloaded");
 }
 
 static void usage(FILE *f, const char *argv0) {
@@ -494,6 +508,9 @@ static void usage(FILE *f, const char *argv0) {
           "  --no-sim               turn the simulated alert feed off\n"
           "  --sim-interval MS      mean time between simulated alerts (default 8000)\n"
           "  --summary-interval MS  time between summary log lines (default 10000)\n"
+          "  --tls-cert FILE        serve HTTPS and wss with this PEM certificate chain\n"
+          "  --tls-key FILE         and this PEM private key (SIGHUP reloads both)\n"
+          "  --http-port N          with TLS: plain HTTP on N too, redirected to https\n"
           "  --quiet                no log lines on stderr\n"
           "  --help                 this text\n",
           argv0);
@@ -510,7 +527,18 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out) 
 
 /* 0 to run, 1 to exit successfully (--help), 2 on a usage error. */
 static int parse_options(int argc, char **argv, options *o) {
-  enum { OPT_PORT = 1, OPT_HOST, OPT_NO_SIM, OPT_SIM_INTERVAL, OPT_SUMMARY, OPT_QUIET, OPT_HELP };
+  enum {
+    OPT_PORT = 1,
+    OPT_HOST,
+    OPT_NO_SIM,
+    OPT_SIM_INTERVAL,
+    OPT_SUMMARY,
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_HTTP_PORT
+  };
   static const struct option longs[] = {
       {"port", required_argument, NULL, OPT_PORT},
       {"host", required_argument, NULL, OPT_HOST},
@@ -519,9 +547,16 @@ static int parse_options(int argc, char **argv, options *o) {
       {"summary-interval", required_argument, NULL, OPT_SUMMARY},
       {"quiet", no_argument, NULL, OPT_QUIET},
       {"help", no_argument, NULL, OPT_HELP},
+      {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+      {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+      {"http-port", required_argument, NULL, OPT_HTTP_PORT},
       {NULL, 0, NULL, 0},
   };
-  *o = (options){.port = 3000, .sim = 1, .sim_interval_ms = 8000, .summary_interval_ms = 10000};
+  *o = (options){.port = 3000,
+                 .sim = 1,
+                 .sim_interval_ms = 8000,
+                 .summary_interval_ms = 10000,
+                 .http_port = -1};
   int opt;
   unsigned v;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -545,6 +580,16 @@ static int parse_options(int argc, char **argv, options *o) {
     case OPT_QUIET:
       o->quiet = 1;
       break;
+    case OPT_TLS_CERT:
+      o->tls_cert = optarg;
+      break;
+    case OPT_TLS_KEY:
+      o->tls_key = optarg;
+      break;
+    case OPT_HTTP_PORT:
+      if (parse_uint(optarg, 0, 65535, &v) < 0) goto bad_value;
+      o->http_port = (int)v;
+      break;
     case OPT_HELP:
     case 'h':
       usage(stdout, argv[0]);
@@ -556,6 +601,10 @@ static int parse_options(int argc, char **argv, options *o) {
     continue;
   bad_value:
     fprintf(stderr, "%s: bad value for --%s: %s\n", argv[0], longs[opt - 1].name, optarg);
+    return 2;
+  }
+  if (!o->tls_cert != !o->tls_key) {
+    fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", argv[0]);
     return 2;
   }
   if (optind < argc) {
@@ -603,6 +652,16 @@ static int start(weather *w) {
   ao.host = w->opt.host;
   ao.port = w->opt.port;
   ao.port_any = w->opt.port == 0;
+  sio_tls_opts tls = sio_tls_opts_default();
+  if (w->opt.tls_cert) {
+    tls.cert_file = w->opt.tls_cert;
+    tls.key_file = w->opt.tls_key;
+    if (w->opt.http_port >= 0) {
+      tls.plain_port = w->opt.http_port ? w->opt.http_port : SIO_TLS_PLAIN_ANY;
+      tls.redirect_plain = 1;
+    }
+    ao.tls = &tls; /* copied by sio_app_new */
+  }
   w->app = sio_app_new(w->loop, &ao);
   if (!w->app) return -ENOMEM;
   int rc;
@@ -627,12 +686,15 @@ static int start(weather *w) {
   w->sigint.data = w->sigterm.data = w;
   uv_signal_start(&w->sigint, on_signal, SIGINT);
   uv_signal_start(&w->sigterm, on_signal, SIGTERM);
+  uv_signal_init(w->loop, &w->sighup);
+  w->sighup.data = w;
+  if (w->opt.tls_cert) uv_signal_start(&w->sighup, on_sighup, SIGHUP);
 
   const char *h = w->opt.host;
   int all = !h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::");
   int v6 = !all && strchr(h, ':');
-  printf("Storm alerts on http://%s%s%s:%d/\n", v6 ? "[" : "", all ? "localhost" : h, v6 ? "]" : "",
-         sio_app_port(w->app));
+  printf("Storm alerts on %s://%s%s%s:%d/\n", w->opt.tls_cert ? "https" : "http", v6 ? "[" : "",
+         all ? "localhost" : h, v6 ? "]" : "", sio_app_port(w->app));
   fflush(stdout);
   logf_(w, "listening on %s port %d, page from %s, simulated feed %s", all ? "all interfaces" : h,
         sio_app_port(w->app), w->public_dir, w->opt.sim ? "on" : "off");

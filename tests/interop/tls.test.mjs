@@ -222,3 +222,94 @@ describe('TLS: client certificates required', { skip }, () => {
     assert.match(ok.stdout, /"sid"/);
   });
 });
+
+describe('TLS: SNI, a plain listener redirecting to https, HSTS, reload on SIGHUP', { skip }, () => {
+  let server;
+  let plainPort;
+  before(async () => {
+    makeCertificates();
+    for (const [name, cn] of [['other', 'other.test'], ['reloaded', 'localhost']]) {
+      openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}/O=${name}`);
+      writeFileSync(f(`${name}.ext`), `subjectAltName=DNS:${cn},IP:127.0.0.1\n`);
+      openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'),
+        '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.ext`));
+    }
+    writeFileSync(f('live.pem'), readFileSync(f('server.pem')));
+    writeFileSync(f('live.key'), readFileSync(f('server.key')));
+    const port = await freePort();
+    server = await startServer({
+      command: target.command,
+      args: [...target.args(port), '--tls-cert', f('live.pem'), '--tls-key', f('live.key'),
+        '--tls-sni', `other.test:${f('other.pem')}:${f('other.key')}`,
+        '--tls-plain-port', 'any', '--tls-redirect', '--hsts', '31536000'],
+      port,
+    });
+    for (let i = 0; i < 50 && !/plain port \d+/.test(server.stdout); i++) await new Promise((r) => setTimeout(r, 20));
+    plainPort = Number(/plain port (\d+)/.exec(server.stdout)[1]);
+  });
+  after(async () => {
+    await stopAndCheck(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The subject of the certificate the server presents for `servername`. */
+  function subjectFor(servername) {
+    return withTimeout(new Promise((resolve, reject) => {
+      const sock = tls.connect({ port: server.port, host: '127.0.0.1', servername,
+        ca: readFileSync(f('ca.pem')) }, () => {
+        resolve(sock.getPeerCertificate().subject);
+        sock.end();
+      });
+      sock.on('error', reject);
+    }), budget(5000), `TLS connect for ${servername}`);
+  }
+
+  test('SNI: each name gets its certificate, others the default', async () => {
+    assert.equal((await subjectFor('other.test')).CN, 'other.test');
+    assert.equal((await subjectFor('localhost')).CN, 'localhost');
+  });
+
+  test('plain HTTP on the other port: 301 (GET) and 308 (POST) to the same URL on https', async () => {
+    const get = spawnSync('curl', ['-sS', '-D', '-', '-o', '/dev/null',
+      `http://127.0.0.1:${plainPort}/socket.io/socket.io.js?v=1`], { encoding: 'utf8' });
+    assert.match(get.stdout, /^HTTP\/1\.1 301/);
+    assert.match(get.stdout, new RegExp(`location: https://127\\.0\\.0\\.1:${server.port}/socket\\.io/socket\\.io\\.js\\?v=1\\r`, 'i'));
+    const post = spawnSync('curl', ['-sS', '-D', '-', '-o', '/dev/null', '-X', 'POST',
+      `http://127.0.0.1:${plainPort}/x`], { encoding: 'utf8' });
+    assert.match(post.stdout, /^HTTP\/1\.1 308/);
+    const followed = curl('-L', `http://localhost:${plainPort}/socket.io/?EIO=4&transport=polling`);
+    assert.match(followed, /"sid"/);
+  });
+
+  test('HSTS on answers over TLS, not on the plain port', async () => {
+    const secure = curl('-D', '-', '-o', '/dev/null', `https://localhost:${server.port}/socket.io/?EIO=4&transport=polling`);
+    assert.match(secure, /strict-transport-security: max-age=31536000\r/i);
+    const plain = spawnSync('curl', ['-sS', '-D', '-', '-o', '/dev/null', `http://127.0.0.1:${plainPort}/`], { encoding: 'utf8' });
+    assert.doesNotMatch(plain.stdout, /strict-transport-security/i);
+  });
+
+  test('SIGHUP reloads the certificate; an open wss connection goes on', async () => {
+    const { manager, socket } = connect(server.port, { transports: ['websocket'] });
+    try {
+      await once(socket, 'connect');
+      assert.equal((await subjectFor('localhost')).O, undefined);
+      writeFileSync(f('live.pem'), readFileSync(f('reloaded.pem')));
+      writeFileSync(f('live.key'), readFileSync(f('reloaded.key')));
+      process.kill(server.pid, 'SIGHUP');
+      let subject;
+      for (let i = 0; i < 50; i++) {
+        subject = await subjectFor('localhost');
+        if (subject.O === 'reloaded') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(subject.O, 'reloaded');
+      const back = once(socket, 'message-back');
+      socket.emit('message', 'still here');
+      assert.deepEqual(await back, ['still here']);
+    } finally {
+      socket.disconnect();
+      manager.engine?.close();
+    }
+  });
+});
