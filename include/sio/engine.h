@@ -85,10 +85,31 @@ typedef struct sio_eio_handlers {
   void (*close)(sio_eio_socket *s, const char *reason, void *user);
 } sio_eio_handlers;
 
+/* allowRequest, decided asynchronously (Node's `allowRequest: (req, callback) => ...`): fn is
+ * asked about each handshake request (a request without a sid, polling or WebSocket, after the
+ * transport and method checks and before the protocol version's, as Node's engine.io orders
+ * them; the requests of an established session, its upgrade included, are not asked). It
+ * decides now or later from the loop thread, exactly once, with sio_allow_accept or
+ * sio_allow_refuse. A refused polling handshake gets 403 {"code":4,"message":M}, M being the
+ * refusal's message or "Forbidden"; a refused WebSocket handshake gets Node's abortUpgrade
+ * answer: 400 Bad Request, text/html, the message as its body, and the connection closed.
+ * `req` is valid during the call; later, sio_allow_req(allow) gives it, or NULL once the client
+ * went away (a decision then goes nowhere, and still must be made: it frees the sio_allow).
+ * The synchronous handler allow_request, when set, is asked first. */
+typedef struct sio_allow sio_allow;
+typedef void (*sio_allow_fn)(sio_req *req, sio_allow *allow, void *user);
+SIO_EXTERN void sio_allow_accept(sio_allow *allow);
+/* message: NULL for "Forbidden" (copied). */
+SIO_EXTERN void sio_allow_refuse(sio_allow *allow, const char *message);
+SIO_EXTERN sio_req *sio_allow_req(const sio_allow *allow);
+
 /* Serves Engine.IO at opts->path on the app (opts may be NULL). On the app's graceful shutdown
  * every session is closed ("server shutting down"). NULL on failure. */
 SIO_EXTERN sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts,
                                    const sio_eio_handlers *h, void *user);
+/* Sets (or with fn NULL, removes) the asynchronous allowRequest: see sio_allow_fn. 0 or
+ * -EINVAL. */
+SIO_EXTERN int sio_eio_allow_request(sio_eio *eio, sio_allow_fn fn, void *user);
 /* Closes every session and stops serving; the server is freed once they are gone. */
 SIO_EXTERN void sio_eio_close(sio_eio *eio);
 SIO_EXTERN size_t sio_eio_clients_count(const sio_eio *eio);

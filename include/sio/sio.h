@@ -6,6 +6,7 @@
  *   sio/engine.h  Engine.IO v4 sessions on an app (what Socket.IO runs on)
  *   sio/io.h      Socket.IO v5: namespaces, events, acks, rooms, broadcast
  *   sio/compat.h  older clients: socket.io-client 2.x (Engine.IO v3, allowEIO3)
+ *   sio/handshake.h  allowRequest, socket.handshake as one object
  *   sio/cluster.h the other servers: serverSideEmit, serverCount, allRooms, remote sockets
  *   sio/adapter.h the adapter seam (rooms, broadcast, cluster) for multi-node adapters
  *   sio/emitter.h emit to a Redis cluster of servers from a program without sockets
@@ -20,6 +21,7 @@
 #include "sio/engine.h"
 #include "sio/io.h"
 #include "sio/compat.h"
+#include "sio/handshake.h"
 #include "sio/cluster.h"
 #include "sio/adapter.h"
 #include "sio/redis.h"

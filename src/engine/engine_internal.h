@@ -95,6 +95,8 @@ struct sio_eio {
   sio__sbuf open_tail[2];
   sio__cors cors; /* from the cors_ options, when cors_on */
   int cors_on;
+  sio_allow_fn allow_fn; /* the asynchronous allowRequest (allow.c), or NULL */
+  void *allow_user;
 };
 
 /* --- session.c ---------------------------------------------------------------------------- */
@@ -171,6 +173,23 @@ void sio__eio_upgrade_end(sio__eio_session *s);
 int sio__eio_on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
                         size_t rest_len, void *user);
 
+/* A new WebSocket session once its request is admitted: the protocol version, then the
+ * session and its WebSocket. An upgrade hook (sio__upgrade_resume runs it after a late
+ * allowRequest; user: the server). */
+int sio__eio_ws_handshake(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
+                          size_t rest_len, void *user);
+/* A refused WebSocket handshake, as Node's abortUpgrade answers it: 400 Bad Request, text/html,
+ * the message (NULL: the code's) as the body; the connection closes after it. */
+void sio__eio_abort_upgrade(sio_res *res, sio__eio_error code, const char *message);
+
+/* --- allow.c ------------------------------------------------------------------------------ */
+
+enum { SIO__EIO_REFUSED = 0, SIO__EIO_ALLOWED = 1, SIO__EIO_ALLOW_LATER = 2 };
+/* Asks allowRequest (the synchronous handler, then the asynchronous one) about a handshake
+ * request. SIO__EIO_ALLOWED: go on now; SIO__EIO_REFUSED: answered; SIO__EIO_ALLOW_LATER: the
+ * verdict will act itself (the caller leaves the request waiting). */
+int sio__eio_allow(sio_eio *e, sio_req *req, sio_res *res, int upgrade);
+
 /* --- handshake.c -------------------------------------------------------------------------- */
 
 #define SIO__EIO_OPEN_HEAD "0{\"sid\":\""
@@ -180,12 +199,19 @@ int sio__eio_on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char 
 
 /* The app's intercept for the engine's path: polling handshake, GET and POST. */
 void sio__eio_on_http(sio_req *req, sio_res *res, void *user);
-/* Checks the request's protocol version and transport as Node's engine.io does, in its order.
- * Returns -1 (error code in *code) or the transport. */
+/* A new polling session once its request is admitted: the protocol version, then the session
+ * and its open packet as the response. */
+void sio__eio_polling_handshake(sio_eio *e, sio_req *req, sio_res *res);
+/* Checks the request's transport, sid and method as Node's engine.io's verify() does, in its
+ * order (for a request without a sid, allowRequest and the protocol version come next: see
+ * sio__eio_allow). Returns -1 (error code in *code) or the transport. */
 int sio__eio_verify(sio_eio *e, sio_req *req, int upgrade, sio__eio_session **sess,
                     sio__eio_error *code);
 /* Whether a request asks for base64 packets (Engine.IO v3's b64 query parameter, non-empty). */
 int sio__eio_req_b64(sio_req *req);
+/* The request's protocol version is served: EIO=4, or anything else with allow_eio3 (checked
+ * after allowRequest, as engine.io's handshake() does). */
+int sio__eio_version_ok(const sio_eio *e, sio_req *req);
 /* Engine.IO error answer: 400 (403 for Forbidden) with {"code":N,"message":"..."}. */
 void sio__eio_send_error(sio_res *res, sio__eio_error code);
 sio__eio_handshake *sio__eio_handshake_copy(sio_req *req);

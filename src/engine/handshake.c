@@ -1,5 +1,6 @@
 /* Engine.IO requests: routing and checks (as Node's engine.io, in its order), CORS, the polling
  * handshake, the copy of the handshake request kept for the layer above, and the open packet.
+ * allowRequest sits between the checks and the protocol version's (allow.c).
  *
  * A polling request is an HTTP intercept of the app on the engine's path: CORS first (the HTTP
  * layer's policy, http/negotiate.h; a preflight is answered there), then the checks, then the
@@ -196,16 +197,21 @@ int sio__eio_verify(sio_eio *e, sio_req *req, int upgrade, sio__eio_session **se
     *code = SIO__EIO_ERR_BAD_REQUEST;
     return -1;
   }
-  const char *eio = sio_req_query(req, "EIO"); /* anything but 4 is v3, as Node's engine.io */
-  if (!(eio && strcmp(eio, "4") == 0) && !e->opts.allow_eio3) {
-    *code = SIO__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION;
-    return -1;
-  }
-  if (e->h.allow_request && e->h.allow_request(req, e->user) != 0) {
-    *code = SIO__EIO_ERR_FORBIDDEN;
-    return -1;
-  }
   return t;
+}
+
+/* The protocol version, checked after allowRequest (engine.io's handshake()). */
+int sio__eio_version_ok(const sio_eio *e, sio_req *req) {
+  const char *eio = sio_req_query(req, "EIO"); /* anything but 4 is v3, as Node's engine.io */
+  return (eio && strcmp(eio, "4") == 0) || e->opts.allow_eio3;
+}
+
+void sio__eio_polling_handshake(sio_eio *e, sio_req *req, sio_res *res) {
+  if (!sio__eio_version_ok(e, req)) {
+    sio__eio_send_error(res, SIO__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION);
+    return;
+  }
+  handshake_polling(e, req, res);
 }
 
 void sio__eio_on_http(sio_req *req, sio_res *res, void *user) {
@@ -225,7 +231,7 @@ void sio__eio_on_http(sio_req *req, sio_res *res, void *user) {
   }
   const char *method = sio_req_method(req);
   if (!s) {
-    handshake_polling(e, req, res);
+    if (sio__eio_allow(e, req, res, 0) == SIO__EIO_ALLOWED) sio__eio_polling_handshake(e, req, res);
   } else if (strcmp(method, "GET") == 0) {
     sio__eio_poll_get(s, req, res);
   } else if (strcmp(method, "POST") == 0) {

@@ -231,7 +231,7 @@ int sio__eio_on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char 
                           &ws);
   int t = sio__eio_verify(e, req, 1, &s, &code);
   if (t < 0 || t != SIO_EIO_WEBSOCKET) {
-    sio__eio_send_error(res, t < 0 ? code : SIO__EIO_ERR_BAD_REQUEST);
+    sio__eio_abort_upgrade(res, t < 0 ? code : SIO__EIO_ERR_BAD_REQUEST, NULL);
     return 0;
   }
   if (s) {
@@ -245,7 +245,21 @@ int sio__eio_on_upgrade(sio_req *req, sio_res *res, sio__conn *conn, const char 
     if (took != 1 || !ws) sio__eio_unref(s); /* no socket: its handlers never run */
     return took;
   }
-  s = sio__eio_session_new(e, req, SIO_EIO_WEBSOCKET);
+  int verdict = sio__eio_allow(e, req, res, 1);
+  if (verdict == SIO__EIO_ALLOW_LATER) return SIO__UPGRADE_LATER;
+  if (verdict != SIO__EIO_ALLOWED) return 0;
+  return sio__eio_ws_handshake(req, res, conn, rest, rest_len, e);
+}
+
+int sio__eio_ws_handshake(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
+                          size_t rest_len, void *user) {
+  sio_eio *e = user;
+  sio__ws *ws = NULL;
+  if (!sio__eio_version_ok(e, req)) {
+    sio__eio_abort_upgrade(res, SIO__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION, NULL);
+    return 0;
+  }
+  sio__eio_session *s = sio__eio_session_new(e, req, SIO_EIO_WEBSOCKET);
   if (!s) {
     sio_res_status(res, 500);
     sio_res_send(res, "", 0);

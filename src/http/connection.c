@@ -148,8 +148,18 @@ static void request_gone(sio__hconn *hc) {
 static int end_request(sio__hconn *hc);
 
 /* --- starting a request ------------------------------------------------------------------ */
+/* The hook took the connection over: drop our state without touching conn. */
+static void handed_over(sio__hconn *hc, sio_req *req) {
+  hc->req = NULL;
+  req->hc = NULL;
+  sio__req_free(req);
+  free_hconn(hc);
+}
+
 /* An upgrade request whose path has a hook: the hook takes the connection over (returns 1: hc
- * is freed here) or answers it like a handler (0; 400 if it did not). */
+ * is freed here), answers it like a handler (0; 400 if it did not), or decides later
+ * (SIO__UPGRADE_LATER: the request stays in progress, and what arrives after its head waits in
+ * hc->pending, as the feed loop leaves it, for sio__upgrade_resume). */
 static int offer_upgrade(sio__hconn *hc, sio_req *req, const sio__hook *hk, const char *rest,
                          size_t rest_len) {
   req->res.keep_alive = 0; /* if the hook refuses, the connection ends after the answer */
@@ -157,13 +167,28 @@ static int offer_upgrade(sio__hconn *hc, sio_req *req, const sio__hook *hk, cons
   int took = ((sio__upgrade_fn)hk->fn)(req, &req->res, hc->conn, rest, rest_len, hk->user);
   hc->in_dispatch = 0;
   if (took == 1) {
-    /* The hook owns conn now: drop our state without touching it. */
-    hc->req = NULL;
-    req->hc = NULL;
-    sio__req_free(req);
-    free_hconn(hc);
+    handed_over(hc, req);
     return 1;
   }
+  if (took == SIO__UPGRADE_LATER && !req->res.finished) return 0;
+  if (!req->res.finished && !req->res.headers_sent) sio_res_send_status(&req->res, 400);
+  return 0;
+}
+
+int sio__upgrade_resume(sio_req *req, sio__upgrade_fn fn, void *user) {
+  sio__hconn *hc = req->hc;
+  if (!hc || hc->closing || req->res.finished || req->res.headers_sent) return SIO_ECLOSED;
+  sio__sbuf rest = hc->pending; /* the bytes after the head (a client rarely sends any) */
+  hc->pending = (sio__sbuf)SIO__SBUF_INIT;
+  int took = fn(req, &req->res, hc->conn, rest.data, rest.len, user);
+  if (took == 1) {
+    sio__conn *conn = hc->conn;
+    handed_over(hc, req);
+    sio__sbuf_free(&rest);
+    if (conn->paused) sio__conn_resume(conn); /* paused while they waited */
+    return 1;
+  }
+  hc->pending = rest; /* the connection ends after the answer: they stay unread */
   if (!req->res.finished && !req->res.headers_sent) sio_res_send_status(&req->res, 400);
   return 0;
 }

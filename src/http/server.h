@@ -12,6 +12,11 @@
  *   (already the start of the new protocol); they are valid only during the call. `req` and
  *   `res` are valid only during the call when the hook returns 1 (copy what you keep).
  *   Without a matching hook, an upgrade request is an ordinary request.
+ *   A hook that decides later (an asynchronous check of the request, as Engine.IO's
+ *   allowRequest) returns SIO__UPGRADE_LATER: the request stays in progress (bytes that arrive
+ *   wait), and the hook then answers through `res` (the connection closes after the answer) or
+ *   calls sio__upgrade_resume. A hook that waits registers sio_res_on_close to hear of the
+ *   client leaving first (req and res are gone after that callback).
  *
  * - Intercepts (the public sio_app_intercept of sio/http.h): handlers that run before the app's
  *   middleware and router for requests whose path starts with the prefix (as Node's engine.io
@@ -38,6 +43,12 @@
 typedef int (*sio__upgrade_fn)(sio_req *req, sio_res *res, sio__conn *conn, const char *rest,
                                size_t rest_len, void *user);
 int sio__app_on_upgrade(sio_app *app, const char *path_prefix, sio__upgrade_fn fn, void *user);
+#define SIO__UPGRADE_LATER 2
+/* Runs fn as the upgrade hook of a request whose hook returned SIO__UPGRADE_LATER, with the
+ * bytes that arrived after its head, and does what a hook's return asks (1: the connection is
+ * fn's; 0: answered, 400 if fn did not). Returns what fn returned, or SIO_ECLOSED when the
+ * request can no longer be upgraded (the client left, or it was answered). */
+int sio__upgrade_resume(sio_req *req, sio__upgrade_fn fn, void *user);
 
 typedef void (*sio__shutdown_fn)(sio_app *app, void *user);
 int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user);

@@ -150,7 +150,8 @@ struct sio_socket {
   sio_nsp *nsp;
   sio__client *client;
   sio__list client_link;
-  char *auth; /* CONNECT payload JSON ("{}" when none) */
+  char *auth;      /* CONNECT payload JSON ("{}" when none) */
+  uint64_t issued; /* handshake.issued: when the socket was made, ms since the epoch */
   void *data;
   char *data_json;      /* socket.data as other servers see it (NULL: "{}") */
   sio__cbs h;           /* every handler, tagged with its SIO__H_* kind */
@@ -341,6 +342,9 @@ void sio__send_connect_error(sio__client *c, const char *nsp, size_t nsp_len, co
                              const char *data_json);
 /* A new socket goes through the middlewares (skip_mw: straight to connected), then connects. */
 void sio__nsp_admit(sio_socket *s, int skip_mw);
+
+/* handshake.c: socket.handshake as Node's JSON.stringify writes it. 0 or -ENOMEM. */
+int sio__handshake_write(sio__sbuf *sb, const sio_socket *s);
 
 /* socket.c */
 sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size_t auth_len);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "core/alloc.h"
 #include "core/codec.h"
@@ -80,6 +81,9 @@ sio_socket *sio__socket_new(sio_nsp *nsp, sio__client *c, const char *auth, size
     sio__free(s);
     return NULL;
   }
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  s->issued = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
   s->refs = 1;
   s->state = SIO__S_PENDING;
   s->nsp = nsp;
@@ -250,8 +254,7 @@ int sio_handshake_secure(const sio_socket *s) {
   return es ? sio__eio_secure(es) : 0;
 }
 uint64_t sio_handshake_issued(const sio_socket *s) {
-  sio__eio_session *es = es_of(s);
-  return es ? sio__eio_issued(es) : 0;
+  return s ? s->issued : 0;
 }
 
 /* --- handlers ----------------------------------------------------------------------------- */
