@@ -1,7 +1,8 @@
 // Dynamic namespaces: a broadcast with acks on the parent collects the answers of every
 // child's sockets into one callback (rooms per child, timeout with the answers that came); and
 // cleanup_empty_child_namespaces (Node's cleanupEmptyChildNamespaces),
-// with the official socket.io-client 4.8 against $SIO_BIN_DIR/iofeatures --cleanup-children:
+// with the official socket.io-client 4.8 (websocket-only, polling-only, polling then upgrade)
+// against $SIO_BIN_DIR/iofeatures --cleanup-children:
 // a child of "/dyn-*" is removed when its last socket leaves, and the next connection to its
 // name re-creates it through the parent (whose middleware and connection handler run again).
 // A socket waiting in the parent's middleware keeps the child; a socket the application holds
@@ -22,6 +23,7 @@ const skip = existsSync(BIN) ? false : `${BIN} is not built yet`;
 const TRANSPORTS = [
   { name: 'websocket-only', opts: { transports: ['websocket'] } },
   { name: 'polling-only', opts: { transports: ['polling'], upgrade: false } },
+  { name: 'upgrade', opts: { transports: ['polling', 'websocket'] } }, // polling, then WebSocket
 ];
 
 const next = nextEvent;
