@@ -4,6 +4,7 @@
 //   node servers.js ws        --port N                 npm ws 8: echo every message back
 //   node servers.js socketio  --port N                 socket.io 4.8: the echo/bcast handlers
 //        [--redis URL [--sharded] [--key K]]          ... in a cluster: @socket.io/redis-adapter
+//        [--recovery]                                 ... with connectionStateRecovery: {}
 //
 // They mirror what the sio side exposes (examples/bench and examples/echo), with each
 // package's defaults, so that the ratios compare like with like. Each prints
@@ -43,7 +44,8 @@ if (kind === 'express') {
 } else if (kind === 'socketio') {
   const { Server } = require('socket.io');
   const server = http.createServer();
-  const io = new Server(server);
+  // --recovery: connection state recovery at its defaults (the sio twin: bench --recovery)
+  const io = new Server(server, process.argv.includes('--recovery') ? { connectionStateRecovery: {} } : {});
   io.on('connection', (socket) => {
     socket.on('echo', (m) => socket.emit('echo', m));
     socket.on('bcast', (m) => io.emit('bcast', m));

@@ -1,6 +1,7 @@
 /* bench: the sio side of `make bench` (bench/README.md), twin of bench/node/servers.js.
  *
- *   bench [--port N] [--host H] [--public DIR] [--redis URL [--redis-sharded] [--redis-key K]]
+ *   bench [--port N] [--host H] [--public DIR] [--recovery]
+ *         [--redis URL [--redis-sharded] [--redis-key K]]
  *
  * - GET /api/json -> {"message":"Hello, World!"}; static files from --public DIR when given.
  * - Socket.IO at /socket.io/ with exactly the Node twin's handlers:
@@ -11,7 +12,9 @@
  *   and the same frame is queued on every client.
  * - With --redis, the server joins a cluster through the Redis adapter (as the Node twin with
  *   @socket.io/redis-adapter): io.emit reaches the clients of every server of the cluster
- *   (--redis-sharded: the sharded adapter, Redis >= 7; --redis-key: the channel prefix). */
+ *   (--redis-sharded: the sharded adapter, Redis >= 7; --redis-key: the channel prefix).
+ * - With --recovery, connection state recovery is on with its defaults (the Node twin's
+ *   connectionStateRecovery: {}): every echo and broadcast is stored and carries its offset. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 
 #include "sio/http.h"
 #include "sio/io.h"
+#include "sio/recovery.h"
 #include "sio/redis.h"
 
 static sio_io *io;
@@ -50,7 +54,7 @@ static void on_connection(sio_socket *s, void *user) {
 }
 
 int main(int argc, char **argv) {
-  int port = 3000, sharded = 0;
+  int port = 3000, sharded = 0, recovery = 0;
   const char *host = NULL, *pub = NULL, *redis_url = NULL, *redis_key = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
@@ -65,9 +69,11 @@ int main(int argc, char **argv) {
       redis_key = argv[++i];
     } else if (!strcmp(argv[i], "--redis-sharded")) {
       sharded = 1;
+    } else if (!strcmp(argv[i], "--recovery")) {
+      recovery = 1;
     } else {
-      fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR] [--redis URL "
-                      "[--redis-sharded] [--redis-key K]]\n");
+      fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR] [--recovery] [--redis "
+                      "URL [--redis-sharded] [--redis-key K]]\n");
       return 2;
     }
   }
@@ -107,14 +113,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: cannot attach Socket.IO\n");
     return 1;
   }
+  if (recovery) {
+    sio_recovery_opts ro = sio_recovery_opts_default();
+    sio_io_set_recovery(io, &ro);
+  }
   sio_on_connection(io, on_connection, NULL);
   int rc = sio_app_listen(app);
   if (rc) {
     fprintf(stderr, "bench: %s\n", sio_strerror(rc));
     return 1;
   }
-  printf("http://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s)\n", host ? host : "localhost",
-         sio_app_port(app), ra ? ", through Redis" : "");
+  printf("http://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s%s)\n",
+         host ? host : "localhost", sio_app_port(app), ra ? ", through Redis" : "",
+         recovery ? ", recovery on" : "");
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app); /* and the Socket.IO server attached to it */
