@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 15
 PORT       ?= 3000
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test test-fast test-asan fuzz fuzz-build bench soak install format clean deps
+.PHONY: all build run test test-fast test-asan fuzz fuzz-build bench soak scale install format clean deps
 
 all: build
 
@@ -67,6 +67,12 @@ soak: deps build
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target bench -- --no-print-directory -s
 	@SOAK_ASAN_BIN=$(CURDIR)/$(ASAN_BUILD)/bin/bench bench/soak $(BUILD)
+
+# A million concurrent Socket.IO clients on this machine (SCALE_N to choose the count), bounded
+# in time; changes sysctls for the run and restores them (docs/operations.md).
+scale: build
+	@cmake --build $(BUILD) -j $(JOBS) --target bench sio-loadgen -- --no-print-directory -s
+	@bench/scale $(BUILD)
 
 install: build
 	@cmake --install $(BUILD)

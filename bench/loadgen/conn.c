@@ -5,7 +5,8 @@
  *
  * Reads land in one loop-wide buffer and are parsed in place; only a partial frame is copied
  * into the connection. Writes are appended to the connection's queue and flushed once per
- * read event, so that a burst of replies becomes one send(). */
+ * read event, so that a burst of replies becomes one send(). In sio-idle mode a connection
+ * keeps no buffer between events (bench/scale holds a million of them: ~120 B each). */
 #include "loadgen.h"
 
 #include <arpa/inet.h>
@@ -94,6 +95,7 @@ void lg_conn_flush(lg_ctx *x, lg_conn *c) {
     }
   }
   bool want = c->out.len > 0;
+  if (!want && x->o.mode == LG_SIO_IDLE) lg_buf_free(&c->out); /* idle: keep no buffer */
   if (want == c->want_out) return;
   struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
   epoll_ctl(x->ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -285,6 +287,8 @@ static void on_readable(lg_ctx *x, lg_conn *c) {
     lg_buf_consume(&c->in, used);
   else
     lg_buf_append(&c->in, p + used, n - used);
+  if (x->o.mode == LG_SIO_IDLE && c->in.len == 0 && c->in.cap) lg_buf_free(&c->in);
+  if (x->o.mode == LG_SIO_IDLE && c->frag_op == 0 && c->frag.cap) lg_buf_free(&c->frag);
 }
 
 void lg_conn_on_event(lg_ctx *x, lg_conn *c, uint32_t events) {

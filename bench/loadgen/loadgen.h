@@ -6,14 +6,16 @@
  * servers, so a ratio compares servers, not clients.
  *
  * Files: util.c (buffers, clock, histogram, rng), conn.c (TCP connect, HTTP upgrade,
- * WebSocket framing), modes.c (what each benchmark sends and counts), main.c (options, the
- * loop, phases, the RESULT line). */
+ * WebSocket framing), modes.c (what each benchmark sends and counts), scale.c (what a held
+ * sio-idle run does on a signal: a broadcast, an active echo phase; bench/scale uses it),
+ * main.c (options, the loop, phases, the RESULT line). */
 #ifndef SIO_LOADGEN_H
 #define SIO_LOADGEN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum lg_mode { LG_WS_ECHO, LG_SIO_ECHO, LG_SIO_BCAST, LG_SIO_IDLE, LG_SIO_CONNECT };
 
@@ -37,22 +39,27 @@ typedef struct lg_opts {
   enum lg_mode mode;
   const char *host;
   int port;
-  int port2;        /* if set: the second half of the connections go to this port (two servers
-                       of one cluster; the senders of sio-bcast stay on the first) */
-  const char *path; /* request path for ws-echo */
-  int conns;        /* connections (sio-connect: concurrent handshakes) */
-  int inflight;     /* messages in flight per connection (bcast: per sender) */
-  int size;         /* payload bytes */
-  double duration;  /* measured seconds */
-  double warmup;    /* seconds of uncounted traffic before measuring */
-  double hold;      /* sio-idle: seconds to hold the clients after READY */
-  double timeout;   /* connect phase limit, seconds */
-  int senders;      /* sio-bcast: how many clients emit */
-  int concurrency;  /* connection attempts in progress at once */
-  int src_base;     /* first source address 127.0.0.<src_base> */
-  int src_count;    /* how many source addresses to rotate over (0: let the kernel choose) */
-  int server_pid;   /* if set: read its CPU time over the measured window */
-  int server_pid2;  /* and this one's, added to it (the second server, --port2) */
+  int port2;              /* if set: the second half of the connections go to this port (two servers
+                             of one cluster; the senders of sio-bcast stay on the first) */
+  const char *path;       /* request path for ws-echo */
+  int conns;              /* connections (sio-connect: concurrent handshakes) */
+  int inflight;           /* messages in flight per connection (bcast: per sender) */
+  int size;               /* payload bytes */
+  double duration;        /* measured seconds */
+  double warmup;          /* seconds of uncounted traffic before measuring */
+  double hold;            /* sio-idle: seconds to hold the clients after READY */
+  double timeout;         /* connect phase limit, seconds */
+  int senders;            /* sio-bcast: how many clients emit */
+  int concurrency;        /* connection attempts in progress at once */
+  int src_base;           /* first source address 127.0.0.<src_base> */
+  int src_count;          /* how many source addresses to rotate over (0: let the kernel choose) */
+  int server_pid;         /* if set: read its CPU time over the measured window */
+  int server_pid2;        /* and this one's, added to it (the second server, --port2) */
+  double rate;            /* connection attempts started per second at most (0: no limit) */
+  int active;             /* sio-idle: clients that echo after SIGUSR2 */
+  double active_interval; /* seconds between two echoes of one active client */
+  double active_duration; /* seconds the active phase lasts */
+  double bcast_timeout;   /* sio-idle: seconds to wait for a broadcast to reach every client */
 } lg_opts;
 
 /* A byte queue: valid bytes are data[off, off + len). */
@@ -79,6 +86,8 @@ typedef struct lg_hist {
 
 void lg_hist_add(lg_hist *h, uint64_t ns);
 double lg_hist_pct_us(const lg_hist *h, double pct); /* 0 if empty */
+/* One "PREFIX <bucket value in us> <count>" line per non-empty bucket (for merging). */
+void lg_hist_print(const lg_hist *h, FILE *f, const char *prefix);
 
 uint64_t lg_now_ns(void);
 uint64_t lg_rand(void);
@@ -95,8 +104,22 @@ typedef struct lg_conn {
   bool want_out; /* EPOLLOUT registered */
   bool counted;  /* counted in ctx->ready */
   lg_buf in, out, frag;
-  uint64_t t_start; /* when the TCP connect began */
+  uint64_t t_start; /* when the TCP connect began (sio-idle active: the next echo is due) */
 } lg_conn;
+
+/* sio-idle under bench/scale: a broadcast (SIGUSR1) and an echo phase (SIGUSR2). */
+typedef struct lg_scale {
+  uint64_t bc_sent;           /* the earliest send stamp seen in a broadcast, 0 before one */
+  uint64_t bc_first, bc_last; /* first and last delivery here */
+  uint64_t bc_deadline;       /* when a broadcast still incomplete is reported anyway */
+  int bc_got;                 /* deliveries of the current broadcast */
+  bool bc_reported;
+  bool echo_on;      /* the active phase runs */
+  uint64_t echo_end; /* when it stops */
+  uint64_t echo_sent, echo_got;
+  int nactive;   /* connections [0, nactive) of the READY ones take part */
+  lg_conn **act; /* those connections */
+} lg_scale;
 
 typedef struct lg_ctx {
   lg_opts o;
@@ -124,6 +147,7 @@ typedef struct lg_ctx {
   uint64_t errors; /* failed or lost connections, any phase */
   uint64_t connects_total;
   lg_hist hist;
+  lg_scale sc;
   char last_error[160];
 } lg_ctx;
 
@@ -142,6 +166,13 @@ int lg_conn_port(const lg_opts *o, uint32_t id);
 void lg_mode_on_upgraded(lg_ctx *x, lg_conn *c);
 void lg_mode_on_message(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len);
 void lg_mode_kick(lg_ctx *x); /* all connections are up: start the traffic */
+
+/* scale.c */
+void lg_scale_install(lg_ctx *x); /* SIGUSR1 / SIGUSR2 handlers (sio-idle) */
+void lg_scale_tick(lg_ctx *x);    /* once per loop turn: signals, due echoes, reports */
+int lg_scale_wait_ms(const lg_ctx *x, int ms); /* shortens the loop's wait when needed */
+void lg_scale_on_event(lg_ctx *x, lg_conn *c, const uint8_t *d, size_t len); /* 42[...] */
+void lg_scale_free(lg_ctx *x);
 
 /* main.c */
 void lg_conn_became_ready(lg_ctx *x, lg_conn *c);

@@ -44,7 +44,13 @@ static void usage(void) {
           "  --src-base B       first source address 127.0.0.B (2)\n"
           "  --src-count K      source addresses to rotate over (64; 0 = kernel's choice)\n"
           "  --server-pid PID   read the server's CPU time over the measured window\n"
-          "  --server-pid2 PID  and a second server's (--port2), counted with it\n");
+          "  --server-pid2 PID  and a second server's (--port2), counted with it\n"
+          "  --rate R           connection attempts started per second at most (no limit)\n"
+          "  sio-idle, held (bench/scale): SIGUSR1 = one broadcast, SIGUSR2 = echo phase\n"
+          "  --active K         clients that echo in the echo phase (0)\n"
+          "  --active-interval S  seconds between two echoes of one client (0.1)\n"
+          "  --active-duration S  length of the echo phase (10)\n"
+          "  --bcast-timeout S  report a broadcast not yet everywhere after S seconds (30)\n");
   exit(2);
 }
 
@@ -69,7 +75,10 @@ static void set_defaults(lg_opts *o) {
                  .senders = 10,
                  .concurrency = 200,
                  .src_base = 2,
-                 .src_count = 64};
+                 .src_count = 64,
+                 .active_interval = 0.1,
+                 .active_duration = 10,
+                 .bcast_timeout = 30};
 }
 
 static void parse_args(lg_opts *o, int argc, char **argv) {
@@ -119,6 +128,16 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
       o->server_pid = (int)arg_num(argc, argv, &i);
     else if (!strcmp(a, "--server-pid2"))
       o->server_pid2 = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--rate"))
+      o->rate = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--active"))
+      o->active = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--active-interval"))
+      o->active_interval = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--active-duration"))
+      o->active_duration = arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--bcast-timeout"))
+      o->bcast_timeout = arg_num(argc, argv, &i);
     else
       usage();
   }
@@ -130,6 +149,8 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
     lg_fatal("source range past 127.0.0.254");
   if (strncmp(o->host, "127.", 4) != 0) o->src_count = 0; /* only loopback has spare addresses */
   if (o->senders > o->conns) o->senders = o->conns;
+  if (o->rate < 0 || o->active < 0 || o->active_interval <= 0 || o->active_duration < 0)
+    lg_fatal("--rate, --active, --active-* must be positive");
 }
 
 static double self_cpu_s(void) {
@@ -229,10 +250,18 @@ static void handle_action(lg_ctx *x, lg_conn *c) {
   }
 }
 
+/* With --rate: may one more attempt start now? (a budget that grows with elapsed time) */
+static bool rate_allows(const lg_ctx *x) {
+  if (x->o.rate <= 0) return true;
+  double elapsed = (double)(lg_now_ns() - x->t_first_start) / 1e9;
+  return (double)x->next_start < elapsed * x->o.rate + 1;
+}
+
 /* Ramp: keep --concurrency attempts in progress until every connection has been tried, then
  * start the traffic. An attempt that fails at once (no socket) is counted and not retried. */
 static void start_pending(lg_ctx *x) {
-  while (x->phase == PH_CONNECT && x->connecting < x->o.concurrency && x->next_start < x->nconns) {
+  while (x->phase == PH_CONNECT && x->connecting < x->o.concurrency && x->next_start < x->nconns &&
+         rate_allows(x)) {
     lg_conn *c = &x->conns[x->next_start++];
     lg_conn_start(x, c);
     if (c->action == ACT_NONE) {
@@ -258,8 +287,19 @@ static void restart_slots(lg_ctx *x) {
   }
 }
 
+/* sio-idle: one "PROGRESS ready=N errors=E" line a second while connecting (bench/scale
+ * watches the ramp with it). */
+static void progress(lg_ctx *x, uint64_t now) {
+  static uint64_t next;
+  if (x->o.mode != LG_SIO_IDLE || now < next) return;
+  next = now + 1000000000u;
+  printf("PROGRESS ready=%d errors=%llu\n", x->ready, (unsigned long long)x->errors);
+  fflush(stdout);
+}
+
 static void advance_phase(lg_ctx *x, uint64_t now) {
   if (x->phase == PH_CONNECT) {
+    progress(x, now);
     if (now - x->t_first_start > (uint64_t)(x->o.timeout * 1e9)) {
       fprintf(stderr, "sio-loadgen: connect phase timed out with %d of %d ready\n", x->ready,
               x->nconns);
@@ -287,10 +327,10 @@ static void advance_phase(lg_ctx *x, uint64_t now) {
 }
 
 static int wait_ms(const lg_ctx *x, uint64_t now) {
-  if (x->phase == PH_CONNECT) return 100;
+  if (x->phase == PH_CONNECT) return x->o.rate > 0 ? 2 : 100;
   if (x->phase_end <= now) return 0;
   uint64_t ms = (x->phase_end - now + 999999) / 1000000;
-  return ms > 100 ? 100 : (int)ms;
+  return lg_scale_wait_ms(x, ms > 100 ? 100 : (int)ms);
 }
 
 static void run_loop(lg_ctx *x) {
@@ -306,6 +346,8 @@ static void run_loop(lg_ctx *x) {
       if (c->action != ACT_NONE) handle_action(x, c);
     }
     if (x->o.mode == LG_SIO_CONNECT && x->phase != PH_DONE) restart_slots(x);
+    if (x->phase == PH_CONNECT && x->o.rate > 0) start_pending(x);
+    lg_scale_tick(x);
     now = lg_now_ns();
     advance_phase(x, now);
   }
@@ -350,6 +392,7 @@ static void free_all(lg_ctx *x) {
     lg_buf_free(&x->conns[i].frag);
   }
   close(x->ep);
+  lg_scale_free(x);
   free(x->conns);
   free(x->rbuf);
   free(x->tmpl);
@@ -361,6 +404,7 @@ int main(int argc, char **argv) {
   if (!x) lg_fatal("out of memory");
   parse_args(&x->o, argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  lg_scale_install(x);
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;

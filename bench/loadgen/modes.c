@@ -12,7 +12,8 @@
  *   (io.emit includes the sender), so at most --inflight per sender are in flight. With
  *   --port2 the second half of the clients are on a second server of the same cluster (Redis):
  *   every broadcast crosses it, and the latency counts that hop.
- * - sio-idle, sio-connect: only the handshake (Engine.IO open, "40", "40{sid}") and pings.
+ * - sio-idle, sio-connect: only the handshake (Engine.IO open, "40", "40{sid}") and pings;
+ *   a held sio-idle run also answers bench/scale's signals (scale.c).
  */
 #include "loadgen.h"
 
@@ -96,6 +97,8 @@ static void on_sio_event(lg_ctx *x, lg_conn *c, const uint8_t *d, size_t len) {
     uint64_t sender;
     if (avail >= 24 && lg_get_hex(s + 16, 8, &sender) && sender == c->id && traffic_on(x))
       send_one(x, c);
+  } else if (x->o.mode == LG_SIO_IDLE) {
+    lg_scale_on_event(x, c, d, len); /* bench/scale: a broadcast, an active echo */
   }
 }
 

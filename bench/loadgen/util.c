@@ -103,6 +103,13 @@ double lg_hist_pct_us(const lg_hist *h, double pct) {
   return hist_value(LG_HIST_BUCKETS - 1) / 1000.0;
 }
 
+void lg_hist_print(const lg_hist *h, FILE *f, const char *prefix) {
+  for (int i = 0; i < LG_HIST_BUCKETS; i++)
+    if (h->bucket[i])
+      fprintf(f, "%s %.3f %llu\n", prefix, hist_value(i) / 1000.0,
+              (unsigned long long)h->bucket[i]);
+}
+
 void lg_put_hex64(char *out, uint64_t v) {
   static const char digits[] = "0123456789abcdef";
   for (int i = 15; i >= 0; i--, v >>= 4) out[i] = digits[v & 15];

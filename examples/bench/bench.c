@@ -1,7 +1,7 @@
 /* bench: the sio side of `make bench` (bench/README.md), twin of bench/node/servers.js.
  *
  *   bench [--port N] [--host H] [--public DIR] [--recovery]
- *         [--redis URL [--redis-sharded] [--redis-key K]]
+ *         [--redis URL [--redis-sharded] [--redis-key K]] [--ping-interval MS]
  *
  * - GET /api/json -> {"message":"Hello, World!"}; static files from --public DIR when given.
  * - Socket.IO at /socket.io/ with exactly the Node twin's handlers:
@@ -14,7 +14,9 @@
  *   @socket.io/redis-adapter): io.emit reaches the clients of every server of the cluster
  *   (--redis-sharded: the sharded adapter, Redis >= 7; --redis-key: the channel prefix).
  * - With --recovery, connection state recovery is on with its defaults (the Node twin's
- *   connectionStateRecovery: {}): every echo and broadcast is stored and carries its offset. */
+ *   connectionStateRecovery: {}): every echo and broadcast is stored and carries its offset.
+ * - --ping-interval MS: Engine.IO pingInterval (25000 as Node's); bench/scale may lengthen it
+ *   so that a million idle clients cost fewer heartbeats. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +56,7 @@ static void on_connection(sio_socket *s, void *user) {
 }
 
 int main(int argc, char **argv) {
-  int port = 3000, sharded = 0, recovery = 0;
+  int port = 3000, sharded = 0, recovery = 0, ping_ms = 0;
   const char *host = NULL, *pub = NULL, *redis_url = NULL, *redis_key = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
@@ -71,9 +73,15 @@ int main(int argc, char **argv) {
       sharded = 1;
     } else if (!strcmp(argv[i], "--recovery")) {
       recovery = 1;
+    } else if (!strcmp(argv[i], "--ping-interval") && i + 1 < argc) {
+      ping_ms = atoi(argv[++i]);
+      if (ping_ms <= 0) {
+        fprintf(stderr, "bench: --ping-interval wants milliseconds > 0\n");
+        return 2;
+      }
     } else {
       fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR] [--recovery] [--redis "
-                      "URL [--redis-sharded] [--redis-key K]]\n");
+                      "URL [--redis-sharded] [--redis-key K]] [--ping-interval MS]\n");
       return 2;
     }
   }
@@ -95,6 +103,7 @@ int main(int argc, char **argv) {
    * client; see sio_io_opts.drop_handshake) */
   sio_io_opts o = sio_io_opts_default();
   o.drop_handshake = 1;
+  if (ping_ms) o.ping_interval_ms = (uint32_t)ping_ms;
   sio_redis_adapter *ra = NULL;
   if (redis_url) {
     sio_redis_adapter_opts ro = sio_redis_adapter_opts_default();
