@@ -5,6 +5,7 @@
  *   sio/ws.h      raw RFC 6455 WebSockets on an app
  *   sio/engine.h  Engine.IO v4 sessions on an app (what Socket.IO runs on)
  *   sio/io.h      Socket.IO v5: namespaces, events, acks, rooms, broadcast
+ *   sio/parser.h  the msgpack parser (socket.io-msgpack-parser)
  *   sio/compat.h  older clients: socket.io-client 2.x (Engine.IO v3, allowEIO3)
  *   sio/handshake.h  allowRequest, socket.handshake as one object
  *   sio/cluster.h the other servers: serverSideEmit, serverCount, allRooms, remote sockets
@@ -20,6 +21,7 @@
 #include "sio/ws.h"
 #include "sio/engine.h"
 #include "sio/io.h"
+#include "sio/parser.h"
 #include "sio/compat.h"
 #include "sio/handshake.h"
 #include "sio/cluster.h"

@@ -9,7 +9,8 @@
  * answered with CONNECT_ERROR "Invalid namespace" and the session stays open. A session that
  * has connected no namespace when connectTimeout fires is closed. An Engine.IO v3 client
  * (socket.io-client 2.x) is connected to "/" at once and names a namespace with its query
- * string, whose pairs are its CONNECT's auth (eio3.c).
+ * string, whose pairs are its CONNECT's auth (eio3.c). With the msgpack parser (sio/parser.h)
+ * every packet is one binary message, decoded by mpcodec.c into the same form.
  *
  * Send path: every packet is an Engine.IO message encoded once (see io_internal.h); here it is
  * queued on the session, subject to the send-buffer limit: past it a volatile packet is dropped
@@ -20,6 +21,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "socketio/io_internal.h"
+#include "socketio/mpcodec.h"
 
 /* --- clients ------------------------------------------------------------------------------ */
 
@@ -98,9 +100,7 @@ int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol) {
     sio__client_close(c, "send buffer full");
     return SIO_ETOOLARGE;
   }
-  int rc = sio__eio_send_msg(c->es, &o->text);
-  for (unsigned i = 0; !rc && i < o->natt; i++) rc = sio__eio_send_msg(c->es, &o->att[i]);
-  return rc;
+  return sio__client_send_out(c, o);
 }
 
 static sio_socket *socket_of(sio__client *c, const char *nsp, size_t len) {
@@ -219,6 +219,23 @@ static void on_binary(sio__client *c, const char *data, size_t len) {
   }
 }
 
+/* The msgpack parser: every packet is one binary message (a text one is refused, as Node's
+ * decoder throws on it); a valid packet Node would hand to no listener is dropped. */
+static void on_msgpack(sio__client *c, const char *data, size_t len, int binary) {
+  sio__mpk_packet p;
+  if (!binary) {
+    protocol_error(c, "text message with the msgpack parser");
+    return;
+  }
+  int rc = sio__mpk_decode(data, len, &c->io->limits, &p);
+  if (rc < 0) {
+    protocol_error(c, rc == -ENOMEM ? "out of memory" : "invalid msgpack packet");
+    return;
+  }
+  if (rc == 0) dispatch(c, &p.packet, p.att, p.natt);
+  sio__mpk_packet_free(&p);
+}
+
 /* --- Engine.IO callbacks ------------------------------------------------------------------ */
 
 /* The connect timeout lives in its own small block, freed once a namespace connects, so that
@@ -291,7 +308,9 @@ static void eio_message(sio__eio_session *es, const char *data, size_t len, int 
   sio__client *c = sio__eio_user(es);
   if (!c || c->closed) return;
   sio__client_ref(c);
-  if (binary)
+  if (c->io->parser == SIO_PARSER_MSGPACK)
+    on_msgpack(c, data, len, binary);
+  else if (binary)
     on_binary(c, data, len);
   else
     on_text(c, data, len);

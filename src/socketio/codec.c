@@ -19,8 +19,7 @@ static const char *const reserved_events[] = {
 
 static const unsigned char reserved_lens[] = {7, 13, 10, 13, 11, 14};
 
-static int event_name_ok(const char *s, size_t n, const sio__json_slice *first) {
-  (void)n;
+int sio__sio_event_name_ok(const char *s, const sio__json_slice *first) {
   if (first->type == SIO__JSON_NUMBER) return 1;
   if (first->type != SIO__JSON_STRING) return 0;
   size_t raw = first->len - 2; /* an unescaped name is never longer than its JSON text */
@@ -50,7 +49,7 @@ static int payload_ok(const sio__sio_packet *p) {
   case SIO__SIO_EVENT:
   case SIO__SIO_BINARY_EVENT: {
     if (p->data_type != SIO__JSON_ARRAY || !p->nelem) return 0;
-    return event_name_ok(p->data, p->data_len, &p->elem[0]);
+    return sio__sio_event_name_ok(p->data, &p->elem[0]);
   }
   case SIO__SIO_ACK:
   case SIO__SIO_BINARY_ACK:

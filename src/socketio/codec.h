@@ -60,6 +60,9 @@ typedef struct sio__sio_packet {
  * newListener, removeListener); ACK/BINARY_ACK an array; CONNECT_ERROR an object or a string;
  * EVENT and ACK must carry a payload. Returns 0 or -EINVAL. */
 int sio__sio_decode(const char *s, size_t n, const sio__sio_limits *lim, sio__sio_packet *out);
+/* Whether an event's first element (a slice of the payload s) is an event name: a number, or a
+ * string other than the reserved names. */
+int sio__sio_event_name_ok(const char *s, const sio__json_slice *first);
 
 /* --- binary reconstruction ---------------------------------------------------------------- */
 

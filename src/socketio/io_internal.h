@@ -31,6 +31,7 @@
 #include "engine/engine.h"
 #include "net/net.h"
 #include "sio/io.h"
+#include "sio/parser.h"
 #include "sio/recovery.h"
 #include "socketio/codec.h"
 
@@ -90,6 +91,7 @@ struct sio_io {
   size_t nclients;
   sio_recovery_opts recovery; /* connection state recovery (recovery.c; enabled 0: off) */
   sio__sio_limits limits;
+  uint8_t parser; /* sio_parser (parser.c) */
   int closing;
   int adapters_shut;      /* the adapters were told the server shuts down (and new ones are) */
   struct sio__asyncq *aq; /* thread-safe queue (outlives the server until its handle closes) */
@@ -246,6 +248,7 @@ typedef struct sio__out {
   size_t data_off; /* the data array ("[...]") in text.b */
   sio__eio_msg *att;
   unsigned natt;
+  sio__eio_msg mp; /* the msgpack parser's form, made at the first send (parser.c), or b NULL */
 } sio__out;
 int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
                    size_t nsp_len, uint64_t id);
@@ -323,6 +326,11 @@ void sio__client_ref(sio__client *c);
 void sio__client_unref(sio__client *c);
 /* The Engine.IO server's callbacks (user: the sio_io): each session becomes a client. */
 extern const sio__eio_handlers sio__client_eio_handlers;
+/* parser.c: a lone packet (a text message), or a packet encoded once (text then attachments,
+ * or with the msgpack parser its msgpack form, made at the first send and kept in o->mp), to
+ * the client's session, as its parser writes it. 0, SIO_ECLOSED or negative. */
+int sio__client_send_msg(sio__client *c, const sio__eio_msg *m);
+int sio__client_send_out(sio__client *c, const sio__out *o);
 /* Sends a packet (text then attachments) honouring the send-buffer policy. vol: volatile.
  * Returns 0, SIO_ETOOLARGE (dropped) or SIO_ECLOSED. */
 int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol);

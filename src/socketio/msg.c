@@ -447,11 +447,13 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
 
 void sio__out_set_compress(sio__out *o, int on) {
   o->text.compress = (uint8_t)(on != 0);
+  o->mp.compress = (uint8_t)(on != 0);
   for (unsigned i = 0; i < o->natt; i++) o->att[i].compress = (uint8_t)(on != 0);
 }
 
 void sio__out_release(sio__out *o) {
   if (o->text.b) sio__eio_msg_release(&o->text);
+  if (o->mp.b) sio__eio_msg_release(&o->mp);
   for (unsigned i = 0; i < o->natt; i++) sio__eio_msg_release(&o->att[i]);
   sio__free(o->att);
   memset(o, 0, sizeof(*o));

@@ -228,7 +228,7 @@ static void send_raw(sio__client *c, sio__sio_type type, const sio_nsp *nsp, con
     sio__sbuf_free(&sb);
     return;
   }
-  sio__eio_send_msg(c->es, &msg);
+  sio__client_send_msg(c, &msg);
   sio__eio_msg_release(&msg);
 }
 

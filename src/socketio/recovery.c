@@ -76,6 +76,7 @@ int sio__rec_stores(sio_nsp *nsp) {
 
 static void out_ref_copy(sio__out *dst, const sio__out *src) {
   *dst = *src;
+  dst->mp.b = NULL; /* the msgpack form (if any) is the original's */
   sio__buf_ref(dst->text.b);
   dst->att = NULL;
   dst->natt = 0;
@@ -316,12 +317,7 @@ const char *sio__rec_connected(sio_socket *s) {
   if (r->queuing && s->client && s->client->es) {
     /* owed before the CONNECT reply (the client buffers them and emits them before "connect");
      * past the send-buffer limit too: the replay is bounded by max_packets */
-    for (size_t i = 0; i < r->nq; i++) {
-      const sio__out *o = &r->queue[i];
-      int rc = sio__eio_send_msg(s->client->es, &o->text);
-      for (unsigned k = 0; !rc && k < o->natt; k++)
-        rc = sio__eio_send_msg(s->client->es, &o->att[k]);
-    }
+    for (size_t i = 0; i < r->nq; i++) sio__client_send_out(s->client, &r->queue[i]);
   }
   queue_free(r);
   r->queuing = 0;

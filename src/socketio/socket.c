@@ -150,7 +150,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect) {
         !sio__sio_encode_raw(&sb, 0, SIO__SIO_DISCONNECT, s->nsp->name, s->nsp->name_len, NULL,
                              0) &&
         !sio__eio_msg_seal(&sb, 0, &msg)) {
-      sio__eio_send_msg(s->client->es, &msg);
+      sio__client_send_msg(s->client, &msg);
       sio__eio_msg_release(&msg);
     } else {
       sio__sbuf_free(&sb);
