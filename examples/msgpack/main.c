@@ -32,7 +32,7 @@
 #include "sio/parser.h"
 #include "sio/recovery.h"
 
-/* The same text as TYPES in the Node twin. */
+/* The same text as TYPES in tests/interop/reference/msgpack-types.mjs. */
 static const char TYPES[] =
     "{\"int\":42,\"neg\":-7,\"big\":1099511627776,\"neg64\":-1099511627776,\"u8\":200,"
     "\"i16\":-300,\"u32\":4000000000,\"float\":1.5,\"negf\":-0.25,\"tiny\":1e-7,"

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TYPES } from './msgpack-types.mjs';
 
 const require = createRequire(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../package.json'));
 const { Server } = require('socket.io');
@@ -20,12 +21,6 @@ const opt = (name, dflt) => {
 const port = opt('--port', 3000);
 const json = argv.includes('--json');
 
-// The same text as TYPES in examples/msgpack/main.c.
-const TYPES = '{"int":42,"neg":-7,"big":1099511627776,"neg64":-1099511627776,"u8":200,' +
-  '"i16":-300,"u32":4000000000,"float":1.5,"negf":-0.25,"tiny":1e-7,' +
-  '"str":"h\\u00e9llo w\\u00f6rld \\u2713","long":"abcdefghijklmnopqrstuvwxyz0123456789",' +
-  '"nul":null,"t":true,"f":false,"arr":[1,[2,[3,[]]]],"obj":{"a":{"b":{"c":"d"}}},' +
-  '"empty":{}}';
 
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
