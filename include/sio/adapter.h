@@ -131,7 +131,9 @@ SIO_EXTERN void sio_bcast_acks_fail(sio_bcast_acks *a, int status);
  * with the offset appended. An asynchronous one (Redis Streams: the offset is the XADD entry
  * id, known once Redis answers) calls no fn during broadcast and delivers to the local
  * recipients later through sio_adapter_deliver, with a data array that already ends with the
- * offset. The offset is at most 63 bytes, printable ASCII without '"' or '\'. 0 or -EINVAL. */
+ * offset. The offset is at most 63 bytes, printable ASCII without '"' or '\'. Once it is set,
+ * sio_packet_data is valid until the first fn call only (the offset is then written into the
+ * encoded packet). 0 or -EINVAL. */
 SIO_EXTERN int sio_packet_set_offset(const sio_packet *p, const char *offset, size_t len);
 
 /* A session as it is persisted at disconnect and handed back by a restore. Everything is

@@ -93,7 +93,7 @@ static int is_member(const mem_adapter *a, const sio_member *m) {
 }
 
 static room_t *room_get(const mem_adapter *a, const char *name) {
-  return sio__map_get(&a->rooms, name, strlen(name));
+  return a->rooms.count ? sio__map_get(&a->rooms, name, strlen(name)) : NULL;
 }
 
 static int is_own(const mem_adapter *a, const sio_member *m, const char *name) {
@@ -300,6 +300,12 @@ static long collect(mem_adapter *a, const sio_bcast_opts *o, sio_member ***out) 
 
 static long mem_select(sio_adapter *base, const sio_bcast_opts *o, sio_member_fn fn, void *ctx) {
   mem_adapter *a = (mem_adapter *)base;
+  if (o->nrooms == 1 && !o->nexcept && !room_get(a, o->rooms[0])) {
+    /* one socket's own room (socket.emit with recovery on, io.to(id)): no selection array */
+    sio_member *own = own_member(a, o->rooms[0]);
+    if (own) fn(own, ctx);
+    return own != NULL;
+  }
   sio_member **arr;
   long n = collect(a, o, &arr);
   if (n < 0) return n;
@@ -399,8 +405,8 @@ static long mem_broadcast(sio_adapter *base, const sio_packet *p, const sio_bcas
   sio__sstore_limits l;
   sio__sstore *st = o->flags & SIO_BC_STORE ? store_of((mem_adapter *)base, &l) : NULL;
   char off[SIO__SSTORE_OFFSET_MAX];
-  if (st && sio__sstore_add(st, &l, now_ms(), p, o, off) == 0)
-    sio_packet_set_offset(p, off, strlen(off));
+  int n = st ? sio__sstore_add(st, &l, now_ms(), p, o, off) : -1;
+  if (n > 0) sio_packet_set_offset(p, off, (size_t)n);
   return mem_select(base, o, fn, ctx);
 }
 

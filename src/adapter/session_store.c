@@ -16,6 +16,7 @@
 
 typedef struct spkt {
   uint64_t seq, at;
+  size_t size; /* of this allocation (a dropped packet's is reused for the next one) */
   char **rooms, **except;
   uint32_t nrooms, nexcept;
   const void **att;
@@ -39,6 +40,10 @@ struct sio__sstore {
   uint64_t seq;     /* the last seq given (0: none yet) */
   uint64_t dropped; /* the highest seq no longer kept (0: none) */
   uint32_t epoch;
+  char prefix[10]; /* "<epoch as 8 lower-case hex digits>-" */
+  char dec[21];    /* seq in decimal (kept as text: incremented, never formatted) */
+  uint8_t dec_len;
+  spkt *spare; /* the last packet dropped, kept for the next one that fits in it */
   sio__map by_pid;
   sio__list sessions;
   size_t nsessions;
@@ -55,6 +60,11 @@ sio__sstore *sio__sstore_new(const char *label) {
   }
   sio__list_init(&st->sessions);
   snprintf(st->label, sizeof st->label, "%s", label ? label : "?");
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 8; i++) st->prefix[i] = hex[(st->epoch >> (28 - 4 * i)) & 15];
+  st->prefix[8] = '-';
+  st->dec[0] = '0';
+  st->dec_len = 1;
   return st;
 }
 
@@ -71,7 +81,8 @@ static void drop_head_packet(sio__sstore *st) {
   st->head = (st->head + 1) % st->cap;
   st->n--;
   if (p->seq > st->dropped) st->dropped = p->seq;
-  sio__free(p);
+  sio__free(st->spare);
+  st->spare = p;
 }
 
 void sio__sstore_free(sio__sstore *st) {
@@ -80,6 +91,7 @@ void sio__sstore_free(sio__sstore *st) {
   while (!sio__list_empty(&st->sessions))
     session_free(st, sio__container_of(st->sessions.next, ssess, link));
   sio__map_free(&st->by_pid);
+  sio__free(st->spare);
   sio__free(st->ring);
   sio__free(st);
 }
@@ -98,12 +110,36 @@ void sio__sstore_sweep(sio__sstore *st, const sio__sstore_limits *l, uint64_t no
   }
 }
 
-static void format_offset(const sio__sstore *st, uint64_t seq, char off[SIO__SSTORE_OFFSET_MAX]) {
-  snprintf(off, SIO__SSTORE_OFFSET_MAX, "%08x-%llu", (unsigned)st->epoch, (unsigned long long)seq);
+/* "<epoch as 8 lower-case hex digits>-<seq in decimal>". Returns its length. */
+static size_t format_offset(const sio__sstore *st, uint64_t seq, char off[SIO__SSTORE_OFFSET_MAX]) {
+  int n = snprintf(off, SIO__SSTORE_OFFSET_MAX, "%.9s%llu", st->prefix, (unsigned long long)seq);
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* The newest offset (of st->seq) from the text kept for it: on the path of every stored packet. */
+static size_t newest_offset(const sio__sstore *st, char off[SIO__SSTORE_OFFSET_MAX]) {
+  memcpy(off, st->prefix, 9);
+  memcpy(off + 9, st->dec, st->dec_len);
+  off[9 + st->dec_len] = '\0';
+  return 9 + (size_t)st->dec_len;
+}
+
+/* st->seq + 1, in both forms. */
+static void next_seq(sio__sstore *st) {
+  st->seq++;
+  int i = st->dec_len - 1;
+  while (i >= 0 && st->dec[i] == '9') st->dec[i--] = '0';
+  if (i >= 0) {
+    st->dec[i]++;
+  } else { /* 99…9 + 1: one digit more */
+    memmove(st->dec + 1, st->dec, st->dec_len);
+    st->dec[0] = '1';
+    st->dec_len++;
+  }
 }
 
 void sio__sstore_last(const sio__sstore *st, char off[SIO__SSTORE_OFFSET_MAX]) {
-  format_offset(st, st->seq, off);
+  newest_offset(st, off);
 }
 
 /* "<8 hex>-<decimal>" of this store: 0 and *seq, or -1 (another store's, or not an offset). */
@@ -169,8 +205,13 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
   size_t nptr = o->nrooms + o->nexcept;
   size_t size = sizeof(spkt) + nptr * sizeof(char *) + natt * (sizeof(void *) + sizeof(size_t)) +
                 strs_size(o->rooms, o->nrooms) + strs_size(o->except, o->nexcept) + len + att_bytes;
-  spkt *k = sio__malloc(size);
-  if (!k) return -ENOMEM;
+  spkt *k = st->spare && st->spare->size >= size && st->spare->size <= 2 * size ? st->spare : NULL;
+  if (k)
+    st->spare = NULL;
+  else if ((k = sio__malloc(size)))
+    k->size = size;
+  else
+    return -ENOMEM;
   char **ptrs = (char **)(k + 1);
   k->rooms = ptrs;
   k->except = ptrs + o->nrooms;
@@ -198,7 +239,7 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
     sio__free(k);
     return -ENOMEM;
   }
-  st->seq = k->seq;
+  next_seq(st);
   if (st->n > l->max_packets) {
     if (!st->warned_packets)
       sio__warn("recovery: namespace %s keeps at most %zu packets (max_packets): the oldest are "
@@ -207,8 +248,7 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
     st->warned_packets = 1;
     while (st->n > l->max_packets) drop_head_packet(st);
   }
-  format_offset(st, k->seq, off);
-  return 0;
+  return (int)newest_offset(st, off);
 }
 
 int sio__sstore_persist(sio__sstore *st, const sio__sstore_limits *l, uint64_t now,

@@ -33,7 +33,7 @@ void sio__sstore_free(sio__sstore *st);
 /* Drops what is older than the window, then (the limits may have shrunk) what is past the caps. */
 void sio__sstore_sweep(sio__sstore *st, const sio__sstore_limits *l, uint64_t now_ms);
 /* Stores p (its data array, attachments and o's rooms/except, copied) and writes its offset
- * to off. 0 or -ENOMEM. */
+ * to off. The offset's length (> 0) or -ENOMEM. */
 int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now_ms,
                     const sio_packet *p, const sio_bcast_opts *o, char off[SIO__SSTORE_OFFSET_MAX]);
 /* The newest offset ("<epoch>-0" before the first packet). */

@@ -286,8 +286,10 @@ void sio__rec_disconnecting(sio_socket *s, const char *reason);
  * socket in its middlewares), else 0. */
 int sio__rec_queue(sio_socket *s, const sio__out *o);
 void sio__rec_free(sio_socket *s);
-/* dst = src with `,"<offset>"` before the data array's closing bracket (attachments shared). */
-int sio__out_with_offset(sio__out *dst, const sio__out *src, const sio__offset *off);
+/* `,"<offset>"` before the data array's closing bracket of o, in place when o's text is not
+ * shared yet (written over the closing bracket: the packet is encoded once), else in a new
+ * text that replaces o's. Attachments unchanged. 0, -EINVAL or -ENOMEM (o unchanged). */
+int sio__out_add_offset(sio__out *o, const sio__offset *off);
 /* An out from a data array text (["event",…]) and attachments, for a missed packet. */
 int sio__out_from_data(sio__out *o, const sio_nsp *nsp, const char *data, size_t len,
                        const void *const *att, const size_t *att_len, unsigned natt);

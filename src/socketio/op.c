@@ -133,18 +133,17 @@ typedef struct bcast_ctx {
   sio_args *view;
   sio__buf *vtext;
   size_t sent;
-  int last_rc;      /* of the last send (what a direct emit returns) */
-  sio__offset off;  /* SIO_BC_STORE: the offset the adapter gave (len 0: none) */
-  sio__out out_off; /* out with the offset appended, built at the first recipient */
-  int out_off_rc;   /* 1: not built yet; 0: built; < 0: failed (nothing is sent) */
+  int last_rc;     /* of the last send (what a direct emit returns) */
+  sio__offset off; /* SIO_BC_STORE: the offset the adapter gave (len 0: none) */
+  int out_off_rc;  /* 1: offset not appended to out yet; 0: appended; < 0: failed (no send) */
 } bcast_ctx;
 
-/* The packet as every recipient gets it: with its offset last when the adapter stored it. */
+/* The packet as every recipient gets it: with its offset last when the adapter stored it
+ * (appended to out at the first recipient, in place: the packet stays encoded once). */
 static const sio__out *bcast_out(bcast_ctx *ctx) {
   if (!ctx->off.len) return &ctx->out;
-  if (ctx->out_off_rc == 1)
-    ctx->out_off_rc = sio__out_with_offset(&ctx->out_off, &ctx->out, &ctx->off);
-  return ctx->out_off_rc ? NULL : &ctx->out_off;
+  if (ctx->out_off_rc == 1) ctx->out_off_rc = sio__out_add_offset(&ctx->out, &ctx->off);
+  return ctx->out_off_rc ? NULL : &ctx->out;
 }
 
 static void bcast_one(sio_member *mem, void *ctxp) {
@@ -201,7 +200,6 @@ static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio
   if (n < 0) rc = (int)n;
   if (!rc && ctx.out_off_rc < 0) rc = ctx.out_off_rc;
   if (result) result->sent = ctx.sent, result->last_rc = ctx.last_rc;
-  if (ctx.out_off_rc == 0) sio__out_release(&ctx.out_off);
   sio__out_release(&ctx.out);
   sio__view_free(ctx.view, ctx.vtext);
   return rc;

@@ -11,7 +11,7 @@
  *   socket gets a new pid and its position (the adapter's newest offset).
  * - Leaving for a reason Node keeps sessions for: the session (id, pid, rooms, data,
  *   position) goes to the adapter.
- * The offsets themselves are appended by the broadcast path (op.c, sio__out_with_offset). */
+ * The offsets themselves are appended by the broadcast path (op.c, sio__out_add_offset). */
 #include <errno.h>
 #include <string.h>
 
@@ -19,6 +19,7 @@
 #include "core/codec.h"
 #include "core/log.h"
 #include "socketio/io_internal.h"
+#include "ws/codec.h"
 
 typedef struct sio__rec {
   char pid[24];
@@ -90,34 +91,47 @@ static void out_ref_copy(sio__out *dst, const sio__out *src) {
   dst->natt = src->natt;
 }
 
-int sio__out_with_offset(sio__out *dst, const sio__out *src, const sio__offset *off) {
-  memset(dst, 0, sizeof(*dst));
-  const sio__eio_msg *t = &src->text;
+/* The frame of o made again with `,"<offset>"` before its last ']' (a buffer shared with
+ * someone else: the text is never written over under another reader). */
+static int out_rebuild_with_offset(sio__out *o, const sio__offset *off) {
+  const sio__eio_msg *t = &o->text;
   const char *b = t->b->data;
   size_t after = t->data_off + 1, end = t->b->len; /* the packet after its Engine.IO type */
-  if (end <= src->data_off || b[end - 1] != ']') return -EINVAL;
   sio__sbuf sb = SIO__SBUF_INIT;
+  sio__eio_msg m;
   if (sio__eio_msg_begin_sized(&sb, 0, end - after + off->len + 3) ||
       sio__sbuf_append(&sb, b + after, end - 1 - after) || sio__sbuf_append(&sb, ",\"", 2) ||
       sio__sbuf_append(&sb, off->text, off->len) || sio__sbuf_append(&sb, "\"]", 2) ||
-      sio__eio_msg_seal(&sb, 0, &dst->text)) {
+      sio__eio_msg_seal(&sb, 0, &m)) {
     sio__sbuf_free(&sb);
     return -ENOMEM;
   }
-  dst->text.compress = t->compress;
-  dst->data_off = src->data_off; /* the same headroom and header before it */
-  if (src->natt) {
-    dst->att = sio__calloc(src->natt, sizeof(*dst->att));
-    if (!dst->att) {
-      sio__out_release(dst);
-      return -ENOMEM;
-    }
-    for (unsigned i = 0; i < src->natt; i++) {
-      dst->att[i] = src->att[i];
-      sio__buf_ref(dst->att[i].b);
-    }
-    dst->natt = src->natt;
+  m.compress = t->compress;
+  sio__eio_msg_release(&o->text);
+  o->text = m; /* the same headroom and header before data_off */
+  return 0;
+}
+
+int sio__out_add_offset(sio__out *o, const sio__offset *off) {
+  sio__buf *b = o->text.b;
+  size_t add = off->len + 3, end = b->len;
+  if (o->text.binary || end <= o->data_off || b->data[end - 1] != ']') return -EINVAL;
+  if (b->refs != 1) return out_rebuild_with_offset(o, off);
+  if (b->cap - end < add) { /* one realloc, usually in place (the packet was sized exactly) */
+    sio__buf *nb = sio__realloc(b, sizeof(*b) + end + add + 1);
+    if (!nb) return -ENOMEM;
+    nb->cap = end + add;
+    o->text.b = b = nb;
   }
+  char *w = b->data + end - 1; /* over the closing bracket */
+  w[0] = ',';
+  w[1] = '"';
+  memcpy(w + 2, off->text, off->len);
+  w[2 + off->len] = '"';
+  w[3 + off->len] = ']';
+  b->len = end + add;
+  b->data[b->len] = '\0';
+  o->text.frame_off = sio__ws_frame_prepare(b, SIO__WS_OP_TEXT); /* the length changed */
   return 0;
 }
 

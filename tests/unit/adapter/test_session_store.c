@@ -2,7 +2,8 @@
  * restore in order with Node's room/except filter, the window, the caps (logged once), the
  * refusals (gap, forged or foreign offset, consumed session), and the two cases where Node's
  * store fails: no offset (#5538) and an offset whose packet was swept (#5282). Time is given
- * to the store, so nothing here sleeps. Also the in-memory adapter's seam ops around it. */
+ * to the store, so nothing here sleeps. Also the in-memory adapter's seam ops around it, and
+ * the offset appended to an encoded packet (in place, or in a copy when it is shared). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "core/alloc.h"
 #include "sio/recovery.h"
 #include "socketio/io_internal.h"
+#include "ws/codec.h"
 
 static const sio__sstore_limits LIM = {1000, 100, 100};
 
@@ -28,7 +30,10 @@ static void add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, cons
   sio_packet p = {"/", data, strlen(data), NULL, NULL};
   sio_bcast_opts o = {rooms, nr, ex, ne, 0, 0};
   char tmp[SIO__SSTORE_OFFSET_MAX];
-  assert_int_equal(sio__sstore_add(st, l, now, &p, &o, off ? off : tmp), 0);
+  char *w = off ? off : tmp;
+  int n = sio__sstore_add(st, l, now, &p, &o, w);
+  assert_true(n > 0);
+  assert_int_equal((size_t)n, strlen(w)); /* the offset's length */
 }
 
 typedef struct restored {
@@ -279,7 +284,8 @@ static void test_attachments(void **state) {
   sio_packet p;
   sio__packet_of_out(&p, &fake, &out);
   sio_bcast_opts o = {NULL, 0, NULL, 0, 0, 0};
-  assert_int_equal(sio__sstore_add(st, &LIM, 1, &p, &o, off), 0);
+  int n = sio__sstore_add(st, &LIM, 1, &p, &o, off);
+  assert_int_equal(n, (int)strlen(off));
   sio__out_release(&out);
   persist(st, &LIM, 2, "p", "s", NULL, 0, base);
   restored r = {0};
@@ -318,6 +324,93 @@ static void test_memory_adapter_ops(void **state) {
   a->ops->destroy(a);
 }
 
+/* Offsets are "<8 lower-case hex digits>-<seq>", seq 1, 2, … in decimal without leading zeros
+ * across every carry (9 -> 10, 99 -> 100, 999 -> 1000), the same epoch throughout, and
+ * sio__sstore_last is the newest. */
+static void test_offset_format(void **state) {
+  (void)state;
+  sio__sstore *st = sio__sstore_new("/");
+  sio__sstore_limits l = {1000, 2000, 10};
+  char off[SIO__SSTORE_OFFSET_MAX], last[SIO__SSTORE_OFFSET_MAX], first[SIO__SSTORE_OFFSET_MAX];
+  sio__sstore_last(st, last);
+  assert_int_equal(strlen(last), 10);
+  assert_string_equal(last + 8, "-0");
+  for (unsigned seq = 1; seq <= 1001; seq++) {
+    add(st, &l, 1, "x", NULL, 0, NULL, 0, off);
+    if (seq == 1) memcpy(first, off, sizeof off);
+    char want[32];
+    snprintf(want, sizeof want, "%.9s%u", first, seq);
+    assert_string_equal(off, want);
+    sio__sstore_last(st, last);
+    assert_string_equal(last, off);
+  }
+  for (int i = 0; i < 8; i++) assert_non_null(strchr("0123456789abcdef", first[i]));
+  assert_memory_equal(first, last, 9);
+  sio__sstore_free(st);
+}
+
+/* The offset appended to an encoded packet: written over its closing bracket when the text is
+ * not shared (in the allocation's room, or grown), the WebSocket header made again for the new
+ * length (a payload that crosses 125 bytes gets the 2-byte extended length); a shared text is
+ * left alone for its other holder and replaced by a copy. */
+static void check_framed(const sio__out *o, const char *want) {
+  const sio__buf *b = o->text.b;
+  size_t n = strlen(want);
+  assert_int_equal(b->len - o->text.data_off, n);
+  assert_memory_equal(b->data + o->text.data_off, want, n);
+  assert_int_equal(b->data[b->len], '\0');
+  const unsigned char *h = (const unsigned char *)b->data + o->text.frame_off;
+  assert_int_equal(h[0], 0x81); /* FIN, text */
+  if (n < 126) {
+    assert_int_equal(o->text.frame_off, SIO__WS_HEADROOM - 2);
+    assert_int_equal(h[1], n);
+  } else {
+    assert_int_equal(o->text.frame_off, SIO__WS_HEADROOM - 4);
+    assert_int_equal(h[1], 126);
+    assert_int_equal(h[2] << 8 | h[3], n);
+  }
+}
+
+static void test_out_add_offset(void **state) {
+  (void)state;
+  sio_nsp fake;
+  memset(&fake, 0, sizeof fake);
+  fake.name = "/";
+  fake.name_len = 1;
+  sio__offset off = {"0badcafe-7", 10};
+  /* small: in the room the packet was allocated with */
+  sio__out o;
+  assert_int_equal(sio__out_from_data(&o, &fake, "[\"e\",1]", 7, NULL, NULL, 0), 0);
+  assert_int_equal(sio__out_add_offset(&o, &off), 0);
+  check_framed(&o, "42[\"e\",1,\"0badcafe-7\"]");
+  sio__out_release(&o);
+  /* 118 bytes of data array, 131 with the offset: grown, a 4-byte header now; the first
+   * packet's buffer is shared (queued for a client): copied, the other holder's unchanged */
+  char data[119], want[160];
+  memset(data, 'x', sizeof data);
+  memcpy(data, "[\"", 2);
+  memcpy(data + 116, "\"]", 3);
+  assert_int_equal(sio__out_from_data(&o, &fake, data, 118, NULL, NULL, 0), 0);
+  sio__buf *held = sio__buf_ref(o.text.b);
+  size_t held_len = held->len;
+  assert_int_equal(sio__out_add_offset(&o, &off), 0);
+  assert_ptr_not_equal(o.text.b, held);
+  assert_int_equal(held->len, held_len);
+  assert_int_equal(held->data[held_len - 1], ']');
+  snprintf(want, sizeof want, "42%.117s,\"0badcafe-7\"]", data);
+  check_framed(&o, want);
+  sio__buf_unref(held);
+  sio__out_release(&o);
+  assert_int_equal(sio__out_from_data(&o, &fake, data, 118, NULL, NULL, 0), 0);
+  assert_int_equal(sio__out_add_offset(&o, &off), 0); /* not shared: grown in place */
+  check_framed(&o, want);
+  sio__out_release(&o);
+  /* not a data array: refused, unchanged */
+  assert_int_equal(sio__out_from_data(&o, &fake, "[\"e\"", 4, NULL, NULL, 0), 0);
+  assert_int_equal(sio__out_add_offset(&o, &off), -EINVAL);
+  sio__out_release(&o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_offsets_and_restore_in_order),
@@ -329,6 +422,8 @@ int main(void) {
       cmocka_unit_test(test_caps_logged_once),
       cmocka_unit_test(test_attachments),
       cmocka_unit_test(test_memory_adapter_ops),
+      cmocka_unit_test(test_out_add_offset),
+      cmocka_unit_test(test_offset_format),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
