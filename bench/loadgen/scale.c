@@ -8,7 +8,7 @@
  *   (CLOCK_MONOTONIC, shared by every process: the caller takes max(last) - min(sent)).
  * - SIGUSR2: the echo phase. The first --active READY clients each emit 42["echo","<stamp>"]
  *   every --active-interval s (their phases spread evenly over the interval) for
- *   --active-duration s; the replies' latencies go to the histogram. Half a second after the
+ *   --active-duration s; the replies' latencies go to the histogram. Two seconds after the
  *   end, one line and the histogram (so that processes can be merged):
  *     ECHO active=K sent=S got=G p50_us=.. p99_us=.. max_us=..
  *     HIST <bucket value, us> <count>      (one per non-empty bucket)
@@ -117,7 +117,7 @@ static void echo_due(lg_ctx *x, uint64_t now) {
       c->t_start += interval;
       if (c->t_start < now) c->t_start = now + interval; /* fell behind: do not burst */
     }
-  } else if (now >= s->echo_end + 500000000u) { /* half a second for the last replies */
+  } else if (now >= s->echo_end + 2000000000u) { /* two seconds for the last replies */
     s->echo_on = false;
     report_echo(x);
   }
