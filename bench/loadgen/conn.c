@@ -3,6 +3,9 @@
  * of ephemeral ports), the HTTP/1.1 WebSocket upgrade, and RFC 6455 client framing (every
  * frame masked with a fresh key, as a client must). Complete messages go to modes.c.
  *
+ * With --tls, every connection first completes a TLS handshake (tls.c) and then reads and
+ * writes through it; tls-connect sends one GET and reads the answer until the server closes.
+ *
  * Reads land in one loop-wide buffer and are parsed in place; only a partial frame is copied
  * into the connection. Writes are appended to the connection's queue and flushed once per
  * read event, so that a burst of replies becomes one send(). In sio-idle mode a connection
@@ -74,13 +77,40 @@ void lg_conn_start(lg_ctx *x, lg_conn *c) {
 
 void lg_conn_close(lg_ctx *x, lg_conn *c) {
   (void)x;
+  if (c->ssl) lg_tls_free(c);
   if (c->fd >= 0) close(c->fd); /* closing drops the epoll registration too */
   c->fd = -1;
   c->state = ST_IDLE;
   c->want_out = false;
 }
 
+/* EPOLLOUT on or off (level-triggered: only while there is something to write). */
+static void want_out(lg_ctx *x, lg_conn *c, bool want) {
+  if (want == c->want_out) return;
+  struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
+  epoll_ctl(x->ep, EPOLL_CTL_MOD, c->fd, &ev);
+  c->want_out = want;
+}
+
+static void tls_flush(lg_ctx *x, lg_conn *c) {
+  bool blocked = false;
+  while (c->out.len) {
+    long w = lg_tls_send(x, c, lg_buf_head(&c->out), c->out.len, &blocked);
+    if (w > 0)
+      lg_buf_consume(&c->out, (size_t)w);
+    else if (w == -1)
+      break;
+    else
+      return;
+  }
+  want_out(x, c, blocked);
+}
+
 void lg_conn_flush(lg_ctx *x, lg_conn *c) {
+  if (c->ssl) {
+    if (c->state != ST_TLS) tls_flush(x, c);
+    return;
+  }
   while (c->out.len) {
     ssize_t w = send(c->fd, lg_buf_head(&c->out), c->out.len, MSG_NOSIGNAL);
     if (w > 0) {
@@ -96,10 +126,7 @@ void lg_conn_flush(lg_ctx *x, lg_conn *c) {
   }
   bool want = c->out.len > 0;
   if (!want && x->o.mode == LG_SIO_IDLE) lg_buf_free(&c->out); /* idle: keep no buffer */
-  if (want == c->want_out) return;
-  struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
-  epoll_ctl(x->ep, EPOLL_CTL_MOD, c->fd, &ev);
-  c->want_out = want;
+  want_out(x, c, want);
 }
 
 void lg_send_frame(lg_conn *c, int opcode, const void *payload, size_t len) {
@@ -259,8 +286,48 @@ static size_t parse_frames(lg_ctx *x, lg_conn *c, uint8_t *p, size_t n) {
   return off;
 }
 
+/* tls-connect: the server closed after its answer to the GET: one cycle done. */
+static void http_done(lg_ctx *x, lg_conn *c) {
+  if (c->in.len < 12 || memcmp(lg_buf_head(&c->in), "HTTP/1.1 200", 12) != 0) {
+    lg_conn_error(x, c, c->in.len ? "GET answered other than 200" : "closed before the answer");
+    return;
+  }
+  if (x->phase == PH_MEASURE) {
+    x->msgs++;
+    lg_hist_add(&x->hist, lg_now_ns() - c->t_start);
+  }
+  c->action = ACT_RECYCLE;
+}
+
+static void on_bytes(lg_ctx *x, lg_conn *c, long r);
+
 static void on_readable(lg_ctx *x, lg_conn *c) {
-  ssize_t r = recv(c->fd, x->rbuf, x->rbuf_size, 0);
+  if (!c->ssl) {
+    on_bytes(x, c, recv(c->fd, x->rbuf, x->rbuf_size, 0));
+    return;
+  }
+  for (int i = 0; i < 16 && c->action == ACT_NONE && c->fd >= 0; i++) { /* records until dry */
+    long r = lg_tls_recv(x, c, x->rbuf, x->rbuf_size);
+    if (r == -2) return;
+    if (r < 0 && errno == EAGAIN) {
+      if (c->out.len) lg_conn_flush(x, c); /* a write that waited on a read */
+      return;
+    }
+    on_bytes(x, c, r);
+    if (r <= 0) return;
+  }
+}
+
+/* What one read brought: r bytes in x->rbuf, 0 at the end, < 0 on error (errno). */
+static void on_bytes(lg_ctx *x, lg_conn *c, long r) {
+  if (r == 0 && c->state == ST_HTTP) {
+    http_done(x, c);
+    return;
+  }
+  if (r > 0 && c->state == ST_HTTP) {
+    lg_buf_append(&c->in, x->rbuf, (size_t)r);
+    return;
+  }
   if (r == 0 && c->state == ST_CLOSING) {
     c->action = ACT_RECYCLE;
     return;
@@ -291,6 +358,27 @@ static void on_readable(lg_ctx *x, lg_conn *c) {
   if (x->o.mode == LG_SIO_IDLE && c->frag_op == 0 && c->frag.cap) lg_buf_free(&c->frag);
 }
 
+/* The handshake goes on; once done, the GET (tls-connect) or the WebSocket upgrade. */
+static void tls_step(lg_ctx *x, lg_conn *c) {
+  bool out = false;
+  int r = lg_tls_handshake(x, c, &out);
+  if (r < 0) return;
+  if (r == 0) {
+    want_out(x, c, out);
+    return;
+  }
+  if (x->o.mode == LG_TLS_CONNECT) {
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n",
+                     x->o.http_path, x->o.host, lg_conn_port(&x->o, c->id));
+    lg_buf_append(&c->out, req, (size_t)n);
+    c->state = ST_HTTP;
+  } else {
+    send_upgrade(x, c);
+  }
+  lg_conn_flush(x, c);
+}
+
 void lg_conn_on_event(lg_ctx *x, lg_conn *c, uint32_t events) {
   if (c->state == ST_CONNECTING) {
     int err = 0;
@@ -301,8 +389,17 @@ void lg_conn_on_event(lg_ctx *x, lg_conn *c, uint32_t events) {
       return;
     }
     if (!(events & (EPOLLOUT | EPOLLIN))) return;
+    if (x->o.tls) {
+      lg_tls_start(x, c);
+      tls_step(x, c);
+      return;
+    }
     send_upgrade(x, c);
     lg_conn_flush(x, c);
+    return;
+  }
+  if (c->state == ST_TLS) {
+    tls_step(x, c);
     return;
   }
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(x, c);

@@ -6,9 +6,9 @@
  * servers, so a ratio compares servers, not clients.
  *
  * Files: util.c (buffers, clock, histogram, rng), conn.c (TCP connect, HTTP upgrade,
- * WebSocket framing), modes.c (what each benchmark sends and counts), scale.c (what a held
- * sio-idle run does on a signal: a broadcast, an active echo phase; bench/scale uses it),
- * main.c (options, the loop, phases, the RESULT line). */
+ * WebSocket framing), tls.c (the --tls client, on OpenSSL), modes.c (what each benchmark
+ * sends and counts), scale.c (what a held sio-idle run does on a signal: a broadcast, an
+ * active echo phase; bench/scale uses it), main.c (options, the loop, phases, the RESULT line). */
 #ifndef SIO_LOADGEN_H
 #define SIO_LOADGEN_H
 
@@ -17,7 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum lg_mode { LG_WS_ECHO, LG_SIO_ECHO, LG_SIO_BCAST, LG_SIO_IDLE, LG_SIO_CONNECT };
+enum lg_mode { LG_WS_ECHO, LG_SIO_ECHO, LG_SIO_BCAST, LG_SIO_IDLE, LG_SIO_CONNECT, LG_TLS_CONNECT };
+#define LG_MODES 6
 
 /* Phases of a run: open the connections, warm up (not counted), measure, hold (idle), done. */
 enum lg_phase { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_HOLD, PH_DONE };
@@ -25,6 +26,8 @@ enum lg_phase { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_HOLD, PH_DONE };
 enum lg_state {
   ST_IDLE,        /* no socket */
   ST_CONNECTING,  /* TCP connect in progress */
+  ST_TLS,         /* --tls: the TLS handshake is in progress */
+  ST_HTTP,        /* tls-connect: GET sent, reading the answer until the server closes */
   ST_UPGRADING,   /* HTTP upgrade request sent, waiting for 101 */
   ST_EIO_OPEN,    /* WebSocket up, waiting for the Engine.IO open packet "0{...}" */
   ST_SIO_CONNECT, /* "40" sent, waiting for "40{...}" */
@@ -60,6 +63,8 @@ typedef struct lg_opts {
   double active_interval; /* seconds between two echoes of one active client */
   double active_duration; /* seconds the active phase lasts */
   double bcast_timeout;   /* sio-idle: seconds to wait for a broadcast to reach every client */
+  bool tls;               /* --tls: every connection speaks TLS (no certificate check) */
+  const char *http_path;  /* tls-connect: the GET after each handshake (/api/json) */
 } lg_opts;
 
 /* A byte queue: valid bytes are data[off, off + len). */
@@ -104,6 +109,7 @@ typedef struct lg_conn {
   bool want_out; /* EPOLLOUT registered */
   bool counted;  /* counted in ctx->ready */
   lg_buf in, out, frag;
+  void *ssl;        /* --tls: the connection's SSL (OpenSSL over the descriptor: a client) */
   uint64_t t_start; /* when the TCP connect began (sio-idle active: the next echo is due) */
 } lg_conn;
 
@@ -152,12 +158,22 @@ typedef struct lg_ctx {
 } lg_ctx;
 
 /* conn.c */
+/* Whether connections recycle once done (sio-connect, tls-connect: a new one in the slot). */
+bool lg_mode_cycles(enum lg_mode m);
 void lg_conn_start(lg_ctx *x, lg_conn *c);
 void lg_conn_close(lg_ctx *x, lg_conn *c);
 void lg_conn_on_event(lg_ctx *x, lg_conn *c, uint32_t events);
 void lg_conn_flush(lg_ctx *x, lg_conn *c);
 void lg_send_frame(lg_conn *c, int opcode, const void *payload, size_t len);
 void lg_conn_error(lg_ctx *x, lg_conn *c, const char *why);
+
+/* tls.c: the --tls client. Reads and writes return as recv/send do (-1 with errno EAGAIN when
+ * OpenSSL waits for the socket; *want_out set when it waits to write). */
+void lg_tls_start(lg_ctx *x, lg_conn *c);
+int lg_tls_handshake(lg_ctx *x, lg_conn *c, bool *want_out); /* 1 done, 0 waiting, -1 failed */
+long lg_tls_recv(lg_ctx *x, lg_conn *c, void *buf, size_t len);
+long lg_tls_send(lg_ctx *x, lg_conn *c, const void *buf, size_t len, bool *want_out);
+void lg_tls_free(lg_conn *c);
 
 /* modes.c */
 bool lg_mode_is_sio(enum lg_mode m);

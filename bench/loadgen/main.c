@@ -1,6 +1,7 @@
 /* sio-loadgen: command line, the epoll loop, the phases of a run, and the RESULT line.
  *
  *   sio-loadgen MODE --port N [options]      MODE: ws-echo sio-echo sio-bcast sio-idle sio-connect
+ *                                                  tls-connect
  *
  * A run opens its connections (at most --concurrency attempts at a time), warms up, then
  * measures for --duration seconds. It prints one line, `RESULT mode=... key=value ...`, that
@@ -8,7 +9,10 @@
  * 90% of the measured wall time: then the figure is a floor for the server, and the ratio to
  * judge is messages per server-CPU-second (given --server-pid, the loadgen reads the server's
  * CPU time over exactly the measured window). sio-idle prints its RESULT line once all
- * clients are up, then holds them for --hold seconds so the caller can read the server's RSS. */
+ * clients are up, then holds them for --hold seconds so the caller can read the server's RSS.
+ * --tls runs any mode over TLS; tls-connect measures TLS handshakes: each of --conns slots
+ * connects, completes a full handshake (no resumption), sends GET --http-path with
+ * Connection: close and reads the answer until the server closes, then starts again. */
 #include "loadgen.h"
 
 #include <errno.h>
@@ -20,13 +24,19 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static const char *const mode_names[] = {"ws-echo", "sio-echo", "sio-bcast", "sio-idle",
-                                         "sio-connect"};
+static const char *const mode_names[LG_MODES] = {"ws-echo",  "sio-echo",    "sio-bcast",
+                                                 "sio-idle", "sio-connect", "tls-connect"};
+
+bool lg_mode_cycles(enum lg_mode m) {
+  return m == LG_SIO_CONNECT || m == LG_TLS_CONNECT;
+}
 
 static void usage(void) {
   fprintf(stderr,
           "usage: sio-loadgen MODE --port N [options]\n"
-          "  MODE: ws-echo | sio-echo | sio-bcast | sio-idle | sio-connect\n"
+          "  MODE: ws-echo | sio-echo | sio-bcast | sio-idle | sio-connect | tls-connect\n"
+          "  --tls              over TLS (any mode; tls-connect always)\n"
+          "  --http-path P      tls-connect: the GET after each handshake (/api/json)\n"
           "  --host ADDR        IPv4 server address (127.0.0.1)\n"
           "  --port2 N          the second half of the connections go to this port (a\n"
           "                     second server of the cluster; bcast senders stay on --port)\n"
@@ -84,18 +94,24 @@ static void set_defaults(lg_opts *o) {
 static void parse_args(lg_opts *o, int argc, char **argv) {
   if (argc < 2) usage();
   int mode = -1;
-  for (int m = 0; m < 5; m++)
+  for (int m = 0; m < LG_MODES; m++)
     if (!strcmp(argv[1], mode_names[m])) mode = m;
   if (mode < 0) usage();
   set_defaults(o);
   o->mode = (enum lg_mode)mode;
   if (o->mode == LG_SIO_BCAST) o->conns = 1000, o->inflight = 4, o->size = 64;
   if (o->mode == LG_SIO_IDLE) o->conns = 1000;
-  if (o->mode == LG_SIO_CONNECT) o->conns = 32;
+  if (o->mode == LG_SIO_CONNECT || o->mode == LG_TLS_CONNECT) o->conns = 32;
+  o->tls = o->mode == LG_TLS_CONNECT;
+  o->http_path = "/api/json";
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--host") && i + 1 < argc)
       o->host = argv[++i];
+    else if (!strcmp(a, "--tls"))
+      o->tls = true;
+    else if (!strcmp(a, "--http-path") && i + 1 < argc)
+      o->http_path = argv[++i];
     else if (!strcmp(a, "--path") && i + 1 < argc)
       o->path = argv[++i];
     else if (!strcmp(a, "--port"))
@@ -240,7 +256,7 @@ static void handle_action(lg_ctx *x, lg_conn *c) {
   c->action = ACT_NONE;
   bool was_connecting = c->state != ST_READY && c->state != ST_IDLE;
   lg_conn_close(x, c);
-  if (act != ACT_FAIL || x->o.mode == LG_SIO_CONNECT) return; /* slots restart in the sweep */
+  if (act != ACT_FAIL || lg_mode_cycles(x->o.mode)) return; /* slots restart in the sweep */
   if (c->counted) {
     c->counted = false;
     x->ready--;
@@ -345,7 +361,7 @@ static void run_loop(lg_ctx *x) {
       lg_conn_on_event(x, c, evs[i].events);
       if (c->action != ACT_NONE) handle_action(x, c);
     }
-    if (x->o.mode == LG_SIO_CONNECT && x->phase != PH_DONE) restart_slots(x);
+    if (lg_mode_cycles(x->o.mode) && x->phase != PH_DONE) restart_slots(x);
     if (x->phase == PH_CONNECT && x->o.rate > 0) start_pending(x);
     lg_scale_tick(x);
     now = lg_now_ns();
@@ -361,7 +377,7 @@ static void print_measured(const lg_ctx *x) {
   const lg_opts *o = &x->o;
   double rate = wall > 0 ? (double)x->msgs / wall : 0;
   printf("RESULT mode=%s conns=%d", mode_names[o->mode], x->nconns);
-  if (o->mode != LG_SIO_CONNECT)
+  if (!lg_mode_cycles(o->mode))
     printf(" connected=%d inflight=%d size=%d", x->ready, o->inflight, o->size);
   if (o->mode == LG_SIO_BCAST)
     printf(" senders=%d sends=%llu", o->senders, (unsigned long long)x->sends);
@@ -421,7 +437,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < x->nconns; i++) x->conns[i] = (lg_conn){.fd = -1, .id = (uint32_t)i};
   x->srv_cpu_start = x->srv_cpu_end = -1;
   x->t_first_start = lg_now_ns();
-  if (x->o.mode == LG_SIO_CONNECT) {
+  if (lg_mode_cycles(x->o.mode)) {
     x->phase = PH_WARMUP;
     x->phase_end = x->t_first_start + (uint64_t)(x->o.warmup * 1e9);
     restart_slots(x);
@@ -435,7 +451,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sio-loadgen: %llu errors, last: %s\n", (unsigned long long)x->errors,
             x->last_error);
   fflush(stdout);
-  int rc = x->ready == 0 && x->o.mode != LG_SIO_CONNECT ? 1 : 0;
+  int rc = x->ready == 0 && !lg_mode_cycles(x->o.mode) ? 1 : 0;
   free_all(x);
   return rc;
 }

@@ -55,7 +55,7 @@ static void build_template(lg_ctx *x) {
 
 /* Stamps the template with the send time (and, for broadcasts, the sender id at [16, 24)). */
 static void send_one(lg_ctx *x, lg_conn *c) {
-  if (x->o.mode == LG_SIO_IDLE || x->o.mode == LG_SIO_CONNECT) return;
+  if (x->o.mode == LG_SIO_IDLE || lg_mode_cycles(x->o.mode)) return;
   if (!x->tmpl) build_template(x);
   char *s = x->tmpl + x->stamp_at;
   if (x->o.size >= 16) lg_put_hex64(s, x->now);
@@ -150,7 +150,7 @@ void lg_mode_kick(lg_ctx *x) {
     lg_conn *c = &x->conns[i];
     if (c->state != ST_READY) continue;
     if (x->o.mode == LG_SIO_BCAST && i >= x->o.senders) continue;
-    if (x->o.mode == LG_SIO_IDLE || x->o.mode == LG_SIO_CONNECT) return;
+    if (x->o.mode == LG_SIO_IDLE || lg_mode_cycles(x->o.mode)) return;
     for (int k = 0; k < x->o.inflight; k++) send_one(x, c);
     lg_conn_flush(x, c);
   }

@@ -2,6 +2,7 @@
  *
  *   bench [--port N] [--host H] [--public DIR] [--recovery]
  *         [--redis URL [--redis-sharded] [--redis-key K]] [--ping-interval MS]
+ *         [--tls-cert F --tls-key F]
  *
  * - GET /api/json -> {"message":"Hello, World!"}; static files from --public DIR when given.
  * - Socket.IO at /socket.io/ with exactly the Node twin's handlers:
@@ -16,7 +17,8 @@
  * - With --recovery, connection state recovery is on with its defaults (the Node twin's
  *   connectionStateRecovery: {}): every echo and broadcast is stored and carries its offset.
  * - --ping-interval MS: Engine.IO pingInterval (25000 as Node's); bench/scale may lengthen it
- *   so that a million idle clients cost fewer heartbeats. */
+ *   so that a million idle clients cost fewer heartbeats.
+ * - With --tls-cert and --tls-key, all of it over HTTPS and wss (the Node twin: https). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include "sio/io.h"
 #include "sio/recovery.h"
 #include "sio/redis.h"
+#include "sio/tls.h"
 
 static sio_io *io;
 
@@ -58,6 +61,7 @@ static void on_connection(sio_socket *s, void *user) {
 int main(int argc, char **argv) {
   int port = 3000, sharded = 0, recovery = 0, ping_ms = 0;
   const char *host = NULL, *pub = NULL, *redis_url = NULL, *redis_key = NULL;
+  sio_tls_opts tls = sio_tls_opts_default();
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       port = atoi(argv[++i]);
@@ -73,6 +77,10 @@ int main(int argc, char **argv) {
       sharded = 1;
     } else if (!strcmp(argv[i], "--recovery")) {
       recovery = 1;
+    } else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) {
+      tls.cert_file = argv[++i];
+    } else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) {
+      tls.key_file = argv[++i];
     } else if (!strcmp(argv[i], "--ping-interval") && i + 1 < argc) {
       ping_ms = atoi(argv[++i]);
       if (ping_ms <= 0) {
@@ -81,7 +89,8 @@ int main(int argc, char **argv) {
       }
     } else {
       fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR] [--recovery] [--redis "
-                      "URL [--redis-sharded] [--redis-key K]] [--ping-interval MS]\n");
+                      "URL [--redis-sharded] [--redis-key K]] [--ping-interval MS] [--tls-cert F "
+                      "--tls-key F]\n");
       return 2;
     }
   }
@@ -92,6 +101,7 @@ int main(int argc, char **argv) {
   ao.port_any = port == 0;
   ao.host = host;
   ao.handle_signals = 1;
+  if (tls.cert_file || tls.key_file) ao.tls = &tls;
   sio_app *app = sio_app_new(loop, &ao);
   if (!app) {
     fprintf(stderr, "bench: cannot create the app\n");
@@ -132,7 +142,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: %s\n", sio_strerror(rc));
     return 1;
   }
-  printf("http://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s%s)\n",
+  printf("%s://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s%s)\n", ao.tls ? "https" : "http",
          host ? host : "localhost", sio_app_port(app), ra ? ", through Redis" : "",
          recovery ? ", recovery on" : "");
   fflush(stdout);

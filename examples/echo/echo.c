@@ -2,6 +2,7 @@
  * that conformance suites and benchmarks run against.
  *
  *   echo [--port N] [--host H] [--deflate] [--max-message BYTES] [--idle-timeout MS]
+ *        [--tls-cert F --tls-key F]      (wss://)
  *
  * Prints its URL on start (flushed at once, so a test harness can wait for it). The message
  * limit defaults to 16 MiB and there is no limit on the number of fragments. */
@@ -12,6 +13,7 @@
 #include <uv.h>
 
 #include "sio/http.h"
+#include "sio/tls.h"
 #include "sio/ws.h"
 
 static void on_message(sio_ws *ws, const char *data, size_t len, int binary, void *user) {
@@ -20,7 +22,7 @@ static void on_message(sio_ws *ws, const char *data, size_t len, int binary, voi
 
 static void usage(void) {
   fprintf(stderr, "usage: echo [--port N] [--host H] [--deflate] [--max-message BYTES] "
-                  "[--idle-timeout MS]\n");
+                  "[--idle-timeout MS] [--tls-cert F --tls-key F]\n");
   exit(2);
 }
 
@@ -29,6 +31,7 @@ int main(int argc, char **argv) {
   const char *host = NULL;
   size_t max_message = 16u << 20;
   uint32_t idle_ms = 0;
+  sio_tls_opts tls = sio_tls_opts_default();
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc)
       port = atoi(argv[++i]);
@@ -40,6 +43,10 @@ int main(int argc, char **argv) {
       idle_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-message") && i + 1 < argc)
       max_message = (size_t)strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc)
+      tls.cert_file = argv[++i];
+    else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc)
+      tls.key_file = argv[++i];
     else
       usage();
   }
@@ -50,6 +57,7 @@ int main(int argc, char **argv) {
   ao.port = port;
   ao.port_any = port == 0;
   ao.handle_signals = 1;
+  if (tls.cert_file || tls.key_file) ao.tls = &tls;
   sio_app *app = sio_app_new(loop, &ao);
   if (!app) {
     fprintf(stderr, "echo: cannot create the app\n");
@@ -68,8 +76,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   const char *shown = host ? host : "localhost";
-  printf("http://%s:%d/ (WebSocket echo on ws://%s:%d/ and every other path)\n", shown,
-         sio_app_port(app), shown, sio_app_port(app));
+  const char *s = ao.tls ? "s" : "";
+  printf("http%s://%s:%d/ (WebSocket echo on ws%s://%s:%d/ and every other path)\n", s, shown,
+         sio_app_port(app), s, shown, sio_app_port(app));
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app);

@@ -169,6 +169,25 @@ describe('TLS: https and wss from sio itself', { skip }, () => {
     }
   });
 
+  test('session resumption: a ticket from one connection resumes the next (openssl s_client, TLS 1.2 and 1.3)', async () => {
+    const req = 'GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+    for (const version of ['-tls1_2', '-tls1_3']) {
+      const sess = f(`session${version}.pem`);
+      const sClient = (...extra) => {
+        const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`,
+          '-servername', 'localhost', '-CAfile', f('ca.pem'), version, '-ign_eof', ...extra],
+        { input: req, encoding: 'latin1', timeout: budget(10000) });
+        return r.stdout;
+      };
+      const first = sClient('-sess_out', sess);
+      assert.match(first, /^New, TLSv1\.[23]/m, first);
+      assert.match(first, /"sid":/);
+      const second = sClient('-sess_in', sess);
+      assert.match(second, /^Reused, TLSv1\.[23]/m, `${version}: ${second}`);
+      assert.match(second, /"sid":/); // the resumed connection serves as the first did
+    }
+  });
+
   test('plain HTTP on the TLS port gets a clear-text 400 and a close', async () => {
     const got = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(got, /^HTTP\/1\.1 400 Bad Request\r\n/);
