@@ -5,8 +5,11 @@
  * sio and Node servers; its comment lists the events. Each takes one object and answers
  * through its ack; the namespace is the client's own ("/" or a dynamic "/dyn-*").
  *
- *   cluster --port N --redis URL [--sharded] [--key K] [--subscription-mode M] [--id NAME]
- *           [--requests-timeout MS]
+ *   cluster --port N --redis URL [--sharded | --streams] [--stream-count N] [--key K]
+ *           [--subscription-mode M] [--id NAME] [--requests-timeout MS]
+ *
+ * --streams: the Redis Streams adapter (sio_redis_streams_adapter_new, Node's
+ * @socket.io/redis-streams-adapter), --key its channel prefix.
  *
  * socket.data, a C pointer in sio, is given its JSON form for the other servers with
  * sio_socket_set_data_json: {server, name: auth.name}, as the Node twin's. */
@@ -526,8 +529,8 @@ static int match_dyn(const char *name, const char *auth_json, void *user) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: cluster --port N --redis URL [--sharded] [--key K] "
-                  "[--subscription-mode M] [--id NAME] [--requests-timeout MS]\n");
+  fprintf(stderr, "usage: cluster --port N --redis URL [--sharded | --streams] [--stream-count N] "
+                  "[--key K] [--subscription-mode M] [--id NAME] [--requests-timeout MS]\n");
   return 2;
 }
 
@@ -535,10 +538,14 @@ int main(int argc, char **argv) {
   int port = 3000;
   const char *url = "redis://127.0.0.1:6379";
   sio_redis_adapter_opts ro = sio_redis_adapter_opts_default();
+  sio_redis_streams_opts so = sio_redis_streams_opts_default();
+  int streams = 0;
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(argv[i], "--sharded"))
       ro.sharded = 1;
+    else if (!strcmp(argv[i], "--streams"))
+      streams = 1;
     else if (!v)
       return usage();
     else if (!strcmp(argv[i], "--port"))
@@ -549,6 +556,8 @@ int main(int argc, char **argv) {
       ro.key = v, i++;
     else if (!strcmp(argv[i], "--subscription-mode"))
       ro.subscription_mode = v, i++;
+    else if (!strcmp(argv[i], "--stream-count"))
+      so.stream_count = (unsigned)atoi(v), i++;
     else if (!strcmp(argv[i], "--id"))
       server_id = v, i++;
     else if (!strcmp(argv[i], "--requests-timeout"))
@@ -560,7 +569,10 @@ int main(int argc, char **argv) {
   ss_logs = json_object();
   uv_loop_t *loop = uv_default_loop();
   sio_redis_adapter *ra = NULL;
-  int rc = sio_redis_adapter_new(loop, url, &ro, &ra);
+  if (ro.key) so.channel_prefix = ro.key;
+  if (ro.requests_timeout_ms) so.requests_timeout_ms = ro.requests_timeout_ms;
+  int rc = streams ? sio_redis_streams_adapter_new(loop, url, &so, &ra)
+                   : sio_redis_adapter_new(loop, url, &ro, &ra);
   if (rc) {
     fprintf(stderr, "cluster: %s\n", sio_redis_strerror(rc));
     return 1;
@@ -588,7 +600,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("cluster (%s, %s) listening on http://127.0.0.1:%d\n", server_id,
-         ro.sharded ? "sharded" : "classic", sio_app_port(app));
+         streams ? "streams" : ro.sharded ? "sharded" : "classic", sio_app_port(app));
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app); /* and the Socket.IO server attached to it */

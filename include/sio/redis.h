@@ -31,7 +31,17 @@
  * request pending when Redis drops, or made while it is down, gets SIO_ECLOSED (its callback
  * runs once, with this server's part when there is one); one that outlives requests_timeout_ms
  * gets SIO_ETIMEDOUT with what came in time. Broadcasts made while Redis is down reach local
- * clients only (Redis pub/sub keeps nothing for later, in Node as here). */
+ * clients only (Redis pub/sub keeps nothing for later, in Node as here).
+ *
+ * Redis Streams (sio_redis_streams_adapter_new, as Node's createAdapter of
+ * @socket.io/redis-streams-adapter 0.3; Redis >= 5): the same factory, ready, uid and free.
+ * Broadcasts without acks, socketsJoin/Leave and disconnectSockets are entries of the stream
+ * `<stream_name>` (or `<stream_name>-<hashCode(nsp) % stream_count>`), `uid nsp type data`,
+ * XADD MAXLEN ~ max_len; every server reads them with XREAD BLOCK on a connection per stream,
+ * so what a server misses while Redis is unreachable for it is read when it comes back (as long
+ * as the stream still holds it). The rest (broadcasts with acks, fetchSockets, serverSideEmit,
+ * the responses) goes by PUBLISH on <channel_prefix>#<nsp># and <channel_prefix>#<nsp>#<uid>#
+ * as msgpack; serverCount is PUBSUB NUMSUB of the first. allRooms is this server's rooms. */
 #ifndef SIO_REDIS_H
 #define SIO_REDIS_H
 
@@ -57,6 +67,24 @@ typedef struct sio_redis_adapter_opts {
 
 SIO_EXTERN sio_redis_adapter_opts sio_redis_adapter_opts_default(void);
 
+typedef struct sio_redis_streams_opts {
+  const char *stream_name;        /* [socket.io] */
+  unsigned stream_count;          /* streams the namespaces are spread over [1] */
+  const char *channel_prefix;     /* pub/sub channels [socket.io] */
+  uint32_t max_len;               /* XADD MAXLEN ~ [10000] */
+  uint32_t read_count;            /* XREAD COUNT [100] */
+  uint32_t block_time_ms;         /* XREAD BLOCK [5000] */
+  const char *session_key_prefix; /* recovery sessions [sio:session:] */
+  uint32_t requests_timeout_ms;   /* cluster requests [5000] */
+} sio_redis_streams_opts;
+
+SIO_EXTERN sio_redis_streams_opts sio_redis_streams_opts_default(void);
+/* As sio_redis_adapter_new, for the Redis Streams adapter: 1 + stream_count connections (a
+ * publisher, a subscriber, a reader per stream). opts NULL: the defaults. */
+SIO_EXTERN int sio_redis_streams_adapter_new(uv_loop_t *loop, const char *url,
+                                             const sio_redis_streams_opts *opts,
+                                             sio_redis_adapter **out);
+
 /* Connects in the background (the server starts even when Redis is down). opts NULL: the
  * defaults. 0, or a negative code for a bad or refused URL (rediss://, Sentinel, Cluster),
  * bad options (-EINVAL) or -ENOMEM: sio_redis_strerror says why. The URL is
@@ -65,7 +93,8 @@ SIO_EXTERN int sio_redis_adapter_new(uv_loop_t *loop, const char *url,
                                      const sio_redis_adapter_opts *opts, sio_redis_adapter **out);
 /* The factory for sio_io_opts: o.adapter = sio_redis_adapter_factory; o.adapter_arg = ra. */
 SIO_EXTERN sio_adapter *sio_redis_adapter_factory(sio_nsp *nsp, void *arg);
-/* 1 while both connections are up and subscribed, else 0. */
+/* 1 while both connections are up and subscribed (and, for streams, every reader reads),
+ * else 0. */
 SIO_EXTERN int sio_redis_adapter_ready(const sio_redis_adapter *ra);
 /* The uid of nsp's adapter (the sender id in its messages, as Node's: 6 characters, sharded
  * 16 hex digits), or NULL

@@ -198,12 +198,16 @@ static void put_data(sio__sbuf *j, const sio__cluster_out *m) {
   }
 }
 
+static int has_data(int type) {
+  return type != T(INITIAL_HEARTBEAT) && type != T(HEARTBEAT) && type != T(ADAPTER_CLOSE);
+}
+
 int sio__cluster_encode(sio__sbuf *out, const sio__cluster_out *m) {
   sio__sbuf j = SIO__SBUF_INIT;
   int rc = check_out(m);
   if (rc) return rc;
   sio__sbuf_printf(&j, "{\"type\":%d", m->type);
-  if (m->type != T(INITIAL_HEARTBEAT) && m->type != T(HEARTBEAT) && m->type != T(ADAPTER_CLOSE)) {
+  if (has_data(m->type)) {
     sio__sbuf_appends(&j, ",\"data\":{");
     put_data(&j, m);
     sio__sbuf_appendc(&j, '}');
@@ -214,7 +218,21 @@ int sio__cluster_encode(sio__sbuf *out, const sio__cluster_out *m) {
   sio__wire_put_str(&j, m->nsp);
   sio__sbuf_appendc(&j, '}');
   int bin = may_carry_binary(m->type) && m->nbins;
-  rc = sio__wire_finish(out, &j, bin ? m->bins : NULL, bin ? m->nbins : 0, 0);
+  rc = sio__wire_finish(out, &j, bin ? m->bins : NULL, bin ? m->nbins : 0, m->msgpack);
+  sio__sbuf_free(&j);
+  return rc;
+}
+
+int sio__cluster_encode_data(sio__sbuf *out, const sio__cluster_out *m, int *msgpack) {
+  sio__sbuf j = SIO__SBUF_INIT;
+  int rc = check_out(m);
+  *msgpack = 0;
+  if (rc || !has_data(m->type)) return rc;
+  sio__sbuf_appendc(&j, '{');
+  put_data(&j, m);
+  sio__sbuf_appendc(&j, '}');
+  *msgpack = may_carry_binary(m->type) && m->nbins;
+  rc = sio__wire_finish(out, &j, *msgpack ? m->bins : NULL, *msgpack ? m->nbins : 0, 0);
   sio__sbuf_free(&j);
   return rc;
 }

@@ -84,11 +84,16 @@ typedef struct sio__cluster_out {
   size_t njoin;
   int close;            /* 6: 1, 0, or -1 to leave it out */
   int64_t client_count; /* 11 */
+  int msgpack;          /* 1: msgpack even without binaries (the Redis Streams adapter's pub/sub) */
 } sio__cluster_out;
 
 /* Appends the message as Node's sharded adapter would publish it. 0, -EINVAL (a type or field
  * this type cannot have), SIO__CLUSTER_EFORMAT (json invalid, a placeholder without its bin),
  * -ENOMEM. */
 int sio__cluster_encode(sio__sbuf *out, const sio__cluster_out *m);
+/* Appends the message's data object alone (what the Redis Streams adapter puts in an entry's
+ * `data` field): JSON, or msgpack when it carries binaries (*msgpack then 1). A type without
+ * data appends nothing. Same errors. */
+int sio__cluster_encode_data(sio__sbuf *out, const sio__cluster_out *m, int *msgpack);
 
 #endif

@@ -258,7 +258,7 @@ static int attach(sio__radapter *r) {
 sio_adapter *sio_redis_adapter_factory(sio_nsp *nsp, void *arg) {
   sio_redis_adapter *ra = arg;
   if (!ra) return NULL;
-  if (ra->sharded) return sio__sadapter_new(nsp, ra);
+  if (ra->sharded || ra->streams) return sio__sadapter_new(nsp, ra);
   sio__radapter *r = sio__calloc(1, sizeof(*r));
   if (!r) return NULL;
   r->base.ops = &redis_ops;
@@ -317,8 +317,38 @@ int sio_redis_adapter_new(uv_loop_t *loop, const char *url, const sio_redis_adap
   return 0;
 }
 
+sio_redis_streams_opts sio_redis_streams_opts_default(void) {
+  sio_redis_streams_opts o;
+  memset(&o, 0, sizeof(o));
+  o.stream_name = "socket.io";
+  o.stream_count = 1;
+  o.channel_prefix = "socket.io";
+  o.max_len = 10000;
+  o.read_count = 100;
+  o.block_time_ms = 5000;
+  o.session_key_prefix = "sio:session:";
+  o.requests_timeout_ms = 5000;
+  return o;
+}
+
+int sio_redis_streams_adapter_new(uv_loop_t *loop, const char *url,
+                                  const sio_redis_streams_opts *opts, sio_redis_adapter **out) {
+  sio_redis_streams_opts d = sio_redis_streams_opts_default();
+  sio_redis_adapter_opts ro = sio_redis_adapter_opts_default();
+  if (!opts) opts = &d;
+  if (opts->stream_count > 4096) return -EINVAL;
+  ro.key = opts->channel_prefix;
+  ro.requests_timeout_ms = opts->requests_timeout_ms;
+  int rc = sio_redis_adapter_new(loop, url, &ro, out);
+  if (!rc && (rc = sio__streams_new(*out, loop, url, opts))) {
+    sio_redis_adapter_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 int sio_redis_adapter_ready(const sio_redis_adapter *ra) {
-  return ra && sio__rlink_ready(ra->link);
+  return ra && sio__rlink_ready(ra->link) && sio__streams_ready(ra->streams);
 }
 
 const char *sio_redis_adapter_uid(const sio_redis_adapter *ra, const sio_nsp *nsp) {
@@ -341,6 +371,7 @@ void sio_redis_adapter_free(sio_redis_adapter *ra) {
   while (!sio__list_empty(&ra->snsps))
     sio__sadapter_detach(sio__container_of(ra->snsps.next, sio__sadapter, link));
   sio__rlink_free(ra->link);
+  sio__streams_free(ra->streams);
   sio__free(ra->key);
   sio__free(ra);
 }

@@ -28,6 +28,7 @@ struct sio_redis_adapter {
   int sub_mode;       /* sharded: SIO__SUB_* */
   int noshard_logged; /* sharded on a Redis < 7: said once */
   sio__list snsps;    /* sio__sadapter */
+  struct sio__streams *streams; /* the Redis Streams adapter's readers (sharded.h), or NULL */
 };
 
 typedef struct sio__radapter {

@@ -154,6 +154,11 @@ int sio__rlink_publish(sio__rlink *l, int shard, const char *channel, size_t cle
   return sio__redis_publish(l->pub, shard, channel, clen, payload, len, NULL, NULL);
 }
 
+int sio__rlink_command(sio__rlink *l, int argc, const char **argv, const size_t *argvlen,
+                       sio__redis_reply_cb cb, void *user) {
+  return sio__redis_command(l->pub, argc, argv, argvlen, cb, user);
+}
+
 int sio__rlink_numsub(sio__rlink *l, int shard, const char *channel, size_t clen,
                       sio__redis_count_cb cb, void *user) {
   return sio__redis_numsub(l->pub, shard, channel, clen, cb, user);

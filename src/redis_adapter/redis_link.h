@@ -54,6 +54,9 @@ void sio__rlink_watch_remove(sio__rlink_watch *w);
  * Redis is down. */
 int sio__rlink_publish(sio__rlink *l, int shard, const char *channel, size_t clen,
                        const void *payload, size_t len);
+/* Any command through the publisher (sio__redis_command's rules). */
+int sio__rlink_command(sio__rlink *l, int argc, const char **argv, const size_t *argvlen,
+                       sio__redis_reply_cb cb, void *user);
 /* The Redis server's version ("" before the first connect) and whether it has sharded pub/sub
  * (1, 0, or -1 while unknown), as the publisher connection last saw them. */
 const char *sio__rlink_server_version(const sio__rlink *l);

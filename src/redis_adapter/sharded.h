@@ -9,7 +9,10 @@
  *   <key>#<nsp>#<room>#  a public room's broadcasts (subscription modes dynamic and
  *                        dynamic-private, subscribed while the room exists here)
  * The link and the pending requests are the classic adapter's (redis_link.h,
- * redis_requests.h). Files: sharded_adapter.c (factory, rooms and their channels, broadcast
+ * redis_requests.h). The Redis Streams adapter is the same ClusterAdapter: with ra->streams
+ * set, the namespaces subscribe the two fixed channels with SUBSCRIBE (no room channels), publish
+ * msgpack with PUBLISH, and what is not ephemeral goes to the namespace's stream by XADD
+ * (streams_adapter.c), whose readers hand the entries to sio__sadapter_dispatch. Files: sharded_adapter.c (factory, rooms and their channels, broadcast
  * out, the dispatch of what comes in), sharded_receive.c (other servers' messages, applied and
  * answered), sharded_ask.c (our requests and their responses). */
 #ifndef SIO_REDIS_ADAPTER_SHARDED_H
@@ -32,6 +35,7 @@ typedef struct sio__sadapter {
   int mode;           /* SIO__SUB_* */
   sio__sbuf channel;  /* <key>#<nsp># */
   sio__sbuf response; /* <key>#<nsp>#<uid># */
+  sio__sbuf stream;   /* streams: the stream this namespace writes to */
   sio__rlink_sub sub_main, sub_response;
   sio__map room_subs; /* room name -> sio__rlink_sub (dynamic modes) */
   sio__rlink_watch watch;
@@ -54,6 +58,29 @@ void sio__sadapter_out_init(sio__sadapter *s, sio__cluster_out *m, int type,
                             const sio_bcast_opts *o, sio__sbuf *flags);
 /* The packet's attachments as msgpack bins (views into p; free the array), NULL if none. */
 sio__mp_bin *sio__sadapter_bins(const sio_packet *p, size_t *n);
+
+/* 1 for sharded pub/sub (SSUBSCRIBE, SPUBLISH, SHARDNUMSUB), 0 for the streams adapter's. */
+static inline int sio__sadapter_shard(const sio__sadapter *s) {
+  return !s->ra || !s->ra->streams;
+}
+/* A decoded message of another server or a response to us (response: it came on our response
+ * channel), after Node's checks. offset: the stream entry id it came as (NULL: pub/sub). */
+void sio__sadapter_dispatch(sio__sadapter *s, const sio__cluster_msg *m,
+                            const sio__redis_message *raw, int response, const char *offset,
+                            size_t offset_len);
+
+/* streams_adapter.c */
+typedef struct sio__streams sio__streams;
+int sio__streams_new(sio_redis_adapter *ra, uv_loop_t *loop, const char *url,
+                     const sio_redis_streams_opts *o); /* sets ra->streams, also on error */
+void sio__streams_free(sio__streams *st);
+void sio__streams_unref(sio__streams *st);
+int sio__streams_ready(const sio__streams *st);
+int sio__streams_ephemeral(const sio__cluster_out *m);
+/* XADD of m to s's stream; cb (may be NULL) gets the entry id. */
+int sio__streams_xadd(sio__sadapter *s, const sio__cluster_out *m, sio__redis_reply_cb cb,
+                      void *user);
+const char *sio__streams_name(const sio__streams *st, unsigned *count);
 
 /* sharded_receive.c: a message of another server (not a response to us). */
 void sio__sadapter_on_message(sio__sadapter *s, const sio__cluster_msg *m,

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "redis_adapter/sharded.h"
+#include "redis_adapter/streams_entry.h"
 #include "core/alloc.h"
 #include "core/codec.h"
 #include "core/log.h"
@@ -150,6 +151,7 @@ void sio__sadapter_out_init(sio__sadapter *s, sio__cluster_out *m, int type,
                             const sio_bcast_opts *o, sio__sbuf *flags) {
   memset(m, 0, sizeof(*m));
   m->type = type, m->uid = s->uid, m->nsp = s->nsp_name, m->close = -1;
+  m->msgpack = !sio__sadapter_shard(s); /* the streams adapter's pub/sub: msgpack.encode */
   if (!o) return;
   m->rooms = o->rooms, m->nrooms = o->nrooms, m->except = o->except, m->nexcept = o->nexcept;
   sio__radapter_flags_json(flags, o, 1);
@@ -174,6 +176,8 @@ static int room_channel(const sio__sadapter *s, const sio__cluster_out *m) {
 
 int sio__sadapter_publish(sio__sadapter *s, const sio__cluster_out *m, const char *to_uid) {
   if (!s->ra) return 0;
+  if (s->ra->streams && !to_uid && !sio__streams_ephemeral(m))
+    return sio__streams_xadd(s, m, NULL, NULL);
   sio__sbuf msg = SIO__SBUF_INIT, ch = SIO__SBUF_INIT;
   int rc = sio__cluster_encode(&msg, m);
   sio__sbuf_append(&ch, s->channel.data, s->channel.len);
@@ -182,14 +186,17 @@ int sio__sadapter_publish(sio__sadapter *s, const sio__cluster_out *m, const cha
     sio__sbuf_appendc(&ch, '#');
   }
   if (!rc)
-    rc = ch.oom ? -ENOMEM : sio__rlink_publish(s->ra->link, 1, ch.data, ch.len, msg.data, msg.len);
+    rc = ch.oom ? -ENOMEM
+                : sio__rlink_publish(s->ra->link, sio__sadapter_shard(s), ch.data, ch.len, msg.data,
+                                     msg.len);
   sio__sbuf_free(&msg), sio__sbuf_free(&ch);
   return rc;
 }
 
 int sio__sadapter_send(sio__sadapter *s, const sio__sbuf *msg) {
   if (!s->ra) return SIO_ECLOSED;
-  return sio__rlink_publish(s->ra->link, 1, s->channel.data, s->channel.len, msg->data, msg->len);
+  return sio__rlink_publish(s->ra->link, sio__sadapter_shard(s), s->channel.data, s->channel.len,
+                            msg->data, msg->len);
 }
 
 static int publish_broadcast(sio__sadapter *s, const sio_packet *p, const sio_bcast_opts *o) {
@@ -228,23 +235,33 @@ static int is_response(int type) {
          type == SIO__CM_BROADCAST_CLIENT_COUNT || type == SIO__CM_BROADCAST_ACK;
 }
 
+void sio__sadapter_dispatch(sio__sadapter *s, const sio__cluster_msg *m,
+                            const sio__redis_message *raw, int response, const char *offset,
+                            size_t offset_len) {
+  const char *t = m->wire.text;
+  (void)offset, (void)offset_len;
+  if (response) {
+    sio__sadapter_on_response(s, m); /* onResponse: no check of uid or nsp, as Node */
+  } else if (!slice_is(t, m->uid, s->uid) && slice_is(t, m->nsp, s->nsp_name)) {
+    if (is_response(m->type))
+      sio__sadapter_on_response(s, m);
+    else
+      sio__sadapter_on_message(s, m, raw);
+  }
+}
+
 static void on_raw(const sio__redis_message *raw, void *user) {
   sio__sadapter *s = user;
   if (!s->ra) return;
   sio__cluster_msg m;
   int rc = sio__cluster_decode(&m, raw->payload, raw->len);
-  const char *t = m.wire.text;
-  if (rc) {
+  if (rc)
     sio__rlink_drop(s->ra->link, raw, rc == -ENOMEM ? "out of memory" : "malformed message");
-  } else if (raw->channel_len == s->response.len &&
-             memcmp(raw->channel, s->response.data, raw->channel_len) == 0) {
-    sio__sadapter_on_response(s, &m); /* onResponse: no check of uid or nsp, as Node */
-  } else if (!slice_is(t, m.uid, s->uid) && slice_is(t, m.nsp, s->nsp_name)) {
-    if (is_response(m.type))
-      sio__sadapter_on_response(s, &m);
-    else
-      sio__sadapter_on_message(s, &m, raw);
-  }
+  else
+    sio__sadapter_dispatch(s, &m, raw,
+                           raw->channel_len == s->response.len &&
+                               memcmp(raw->channel, s->response.data, raw->channel_len) == 0,
+                           NULL, 0);
   sio__cluster_msg_free(&m);
 }
 
@@ -254,7 +271,7 @@ static void on_link_change(sio__rlink_watch *w, int up) {
   sio__sadapter *s = sio__container_of(w, sio__sadapter, watch);
   if (!up) {
     sio__rreqs_fail_all(&s->reqs, SIO_ECLOSED); /* their answers cannot come now */
-  } else if (s->ra && sio__rlink_has_sharded(s->ra->link) == 0 && !s->ra->noshard_logged) {
+  } else if (s->ra && !s->ra->streams && sio__rlink_has_sharded(s->ra->link) == 0 && !s->ra->noshard_logged) {
     s->ra->noshard_logged = 1;
     sio__error("redis adapter: the sharded adapter needs Redis >= 7.0 (SSUBSCRIBE, SPUBLISH); "
                "the server is %s: this server's namespaces work locally only",
@@ -286,7 +303,7 @@ static void s_destroy(sio_adapter *a) {
   sio__rreqs_fail_all(&s->reqs, SIO_ECLOSED);
   sio__rreqs_fail_all(&s->serving, SIO_ECLOSED);
   s->mem->ops->destroy(s->mem);
-  sio__sbuf_free(&s->channel), sio__sbuf_free(&s->response);
+  sio__sbuf_free(&s->channel), sio__sbuf_free(&s->response), sio__sbuf_free(&s->stream);
   sio__free(s);
 }
 
@@ -295,6 +312,7 @@ static void s_destroy(sio_adapter *a) {
 static void s_shutdown(sio_adapter *a) {
   sio__sadapter *x = (sio__sadapter *)a;
   if (x->ra) sio__rlink_unref(x->ra->link);
+  if (x->ra) sio__streams_unref(x->ra->streams);
 }
 
 static const sio_adapter_ops sharded_ops = {
@@ -331,7 +349,8 @@ static void make_uid(char *out) {
 
 static int subscribe_fixed(sio__sadapter *s) {
   sio__rlink *l = s->ra->link;
-  s->sub_main.kind = s->sub_response.kind = SIO__REDIS_SHARD;
+  s->sub_main.kind = s->sub_response.kind =
+      sio__sadapter_shard(s) ? SIO__REDIS_SHARD : SIO__REDIS_CHANNEL;
   s->sub_main.fn = s->sub_response.fn = on_raw;
   s->sub_main.user = s->sub_response.user = s;
   int rc = sio__rlink_subscribe(l, &s->sub_main, s->channel.data, s->channel.len);
@@ -351,7 +370,7 @@ sio_adapter *sio__sadapter_new(sio_nsp *nsp, sio_redis_adapter *ra) {
   s->base.ops = &sharded_ops;
   s->base.nsp = nsp;
   s->ra = ra;
-  s->mode = ra->sub_mode;
+  s->mode = ra->streams ? SIO__SUB_STATIC : ra->sub_mode; /* streams: no room channels */
   s->nsp_name = sio_nsp_name(nsp);
   sio__list_init(&s->link);
   sio__list_init(&s->watch.link);
@@ -364,10 +383,17 @@ sio_adapter *sio__sadapter_new(sio_nsp *nsp, sio_redis_adapter *ra) {
   }
   sio__sbuf_printf(&s->channel, "%s#%s#", ra->key, s->nsp_name);
   sio__sbuf_printf(&s->response, "%s#%s#%s#", ra->key, s->nsp_name, s->uid);
+  if (ra->streams) {
+    unsigned count;
+    const char *name = sio__streams_name(ra->streams, &count);
+    if (sio__stream_name(&s->stream, name, count, s->nsp_name)) s->stream.oom = 1;
+    sio__sbuf_appendc(&s->stream, '\0'); /* a C string too */
+    if (!s->stream.oom) s->stream.len--;
+  }
   sio__list_insert_tail(&ra->snsps, &s->link);
   s->watch.fn = on_link_change;
   sio__rlink_watch_add(ra->link, &s->watch);
-  if (s->channel.oom || s->response.oom || subscribe_fixed(s)) {
+  if (s->channel.oom || s->response.oom || s->stream.oom || subscribe_fixed(s)) {
     s_destroy(&s->base);
     return NULL;
   }

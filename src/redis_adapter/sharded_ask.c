@@ -25,7 +25,8 @@ static uint32_t timeout_of(const sio__sadapter *s, uint32_t ms) {
 }
 
 static int count_servers(sio__sadapter *s, sio__redis_count_cb cb, void *user) {
-  return sio__rlink_numsub(s->ra->link, 1, s->channel.data, s->channel.len, cb, user);
+  return sio__rlink_numsub(s->ra->link, sio__sadapter_shard(s), s->channel.data, s->channel.len, cb,
+                           user);
 }
 
 /* --- requests that collect one response per other server ------------------------------------ */
@@ -222,7 +223,8 @@ int sio__sadapter_server_count(sio_adapter *a, sio_count_fn fn, void *user) {
     fn(0, 1, user);
     return 0;
   }
-  return sio__rlink_server_count(s->ra->link, 1, s->channel.data, s->channel.len, fn, user);
+  return sio__rlink_server_count(s->ra->link, sio__sadapter_shard(s), s->channel.data,
+                                 s->channel.len, fn, user);
 }
 
 /* --- broadcast with acks -------------------------------------------------------------------- */
@@ -245,8 +247,8 @@ int sio__sadapter_broadcast_acks(sio__sadapter *s, const sio_packet *p, const si
                                  sio_bcast_acks *acks) {
   sio__rackwait *k = sio__rackwait_new(&s->reqs, T(BROADCAST), o, s->ra->requests_timeout_ms, acks);
   if (!k) return -ENOMEM;
-  return sio__rackwait_start(k, publish_with_ack(s, k, p, o), s->ra->link, 1, s->channel.data,
-                             s->channel.len);
+  return sio__rackwait_start(k, publish_with_ack(s, k, p, o), s->ra->link, sio__sadapter_shard(s),
+                             s->channel.data, s->channel.len);
 }
 
 /* --- responses ------------------------------------------------------------------------------ */

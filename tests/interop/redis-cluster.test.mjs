@@ -4,8 +4,9 @@
 // sockets on each. Each operation is driven from a client of the sending server and checked
 // on a client of the receiving one, in every direction: C->Node, Node->C, C->C, and
 // Node->Node (which checks the tests themselves against Node's own implementation). The
-// same matrix runs in classic mode (createAdapter) and in sharded mode (createShardedAdapter,
-// Redis >= 7: skipped with a message naming the version otherwise). Without the C binary
+// same matrix runs in classic mode (createAdapter), in sharded mode (createShardedAdapter,
+// Redis >= 7: skipped with a message naming the version otherwise) and in streams mode
+// (createAdapter of @socket.io/redis-streams-adapter 0.3, issue 14 point 2). Without the C binary
 // only Node->Node runs, and the skip messages say why.
 //
 // Negative checks ("not delivered") are ordered, not timed: the sender broadcasts a marker
@@ -27,7 +28,10 @@ const DIRECTIONS = [
 ];
 const MODES = [
   { name: 'classic', sharded: false },
-  { name: 'sharded', sharded: true },
+  { name: 'sharded', sharded: true, msgpack: true },
+  // @socket.io/redis-streams-adapter 0.3: broadcasts through a Redis stream, requests and
+  // responses as msgpack on pub/sub
+  { name: 'streams', streams: true, msgpack: true },
 ];
 
 let redis;
@@ -59,7 +63,7 @@ function matrix(mode) {
   const modeSkip = noRedis || (mode.sharded && shardedMissing());
   describe(`${mode.name} mode`, { skip: modeSkip }, () => {
     let cluster;
-    before(async () => { cluster = await startCluster(redis.url, ids, { sharded: mode.sharded }); });
+    before(async () => { cluster = await startCluster(redis.url, ids, { sharded: mode.sharded, streams: mode.streams }); });
     after(async () => { if (cluster) await cluster.stop(); });
 
     for (const dir of DIRECTIONS) {
@@ -280,7 +284,7 @@ function matrix(mode) {
         test('serverSideEmit with binary arguments, without and with acks', async () => {
           // Node's classic adapter sends serverSideEmit as JSON (a Buffer as Buffer#toJSON
           // writes it), the sharded one as msgpack (a Buffer as bin: a Buffer again)
-          const bin = mode.sharded ? { bin: BYTES } : { type: 'Buffer', data: BYTES };
+          const bin = mode.msgpack ? { bin: BYTES } : { type: 'Buffer', data: BYTES };
           await call(B, 'get-ss-log');
           await call(A, 'do-ss-emit', { event: 'ss-note', args: ['b', { n: 2 }], bin: BYTES });
           await eventually(async () => {
@@ -313,7 +317,7 @@ function matrix(mode) {
           assert.equal(await call(A, 'do-count'), ids.length);
         });
 
-        test('allRooms includes the other server\'s rooms', { skip: mode.sharded && 'createShardedAdapter has no allRooms' }, async () => {
+        test('allRooms includes the other server\'s rooms', { skip: (mode.sharded || mode.streams) && 'the ClusterAdapter has no allRooms' }, async () => {
           const room = unique('allrooms');
           await call(B, 'join', { rooms: [room] });
           const rooms = await call(A, 'do-rooms');

@@ -35,9 +35,12 @@ export function kindOf(id) {
   return id.startsWith('c') ? 'c' : 'node';
 }
 
-function serverCommand(kind, port, id, redisUrl, { sharded, key, subscriptionMode, requestsTimeout }) {
+function serverCommand(kind, port, id, redisUrl, { sharded, streams, streamCount, key, subscriptionMode, requestsTimeout, extra }) {
   const args = ['--port', String(port), '--redis', redisUrl, '--id', id];
   if (sharded) args.push('--sharded');
+  if (streams) args.push('--streams');
+  if (streamCount) args.push('--stream-count', String(streamCount));
+  if (extra) args.push(...extra);
   if (key) args.push('--key', key);
   if (subscriptionMode) args.push('--subscription-mode', subscriptionMode);
   if (requestsTimeout) args.push('--requests-timeout', String(requestsTimeout));

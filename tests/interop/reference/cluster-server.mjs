@@ -2,7 +2,8 @@
 // a test drive every cluster operation from an ordinary client.
 //
 // npm socket.io 4.8 with @socket.io/redis-adapter 8.3 (createAdapter, or
-// createShardedAdapter with --sharded) on two npm `redis` 4.7 clients. examples/cluster/
+// createShardedAdapter with --sharded) on two npm `redis` 4.7 clients; with --streams,
+// createAdapter of @socket.io/redis-streams-adapter 0.3 on one (it duplicates it itself). examples/cluster/
 // cluster.c answers the same events the same way, so one test drives any mix of C and Node
 // servers. Every event takes one object and an ack; the ack answers what the operation
 // returned. The namespace is the client's own ("/" or a dynamic /dyn-<name>).
@@ -35,7 +36,7 @@
 // answered with its first argument. Each socket's data is
 // {server, name: auth.name}.
 //
-// Usage: node cluster-server.mjs --port N --redis URL [--sharded] [--key K]
+// Usage: node cluster-server.mjs --port N --redis URL [--sharded | --streams] [--stream-count N] [--key K]
 //        [--subscription-mode M] [--id NAME] [--requests-timeout MS]
 // Prints its URL when listening.
 
@@ -48,6 +49,7 @@ const require = createRequire(path.join(path.dirname(fileURLToPath(import.meta.u
 const { Server } = require('socket.io');
 const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
 const { createClient } = require('redis');
+const streamsAdapter = require('@socket.io/redis-streams-adapter');
 
 function parseArgs(argv) {
   const opts = { port: 3000, redis: 'redis://127.0.0.1:6379', sharded: false, key: 'socket.io',
@@ -58,6 +60,8 @@ function parseArgs(argv) {
       case '--port': opts.port = Number(v); i++; break;
       case '--redis': opts.redis = v; i++; break;
       case '--sharded': opts.sharded = true; break;
+      case '--streams': opts.streams = true; break;
+      case '--stream-count': opts.streamCount = Number(v); i++; break;
       case '--key': opts.key = v; i++; break;
       case '--subscription-mode': opts.subscriptionMode = v; i++; break;
       case '--id': opts.id = v; i++; break;
@@ -85,7 +89,9 @@ const pub = redisClient();
 const sub = redisClient();
 await Promise.all([pub.connect(), sub.connect()]);
 
-const adapter = opts.sharded
+const adapter = opts.streams
+  ? streamsAdapter.createAdapter(pub, { channelPrefix: opts.key, streamCount: opts.streamCount || 1 })
+  : opts.sharded
   ? createShardedAdapter(pub, sub, { channelPrefix: opts.key, subscriptionMode: opts.subscriptionMode })
   : createAdapter(pub, sub, { key: opts.key, requestsTimeout: opts.requestsTimeout });
 
@@ -220,5 +226,5 @@ process.on('SIGTERM', () => {
 });
 
 httpServer.listen(opts.port, '127.0.0.1', () => {
-  console.log(`cluster (${opts.id}, ${opts.sharded ? 'sharded' : 'classic'}) listening on http://127.0.0.1:${opts.port}`);
+  console.log(`cluster (${opts.id}, ${opts.streams ? 'streams' : opts.sharded ? 'sharded' : 'classic'}) listening on http://127.0.0.1:${opts.port}`);
 });
