@@ -600,7 +600,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("cluster (%s, %s) listening on http://127.0.0.1:%d\n", server_id,
-         streams ? "streams" : ro.sharded ? "sharded" : "classic", sio_app_port(app));
+         streams      ? "streams"
+         : ro.sharded ? "sharded"
+                      : "classic",
+         sio_app_port(app));
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app); /* and the Socket.IO server attached to it */

@@ -23,11 +23,11 @@ struct sio_redis_adapter {
   char *key;
   uint32_t requests_timeout_ms;
   int specific_response;
-  sio__list nsps;     /* sio__radapter */
-  int sharded;        /* createShardedAdapter: sharded.h */
-  int sub_mode;       /* sharded: SIO__SUB_* */
-  int noshard_logged; /* sharded on a Redis < 7: said once */
-  sio__list snsps;    /* sio__sadapter */
+  sio__list nsps;               /* sio__radapter */
+  int sharded;                  /* createShardedAdapter: sharded.h */
+  int sub_mode;                 /* sharded: SIO__SUB_* */
+  int noshard_logged;           /* sharded on a Redis < 7: said once */
+  sio__list snsps;              /* sio__sadapter */
   struct sio__streams *streams; /* the Redis Streams adapter's readers (sharded.h), or NULL */
 };
 

@@ -12,9 +12,10 @@
  * redis_requests.h). The Redis Streams adapter is the same ClusterAdapter: with ra->streams
  * set, the namespaces subscribe the two fixed channels with SUBSCRIBE (no room channels), publish
  * msgpack with PUBLISH, and what is not ephemeral goes to the namespace's stream by XADD
- * (streams_adapter.c), whose readers hand the entries to sio__sadapter_dispatch. Files: sharded_adapter.c (factory, rooms and their channels, broadcast
- * out, the dispatch of what comes in), sharded_receive.c (other servers' messages, applied and
- * answered), sharded_ask.c (our requests and their responses). */
+ * (streams_adapter.c), whose readers hand the entries to sio__sadapter_dispatch. Files:
+ * sharded_adapter.c (factory, rooms and their channels, broadcast out, the dispatch of what comes
+ * in), sharded_receive.c (other servers' messages, applied and answered), sharded_ask.c (our
+ * requests and their responses). */
 #ifndef SIO_REDIS_ADAPTER_SHARDED_H
 #define SIO_REDIS_ADAPTER_SHARDED_H
 #include "redis_adapter/redis_adapter.h"

@@ -271,7 +271,8 @@ static void on_link_change(sio__rlink_watch *w, int up) {
   sio__sadapter *s = sio__container_of(w, sio__sadapter, watch);
   if (!up) {
     sio__rreqs_fail_all(&s->reqs, SIO_ECLOSED); /* their answers cannot come now */
-  } else if (s->ra && !s->ra->streams && sio__rlink_has_sharded(s->ra->link) == 0 && !s->ra->noshard_logged) {
+  } else if (s->ra && !s->ra->streams && sio__rlink_has_sharded(s->ra->link) == 0 &&
+             !s->ra->noshard_logged) {
     s->ra->noshard_logged = 1;
     sio__error("redis adapter: the sharded adapter needs Redis >= 7.0 (SSUBSCRIBE, SPUBLISH); "
                "the server is %s: this server's namespaces work locally only",

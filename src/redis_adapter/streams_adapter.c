@@ -134,8 +134,8 @@ static void poll_stream(sreader *r) {
   if (r->busy || uv_is_active((uv_handle_t *)&r->retry) || !sio__redis_is_ready(r->c)) return;
   r->busy = 1;
   if (!r->last[0]) {
-    rc = sio__redis_commandl(r->c, on_last, r, "XREVRANGE", r->stream, "+", "-", "COUNT", "1",
-                             NULL);
+    rc =
+        sio__redis_commandl(r->c, on_last, r, "XREVRANGE", r->stream, "+", "-", "COUNT", "1", NULL);
   } else {
     snprintf(block, sizeof block, "%u", (unsigned)r->st->o.block_time_ms);
     snprintf(count, sizeof count, "%u", (unsigned)r->st->o.read_count);
@@ -245,9 +245,9 @@ static int reader_start(sio__streams *st, sreader *r, uv_loop_t *loop, const cha
     sio__sbuf_printf(&name, "%s-%zu", st->name, i);
   else
     sio__sbuf_appends(&name, st->name);
-  sio__sbuf_appendc(&name, '\0');
-  if (name.oom) return -ENOMEM;
-  r->stream = name.data;
+  r->stream = name.oom ? NULL : sio__strdup(name.data);
+  sio__sbuf_free(&name);
+  if (!r->stream) return -ENOMEM;
   return sio__redis_new(loop, url, &ro, &r->c);
 }
 

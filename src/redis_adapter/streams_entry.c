@@ -113,8 +113,11 @@ int sio__stream_entry_message(const sio__stream_entry *e, sio__sbuf *buf, sio__c
 /* One code point of UTF-8 at s (n > 0 bytes left): *cp, and the bytes it took; a bad
  * sequence is U+FFFD for its first byte. */
 static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp) {
-  size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-                             : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
+  size_t len = s[0] < 0x80                   ? 1
+               : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+               : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+               : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+                                             : 0;
   uint32_t v = len == 1 ? s[0] : len == 2 ? s[0] & 0x1f : len == 3 ? s[0] & 0x0f : s[0] & 0x07;
   if (!len || len > n) goto bad;
   for (size_t i = 1; i < len; i++) {
@@ -154,8 +157,10 @@ int sio__stream_name(sio__sbuf *out, const char *name, unsigned count, const cha
 
 int sio__stream_id_valid(const char *s, size_t n) {
   size_t i = 0, a, b;
-  for (a = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {}
+  for (a = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+  }
   if (i == a || i >= n || s[i++] != '-') return 0;
-  for (b = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {}
+  for (b = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+  }
   return i > b && i == n;
 }
