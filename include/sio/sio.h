@@ -11,6 +11,7 @@
  *   sio/cluster.h the other servers: serverSideEmit, serverCount, allRooms, remote sockets
  *   sio/adapter.h the adapter seam (rooms, broadcast, cluster) for multi-node adapters
  *   sio/emitter.h emit to a Redis cluster of servers from a program without sockets
+ *   sio/stats.h   traffic counters of a Socket.IO server (for metrics)
  * Usable from C++ (every header is extern "C"). Link with `pkg-config --libs sio`. */
 #ifndef SIO_SIO_H
 #define SIO_SIO_H
@@ -28,5 +29,6 @@
 #include "sio/adapter.h"
 #include "sio/redis.h"
 #include "sio/emitter.h"
+#include "sio/stats.h"
 
 #endif

@@ -91,16 +91,25 @@ void sio__client_disconnect_all(sio__client *c) {
 int sio__socket_send_packet(sio_socket *s, const sio__out *o, int vol) {
   sio__client *c = s->client;
   if (!c || !c->es || c->closed) return SIO_ECLOSED;
-  if (vol && !sio__client_writable(c)) return SIO_ETOOLARGE;
   sio_io *io = c->io;
+  if (vol && !sio__client_writable(c)) {
+    io->stats.volatile_dropped++;
+    return SIO_ETOOLARGE;
+  }
   if (sio__eio_buffered(c->es) > io->opts.send_buffer_limit) {
+    io->stats.send_buffer_full++;
     if (vol || io->opts.send_buffer_policy == SIO_SEND_DROP) return SIO_ETOOLARGE;
     sio__warn("socket.io: client %s disconnected: send buffer full (%zu bytes queued, limit %zu)",
               sio__eio_sid(c->es), sio__eio_buffered(c->es), io->opts.send_buffer_limit);
     sio__client_close(c, "send buffer full");
     return SIO_ETOOLARGE;
   }
-  return sio__client_send_out(c, o);
+  int rc = sio__client_send_out(c, o);
+  if (rc) return rc;
+  size_t bytes = o->text.b->len - o->text.data_off; /* counted in the JSON parser's form */
+  for (unsigned i = 0; i < o->natt; i++) bytes += o->att[i].b->len - o->att[i].data_off;
+  io->stats.packets_out++, io->stats.bytes_out += bytes;
+  return 0;
 }
 
 static sio_socket *socket_of(sio__client *c, const char *nsp, size_t len) {
@@ -307,6 +316,8 @@ static void eio_message(sio__eio_session *es, const char *data, size_t len, int 
   (void)user;
   sio__client *c = sio__eio_user(es);
   if (!c || c->closed) return;
+  c->io->stats.messages_in++;
+  c->io->stats.bytes_in += len;
   sio__client_ref(c);
   if (c->io->parser == SIO_PARSER_MSGPACK)
     on_msgpack(c, data, len, binary);

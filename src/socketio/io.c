@@ -203,3 +203,11 @@ void *sio_io_data(const sio_io *io) {
 size_t sio_io_clients_count(const sio_io *io) {
   return io ? io->nclients : 0;
 }
+
+void sio_io_get_stats(const sio_io *io, sio_io_stats *out) {
+  if (!out) return;
+  if (io)
+    *out = io->stats;
+  else
+    memset(out, 0, sizeof(*out));
+}

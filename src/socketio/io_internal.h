@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "sio/adapter.h"
+#include "sio/stats.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/list.h"
@@ -91,7 +92,8 @@ struct sio_io {
   size_t nclients;
   sio_recovery_opts recovery; /* connection state recovery (recovery.c; enabled 0: off) */
   sio__sio_limits limits;
-  uint8_t parser; /* sio_parser (parser.c) */
+  uint8_t parser;     /* sio_parser (parser.c) */
+  sio_io_stats stats; /* sio/stats.h: traffic counters */
   int closing;
   int adapters_shut;      /* the adapters were told the server shuts down (and new ones are) */
   struct sio__asyncq *aq; /* thread-safe queue (outlives the server until its handle closes) */

@@ -154,7 +154,10 @@ static void bcast_one(sio_member *mem, void *ctxp) {
     if (o) sio__rec_queue(s, o); /* a restored socket in its middlewares */
     return;
   }
-  if (ctx->vol && !sio__client_writable(s->client)) return;
+  if (ctx->vol && !sio__client_writable(s->client)) {
+    if (s->client) s->nsp->io->stats.volatile_dropped++;
+    return;
+  }
   const sio__out *o = bcast_out(ctx);
   if (!o) return;
   sio_socket_ref(s);
@@ -199,6 +202,7 @@ static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio
   }
   if (n < 0) rc = (int)n;
   if (!rc && ctx.out_off_rc < 0) rc = ctx.out_off_rc;
+  if (!rc && !result) nsp->io->stats.broadcasts++, nsp->io->stats.broadcast_recipients += ctx.sent;
   if (result) result->sent = ctx.sent, result->last_rc = ctx.last_rc;
   sio__out_release(&ctx.out);
   sio__view_free(ctx.view, ctx.vtext);
