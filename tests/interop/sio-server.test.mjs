@@ -7,12 +7,14 @@
 // sent, client auth by JWT (HS256 and RS256 with throwaway openssl keys; expired, forged and
 // alg-confused tokens refused) and by the auth hook (admitted with rooms, refused, timed out),
 // the webhook (batched, retried after a failure), SIGHUP reload of the tokens, JSON logs, and
-// Redis: @socket.io/redis-emitter and the API of a second sio-server reaching clients.
+// Redis: @socket.io/redis-emitter and the API of a second sio-server reaching clients; TLS
+// (--tls-cert/--tls-key: curl and Python publish over HTTPS to a wss client; SIGHUP serves a new
+// certificate to new connections, and a bad one keeps the old).
 
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHmac, createSign } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -584,5 +586,75 @@ describe('sio-server: Redis', { skip: skip || redisMissing() }, () => {
     const list = await api(one, 'GET', '/api/sockets?room=r');
     assert.deepEqual(list.json.sockets.map((s) => s.id).sort(), [a.id, b.id].sort());
     closeAll();
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1 into dir/name.pem and dir/name.key (openssl). */
+function selfSigned(dir, name, cn) {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.pem`), '-days', '2', '-subj', `/CN=${cn}`,
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** The CN of the certificate a new TLS connection to port is served. */
+async function servedCN(port, ca) {
+  const tls = await import('node:tls');
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca }, () => { const cn = s.getPeerCertificate().subject.CN; s.end(); resolve(cn); });
+    s.on('error', reject);
+  });
+}
+
+describe('sio-server: TLS', { skip }, () => {
+  const dir = mkdtempSync(path.join(tmp, 'tls-'));
+  const cert = path.join(dir, 'server.pem'), key = path.join(dir, 'server.key');
+  let server, url;
+  before(async () => {
+    selfSigned(dir, 'one', 'sio-server-one');
+    selfSigned(dir, 'two', 'sio-server-two');
+    writeFileSync(cert, readFileSync(path.join(dir, 'one.pem')));
+    writeFileSync(key, readFileSync(path.join(dir, 'one.key')));
+    server = await start(['--token', TOKEN, '--tls-cert', cert, '--tls-key', key]);
+    url = `https://127.0.0.1:${server.port}`;
+  });
+  after(async () => { closeAll(); await stopAndCheck(server); });
+
+  test('curl and the Python client publish over HTTPS to a wss client', async () => {
+    const ca = readFileSync(cert);
+    const c = ioc(url, { transports: ['websocket'], reconnection: false, forceNew: true, ca });
+    clients.push(c);
+    await connected(c);
+    const fromCurl = nextEvent(c, 'curl');
+    const { stdout } = await execFileP('curl', ['-sS', '--cacert', cert, '-X', 'POST', '-H', `Authorization: Bearer ${TOKEN}`,
+      '-H', 'Content-Type: application/json', '-d', '{"event":"curl","data":"tls"}', `${url}/api/emit`]);
+    assert.equal(JSON.parse(stdout).recipients, 1);
+    assert.equal(await fromCurl, 'tls');
+    const fromPy = nextEvent(c, 'py');
+    const out = await execFileP('python3', [PY, url, TOKEN, 'emit', 'py', '[3]'], { env: { ...process.env, SSL_CERT_FILE: path.join(dir, 'one.pem') } });
+    assert.equal(JSON.parse(out.stdout).recipients, 1);
+    assert.equal(await fromPy, 3);
+    closeAll();
+  });
+
+  test('SIGHUP serves the new certificate to new connections; a bad one keeps the old', async () => {
+    assert.equal(await servedCN(server.port, readFileSync(path.join(dir, 'one.pem'))), 'sio-server-one');
+    writeFileSync(cert, readFileSync(path.join(dir, 'two.pem')));
+    writeFileSync(key, readFileSync(path.join(dir, 'two.key')));
+    process.kill(server.pid, 'SIGHUP');
+    const ca2 = readFileSync(path.join(dir, 'two.pem'));
+    const deadline = Date.now() + budget(3000);
+    let cn;
+    do {
+      await sleep(50);
+      cn = await servedCN(server.port, ca2).catch(() => null);
+    } while (cn !== 'sio-server-two' && Date.now() < deadline);
+    assert.equal(cn, 'sio-server-two');
+    assert.match(server.stderr, /TLS certificate reloaded/);
+    writeFileSync(key, 'not a key\n');
+    process.kill(server.pid, 'SIGHUP');
+    const deadline2 = Date.now() + budget(3000);
+    while (!/TLS certificate not reloaded/.test(server.stderr) && Date.now() < deadline2) await sleep(50);
+    assert.match(server.stderr, /TLS certificate not reloaded/);
+    assert.equal(await servedCN(server.port, ca2), 'sio-server-two', 'a bad key keeps the old certificate');
   });
 });
