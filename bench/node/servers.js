@@ -5,12 +5,15 @@
 //   node servers.js socketio  --port N                 socket.io 4.8: the echo/bcast handlers
 //        [--redis URL [--sharded] [--key K]]          ... in a cluster: @socket.io/redis-adapter
 //        [--recovery]                                 ... with connectionStateRecovery: {}
+//   express and ws with --tls-cert F --tls-key F: over node:https (wss), as the sio twins
 //
 // They mirror what the sio side exposes (examples/bench and examples/echo), with each
 // package's defaults, so that the ratios compare like with like. Each prints
 // "listening on http://127.0.0.1:N" once it accepts connections.
 'use strict';
 const http = require('node:http');
+const https = require('node:https');
+const fs = require('node:fs');
 const path = require('node:path');
 
 function arg(name, fallback) {
@@ -23,8 +26,17 @@ const port = Number(arg('--port', '3000'));
 const host = arg('--host', '127.0.0.1');
 const publicDir = path.resolve(arg('--public', path.join(__dirname, '..', 'public')));
 
+// https.createServer({ key, cert }) when --tls-cert/--tls-key are given, else http's.
+const tlsCert = arg('--tls-cert', null);
+const tlsKey = arg('--tls-key', null);
+function createServer(handler) {
+  if (!tlsCert) return http.createServer(handler);
+  return https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, handler);
+}
+
 function listen(server) {
-  server.listen(port, host, () => console.log(`listening on http://${host}:${port}`));
+  const scheme = tlsCert ? 'https' : 'http';
+  server.listen(port, host, () => console.log(`listening on ${scheme}://${host}:${port}`));
 }
 
 if (kind === 'express') {
@@ -32,10 +44,10 @@ if (kind === 'express') {
   const app = express();
   app.get('/api/json', (req, res) => res.json({ message: 'Hello, World!' }));
   app.use(express.static(publicDir));
-  listen(http.createServer(app));
+  listen(createServer(app));
 } else if (kind === 'ws') {
   const { WebSocketServer } = require('ws');
-  const server = http.createServer((req, res) => res.writeHead(426).end());
+  const server = createServer((req, res) => res.writeHead(426).end());
   const wss = new WebSocketServer({ server, maxPayload: 16 * 1024 * 1024 });
   wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
