@@ -12,6 +12,7 @@
  *   sio/adapter.h the adapter seam (rooms, broadcast, cluster) for multi-node adapters
  *   sio/emitter.h emit to a Redis cluster of servers from a program without sockets
  *   sio/stats.h   traffic counters of a Socket.IO server (for metrics)
+ *   sio/admin.h   the admin UI (@socket.io/admin-ui): instrument a server
  * Usable from C++ (every header is extern "C"). Link with `pkg-config --libs sio`. */
 #ifndef SIO_SIO_H
 #define SIO_SIO_H
@@ -30,5 +31,6 @@
 #include "sio/redis.h"
 #include "sio/emitter.h"
 #include "sio/stats.h"
+#include "sio/admin.h"
 
 #endif

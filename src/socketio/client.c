@@ -304,6 +304,7 @@ static void eio_connection(sio__eio_session *es, void *user) {
   sio__eio_set_user(es, c);
   sio__timer_start(io->net, &c->connect_wait->timer, io->opts.connect_timeout_ms, connect_timeout);
   c->v3 = sio_eio_socket_protocol(es) == 3;
+  if (io->obs && io->obs->client_open) io->obs->client_open(c, io->obs_user);
   if (c->v3) { /* a 2.x client sends no CONNECT for "/": it is connected now, as Node does */
     sio__client_ref(c);
     sio__nsp_connect(io->main, c, NULL, 0);
@@ -318,6 +319,7 @@ static void eio_message(sio__eio_session *es, const char *data, size_t len, int 
   if (!c || c->closed) return;
   c->io->stats.messages_in++;
   c->io->stats.bytes_in += len;
+  if (c->io->obs && c->io->obs->packet) c->io->obs->packet(c->io, 0, len, c->io->obs_user);
   sio__client_ref(c);
   if (c->io->parser == SIO_PARSER_MSGPACK)
     on_msgpack(c, data, len, binary);
@@ -341,6 +343,7 @@ static void eio_close(sio__eio_session *es, const char *reason, void *user) {
   rs_drop(c);
   sio__list_remove(&c->link);
   io->nclients--;
+  if (io->obs && io->obs->client_close) io->obs->client_close(c, reason, io->obs_user);
   sio__client_unref(c); /* ours */
   sio__client_unref(c); /* the session's */
 }

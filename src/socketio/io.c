@@ -185,7 +185,16 @@ void sio_io_free(sio_io *io) {
   if (io->eio) sio_eio_free(io->eio); /* sessions still open end now ("server shutting down") */
   io->eio = NULL;
   sio__async_free(io);
+  if (io->obs && io->obs->io_free) io->obs->io_free(io, io->obs_user);
+  io->obs = NULL;
   io_free_contents(io);
+}
+
+int sio__io_observe(sio_io *io, const sio__observer *obs, void *user) {
+  if (obs && io->obs) return -EBUSY;
+  io->obs = obs;
+  io->obs_user = user;
+  return 0;
 }
 
 sio_app *sio_io_app(const sio_io *io) {

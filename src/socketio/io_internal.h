@@ -37,7 +37,8 @@
 #include "socketio/codec.h"
 
 typedef struct sio__client sio__client;
-typedef struct sio_acks sio__collector; /* the answers of a broadcast with acks (ack.c) */
+typedef struct sio_acks sio__collector;
+typedef struct sio__observer sio__observer; /* the answers of a broadcast with acks (ack.c) */
 
 /* A growable array of (fn, user) pairs; handlers run in registration order. */
 typedef struct sio__cb {
@@ -100,7 +101,9 @@ struct sio_io {
   /* client bundle cache (gzip computed lazily) */
   struct sio__bundle *bundle;
   size_t nbundle;
-  void *data; /* sio_io_data */
+  void *data;               /* sio_io_data */
+  const sio__observer *obs; /* what watches the whole server (the admin UI), or NULL */
+  void *obs_user;
 };
 
 enum { SIO__NSP_STATIC = 0, SIO__NSP_PARENT = 1, SIO__NSP_CHILD = 2 };
@@ -171,6 +174,7 @@ struct sio__client {
   uint8_t addr_kept; /* the handshake was dropped (drop_handshake): addr holds the address */
   uint8_t addr_long; /* in addr.ptr (allocated), not in addr.inl (IPv4, mapped too, fits) */
   uint8_t v3;        /* an Engine.IO v3 client (socket.io-client 2.x): see eio3.c */
+  uint8_t obs_ws;    /* the observer saw it on WebSocket (src/admin: upgrades) */
   sio__list link;
   sio__list sockets;                      /* sio_socket.client_link */
   struct sio__connect_wait *connect_wait; /* the connect timeout, until a namespace joins */
@@ -402,6 +406,34 @@ int sio__async_init(sio_io *io);
 void sio__async_close(sio_io *io); /* detaches the queue: requests get SIO_ECLOSED */
 void sio__async_free(sio_io *io);  /* closes its handle (it frees itself later) */
 void sio__async_unref(sio_io *io); /* stop keeping the loop alive */
+
+/* --- observer (io.c): one per server, for the admin UI (src/admin) ---------------------------
+ * It sees every Engine.IO session and message and every socket of every namespace, after the
+ * fact, on the loop thread. Any field may be NULL. */
+struct sio__observer {
+  void (*client_open)(sio__client *c, void *user);                      /* a new session */
+  void (*client_close)(sio__client *c, const char *reason, void *user); /* it ended */
+  void (*packet)(sio_io *io, int out, size_t bytes, void *user);        /* one message in or out */
+  void (*socket_connect)(sio_socket *s, void *user); /* before its connection handlers */
+  /* join-room / leave-room of Node's adapter: joined 1 when s entered room, 0 when it left
+   * (on a disconnect, called for each room while they are still joined) */
+  void (*room)(sio_socket *s, const char *room, int joined, void *user);
+  void (*data)(sio_socket *s, void *user); /* sio_socket_set_data_json on a connected socket */
+  void (*io_free)(sio_io *io, void *user); /* the server is being freed (clients are gone) */
+};
+/* 0, or -EBUSY when the server already has an observer (obs NULL removes it). */
+int sio__io_observe(sio_io *io, const sio__observer *obs, void *user);
+/* A message went out to (out 1) or came from a client: its Engine.IO data length. */
+static inline void sio__obs_msg(sio_io *io, const sio__eio_msg *m) {
+  if (io->obs && io->obs->packet)
+    io->obs->packet(io, 1, m->b->len - m->data_off - (m->binary ? 0 : 1), io->obs_user);
+}
+static inline void sio__obs_room(sio_socket *s, const char *room, int joined) {
+  sio_io *io = s->nsp->io;
+  if (io->obs && io->obs->room) io->obs->room(s, room, joined, io->obs_user);
+}
+/* The rooms s is in, each told to the observer as left (before the adapter's del_all). */
+void sio__obs_leave_all(sio_socket *s);
 
 /* serve.c */
 int sio__serve_client_init(sio_io *io);

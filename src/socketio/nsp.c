@@ -282,6 +282,7 @@ static void socket_connected(sio_socket *s) {
     return;
   }
   s->state = SIO__S_CONNECTED;
+  sio__obs_room(s, s->id, 1);
   sio__client_stop_connect_wait(c);
   const char *pid = sio__rec_connected(s); /* after the packets it is owed, if any */
   char payload[96]; /* {"sid":"<id>"[,"pid":"<pid>"]} (ids are URL-safe: no escaping) */
@@ -300,6 +301,8 @@ static void socket_connected(sio_socket *s) {
   else
     send_raw(c, SIO__SIO_CONNECT, nsp, nsp->name, nsp->name_len, payload, n + 2);
   sio_socket_ref(s);
+  if (nsp->io->obs && nsp->io->obs->socket_connect)
+    nsp->io->obs->socket_connect(s, nsp->io->obs_user);
   if (nsp->parent) call_connection(&nsp->parent->on_connection, s);
   call_connection(&nsp->on_connection, s);
   if (s->state == SIO__S_CONNECTED) nsp->nhandlers = s->h.n;    /* see add_handler */

@@ -54,16 +54,23 @@ static void conversion_failed(sio__client *c, int rc) {
             c->es ? sio__eio_sid(c->es) : "?", rc == -ENOMEM ? "out of memory" : "invalid");
 }
 
+/* One Engine.IO message to the client, told to the observer (the admin UI's counts) once sent. */
+static int send_one(sio__client *c, const sio__eio_msg *m) {
+  int rc = sio__eio_send_msg(c->es, m);
+  if (!rc) sio__obs_msg(c->io, m);
+  return rc;
+}
+
 int sio__client_send_msg(sio__client *c, const sio__eio_msg *m) {
   if (!c->es) return SIO_ECLOSED;
-  if (c->io->parser != SIO_PARSER_MSGPACK) return sio__eio_send_msg(c->es, m);
+  if (c->io->parser != SIO_PARSER_MSGPACK) return send_one(c, m);
   sio__eio_msg mp;
   int rc = to_msgpack(m, NULL, 0, &mp);
   if (rc) {
     conversion_failed(c, rc);
     return rc;
   }
-  rc = sio__eio_send_msg(c->es, &mp);
+  rc = send_one(c, &mp);
   sio__eio_msg_release(&mp);
   return rc;
 }
@@ -71,8 +78,8 @@ int sio__client_send_msg(sio__client *c, const sio__eio_msg *m) {
 int sio__client_send_out(sio__client *c, const sio__out *o) {
   if (!c->es) return SIO_ECLOSED;
   if (c->io->parser != SIO_PARSER_MSGPACK) {
-    int rc = sio__eio_send_msg(c->es, &o->text);
-    for (unsigned i = 0; !rc && i < o->natt; i++) rc = sio__eio_send_msg(c->es, &o->att[i]);
+    int rc = send_one(c, &o->text);
+    for (unsigned i = 0; !rc && i < o->natt; i++) rc = send_one(c, &o->att[i]);
     return rc;
   }
   if (!o->mp.b) {                /* the first recipient: converted once, kept for the others */
@@ -83,5 +90,5 @@ int sio__client_send_out(sio__client *c, const sio__out *o) {
       return rc;
     }
   }
-  return sio__eio_send_msg(c->es, &o->mp);
+  return send_one(c, &o->mp);
 }

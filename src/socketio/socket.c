@@ -159,6 +159,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_disconnect) {
   if (was_connected) call_disconnect(SIO__H_DISCONNECTING, s, reason);
   if (was_connected && s->rec) sio__rec_disconnecting(s, reason); /* rooms still joined */
   sio__acks_fail_all(s, SIO_ECLOSED);
+  if (s->nsp->io->obs) sio__obs_leave_all(s);
   s->nsp->adapter->ops->del_all(s->nsp->adapter, &s->member);
   if (was_connected) sio__map_del(&s->nsp->sockets, s->id, strlen(s->id));
   s->state = SIO__S_CLOSED;
@@ -212,6 +213,8 @@ int sio_socket_set_data_json(sio_socket *s, const char *json) {
   if (json && !(copy = sio__strdup(json))) return -ENOMEM;
   sio__free(s->data_json);
   s->data_json = copy;
+  sio_io *io = s->nsp->io;
+  if (io->obs && io->obs->data && s->state == SIO__S_CONNECTED) io->obs->data(s, io->obs_user);
   return 0;
 }
 const char *sio_socket_data_json(const sio_socket *s) {
@@ -323,13 +326,33 @@ int sio_join(sio_socket *s, const char *room) {
   if (!s || !room) return -EINVAL;
   if (s->state == SIO__S_CLOSED) return SIO_ECLOSED;
   const char *r[] = {room};
-  return s->nsp->adapter->ops->add_all(s->nsp->adapter, &s->member, r, 1);
+  sio_adapter *a = s->nsp->adapter;
+  if (!s->nsp->io->obs) return a->ops->add_all(a, &s->member, r, 1);
+  int had = a->ops->has(a, &s->member, room); /* the observer hears of new joins only */
+  int rc = a->ops->add_all(a, &s->member, r, 1);
+  if (!rc && !had) sio__obs_room(s, room, 1);
+  return rc;
 }
 
 int sio_leave(sio_socket *s, const char *room) {
   if (!s || !room) return -EINVAL;
   if (s->state == SIO__S_CLOSED) return SIO_ECLOSED;
-  return s->nsp->adapter->ops->del(s->nsp->adapter, &s->member, room);
+  sio_adapter *a = s->nsp->adapter;
+  if (!s->nsp->io->obs) return a->ops->del(a, &s->member, room);
+  int had = a->ops->has(a, &s->member, room);
+  int rc = a->ops->del(a, &s->member, room);
+  if (!rc && had) sio__obs_room(s, room, 0);
+  return rc;
+}
+
+static int obs_left(const char *room, size_t len, void *ctx) {
+  (void)len;
+  sio__obs_room(ctx, room, 0);
+  return 0;
+}
+
+void sio__obs_leave_all(sio_socket *s) {
+  s->nsp->adapter->ops->rooms_of(s->nsp->adapter, &s->member, obs_left, s);
 }
 
 int sio_in_room(const sio_socket *s, const char *room) {
