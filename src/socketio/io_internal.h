@@ -37,8 +37,8 @@
 #include "socketio/codec.h"
 
 typedef struct sio__client sio__client;
-typedef struct sio_acks sio__collector;
-typedef struct sio__observer sio__observer; /* the answers of a broadcast with acks (ack.c) */
+typedef struct sio_acks sio__collector;     /* the answers of a broadcast with acks (ack.c) */
+typedef struct sio__observer sio__observer; /* what watches the whole server (the admin UI) */
 
 /* A growable array of (fn, user) pairs; handlers run in registration order. */
 typedef struct sio__cb {
