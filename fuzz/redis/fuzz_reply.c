@@ -43,7 +43,7 @@ static sio__redis *fake_ready_client(uv_loop_t *loop, int subscriber) {
   link->tcp.data = link;
   link->c = c;
   c->link = link;
-  c->reader = redisReaderCreate();
+  c->reader = sio__redis_reader_new();
   c->state = SIO__RS_READY;
   return c;
 }

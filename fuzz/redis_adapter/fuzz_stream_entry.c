@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redis/redis.h"
 #include "redis_adapter/streams_entry.h"
 
 static void entries(const redisReply *list) {
@@ -24,7 +25,7 @@ static void entries(const redisReply *list) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  redisReader *rd = redisReaderCreate();
+  redisReader *rd = sio__redis_reader_new();
   void *reply = NULL;
   redisReaderFeed(rd, (const char *)data, size);
   if (redisReaderGetReply(rd, &reply) == REDIS_OK && reply) {

@@ -229,7 +229,7 @@ static void on_connect(uv_connect_t *req, int status) {
   uv_tcp_nodelay(&link->tcp, 1);
   uv_tcp_keepalive(&link->tcp, 1, 60);
   if (c->reader) redisReaderFree(c->reader);
-  c->reader = redisReaderCreate();
+  c->reader = sio__redis_reader_new();
   int rc = c->reader ? uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_read) : -ENOMEM;
   c->state = SIO__RS_HANDSHAKE;
   if (!rc) rc = handshake(c);

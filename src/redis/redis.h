@@ -51,6 +51,13 @@ enum {
   SIO__REDIS_ECLUSTER = -30114     /* Redis Cluster (several hosts) is not supported */
 };
 
+/* The largest array reply accepted (see reader.c); a larger one drops the link. */
+#define SIO__REDIS_MAX_ELEMENTS (1 << 20)
+
+/* hiredis's reply reader, bounded in the element count of an array reply (reader.c). Every
+ * reader of replies from Redis is made here. NULL when out of memory. */
+redisReader *sio__redis_reader_new(void);
+
 /* A readable message for any error this layer returns (its own, SIO_E*, errno), for a log
  * line. Never NULL. */
 const char *sio__redis_strerror(int err);
