@@ -1,6 +1,6 @@
 /* The handshake: io's allowRequest, decided asynchronously, and socket.handshake as one object.
  *
- *   handshake [--port N]
+ *   handshake [--port N] [--tls-cert F --tls-key F]
  *
  * allowRequest looks at the handshake request's query: `deny=M` refuses it (with M as the
  * message, or Node's "Forbidden" when M is empty), `delay=N` gives the verdict N ms later (a
@@ -10,13 +10,15 @@
  *   "handshake-text" -> ack({text, time, xdomain}) (sio_handshake_json, _time, _xdomain)
  *   "allow-count" -> ack(how many times allowRequest was asked)
  * tests/interop/reference/handshake-server.mjs is its Node twin (socket.io 4.8), and
- * tests/interop/io-handshake.test.mjs compares the two. */
+ * tests/interop/io-handshake.test.mjs compares the two. With a certificate it serves HTTPS and
+ * wss, where socket.handshake.secure is true (tests/interop/tls.test.mjs). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sio/sio.h>
+#include <sio/tls.h>
 
 static uv_loop_t *loop;
 static int asked; /* allowRequest calls */
@@ -100,13 +102,20 @@ static void on_connection(sio_socket *s, void *u) {
 
 int main(int argc, char **argv) {
   int port = 3000;
+  sio_tls_opts tls = sio_tls_opts_default();
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-      port = atoi(argv[++i]);
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (v && !strcmp(a, "--port")) {
+      port = atoi(v);
+    } else if (v && !strcmp(a, "--tls-cert")) {
+      tls.cert_file = v;
+    } else if (v && !strcmp(a, "--tls-key")) {
+      tls.key_file = v;
     } else {
-      fprintf(stderr, "usage: handshake [--port N]\n");
+      fprintf(stderr, "usage: handshake [--port N] [--tls-cert F --tls-key F]\n");
       return 2;
     }
+    i++;
   }
   signal(SIGPIPE, SIG_IGN);
   loop = uv_default_loop();
@@ -114,6 +123,7 @@ int main(int argc, char **argv) {
   ao.port = port;
   ao.port_any = port == 0;
   ao.handle_signals = 1;
+  if (tls.cert_file && tls.key_file) ao.tls = &tls;
   sio_app *app = sio_app_new(loop, &ao);
   sio_io_opts o = sio_io_opts_default();
   o.ping_interval_ms = 300;

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "core/alloc.h"
+#include "sio/tls.h" /* sio_req_secure */
 
 /* --- small helpers ------------------------------------------------------------------------ */
 
@@ -104,7 +105,7 @@ sio__eio_handshake *sio__eio_handshake_copy(sio_req *req) {
     q = *end ? end + 1 : end;
   }
   hs->issued = now_ms_epoch();
-  hs->secure = 0;
+  hs->secure = sio_req_secure(req) != 0; /* Node: !!req.connection.encrypted */
   return hs;
 }
 

@@ -4,7 +4,8 @@
 // polling, and polling then the upgrade to wss, with binary arguments and acks; curl over
 // https (keep-alive, pipelining, HEAD, 304); ALPN http/1.1; plain HTTP sent to the TLS port
 // (a clear-text 400, as nginx answers); a failed handshake costs the server nothing (it goes
-// on serving); client certificates required (one signed by the CA gets in, none is refused).
+// on serving); client certificates required (one signed by the CA gets in, none is refused);
+// socket.handshake.secure true over wss and https polling (the handshake example with TLS).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { Manager } from 'socket.io-client';
-import { conformanceTarget, freePort, startServer, stopAndCheck } from './lib/server.mjs';
+import { BIN_DIR, conformanceTarget, freePort, startServer, stopAndCheck } from './lib/server.mjs';
 import { budget, withTimeout } from './lib/timeouts.mjs';
 
 const target = conformanceTarget();
@@ -331,4 +332,42 @@ describe('TLS: SNI, a plain listener redirecting to https, HSTS, reload on SIGHU
       manager.engine?.close();
     }
   });
+});
+
+describe('TLS: socket.handshake.secure', { skip }, () => {
+  let server;
+  before(async () => {
+    makeCertificates();
+    const port = await freePort();
+    server = await startServer({
+      command: path.join(BIN_DIR, 'handshake'),
+      args: ['--port', String(port), '--tls-cert', f('server.pem'), '--tls-key', f('server.key')],
+      port,
+    });
+  });
+  after(async () => {
+    await stopAndCheck(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Node: secure is !!req.connection.encrypted of the handshake request (false over plain
+  // HTTP: tests/interop/io-handshake.test.mjs compares that with Node's).
+  for (const [name, opts] of [
+    ['wss', { transports: ['websocket'] }],
+    ['https polling', { transports: ['polling'], upgrade: false }],
+  ]) {
+    test(`is true over ${name}`, async () => {
+      const { manager, socket } = connect(server.port, opts);
+      try {
+        await once(socket, 'connect');
+        const hs = await withTimeout(socket.emitWithAck('handshake'), budget(5000), 'handshake');
+        assert.equal(hs.secure, true);
+        assert.equal(hs.xdomain, false);
+        assert.match(hs.url, /^\/socket\.io\/\?/);
+      } finally {
+        socket.disconnect();
+        manager.engine?.close();
+      }
+    });
+  }
 });
