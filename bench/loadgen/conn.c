@@ -5,6 +5,7 @@
  *
  * With --tls, every connection first completes a TLS handshake (tls.c) and then reads and
  * writes through it; tls-connect sends one GET and reads the answer until the server closes.
+ * A sio-publish publisher stays plain HTTP (ST_PUB): its answers go to publish.c.
  *
  * Reads land in one loop-wide buffer and are parsed in place; only a partial frame is copied
  * into the connection. Writes are appended to the connection's queue and flushed once per
@@ -346,9 +347,13 @@ static void on_bytes(lg_ctx *x, lg_conn *c, long r) {
   if (buffered) lg_buf_append(&c->in, x->rbuf, (size_t)r);
   uint8_t *p = buffered ? lg_buf_head(&c->in) : x->rbuf;
   size_t n = buffered ? c->in.len : (size_t)r, used = 0;
-  if (c->state == ST_UPGRADING) used = parse_upgrade_response(x, c, p, n);
-  if (c->state != ST_UPGRADING && c->action == ACT_NONE)
-    used += parse_frames(x, c, p + used, n - used);
+  if (c->state == ST_PUB) {
+    used = lg_pub_on_bytes(x, c, p, n);
+  } else {
+    if (c->state == ST_UPGRADING) used = parse_upgrade_response(x, c, p, n);
+    if (c->state != ST_UPGRADING && c->action == ACT_NONE)
+      used += parse_frames(x, c, p + used, n - used);
+  }
   if (c->action != ACT_NONE) return;
   if (buffered)
     lg_buf_consume(&c->in, used);
@@ -389,6 +394,13 @@ void lg_conn_on_event(lg_ctx *x, lg_conn *c, uint32_t events) {
       return;
     }
     if (!(events & (EPOLLOUT | EPOLLIN))) return;
+    if (lg_pub_is_publisher(x, c)) { /* sio-publish: plain HTTP, nothing to send yet */
+      lg_conn_became_ready(x, c);
+      c->state = ST_PUB;
+      x->pub_ready++;
+      want_out(x, c, false);
+      return;
+    }
     if (x->o.tls) {
       lg_tls_start(x, c);
       tls_step(x, c);

@@ -7,7 +7,8 @@
  *
  * Files: util.c (buffers, clock, histogram, rng), conn.c (TCP connect, HTTP upgrade,
  * WebSocket framing), tls.c (the --tls client, on OpenSSL), modes.c (what each benchmark
- * sends and counts), scale.c (what a held sio-idle run does on a signal: a broadcast, an
+ * sends and counts), publish.c (sio-publish: HTTP publishers and the clients that count
+ * their events), scale.c (what a held sio-idle run does on a signal: a broadcast, an
  * active echo phase; bench/scale uses it), main.c (options, the loop, phases, the RESULT line). */
 #ifndef SIO_LOADGEN_H
 #define SIO_LOADGEN_H
@@ -17,8 +18,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum lg_mode { LG_WS_ECHO, LG_SIO_ECHO, LG_SIO_BCAST, LG_SIO_IDLE, LG_SIO_CONNECT, LG_TLS_CONNECT };
-#define LG_MODES 6
+enum lg_mode {
+  LG_WS_ECHO,
+  LG_SIO_ECHO,
+  LG_SIO_BCAST,
+  LG_SIO_IDLE,
+  LG_SIO_CONNECT,
+  LG_TLS_CONNECT,
+  LG_SIO_PUBLISH
+};
+#define LG_MODES 7
 
 /* Phases of a run: open the connections, warm up (not counted), measure, hold (idle), done. */
 enum lg_phase { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_HOLD, PH_DONE };
@@ -33,6 +42,7 @@ enum lg_state {
   ST_SIO_CONNECT, /* "40" sent, waiting for "40{...}" */
   ST_READY,       /* usable: benchmark traffic flows */
   ST_CLOSING,     /* sio-connect: "41" and a close frame sent, waiting for the server's close */
+  ST_PUB,         /* sio-publish: a publisher's HTTP connection, POSTing (publish.c) */
 };
 
 /* What the read path asks the loop to do with a connection once parsing stops. */
@@ -64,7 +74,12 @@ typedef struct lg_opts {
   double active_duration; /* seconds the active phase lasts */
   double bcast_timeout;   /* sio-idle: seconds to wait for a broadcast to reach every client */
   bool tls;               /* --tls: every connection speaks TLS (no certificate check) */
-  const char *http_path;  /* tls-connect: the GET after each handshake (/api/json) */
+  const char *http_path;  /* tls-connect: the GET after each handshake (/api/json); sio-publish:
+                             the POST (/api/emit) */
+  int publishers;         /* sio-publish: HTTP connections that POST (4) */
+  int batch;              /* sio-publish: emits per request (1: one object; more: an array) */
+  int window;             /* sio-publish: events published and not yet delivered everywhere */
+  const char *token;      /* sio-publish: the bearer token */
 } lg_opts;
 
 /* A byte queue: valid bytes are data[off, off + len). */
@@ -127,6 +142,8 @@ typedef struct lg_scale {
   lg_conn **act; /* those connections */
 } lg_scale;
 
+typedef struct lg_pub lg_pub; /* sio-publish's state (publish.c) */
+
 typedef struct lg_ctx {
   lg_opts o;
   int ep;
@@ -154,6 +171,11 @@ typedef struct lg_ctx {
   uint64_t connects_total;
   lg_hist hist;
   lg_scale sc;
+  lg_pub *pub;          /* sio-publish */
+  int pub_ready;        /* publishers connected (counted in ready too) */
+  uint64_t pub_sent;    /* events in requests sent, all phases (refused ones taken back) */
+  uint64_t deliv_total; /* deliveries, all phases */
+  uint64_t pub_errors;  /* non-2xx answers to a publish */
   char last_error[160];
 } lg_ctx;
 
@@ -182,6 +204,14 @@ int lg_conn_port(const lg_opts *o, uint32_t id);
 void lg_mode_on_upgraded(lg_ctx *x, lg_conn *c);
 void lg_mode_on_message(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t len);
 void lg_mode_kick(lg_ctx *x); /* all connections are up: start the traffic */
+
+/* publish.c (sio-publish) */
+bool lg_pub_is_publisher(const lg_ctx *x, const lg_conn *c);
+void lg_pub_init(lg_ctx *x);
+void lg_pub_free(lg_ctx *x);
+void lg_pub_tick(lg_ctx *x); /* tops up every publisher within the window, then flushes */
+/* Handles the answers in data[0, n) (a publisher's connection); returns the bytes used. */
+size_t lg_pub_on_bytes(lg_ctx *x, lg_conn *c, const uint8_t *data, size_t n);
 
 /* scale.c */
 void lg_scale_install(lg_ctx *x); /* SIGUSR1 / SIGUSR2 handlers (sio-idle) */

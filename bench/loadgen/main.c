@@ -1,7 +1,7 @@
 /* sio-loadgen: command line, the epoll loop, the phases of a run, and the RESULT line.
  *
  *   sio-loadgen MODE --port N [options]      MODE: ws-echo sio-echo sio-bcast sio-idle sio-connect
- *                                                  tls-connect
+ *                                                  tls-connect sio-publish
  *
  * A run opens its connections (at most --concurrency attempts at a time), warms up, then
  * measures for --duration seconds. It prints one line, `RESULT mode=... key=value ...`, that
@@ -12,7 +12,10 @@
  * clients are up, then holds them for --hold seconds so the caller can read the server's RSS.
  * --tls runs any mode over TLS; tls-connect measures TLS handshakes: each of --conns slots
  * connects, completes a full handshake (no resumption), sends GET --http-path with
- * Connection: close and reads the answer until the server closes, then starts again. */
+ * Connection: close and reads the answer until the server closes, then starts again.
+ * sio-publish: --conns Socket.IO clients count the events that --publishers HTTP connections
+ * POST to --http-path (/api/emit), --batch per request, --inflight pipelined (publish.c); the
+ * RESULT line adds published, published_per_s and published_per_server_cpu_s. */
 #include "loadgen.h"
 
 #include <errno.h>
@@ -24,8 +27,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static const char *const mode_names[LG_MODES] = {"ws-echo",  "sio-echo",    "sio-bcast",
-                                                 "sio-idle", "sio-connect", "tls-connect"};
+static const char *const mode_names[LG_MODES] = {
+    "ws-echo", "sio-echo", "sio-bcast", "sio-idle", "sio-connect", "tls-connect", "sio-publish"};
 
 bool lg_mode_cycles(enum lg_mode m) {
   return m == LG_SIO_CONNECT || m == LG_TLS_CONNECT;
@@ -34,17 +37,24 @@ bool lg_mode_cycles(enum lg_mode m) {
 static void usage(void) {
   fprintf(stderr,
           "usage: sio-loadgen MODE --port N [options]\n"
-          "  MODE: ws-echo | sio-echo | sio-bcast | sio-idle | sio-connect | tls-connect\n"
+          "  MODE: ws-echo | sio-echo | sio-bcast | sio-idle | sio-connect | tls-connect |\n"
+          "        sio-publish\n"
           "  --tls              over TLS (any mode; tls-connect always)\n"
-          "  --http-path P      tls-connect: the GET after each handshake (/api/json)\n"
+          "  --http-path P      tls-connect: the GET after each handshake (/api/json);\n"
+          "                     sio-publish: the POST (/api/emit)\n"
+          "  --publishers P     sio-publish: HTTP connections that POST (4)\n"
+          "  --batch K          sio-publish: emits per request (1; more: a JSON array)\n"
+          "  --window W         sio-publish: events published, not yet delivered to all (32)\n"
+          "  --token T          sio-publish: Authorization: Bearer T (bench)\n"
           "  --host ADDR        IPv4 server address (127.0.0.1)\n"
           "  --port2 N          the second half of the connections go to this port (a\n"
           "                     second server of the cluster; bcast senders stay on --port)\n"
           "  --path P           ws-echo request path (/)\n"
-          "  --conns N          connections (100; bcast 1000; idle 1000; connect: parallel "
+          "  --conns N          connections (100; bcast, idle, publish 1000; connect: parallel "
           "handshakes, 32)\n"
-          "  --inflight M       messages in flight per connection (32; bcast: per sender, 4)\n"
-          "  --size B           payload bytes / string length (32; bcast 64)\n"
+          "  --inflight M       messages in flight per connection (32; bcast: per sender, 4;\n"
+          "                     publish: requests pipelined per publisher, 16)\n"
+          "  --size B           payload bytes / string length (32; bcast, publish 64)\n"
           "  --senders K        sio-bcast: clients that emit (10)\n"
           "  --duration S       measured seconds (10)\n"
           "  --warmup S         uncounted seconds first (2)\n"
@@ -88,7 +98,11 @@ static void set_defaults(lg_opts *o) {
                  .src_count = 64,
                  .active_interval = 0.1,
                  .active_duration = 10,
-                 .bcast_timeout = 30};
+                 .bcast_timeout = 30,
+                 .publishers = 4,
+                 .batch = 1,
+                 .window = 32,
+                 .token = "bench"};
 }
 
 static void parse_args(lg_opts *o, int argc, char **argv) {
@@ -104,6 +118,8 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
   if (o->mode == LG_SIO_CONNECT || o->mode == LG_TLS_CONNECT) o->conns = 32;
   o->tls = o->mode == LG_TLS_CONNECT;
   o->http_path = "/api/json";
+  if (o->mode == LG_SIO_PUBLISH)
+    o->conns = 1000, o->inflight = 16, o->size = 64, o->http_path = "/api/emit";
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--host") && i + 1 < argc)
@@ -112,6 +128,14 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
       o->tls = true;
     else if (!strcmp(a, "--http-path") && i + 1 < argc)
       o->http_path = argv[++i];
+    else if (!strcmp(a, "--token") && i + 1 < argc)
+      o->token = argv[++i];
+    else if (!strcmp(a, "--publishers"))
+      o->publishers = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--batch"))
+      o->batch = (int)arg_num(argc, argv, &i);
+    else if (!strcmp(a, "--window"))
+      o->window = (int)arg_num(argc, argv, &i);
     else if (!strcmp(a, "--path") && i + 1 < argc)
       o->path = argv[++i];
     else if (!strcmp(a, "--port"))
@@ -165,6 +189,10 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
     lg_fatal("source range past 127.0.0.254");
   if (strncmp(o->host, "127.", 4) != 0) o->src_count = 0; /* only loopback has spare addresses */
   if (o->senders > o->conns) o->senders = o->conns;
+  if (o->mode == LG_SIO_PUBLISH && (o->tls || o->port2))
+    lg_fatal("sio-publish: no --tls, no --port2");
+  if (o->publishers < 1 || o->batch < 1 || o->window < o->batch)
+    lg_fatal("--publishers, --batch must be >= 1, --window >= --batch");
   if (o->rate < 0 || o->active < 0 || o->active_interval <= 0 || o->active_duration < 0)
     lg_fatal("--rate, --active, --active-* must be positive");
 }
@@ -260,6 +288,7 @@ static void handle_action(lg_ctx *x, lg_conn *c) {
   if (c->counted) {
     c->counted = false;
     x->ready--;
+    if (lg_pub_is_publisher(x, c)) x->pub_ready--;
   } else if (was_connecting) {
     x->connecting--;
     start_pending(x);
@@ -364,6 +393,7 @@ static void run_loop(lg_ctx *x) {
     if (lg_mode_cycles(x->o.mode) && x->phase != PH_DONE) restart_slots(x);
     if (x->phase == PH_CONNECT && x->o.rate > 0) start_pending(x);
     lg_scale_tick(x);
+    lg_pub_tick(x);
     now = lg_now_ns();
     advance_phase(x, now);
   }
@@ -376,11 +406,16 @@ static void print_measured(const lg_ctx *x) {
       (x->srv_cpu_start >= 0 && x->srv_cpu_end >= 0) ? x->srv_cpu_end - x->srv_cpu_start : -1;
   const lg_opts *o = &x->o;
   double rate = wall > 0 ? (double)x->msgs / wall : 0;
-  printf("RESULT mode=%s conns=%d", mode_names[o->mode], x->nconns);
+  printf("RESULT mode=%s conns=%d", mode_names[o->mode], o->conns);
   if (!lg_mode_cycles(o->mode))
-    printf(" connected=%d inflight=%d size=%d", x->ready, o->inflight, o->size);
+    printf(" connected=%d inflight=%d size=%d", x->ready - x->pub_ready, o->inflight, o->size);
   if (o->mode == LG_SIO_BCAST)
     printf(" senders=%d sends=%llu", o->senders, (unsigned long long)x->sends);
+  if (o->mode == LG_SIO_PUBLISH)
+    printf(" publishers=%d/%d batch=%d window=%d published=%llu published_per_s=%.0f"
+           " pub_errors=%llu",
+           x->pub_ready, o->publishers, o->batch, o->window, (unsigned long long)x->sends,
+           wall > 0 ? (double)x->sends / wall : 0, (unsigned long long)x->pub_errors);
   printf(" duration_s=%.3f msgs=%llu msgs_per_s=%.0f p50_us=%.1f p99_us=%.1f errors=%llu"
          " loadgen_cpu_s=%.2f loadgen_bound=%d",
          wall, (unsigned long long)x->msgs, rate, lg_hist_pct_us(&x->hist, 50),
@@ -389,6 +424,8 @@ static void print_measured(const lg_ctx *x) {
   if (srv >= 0)
     printf(" server_cpu_s=%.2f msgs_per_server_cpu_s=%.0f", srv,
            srv > 0 ? (double)x->msgs / srv : 0);
+  if (srv >= 0 && o->mode == LG_SIO_PUBLISH)
+    printf(" published_per_server_cpu_s=%.0f", srv > 0 ? (double)x->sends / srv : 0);
   printf("\n");
 }
 
@@ -409,6 +446,7 @@ static void free_all(lg_ctx *x) {
   }
   close(x->ep);
   lg_scale_free(x);
+  lg_pub_free(x);
   free(x->conns);
   free(x->rbuf);
   free(x->tmpl);
@@ -425,17 +463,18 @@ int main(int argc, char **argv) {
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
-  if ((rlim_t)x->o.conns + 64 > rl.rlim_cur)
+  if ((rlim_t)x->o.conns + (rlim_t)x->o.publishers + 64 > rl.rlim_cur)
     lg_fatal("--conns %d exceeds the open-file limit %llu: run several processes", x->o.conns,
              (unsigned long long)rl.rlim_cur);
   x->ep = epoll_create1(EPOLL_CLOEXEC);
   x->rbuf_size = 256 * 1024;
   x->rbuf = malloc(x->rbuf_size);
-  x->nconns = x->o.conns;
+  x->nconns = x->o.conns + (x->o.mode == LG_SIO_PUBLISH ? x->o.publishers : 0);
   x->conns = calloc((size_t)x->nconns, sizeof *x->conns);
   if (x->ep < 0 || !x->rbuf || !x->conns) lg_fatal("setup failed");
   for (int i = 0; i < x->nconns; i++) x->conns[i] = (lg_conn){.fd = -1, .id = (uint32_t)i};
   x->srv_cpu_start = x->srv_cpu_end = -1;
+  if (x->o.mode == LG_SIO_PUBLISH) lg_pub_init(x);
   x->t_first_start = lg_now_ns();
   if (lg_mode_cycles(x->o.mode)) {
     x->phase = PH_WARMUP;
@@ -447,9 +486,9 @@ int main(int argc, char **argv) {
   }
   run_loop(x);
   if (x->o.mode != LG_SIO_IDLE) print_measured(x);
-  if (x->errors)
-    fprintf(stderr, "sio-loadgen: %llu errors, last: %s\n", (unsigned long long)x->errors,
-            x->last_error);
+  if (x->errors || x->pub_errors)
+    fprintf(stderr, "sio-loadgen: %llu errors, %llu refused publishes, last: %s\n",
+            (unsigned long long)x->errors, (unsigned long long)x->pub_errors, x->last_error);
   fflush(stdout);
   int rc = x->ready == 0 && !lg_mode_cycles(x->o.mode) ? 1 : 0;
   free_all(x);

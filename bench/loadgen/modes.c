@@ -12,6 +12,7 @@
  *   (io.emit includes the sender), so at most --inflight per sender are in flight. With
  *   --port2 the second half of the clients are on a second server of the same cluster (Redis):
  *   every broadcast crosses it, and the latency counts that hop.
+ * - sio-publish: the clients count 42["pub",...] (stamped by the publishers: publish.c).
  * - sio-idle, sio-connect: only the handshake (Engine.IO open, "40", "40{sid}") and pings;
  *   a held sio-idle run also answers bench/scale's signals (scale.c).
  */
@@ -85,8 +86,12 @@ void lg_mode_on_upgraded(lg_ctx *x, lg_conn *c) {
 }
 
 static void on_sio_event(lg_ctx *x, lg_conn *c, const uint8_t *d, size_t len) {
-  static const char echo[] = "[\"echo\",\"", bcast[] = "[\"bcast\",\"";
-  if (x->o.mode == LG_SIO_ECHO && len >= sizeof echo - 1 && !memcmp(d, echo, sizeof echo - 1)) {
+  static const char echo[] = "[\"echo\",\"", bcast[] = "[\"bcast\",\"", pub[] = "[\"pub\",\"";
+  if (x->o.mode == LG_SIO_PUBLISH && len >= sizeof pub - 1 && !memcmp(d, pub, sizeof pub - 1)) {
+    x->deliv_total++;
+    record(x, d + sizeof pub - 1, len - (sizeof pub - 1));
+  } else if (x->o.mode == LG_SIO_ECHO && len >= sizeof echo - 1 &&
+             !memcmp(d, echo, sizeof echo - 1)) {
     record(x, d + sizeof echo - 1, len - (sizeof echo - 1));
     if (traffic_on(x)) send_one(x, c);
   } else if (x->o.mode == LG_SIO_BCAST && len >= sizeof bcast - 1 &&
@@ -146,6 +151,10 @@ void lg_mode_on_message(lg_ctx *x, lg_conn *c, int opcode, uint8_t *data, size_t
 
 void lg_mode_kick(lg_ctx *x) {
   x->now = lg_now_ns();
+  if (x->o.mode == LG_SIO_PUBLISH) {
+    lg_pub_tick(x);
+    return;
+  }
   for (int i = 0; i < x->nconns; i++) {
     lg_conn *c = &x->conns[i];
     if (c->state != ST_READY) continue;

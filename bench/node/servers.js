@@ -5,6 +5,8 @@
 //   node servers.js socketio  --port N                 socket.io 4.8: the echo/bcast handlers
 //        [--redis URL [--sharded] [--key K]]          ... in a cluster: @socket.io/redis-adapter
 //        [--recovery]                                 ... with connectionStateRecovery: {}
+//   node servers.js publish   --port N --token T       socket.io 4.8 + Express 5 POST /api/emit
+//                                                       and /api/batch (sio-server's publish API)
 //   express and ws with --tls-cert F --tls-key F: over node:https (wss), as the sio twins
 //
 // They mirror what the sio side exposes (examples/bench and examples/echo), with each
@@ -78,8 +80,68 @@ if (kind === 'express') {
       listen(server);
     });
   }
+} else if (kind === 'publish') {
+  // The twin of sio-server's publish API (server/api.c, docs/server.md) as one would write it
+  // with Express: a bearer-token check on /api, express.json() bodies, and per emit
+  // io.of(nsp).to(rooms).except(except).emit(event, ...args). POST /api/emit takes one emit or
+  // an array of them, POST /api/batch an array or {emits: [...]}; a batch is checked whole
+  // before anything is emitted, as sio-server does. Answers {ok, emitted, failed}.
+  const express = require('express');
+  const { Server } = require('socket.io');
+  const tokens = [];
+  process.argv.forEach((a, i) => { if (a === '--token' && i + 1 < process.argv.length) tokens.push(process.argv[i + 1]); });
+  const app = express();
+  const server = http.createServer(app);
+  const io = new Server(server);
+  const fail = (res, status, error, reason) => res.status(status).json({ error, reason });
+  app.use('/api', (req, res, next) => {
+    const h = req.get('authorization') || '';
+    if (!h.startsWith('Bearer ') || !tokens.includes(h.slice(7))) {
+      res.set('WWW-Authenticate', 'Bearer');
+      return fail(res, 401, 'unauthorized', 'missing or unknown Bearer token');
+    }
+    next();
+  });
+  app.use('/api', express.json({ limit: '1mb' }));
+  const names = (v) => v === undefined || typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+  const reserved = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
+  function check(e) {
+    if (!e || typeof e !== 'object' || Array.isArray(e)) return 'each emit must be a JSON object';
+    if (!names(e.rooms)) return '"rooms" must be a string or strings';
+    if (!names(e.except)) return '"except" must be a string or strings';
+    if (typeof e.event !== 'string' || !e.event) return '"event" must be a non-empty string';
+    if (reserved.has(e.event)) return '"event" is a reserved name';
+    if (e.args !== undefined && !Array.isArray(e.args)) return '"args" must be an array';
+    const nsp = e.nsp === undefined ? '/' : e.nsp;
+    if (typeof nsp !== 'string' || nsp[0] !== '/') return '"nsp" must be a string starting with /';
+    if (!io._nsps.has(nsp)) return 'unknown namespace';
+    return null;
+  }
+  function emitAll(res, list) {
+    if (!list.length) return fail(res, 400, 'empty_batch', 'the batch holds no emit');
+    for (let i = 0; i < list.length; i++) {
+      const why = check(list[i]);
+      if (why) return fail(res, 400, 'invalid_emit', list.length > 1 ? `emit ${i}: ${why}` : why);
+    }
+    for (const e of list) {
+      let op = io.of(e.nsp === undefined ? '/' : e.nsp);
+      if (e.rooms !== undefined) op = op.to(e.rooms);
+      if (e.except !== undefined) op = op.except(e.except);
+      if (e.args !== undefined) op.emit(e.event, ...e.args);
+      else if (e.data !== undefined) op.emit(e.event, e.data);
+      else op.emit(e.event);
+    }
+    res.json({ ok: true, emitted: list.length, failed: 0 });
+  }
+  app.post('/api/emit', (req, res) => emitAll(res, Array.isArray(req.body) ? req.body : [req.body]));
+  app.post('/api/batch', (req, res) => {
+    const list = Array.isArray(req.body) ? req.body : req.body && req.body.emits;
+    if (!Array.isArray(list)) return fail(res, 400, 'invalid_batch', 'send an array of emits or {"emits": [...]}');
+    emitAll(res, list);
+  });
+  listen(server);
 } else {
-  console.error('usage: node servers.js express|ws|socketio --port N [--public DIR]');
+  console.error('usage: node servers.js express|ws|socketio|publish --port N [--public DIR]');
   process.exit(2);
 }
 
