@@ -45,15 +45,16 @@ export function startWeather(target, port, extra = ['--no-sim']) {
   return startServer({ command: target.command, args: target.args(port, extra), port });
 }
 
-/** Launches headless Debian Chromium with a fresh (temporary) profile; skip text if absent. */
-export async function launchChromium() {
+/** Launches headless Debian Chromium with a fresh (temporary) profile; skip text if absent.
+ * extraArgs: more command-line switches (the https test's --ignore-certificate-errors-spki-list). */
+export async function launchChromium(extraArgs = []) {
   const { chromium } = require('playwright-core');
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
+      '--disable-dev-shm-usage', ...extraArgs],
   });
 }
 
