@@ -18,6 +18,7 @@
  * (session_store.c), made at first use. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "adapter/session_store.h"
@@ -355,8 +356,12 @@ static void mem_destroy(sio_adapter *base) {
 
 /* --- connection state recovery ------------------------------------------------------------ */
 
+/* Milliseconds for the recovery window, read at every stored packet: the coarse clock (a read
+ * of the kernel's tick, a few ms of resolution) costs a fraction of uv_hrtime's. */
 static uint64_t now_ms(void) {
-  return uv_hrtime() / 1000000;
+  struct timespec t;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &t)) return uv_hrtime() / 1000000;
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 /* The store and its limits, or NULL when recovery is off (or out of memory). */

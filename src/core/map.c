@@ -1,4 +1,4 @@
-/* Open-addressing hash map (see map.h). FNV-1a hashing with a final mix; the table grows at
+/* Open-addressing hash map (see map.h). Word-at-a-time hashing with a final mix; the table grows at
  * 3/4 load (counting tombstones) and is rebuilt without tombstones. */
 #include "core/map.h"
 #include "core/alloc.h"
@@ -9,13 +9,22 @@
 static char tombstone_key;
 #define TOMBSTONE (&tombstone_key)
 
+/* Eight bytes at a time (a multiply and a shift per word), the tail as one last word, then a
+ * final mix so that the low bits the table indexes by depend on every byte. Keys are short
+ * (socket ids of 20 characters, room and namespace names): a byte-at-a-time FNV-1a spent
+ * ~100 instructions on a socket id, on the path of every direct emit with recovery on. */
 uint64_t sio__hash(const void *data, size_t len) {
   const unsigned char *p = data;
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xff51afd7ed558ccdULL);
+  for (; len >= 8; p += 8, len -= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
   }
+  uint64_t w = 0;
+  for (size_t i = 0; i < len; i++) w |= (uint64_t)p[i] << (8 * i);
+  h = (h ^ w) * 0x94d049bb133111ebULL;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
@@ -88,8 +97,8 @@ static int put(sio__map *m, const char *key, size_t klen, void *value, int borro
   size_t i = h & mask;
   while (m->slots[i].key && m->slots[i].key != TOMBSTONE) i = (i + 1) & mask;
   if (!m->slots[i].key) m->used++;
-  m->slots[i] = (sio__map_entry){k, (uint32_t)klen | (borrow ? SIO__MAP_BORROWED : 0),
-                                 (uint32_t)h, value};
+  m->slots[i] =
+      (sio__map_entry){k, (uint32_t)klen | (borrow ? SIO__MAP_BORROWED : 0), (uint32_t)h, value};
   m->count++;
   return 0;
 }

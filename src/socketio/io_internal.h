@@ -258,6 +258,11 @@ typedef struct sio__out {
 } sio__out;
 int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
                    size_t nsp_len, uint64_t id);
+/* The same with `spare` bytes more room after the packet: a stored packet gets its offset
+ * appended in place (sio__out_add_offset) without growing its buffer. */
+#define SIO__OUT_OFFSET_SPARE 32 /* ',"' + an offset of up to 28 characters + '"' */
+int sio__out_build_spare(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
+                         size_t nsp_len, uint64_t id, size_t spare);
 /* socket.compress(on) for every part of the packet (they are built compressible). */
 void sio__out_set_compress(sio__out *o, int on);
 void sio__out_release(sio__out *o);

@@ -373,6 +373,11 @@ static int view_verbatim(const sio_args *v, size_t *len) {
 
 int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
                    size_t nsp_len, uint64_t id) {
+  return sio__out_build_spare(o, m, type, nsp, nsp_len, id, 0);
+}
+
+int sio__out_build_spare(sio__out *o, const sio_msg *m, sio__sio_type type, const char *nsp,
+                         size_t nsp_len, uint64_t id, size_t spare) {
   memset(o, 0, sizeof(*o));
   sio__sbuf sb = SIO__SBUF_INIT;
   if (m->natt) type = type == SIO__SIO_ACK ? SIO__SIO_BINARY_ACK : SIO__SIO_BINARY_EVENT;
@@ -390,7 +395,7 @@ int sio__out_build(sio__out *o, const sio_msg *m, sio__sio_type type, const char
       type == SIO__SIO_EVENT && id == SIO__SIO_NO_ID && (!nsp_len || (nsp_len == 1 && *nsp == '/'));
   int plain_ev = m->event && plain_name(m->event, ev_len);
   size_t need = (plain_hdr ? 1 : 48 + nsp_len) + 1 + (plain_ev ? ev_len + 2 : ev_len * 2 + 2) + 1 +
-                args_len + 1;
+                args_len + 1 + spare;
   if (sio__eio_msg_begin_sized(&sb, 0, need)) {
     sio__sbuf_free(&sb);
     return -ENOMEM;

@@ -181,15 +181,16 @@ static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio
   ctx.col = col;
   ctx.id = col ? nsp->next_ack_id++ : SIO__SIO_NO_ID;
   ctx.vol = (opts->flags & SIO_BC_VOLATILE) != 0;
-  int rc = sio__out_build(&ctx.out, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, ctx.id);
-  if (rc) return rc;
-  /* encoded once; each recipient's write compresses (or not) for its own connection */
-  sio__out_set_compress(&ctx.out, (opts->flags & SIO_BC_COMPRESS) != 0);
   sio_bcast_opts o = *opts;
   if (col) o.flags |= SIO_BC_ACK;
   /* kept for connection state recovery: an event without ack, not volatile (as Node) */
   int store = !col && !from_remote && !(o.flags & SIO_BC_VOLATILE) && sio__rec_stores(nsp);
   if (store) o.flags |= SIO_BC_STORE;
+  int rc = sio__out_build_spare(&ctx.out, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, ctx.id,
+                                store ? SIO__OUT_OFFSET_SPARE : 0);
+  if (rc) return rc;
+  /* encoded once; each recipient's write compresses (or not) for its own connection */
+  sio__out_set_compress(&ctx.out, (opts->flags & SIO_BC_COMPRESS) != 0);
   sio_adapter *a = nsp->adapter;
   long n;
   if (from_remote) {
