@@ -64,6 +64,7 @@ if (kind === 'express') {
     socket.on('echo', (m) => socket.emit('echo', m));
     socket.on('bcast', (m) => io.emit('bcast', m));
     socket.on('vbcast', (m) => io.volatile.emit('vbcast', m));
+    socket.on('ack', (m, cb) => { if (typeof cb === 'function') cb(m); });
   });
   const redisUrl = arg('--redis', null);
   if (!redisUrl) {

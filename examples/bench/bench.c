@@ -2,7 +2,7 @@
  *
  *   bench [--port N] [--host H] [--public DIR] [--recovery]
  *         [--redis URL [--redis-sharded] [--redis-key K]] [--ping-interval MS]
- *         [--tls-cert F --tls-key F]
+ *         [--tls-cert F --tls-key F] [--workers N]
  *
  * - GET /api/json -> {"message":"Hello, World!"}; static files from --public DIR when given.
  * - Socket.IO at /socket.io/ with exactly the Node twin's handlers:
@@ -18,11 +18,16 @@
  *   connectionStateRecovery: {}): every echo and broadcast is stored and carries its offset.
  * - --ping-interval MS: Engine.IO pingInterval (25000 as Node's); bench/scale may lengthen it
  *   so that a million idle clients cost fewer heartbeats.
- * - With --tls-cert and --tls-key, all of it over HTTPS and wss (the Node twin: https). */
+ * - socket.on("ack", (m, cb) => cb(m)): the ack answers with the argument.
+ * - With --tls-cert and --tls-key, all of it over HTTPS and wss (the Node twin: https).
+ * - --workers N: N worker processes on the port (0: one per core), each its own server as above
+ *   (sio/workers.h): a primary restarts one that dies and shuts them down on SIGTERM. Without
+ *   an adapter between them, bcast reaches the sender's worker's clients (--redis joins them). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "sio/http.h"
@@ -30,6 +35,7 @@
 #include "sio/recovery.h"
 #include "sio/redis.h"
 #include "sio/tls.h"
+#include "sio/workers.h"
 
 static sio_io *io;
 
@@ -52,48 +58,30 @@ static void on_vbcast(sio_socket *s, const sio_args *args, sio_ack *ack, void *u
   sio_emit_args(sio_volatile(io), "vbcast", args);
 }
 
+static void on_ack(sio_socket *s, const sio_args *args, sio_ack *ack, void *user) {
+  if (ack) sio_ack_send_args(ack, args);
+}
+
 static void on_connection(sio_socket *s, void *user) {
   sio_on(s, "echo", on_echo, NULL);
+  sio_on(s, "ack", on_ack, NULL);
   sio_on(s, "bcast", on_bcast, NULL);
   sio_on(s, "vbcast", on_vbcast, NULL);
 }
 
-int main(int argc, char **argv) {
-  int port = 3000, sharded = 0, recovery = 0, ping_ms = 0;
-  const char *host = NULL, *pub = NULL, *redis_url = NULL, *redis_key = NULL;
-  sio_tls_opts tls = sio_tls_opts_default();
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-      port = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
-      host = argv[++i];
-    } else if (!strcmp(argv[i], "--public") && i + 1 < argc) {
-      pub = argv[++i];
-    } else if (!strcmp(argv[i], "--redis") && i + 1 < argc) {
-      redis_url = argv[++i];
-    } else if (!strcmp(argv[i], "--redis-key") && i + 1 < argc) {
-      redis_key = argv[++i];
-    } else if (!strcmp(argv[i], "--redis-sharded")) {
-      sharded = 1;
-    } else if (!strcmp(argv[i], "--recovery")) {
-      recovery = 1;
-    } else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) {
-      tls.cert_file = argv[++i];
-    } else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) {
-      tls.key_file = argv[++i];
-    } else if (!strcmp(argv[i], "--ping-interval") && i + 1 < argc) {
-      ping_ms = atoi(argv[++i]);
-      if (ping_ms <= 0) {
-        fprintf(stderr, "bench: --ping-interval wants milliseconds > 0\n");
-        return 2;
-      }
-    } else {
-      fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR] [--recovery] [--redis "
-                      "URL [--redis-sharded] [--redis-key K]] [--ping-interval MS] [--tls-cert F "
-                      "--tls-key F]\n");
-      return 2;
-    }
-  }
+typedef struct options {
+  int port, sharded, recovery, ping_ms, workers;
+  const char *host, *pub, *redis_url, *redis_key;
+  sio_tls_opts tls;
+} options;
+
+/* One server: the whole program without --workers, each worker's life with it. */
+static int serve(sio_worker *w, void *user) {
+  const options *op = user;
+  int port = op->port, sharded = op->sharded, recovery = op->recovery, ping_ms = op->ping_ms;
+  const char *host = op->host, *pub = op->pub, *redis_url = op->redis_url,
+             *redis_key = op->redis_key;
+  sio_tls_opts tls = op->tls;
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t *loop = uv_default_loop();
   sio_app_opts ao = sio_app_opts_default();
@@ -101,6 +89,7 @@ int main(int argc, char **argv) {
   ao.port_any = port == 0;
   ao.host = host;
   ao.handle_signals = 1;
+  ao.worker = w;
   if (tls.cert_file || tls.key_file) ao.tls = &tls;
   sio_app *app = sio_app_new(loop, &ao);
   if (!app) {
@@ -142,13 +131,71 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: %s\n", sio_strerror(rc));
     return 1;
   }
-  printf("%s://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s%s)\n", ao.tls ? "https" : "http",
-         host ? host : "localhost", sio_app_port(app), ra ? ", through Redis" : "",
-         recovery ? ", recovery on" : "");
+  char who[64] = "";
+  if (w)
+    snprintf(who, sizeof who, ", worker %d of %d, pid %ld", sio_worker_index(w),
+             sio_worker_count(w), (long)getpid());
+  printf("%s://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s%s%s)\n",
+         ao.tls ? "https" : "http", host ? host : "localhost", sio_app_port(app),
+         ra ? ", through Redis" : "", recovery ? ", recovery on" : "", who);
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app); /* and the Socket.IO server attached to it */
   if (ra) sio_redis_adapter_free(ra);
   uv_run(loop, UV_RUN_DEFAULT);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  options op = {.port = 3000, .workers = -1, .tls = sio_tls_opts_default()};
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+      op.port = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
+      op.host = argv[++i];
+    } else if (!strcmp(argv[i], "--public") && i + 1 < argc) {
+      op.pub = argv[++i];
+    } else if (!strcmp(argv[i], "--redis") && i + 1 < argc) {
+      op.redis_url = argv[++i];
+    } else if (!strcmp(argv[i], "--redis-key") && i + 1 < argc) {
+      op.redis_key = argv[++i];
+    } else if (!strcmp(argv[i], "--redis-sharded")) {
+      op.sharded = 1;
+    } else if (!strcmp(argv[i], "--recovery")) {
+      op.recovery = 1;
+    } else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) {
+      op.tls.cert_file = argv[++i];
+    } else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) {
+      op.tls.key_file = argv[++i];
+    } else if (!strcmp(argv[i], "--ping-interval") && i + 1 < argc) {
+      op.ping_ms = atoi(argv[++i]);
+      if (op.ping_ms <= 0) {
+        fprintf(stderr, "bench: --ping-interval wants milliseconds > 0\n");
+        return 2;
+      }
+    } else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
+      char *end;
+      long n = strtol(argv[++i], &end, 10);
+      if (*end || n < 0 || n > 4096) {
+        fprintf(stderr, "bench: --workers wants 0 (one per core) to 4096\n");
+        return 2;
+      }
+      op.workers = (int)n;
+    } else {
+      fprintf(stderr, "usage: bench [--port N] [--host H] [--public DIR] [--recovery] [--redis "
+                      "URL [--redis-sharded] [--redis-key K]] [--ping-interval MS] [--tls-cert F "
+                      "--tls-key F] [--workers N]\n");
+      return 2;
+    }
+  }
+  if (op.workers < 0) return serve(NULL, &op);
+  if (op.port == 0) {
+    fprintf(stderr, "bench: --workers needs a fixed --port (each worker binds it)\n");
+    return 2;
+  }
+  sio_workers_opts wo = sio_workers_opts_default();
+  wo.count = op.workers;
+  int rc = sio_workers_run(&wo, serve, &op);
+  if (rc < 0) fprintf(stderr, "bench: workers: %s\n", sio_strerror(rc));
+  return rc == 0 ? 0 : 1;
 }

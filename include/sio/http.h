@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "sio/core.h"
+#include "sio/workers.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +53,10 @@ typedef struct sio_app_opts {
   int max_connections;           /* 0: from RLIMIT_NOFILE; past it new connections get 503 */
   /* HTTPS (sio/tls.h): the listener speaks TLS; copied by sio_app_new. NULL: plain HTTP */
   const struct sio_tls_opts *tls;
+  /* One of several worker processes on the same port (sio/workers.h): the listener sets
+   * SO_REUSEPORT, Engine.IO sids name this worker, and a request for another worker's session
+   * is passed to it (socket and bytes read). Needs a fixed port (not port_any). NULL: alone */
+  sio_worker *worker;
 } sio_app_opts;
 
 /* C++ callers: start from the defaults and change fields. */

@@ -18,6 +18,7 @@
 #define SIO_SIO_H
 
 #include "sio/core.h"
+#include "sio/workers.h"
 #include "sio/http.h"
 #include "sio/tls.h"
 #include "sio/ws.h"

@@ -95,6 +95,7 @@ sio_eio *sio_eio_attach(sio_app *app, const sio_eio_opts *opts, const sio_eio_ha
   if (!e->path || sio__eio_encode_open_tails(e) ||
       sio_app_intercept(app, e->path, sio__eio_on_http, e) ||
       sio__app_on_upgrade(app, e->path, sio__eio_on_upgrade, e) ||
+      (sio__app_worker(app) && sio__app_on_owner(app, e->path, sio__eio_sid_owner, e)) ||
       sio__app_on_shutdown(app, on_shutdown, e)) {
     sio_eio_free(e); /* the hooks already registered go with it */
     return NULL;

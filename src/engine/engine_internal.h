@@ -99,6 +99,12 @@ struct sio_eio {
   void *allow_user;
 };
 
+/* --- worker_sid.c ------------------------------------------------------------------------- */
+/* A new sid names this worker when the app is one (its first two characters). */
+void sio__eio_sid_mark(sio_eio *e, char *sid);
+/* The owner hook: the worker a request's sid names, or -1. */
+int sio__eio_sid_owner(sio_req *req, void *user);
+
 /* --- session.c ---------------------------------------------------------------------------- */
 
 /* A new session in the server's table (one reference, the server's), its handshake copied;

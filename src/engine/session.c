@@ -41,8 +41,9 @@ sio__eio_session *sio__eio_session_new(sio_eio *e, sio_req *req, int transport) 
   s->out = (sio__sbuf)SIO__SBUF_INIT;
   sio__timer_init(&s->heartbeat);
   s->hs = sio__eio_handshake_copy(req);
-  if (!s->hs || sio__random_id(s->sid, SID_BYTES) != 0 ||
-      sio__map_put_ref(&e->sessions, s->sid, strlen(s->sid), s) != 0) {
+  int have_sid = sio__random_id(s->sid, SID_BYTES) == 0;
+  if (have_sid) sio__eio_sid_mark(e, s->sid); /* a worker's sid names it */
+  if (!s->hs || !have_sid || sio__map_put_ref(&e->sessions, s->sid, strlen(s->sid), s) != 0) {
     sio__free(s->jsonp);
     sio__free(s->hs);
     sio__free(s);

@@ -151,6 +151,7 @@ void sio__app_unhook(sio_app *app, const void *user) {
   unhook(&app->upgrades, user);
   unhook(&app->intercepts, user);
   unhook(&app->shutdowns, user);
+  unhook(&app->owners, user);
 }
 
 /* The longest prefix of path among the hooks, or NULL. */
@@ -168,6 +169,12 @@ int sio__app_on_upgrade(sio_app *app, const char *prefix, sio__upgrade_fn fn, vo
 }
 int sio_app_intercept(sio_app *app, const char *prefix, sio_handler_fn fn, void *user) {
   return add_hook(&app->intercepts, prefix, (void *)fn, user);
+}
+int sio__app_on_owner(sio_app *app, const char *prefix, sio__owner_fn fn, void *user) {
+  return add_hook(&app->owners, prefix, (void *)fn, user);
+}
+const sio__hook *sio__app_find_owner(sio_app *app, const char *path) {
+  return find_hook(&app->owners, path);
 }
 int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user) {
   return add_hook(&app->shutdowns, NULL, (void *)fn, user);
@@ -249,6 +256,7 @@ static int default_max_connections(size_t *limit_out) {
 
 int sio_app_listen(sio_app *app) {
   if (app->listener) return -EALREADY;
+  if (app->opts.worker && app->opts.port == 0) return -EINVAL; /* each would bind its own */
   if (app->opts.max_connections <= 0) {
     size_t limit = 0;
     app->opts.max_connections = default_max_connections(&limit);
@@ -261,6 +269,7 @@ int sio_app_listen(sio_app *app) {
   memset(&lo, 0, sizeof(lo));
   lo.host = app->opts.host;
   lo.port = app->opts.port;
+  lo.reuseport = app->opts.worker != NULL;
   /* leave room above the app's cap so that excess connections get a 503, not a reset */
   struct rlimit rl;
   int fd_cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
@@ -279,6 +288,13 @@ int sio_app_listen(sio_app *app) {
     return r;
   }
   app->port = sio__listener_port(app->listener);
+  r = sio__app_worker_listen(app);
+  if (r < 0) {
+    sio__listener_close(app->listener);
+    app->listener = NULL;
+    sio__https_close_listeners(app);
+    return r;
+  }
   return 0;
 }
 
@@ -316,6 +332,8 @@ void sio_app_free(sio_app *app) {
   free_hooks(&app->upgrades);
   free_hooks(&app->intercepts);
   free_hooks(&app->shutdowns);
+  free_hooks(&app->owners);
+  sio__app_worker_leave(app);
   sio__router_free_layers(app->root);
   sio__free(app->root);
   sio__views_release(app);

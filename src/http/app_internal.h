@@ -62,7 +62,8 @@ struct sio_app {
   sio_router *root;
   sio_error_fn on_error;
   void *error_user;
-  sio__hooks upgrades, intercepts, shutdowns;
+  sio__hooks upgrades, intercepts, shutdowns, owners;
+  int worker_registered; /* adopts connections passed by the other workers (workers.c) */
   sio__list attachments; /* sio__attachment: the servers of the layers above (attach.c) */
   sio__list conns;       /* sio__hconn */
   size_t nconns;
@@ -175,8 +176,19 @@ struct sio__hconn {
 const char *sio__app_date(sio_app *app);
 const sio__hook *sio__app_find_intercept(sio_app *app, const char *path);
 const sio__hook *sio__app_find_upgrade(sio_app *app, const char *path);
+const sio__hook *sio__app_find_owner(sio_app *app, const char *path);
 /* 1 when the live connections exceed the cap (logs the start and end of an episode). */
 int sio__app_over_capacity(sio_app *app);
+
+/* workers.c */
+int sio__app_worker_listen(sio_app *app); /* after the listener is bound */
+void sio__app_worker_leave(sio_app *app); /* at sio_app_free */
+/* The worker owning the request when it is another one (to pass it to), else -1. */
+int sio__app_request_owner(sio_app *app, sio_req *req);
+/* Passes hc's connection to worker `to` with the bytes read (a then b); 0 when it went (hc is
+ * then the caller's to free without touching the connection), negative to serve it here. */
+int sio__app_pass(sio_app *app, sio__conn *conn, int to, const char *a, size_t alen, const char *b,
+                  size_t blen);
 
 /* connection.c */
 void sio__hconn_on_accept(sio__listener *l, sio__conn *c, void *user);

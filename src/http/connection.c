@@ -150,6 +150,7 @@ static int end_request(sio__hconn *hc);
 /* --- starting a request ------------------------------------------------------------------ */
 /* The hook took the connection over: drop our state without touching conn. */
 static void handed_over(sio__hconn *hc, sio_req *req) {
+  hc->closing = 1; /* the feed loop that called us may look once more before it returns */
   hc->req = NULL;
   req->hc = NULL;
   sio__req_free(req);
@@ -210,6 +211,11 @@ static int start_request(sio__hconn *hc, const char *head, size_t head_len, cons
     return 0;
   }
   hc->req = req;
+  int owner = hc->app->owners.n ? sio__app_request_owner(hc->app, req) : -1;
+  if (owner >= 0 && sio__app_pass(hc->app, hc->conn, owner, head, head_len, rest, rest_len) == 0) {
+    handed_over(hc, req); /* another worker's session: it answers */
+    return 1;
+  }
   const sio__hook *hk = upgrade_hook(hc, req);
   if (hc->over_cap && !hk) {
     /* past the cap, only an upgrade hook gets to see the request (to refuse it its way) */

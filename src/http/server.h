@@ -50,6 +50,19 @@ int sio__app_on_upgrade(sio_app *app, const char *path_prefix, sio__upgrade_fn f
  * request can no longer be upgraded (the client left, or it was answered). */
 int sio__upgrade_resume(sio_req *req, sio__upgrade_fn fn, void *user);
 
+/* Owner hooks (workers): for a request whose path starts with the prefix, fn names the worker
+ * whose state the request belongs to (an Engine.IO sid names its worker), or returns -1 for
+ * "any". When the app is a worker (sio_app_opts.worker) and fn names another worker, the
+ * connection is passed to that worker with the bytes read so far (the request head, and what
+ * followed it), before any answer: the request never reaches this process's handlers. The
+ * handoff waits for the connection's earlier responses to leave; TLS connections stay (their
+ * encryption state cannot move), as do requests whose head and read bytes exceed what a pass
+ * carries. */
+typedef int (*sio__owner_fn)(sio_req *req, void *user);
+int sio__app_on_owner(sio_app *app, const char *path_prefix, sio__owner_fn fn, void *user);
+/* The app's worker (sio_app_opts.worker), or NULL. */
+sio_worker *sio__app_worker(const sio_app *app);
+
 typedef void (*sio__shutdown_fn)(sio_app *app, void *user);
 int sio__app_on_shutdown(sio_app *app, sio__shutdown_fn fn, void *user);
 

@@ -108,6 +108,18 @@ void sio__conn_abort(sio__conn *c) {
   conn_release(c);
 }
 
+int sio__conn_take_fd(sio__conn *c) {
+  int fd = c->fd;
+  if (fd < 0 || c->closed) return -1;
+  /* Explicitly out of the set: the descriptor lives on in another process, and the set would
+   * keep watching the socket until the last reference to it closes. */
+  epoll_ctl(c->net->epfd, EPOLL_CTL_DEL, fd, NULL);
+  sio__poll_forget(c);
+  c->fd = -1;
+  conn_release(c);
+  return fd;
+}
+
 /* Consumes `n` written bytes from the front of the queue. */
 void sio__conn_consume(sio__conn *c, size_t n) {
   struct sio__wq *wq = c->wq;

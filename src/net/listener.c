@@ -126,7 +126,8 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
 }
 
-static int make_socket(const char *host, int port, int backlog, int *out_fd, int *out_port) {
+static int make_socket(const char *host, int port, int backlog, int reuseport, int *out_fd,
+                       int *out_port) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len;
@@ -140,6 +141,12 @@ static int make_socket(const char *host, int port, int backlog, int *out_fd, int
   if (fd < 0) return -errno;
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* before bind: the kernel groups the sockets bound with it to one port */
+  if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
   if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
   /* Accepted sockets inherit TCP_NODELAY from the listener on Linux: one setsockopt here
    * instead of one per connection. */
@@ -162,9 +169,9 @@ int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, 
   int backlog = opts->backlog > 0 ? opts->backlog : 511;
   const char *host = opts->host && *opts->host ? opts->host : NULL;
   int fd = -1, port = 0;
-  int r = make_socket(host ? host : "::", opts->port, backlog, &fd, &port);
+  int r = make_socket(host ? host : "::", opts->port, backlog, opts->reuseport, &fd, &port);
   if (r != 0 && !host && r != UV_EADDRINUSE)
-    r = make_socket("0.0.0.0", opts->port, backlog, &fd, &port);
+    r = make_socket("0.0.0.0", opts->port, backlog, opts->reuseport, &fd, &port);
   if (r != 0) return r;
   sio__listener *l = sio__calloc(1, sizeof(*l));
   if (!l) {

@@ -130,9 +130,37 @@ void sio__conn_resume(sio__conn *c);
 /* Peer address as text ("127.0.0.1", "::1"); 0 or negative. */
 int sio__conn_peer(const sio__conn *c, char *ip, size_t iplen, int *port);
 
-/* --- listeners --------------------------------------------------------------------------- */
-/* A new connection: set c->handler and c->ctx before returning (else it is closed). */
+/* A new connection: set c->handler and c->ctx before returning (else it is closed). l is NULL
+ * for a connection another process passed (sio__net_adopt). */
 typedef void (*sio__accept_cb)(sio__listener *l, sio__conn *c, void *user);
+
+/* --- passing a connection to another process (handoff.c) ---------------------------------- */
+/* The peer's address as a connection keeps it (sio__conn's peer_* fields). */
+typedef struct sio__peer {
+  uint8_t family; /* 0, AF_INET or AF_INET6 */
+  uint16_t port;  /* network order */
+  uint8_t addr[16];
+} sio__peer;
+
+/* The connection's socket is given away: fd (now the callee's to close), the bytes already read
+ * that belong to what comes next (the callee's protocol reads them first), and the peer. */
+typedef void (*sio__handoff_cb)(int fd, const sio__peer *peer, const char *bytes, size_t len,
+                                void *user, int tag);
+/* Stops reading c, waits for its queued writes to leave (a response that came before), then
+ * takes its descriptor out of the epoll set and calls cb with it and a copy of the two pieces
+ * of bytes (a then b) and the caller's tag, from this call or from the drain. c is released either
+ * way: its handler is replaced at once (the caller must not use c again, nor get its on_close).
+ * Refused (returns a negative error, c untouched) for a TLS connection or one that is closing. */
+int sio__conn_handoff(sio__conn *c, const char *a, size_t alen, const char *b, size_t blen,
+                      sio__handoff_cb cb, void *user, int tag);
+/* A socket handed over by another process becomes a connection of this net as if accepted:
+ * cb sets its handler (c->handler, c->ctx), then the bytes are fed to on_data before anything
+ * read from the socket. Closes fd on failure. The bytes buffer must be writable (on_data may
+ * transform them in place). */
+void sio__net_adopt(sio__net *net, int fd, const sio__peer *peer, char *bytes, size_t len,
+                    sio__accept_cb cb, void *user);
+
+/* --- listeners --------------------------------------------------------------------------- */
 
 typedef struct sio__listen_opts {
   const char *host; /* NULL or "": all interfaces, IPv6 and IPv4 (dual stack) like Node */
@@ -141,6 +169,9 @@ typedef struct sio__listen_opts {
   int max_conns;    /* 0: derived from RLIMIT_NOFILE (a margin below it) */
   /* TLS (net/tls.h): every accepted connection is a TLS one; the listener holds a reference */
   struct sio__tls_ctx *tls;
+  /* SO_REUSEPORT, set before bind: several processes (workers) listen on the same port and the
+   * kernel spreads the connections over them */
+  int reuseport;
 } sio__listen_opts;
 
 int sio__listen(sio__net *net, const sio__listen_opts *opts, sio__accept_cb cb, void *user,

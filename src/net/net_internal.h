@@ -79,6 +79,9 @@ void sio__net_flush_all(sio__net *net);
 void sio__net_conn_gone(sio__net *net);
 /* A connection for an accepted, non-blocking descriptor (closed on failure). */
 sio__conn *sio__conn_new(sio__net *net, int fd);
+/* Releases c without closing its descriptor, which leaves the epoll set and is returned (-1
+ * when c is already closed): handoff.c gives it to another process. */
+int sio__conn_take_fd(sio__conn *c);
 /* Registers it with the epoll set once the accept callback has set its handler. */
 void sio__conn_start(sio__conn *c);
 

@@ -1,0 +1,136 @@
+// Workers (issue 16, points 1 and 2): `bench --workers N` runs N processes on one port with
+// SO_REUSEPORT under a primary.
+//   - point 1: a worker killed with SIGKILL is logged and restarted (same index, new pid) and
+//     serves again; SIGTERM to the primary stops every worker gracefully within the shutdown
+//     deadline (5 s + the primary's second) and the primary exits 0.
+//   - point 2: no sticky sessions. 200 polling-only clients and 200 that upgrade, against 4
+//     workers: every request the kernel hands to a worker that does not hold its session is
+//     passed to the owner (socket and bytes, SCM_RIGHTS), so all connect, exchange events and
+//     acks, and none sees 400 "Session ID unknown" (which would surface as a connect_error or
+//     a disconnect). The sids name at least two workers: requests did cross.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { io as connect } from 'socket.io-client';
+import { BIN_DIR, freePort, startServer, stopAndCheck } from './lib/server.mjs';
+import { budget, sleep, withTimeout } from './lib/timeouts.mjs';
+
+const BIN = path.join(BIN_DIR, 'bench');
+const skip = existsSync(BIN) ? false : `${BIN} is not built yet`;
+
+/** The pids the workers printed, by index (the last line of each index wins). */
+function workerPids(stdout) {
+  const pids = new Map();
+  for (const m of stdout.matchAll(/worker (\d+) of (\d+), pid (\d+)/g)) pids.set(Number(m[1]), Number(m[3]));
+  return pids;
+}
+
+async function until(what, fn, ms = budget(10000)) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function startWorkers(n) {
+  const port = await freePort();
+  const server = await startServer({ command: BIN, args: ['--port', String(port), '--workers', String(n)], port });
+  await until(`${n} workers`, () => workerPids(server.stdout).size === n);
+  return server;
+}
+
+/** One client: connects, then `rounds` acks and echoes; resolves with its sid. */
+function client(url, opts, i, rounds = 3) {
+  return new Promise((resolve, reject) => {
+    const s = connect(url, { ...opts, reconnection: false, forceNew: true });
+    let done = false;
+    const fail = (why) => { if (!done) { done = true; s.disconnect(); reject(new Error(`client ${i}: ${why}`)); } };
+    s.on('connect_error', (e) => fail(`connect_error ${e.message} ${e.description?.message ?? ''}`));
+    s.on('disconnect', (reason) => fail(`disconnect (${reason})`));
+    s.on('connect', async () => {
+      try {
+        for (let k = 0; k < rounds; k++) {
+          const back = await s.timeout(budget(10000)).emitWithAck('ack', { i, k });
+          assert.deepEqual(back, { i, k });
+          const echo = new Promise((r) => s.once('echo', r));
+          s.emit('echo', `${i}-${k}`);
+          assert.equal(await withTimeout(echo, budget(10000), 'echo'), `${i}-${k}`);
+          await sleep(20 + (i % 7) * 10);
+        }
+        const sid = s.io.engine.id;
+        const transport = s.io.engine.transport.name;
+        done = true;
+        s.disconnect();
+        resolve({ sid, transport });
+      } catch (e) {
+        fail(e.message);
+      }
+    });
+  });
+}
+
+describe('workers: supervision (issue 16, point 1)', { skip }, () => {
+  let server;
+  before(async () => { server = await startWorkers(3); });
+  after(async () => { if (server?.alive()) await server.stop(); });
+
+  test('a worker killed with SIGKILL is logged and restarted, and serves again', async () => {
+    const before = workerPids(server.stdout);
+    const victim = before.get(1);
+    process.kill(victim, 'SIGKILL');
+    await until('the restart log', () => new RegExp(`worker 1 \\(pid ${victim}\\) killed by signal 9`).test(server.stderr) &&
+      /worker 1 restarted \(pid \d+\)/.test(server.stderr));
+    const after = await until('the new worker 1', () => {
+      const p = workerPids(server.stdout);
+      return p.get(1) !== victim ? p : null;
+    });
+    assert.equal(after.get(0), before.get(0), 'the others were not touched');
+    assert.equal(after.get(2), before.get(2), 'the others were not touched');
+    // every worker serves (polling sessions cross between them)
+    const url = server.url;
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => client(url, { transports: ['polling'] }, i, 2)));
+    assert.equal(results.length, 30);
+  });
+
+  test('SIGTERM stops every worker within the deadline; the primary exits 0', async () => {
+    const pids = [...workerPids(server.stdout).values()];
+    const s = connect(server.url, { transports: ['websocket'], reconnection: false });
+    await new Promise((r, j) => { s.once('connect', r); s.once('connect_error', j); });
+    const gone = new Promise((r) => s.once('disconnect', r));
+    const t0 = Date.now();
+    process.kill(server.pid, 'SIGTERM');
+    const info = await withTimeout(server.exited, budget(6500), 'the primary to exit');
+    const took = Date.now() - t0;
+    assert.equal(info.code, 0, `exit code (stderr: ${server.stderr.slice(-2000)})`);
+    assert.ok(took < 6000 * (budget(1000) / 1000), `took ${took} ms`);
+    await withTimeout(gone, budget(2000), 'the client to be disconnected');
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), `worker ${pid} is gone`);
+    assert.match(server.stderr, /workers: all workers stopped/);
+    assert.equal(server.sanitizerReport(), null);
+  });
+});
+
+describe('workers: no sticky sessions (issue 16, point 2)', { skip }, () => {
+  let server;
+  before(async () => { server = await startWorkers(4); });
+  after(async () => { await stopAndCheck(server); });
+
+  test('200 polling-only and 200 upgrading clients against 4 workers: all connect, events and acks flow', async () => {
+    const url = server.url;
+    const polling = Array.from({ length: 200 }, (_, i) => client(url, { transports: ['polling'], upgrade: false }, i));
+    const upgrading = Array.from({ length: 200 }, (_, i) =>
+      client(url, { transports: ['polling', 'websocket'], upgrade: true }, 200 + i));
+    const results = await withTimeout(Promise.all([...polling, ...upgrading]), budget(45000), '400 clients');
+    assert.equal(results.length, 400);
+    assert.ok(results.slice(0, 200).every((r) => r.transport === 'polling'));
+    assert.ok(results.slice(200).every((r) => r.transport === 'websocket'), 'the upgrades completed');
+    const owners = new Set(results.map((r) => r.sid.slice(0, 2)));
+    assert.ok(owners.size >= 2, `sessions on ${owners.size} worker(s): ${[...owners]}`);
+    assert.doesNotMatch(server.stderr, /cannot pass a connection/);
+  });
+});
