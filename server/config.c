@@ -42,7 +42,8 @@ static const opt_def OPTS[] = {
     {"recovery", T_BOOL, F(recovery), "false", "connection state recovery", 0, 0},
     {"recovery_duration", T_INT, F(recovery_duration), "120000",
      "recovery: maxDisconnectionDuration (ms)", 1, BIG},
-    {"workers", T_INT, F(workers), "1", "worker processes (1: this process serves)", 1, 256},
+    {"workers", T_INT, F(workers), "1",
+     "worker processes on the port (1: this process serves; 0: one per core)", 0, 4096},
     {"redis", T_STR, F(redis), "",
      "redis://host:port URL: join a cluster (@socket.io/redis-adapter, redis-emitter)", 0, 0},
     {"redis_sharded", T_BOOL, F(redis_sharded), "false", "sharded adapter (SSUBSCRIBE, Redis >= 7)",
@@ -487,10 +488,8 @@ int srv_config_validate(const srv_config *c, char *err, size_t len) {
     errf(err, len, "key \"redis\": \"%s\" is not a redis:// URL", c->redis);
     return -1;
   }
-  if (c->workers > 1) {
-    errf(err, len,
-         "key \"workers\": %lld: this build serves with one process (the workers "
-         "of sio/workers.h are not in it yet); use 1",
+  if (c->workers != 1 && c->port == 0) {
+    errf(err, len, "key \"workers\": %lld workers need a fixed port (each binds it), not 0",
          (long long)c->workers);
     return -1;
   }

@@ -112,6 +112,7 @@ static int make_app(srv *s) {
   ao.host = *c->host ? c->host : NULL;
   ao.port = (int)c->port;
   ao.port_any = c->port == 0;
+  ao.worker = s->worker;
   size_t body = (size_t)(c->api_max_body > c->max_payload ? c->api_max_body : c->max_payload);
   ao.max_body_size = body + 1024;
   sio_tls_opts tls = sio_tls_opts_default();
@@ -193,6 +194,27 @@ static int start(srv *s) {
   return 0;
 }
 
+/* The server's life in this process: alone (w NULL), or as one of the workers. */
+static int serve(sio_worker *w, void *user) {
+  srv *s = user;
+  s->worker = w;
+  s->loop = uv_default_loop();
+  int rc = start(s);
+  if (rc) {
+    srv_log(SIO_LOG_ERROR, "cannot start: %s", sio_strerror(rc));
+  } else {
+    uv_run(s->loop, UV_RUN_DEFAULT);
+  }
+  sio_app_free(s->app);
+  sio_redis_adapter_free(s->redis);
+  uv_run(s->loop, UV_RUN_DEFAULT);
+  srv_api_free(s);
+  free(s->jwt_key);
+  srv_config_free(&s->cfg);
+  uv_loop_close(s->loop);
+  return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   static srv s;
   char err[1024];
@@ -219,19 +241,16 @@ int main(int argc, char **argv) {
   s.argc = argc, s.argv = argv;
   s.started_ms = srv_now_ms();
   srv_log_setup(&s.cfg);
-  s.loop = uv_default_loop();
-  int rc = start(&s);
-  if (rc) {
-    srv_log(SIO_LOG_ERROR, "cannot start: %s", sio_strerror(rc));
-  } else {
-    uv_run(s.loop, UV_RUN_DEFAULT);
-  }
-  sio_app_free(s.app);
-  sio_redis_adapter_free(s.redis);
-  uv_run(s.loop, UV_RUN_DEFAULT);
-  srv_api_free(&s);
-  free(s.jwt_key);
+  if (s.cfg.workers == 1) return serve(NULL, &s);
+  if (!*s.cfg.redis)
+    srv_log(SIO_LOG_WARN,
+            "workers: %lld without redis: rooms, broadcasts and the publish API "
+            "reach the clients of the worker that runs them only",
+            (long long)s.cfg.workers);
+  sio_workers_opts wo = sio_workers_opts_default();
+  wo.count = (int)s.cfg.workers;
+  int rc = sio_workers_run(&wo, serve, &s);
+  if (rc < 0) srv_log(SIO_LOG_ERROR, "workers: %s", sio_strerror(rc));
   srv_config_free(&s.cfg);
-  uv_loop_close(s.loop);
-  return rc ? 1 : 0;
+  return rc == 0 ? 0 : 1;
 }

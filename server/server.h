@@ -41,6 +41,7 @@ typedef struct srv {
   srv_config cfg; /* the live configuration (reloadable parts replaced on SIGHUP) */
   int argc;
   char **argv;
+  sio_worker *worker; /* with workers != 1: this process's place among them */
   sio_app *app;
   sio_io *io;
   sio_nsp *any; /* the dynamic parent when namespaces is "*" */

@@ -8,7 +8,12 @@
  * the same server written with Node's express + socket.io.
  *
  * It logs one line per connection, disconnection and alert, and a periodic summary, to stderr
- * (none with --quiet). SIGINT/SIGTERM shut it down gracefully. */
+ * (none with --quiet). SIGINT/SIGTERM shut it down gracefully.
+ *
+ * --workers N runs N processes on the port (0: one per core; sio/workers.h), each this whole
+ * server on its own loop. A page's polling requests may land on any of them: they are passed
+ * to the one holding its session. Rooms are per worker: an alert posted to one worker reaches
+ * the followers connected to that worker (the simulated feed runs in every worker). */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +30,7 @@
 #include "sio/http.h"
 #include "sio/io.h"
 #include "sio/tls.h"
+#include "sio/workers.h"
 
 #ifndef SIO_EXAMPLE_DIR
 #define SIO_EXAMPLE_DIR "."
@@ -63,11 +69,13 @@ typedef struct options {
   int quiet;
   const char *tls_cert, *tls_key; /* both: serve HTTPS and wss */
   int http_port; /* with TLS: a plain listener that redirects to https (-1: none) */
+  int workers;   /* -1: this process serves; else worker processes (0: one per core) */
 } options;
 
 /* Everything the server owns; one per loop, no globals. */
 typedef struct weather {
   options opt;
+  sio_worker *worker; /* with --workers: this process's place among them */
   uv_loop_t *loop;
   sio_app *app;
   sio_io *io;
@@ -511,6 +519,7 @@ static void usage(FILE *f, const char *argv0) {
           "  --tls-cert FILE        serve HTTPS and wss with this PEM certificate chain\n"
           "  --tls-key FILE         and this PEM private key (SIGHUP reloads both)\n"
           "  --http-port N          with TLS: plain HTTP on N too, redirected to https\n"
+          "  --workers N            N worker processes on the port (0: one per core)\n"
           "  --quiet                no log lines on stderr\n"
           "  --help                 this text\n",
           argv0);
@@ -537,7 +546,8 @@ static int parse_options(int argc, char **argv, options *o) {
     OPT_HELP,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
-    OPT_HTTP_PORT
+    OPT_HTTP_PORT,
+    OPT_WORKERS
   };
   static const struct option longs[] = {
       {"port", required_argument, NULL, OPT_PORT},
@@ -550,13 +560,15 @@ static int parse_options(int argc, char **argv, options *o) {
       {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
       {"tls-key", required_argument, NULL, OPT_TLS_KEY},
       {"http-port", required_argument, NULL, OPT_HTTP_PORT},
+      {"workers", required_argument, NULL, OPT_WORKERS},
       {NULL, 0, NULL, 0},
   };
   *o = (options){.port = 3000,
                  .sim = 1,
                  .sim_interval_ms = 8000,
                  .summary_interval_ms = 10000,
-                 .http_port = -1};
+                 .http_port = -1,
+                 .workers = -1};
   int opt;
   unsigned v;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -590,6 +602,10 @@ static int parse_options(int argc, char **argv, options *o) {
       if (parse_uint(optarg, 0, 65535, &v) < 0) goto bad_value;
       o->http_port = (int)v;
       break;
+    case OPT_WORKERS:
+      if (parse_uint(optarg, 0, 4096, &v) < 0) goto bad_value;
+      o->workers = (int)v;
+      break;
     case OPT_HELP:
     case 'h':
       usage(stdout, argv[0]);
@@ -605,6 +621,10 @@ static int parse_options(int argc, char **argv, options *o) {
   }
   if (!o->tls_cert != !o->tls_key) {
     fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", argv[0]);
+    return 2;
+  }
+  if (o->workers >= 0 && o->port == 0) {
+    fprintf(stderr, "%s: --workers needs a fixed --port (each worker binds it)\n", argv[0]);
     return 2;
   }
   if (optind < argc) {
@@ -652,6 +672,7 @@ static int start(weather *w) {
   ao.host = w->opt.host;
   ao.port = w->opt.port;
   ao.port_any = w->opt.port == 0;
+  ao.worker = w->worker;
   sio_tls_opts tls = sio_tls_opts_default();
   if (w->opt.tls_cert) {
     tls.cert_file = w->opt.tls_cert;
@@ -696,8 +717,36 @@ static int start(weather *w) {
   printf("Storm alerts on %s://%s%s%s:%d/\n", w->opt.tls_cert ? "https" : "http", v6 ? "[" : "",
          all ? "localhost" : h, v6 ? "]" : "", sio_app_port(w->app));
   fflush(stdout);
-  logf_(w, "listening on %s port %d, page from %s, simulated feed %s", all ? "all interfaces" : h,
-        sio_app_port(w->app), w->public_dir, w->opt.sim ? "on" : "off");
+  char who[48] = "";
+  if (w->worker)
+    snprintf(who, sizeof who, " (worker %d of %d)", sio_worker_index(w->worker),
+             sio_worker_count(w->worker));
+  logf_(w, "listening on %s port %d%s, page from %s, simulated feed %s", all ? "all interfaces" : h,
+        sio_app_port(w->app), who, w->public_dir, w->opt.sim ? "on" : "off");
+  return 0;
+}
+
+/* The server's life in this process: alone, or as one of the workers (wk). */
+static int serve(sio_worker *wk, void *user) {
+  weather *w = user;
+  w->worker = wk;
+  srand((unsigned)time(NULL) ^ (unsigned)getpid());
+  w->next_id = 1;
+  w->loop = uv_default_loop();
+  int rc;
+  if ((rc = start(w)) < 0) {
+    fprintf(stderr, "weather: cannot start on %s port %d: %s\n", w->opt.host ? w->opt.host : "*",
+            w->opt.port, sio_strerror(rc));
+    if (w->app) sio_app_free(w->app); /* and the Socket.IO server attached to it */
+    uv_run(w->loop, UV_RUN_DEFAULT);
+    free(w);
+    return 1;
+  }
+  uv_run(w->loop, UV_RUN_DEFAULT); /* returns once the graceful shutdown has finished */
+  sio_app_free(w->app);            /* frees the Socket.IO server attached to it too */
+  uv_run(w->loop, UV_RUN_DEFAULT); /* lets the app's handles close */
+  uv_loop_close(w->loop);
+  free(w);
   return 0;
 }
 
@@ -714,21 +763,11 @@ int main(int argc, char **argv) {
     free(w);
     return 1;
   }
-  srand((unsigned)time(NULL) ^ (unsigned)getpid());
-  w->next_id = 1;
-  w->loop = uv_default_loop();
-  if ((rc = start(w)) < 0) {
-    fprintf(stderr, "weather: cannot start on %s port %d: %s\n", w->opt.host ? w->opt.host : "*",
-            w->opt.port, sio_strerror(rc));
-    if (w->app) sio_app_free(w->app); /* and the Socket.IO server attached to it */
-    uv_run(w->loop, UV_RUN_DEFAULT);
-    free(w);
-    return 1;
-  }
-  uv_run(w->loop, UV_RUN_DEFAULT); /* returns once the graceful shutdown has finished */
-  sio_app_free(w->app);            /* frees the Socket.IO server attached to it too */
-  uv_run(w->loop, UV_RUN_DEFAULT); /* lets the app's handles close */
-  uv_loop_close(w->loop);
+  if (w->opt.workers < 0) return serve(NULL, w);
+  sio_workers_opts wo = sio_workers_opts_default();
+  wo.count = w->opt.workers;
+  rc = sio_workers_run(&wo, serve, w);
+  if (rc < 0) fprintf(stderr, "weather: workers: %s\n", sio_strerror(rc));
   free(w);
-  return 0;
+  return rc == 0 ? 0 : 1;
 }

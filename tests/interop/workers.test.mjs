@@ -134,3 +134,32 @@ describe('workers: no sticky sessions (issue 16, point 2)', { skip }, () => {
     assert.doesNotMatch(server.stderr, /cannot pass a connection/);
   });
 });
+
+describe('workers: sio-server workers option (issue 16, point 4)', { skip: existsSync(path.join(BIN_DIR, 'sio-server')) ? false : 'sio-server is not built' }, () => {
+  let server;
+  before(async () => {
+    const port = await freePort();
+    server = await startServer({
+      command: path.join(BIN_DIR, 'sio-server'),
+      args: ['--host', '127.0.0.1', '--port', String(port), '--workers', '3'], port,
+    });
+    await until('3 workers', () => (server.stdout.match(/sio-server listening on/g) || []).length === 3);
+  });
+  after(async () => { await stopAndCheck(server); });
+
+  test('--workers 3: three processes on the port; polling sessions cross between them', async () => {
+    assert.match(server.stderr, /workers: primary \(pid \d+\) started 3 workers/);
+    const sids = await Promise.all(Array.from({ length: 40 }, (_, i) => new Promise((resolve, reject) => {
+      const s = connect(server.url, { transports: ['polling'], reconnection: false, forceNew: true });
+      s.on('connect_error', (e) => reject(new Error(`client ${i}: ${e.message}`)));
+      s.on('connect', async () => {
+        await sleep(300); // a few long-poll cycles, each request landing on any worker
+        if (!s.connected) return reject(new Error(`client ${i} was disconnected`));
+        const sid = s.io.engine.id;
+        s.disconnect();
+        resolve(sid);
+      });
+    })));
+    assert.ok(new Set(sids.map((s) => s.slice(0, 2))).size >= 2, 'sessions on several workers');
+  });
+});
