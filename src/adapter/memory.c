@@ -415,6 +415,26 @@ static long mem_broadcast(sio_adapter *base, const sio_packet *p, const sio_bcas
   return mem_select(base, o, fn, ctx);
 }
 
+/* socket.emit with recovery on: stored as a broadcast to the socket's own room would be, the
+ * namespace sending it (no selection, no lookup of the member it already has). */
+static int mem_store_emit(sio_adapter *base, const sio_packet *p, sio_member *m, const char *id,
+                          unsigned flags, char *offset, size_t cap) {
+  mem_adapter *a = (mem_adapter *)base;
+  if (cap < SIO__SSTORE_OFFSET_MAX) return -ENOBUFS; /* before anything is stored */
+  if (room_get(a, id)) return 0;                     /* a real room of that name: others too */
+  sio__sstore_limits l;
+  sio__sstore *st = store_of(a, &l);
+  if (!st) return -ENOMEM;
+  const char *rooms[] = {id};
+  sio_bcast_opts o = {rooms, 1, NULL, 0, flags, 0};
+  char off[SIO__SSTORE_OFFSET_MAX];
+  int n = sio__sstore_add(st, &l, now_ms(), p, &o, off);
+  if (n <= 0) return n < 0 ? n : -EINVAL;
+  memcpy(offset, off, (size_t)n + 1);
+  (void)m;
+  return n;
+}
+
 /* Every room: the sockets' own rooms, then the real ones (a real room named after a socket
  * that is in its own room was listed with it). */
 static void mem_rooms(const sio_adapter *base, sio_room_name_fn fn, void *ctx) {
@@ -517,6 +537,7 @@ static const sio_adapter_ops mem_ops = {
     .persist_session = mem_persist_session,
     .restore_session = mem_restore_session,
     .last_offset = mem_last_offset,
+    .store_emit = mem_store_emit,
 };
 
 sio_adapter *sio_memory_adapter_new(sio_nsp *nsp, void *arg) {

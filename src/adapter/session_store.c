@@ -78,7 +78,7 @@ static void session_free(sio__sstore *st, ssess *s) {
 static void drop_head_packet(sio__sstore *st) {
   spkt *p = st->ring[st->head];
   st->ring[st->head] = NULL;
-  st->head = (st->head + 1) % st->cap;
+  st->head = (st->head + 1) & (st->cap - 1);
   st->n--;
   if (p->seq > st->dropped) st->dropped = p->seq;
   sio__free(st->spare);
@@ -176,16 +176,16 @@ static void copy_strs(char **out, const char *const *v, size_t n, char **bytes) 
 
 static int ring_push(sio__sstore *st, spkt *p) {
   if (st->n == st->cap) {
-    size_t cap = st->cap ? st->cap * 2 : 64;
+    size_t cap = st->cap ? st->cap * 2 : 64; /* a power of two: positions are masked */
     spkt **r = sio__calloc(cap, sizeof(*r));
     if (!r) return -ENOMEM;
-    for (size_t i = 0; i < st->n; i++) r[i] = st->ring[(st->head + i) % st->cap];
+    for (size_t i = 0; i < st->n; i++) r[i] = st->ring[(st->head + i) & (st->cap - 1)];
     sio__free(st->ring);
     st->ring = r;
     st->cap = cap;
     st->head = 0;
   }
-  st->ring[(st->head + st->n) % st->cap] = p;
+  st->ring[(st->head + st->n) & (st->cap - 1)] = p;
   st->n++;
   return 0;
 }
@@ -330,7 +330,7 @@ int sio__sstore_restore(sio__sstore *st, const sio__sstore_limits *l, uint64_t n
   }
   size_t n = 0;
   for (size_t i = 0; i < st->n; i++) {
-    const spkt *p = st->ring[(st->head + i) % st->cap];
+    const spkt *p = st->ring[(st->head + i) & (st->cap - 1)];
     if (p->seq > from && selects(s, p)) n++;
   }
   sio_missed_packet *pk = n ? sio__calloc(n, sizeof(*pk)) : NULL;
@@ -339,7 +339,7 @@ int sio__sstore_restore(sio__sstore *st, const sio__sstore_limits *l, uint64_t n
   int rc = n && (!pk || !ends) ? -ENOMEM : 0;
   size_t j = 0;
   for (size_t i = 0; !rc && i < st->n; i++) {
-    const spkt *p = st->ring[(st->head + i) % st->cap];
+    const spkt *p = st->ring[(st->head + i) & (st->cap - 1)];
     if (p->seq <= from || !selects(s, p)) continue;
     char off[SIO__SSTORE_OFFSET_MAX];
     format_offset(st, p->seq, off);

@@ -214,14 +214,50 @@ int sio__bcast_local(sio_nsp *nsp, const sio_bcast_opts *o, sio_msg *m, sio__col
   return emit_in_nsp(nsp, o, m, col, 1, NULL);
 }
 
+/* A synchronous adapter's store_emit: the packet is stored, then sent to s as an unstored
+ * socket.emit is, with its offset appended in place. 1: not done (no such op, or the socket's
+ * own room holds others): go through broadcast. */
+static int emit_stored_direct(sio_socket *s, sio_msg *m, unsigned flags) {
+  sio_nsp *nsp = s->nsp;
+  sio_adapter *a = nsp->adapter;
+  if (!a->ops->store_emit) return 1;
+  sio__out out;
+  int rc = sio__out_build_spare(&out, m, SIO__SIO_EVENT, nsp->name, nsp->name_len, SIO__SIO_NO_ID,
+                                SIO__OUT_OFFSET_SPARE);
+  if (rc) return rc;
+  sio__out_set_compress(&out, (flags & SIO_BC_COMPRESS) != 0);
+  sio_packet p;
+  sio__packet_of_out(&p, nsp, &out);
+  sio__offset off;
+  int n =
+      a->ops->store_emit(a, &p, &s->member, s->id, flags | SIO_BC_STORE, off.text, sizeof off.text);
+  if (n > 0) {
+    off.len = (size_t)n;
+    rc = sio__out_add_offset(&out, &off);
+  } else {
+    rc = n == 0 ? 1 : n;
+  }
+  if (!rc) {
+    sio_args *view = NULL;
+    sio__buf *vtext = NULL;
+    sio__emit_out_listeners(s, m, &view, &vtext);
+    sio__view_free(view, vtext);
+    rc = sio__socket_send_packet(s, &out, 0);
+  }
+  sio__out_release(&out);
+  return rc;
+}
+
 /* socket.emit with recovery on (Node: adapter.broadcast to the socket's own room), so that
  * the packet is stored and carries its offset. Returns what the send to s returned. */
 int sio__emit_stored(sio_socket *s, sio_msg *m, unsigned flags) {
+  int rc = emit_stored_direct(s, m, flags);
+  if (rc != 1) return rc;
   const char *rooms[] = {s->id};
   sio_bcast_opts o = {rooms, 1, NULL, 0, flags, 0};
   bcast_ctx res;
   memset(&res, 0, sizeof(res));
-  int rc = emit_in_nsp(s->nsp, &o, m, NULL, 0, &res);
+  rc = emit_in_nsp(s->nsp, &o, m, NULL, 0, &res);
   return rc ? rc : res.sent ? 0 : res.last_rc ? res.last_rc : SIO_ECLOSED;
 }
 

@@ -2,8 +2,9 @@
  * restore in order with Node's room/except filter, the window, the caps (logged once), the
  * refusals (gap, forged or foreign offset, consumed session), and the two cases where Node's
  * store fails: no offset (#5538) and an offset whose packet was swept (#5282). Time is given
- * to the store, so nothing here sleeps. Also the in-memory adapter's seam ops around it, and
- * the offset appended to an encoded packet (in place, or in a copy when it is shared). */
+ * to the store, so nothing here sleeps. Also the in-memory adapter's seam ops around it (with
+ * store_emit, a stored socket.emit), and the offset appended to an encoded packet (in place,
+ * or in a copy when it is shared). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -324,6 +325,51 @@ static void test_memory_adapter_ops(void **state) {
   a->ops->destroy(a);
 }
 
+/* store_emit (a socket.emit with recovery on): stored with the next offset, the namespace
+ * sending it; refused with 0 (nothing stored) when a real room named after the socket holds
+ * another member, so that the namespace broadcasts to that room as Node does. */
+static sio_member store_emit_members[2];
+
+static sio_member *store_emit_lookup(sio_nsp *nsp, const char *id) {
+  (void)nsp;
+  for (int i = 0; i < 2; i++)
+    if (!strcmp(store_emit_members[i].id, id)) return &store_emit_members[i];
+  return NULL;
+}
+
+static void test_memory_store_emit(void **state) {
+  (void)state;
+  sio_adapter *a = sio_memory_adapter_new(NULL, NULL);
+  sio_recovery_opts ro = sio_recovery_opts_default();
+  a->recovery = &ro;
+  a->lookup = store_emit_lookup; /* as the namespace sets it: own rooms are implicit */
+  assert_non_null(a->ops->store_emit);
+  sio_member *mm = store_emit_members;
+  memset(mm, 0, 2 * sizeof *mm);
+  mm[0].id = "sidA";
+  mm[1].id = "sidB";
+  sio_member *m = &mm[0], *other = &mm[1];
+  const char *own_a[] = {"sidA"}, *own_b[] = {"sidB"};
+  assert_int_equal(a->ops->add_all(a, m, own_a, 1), 0);
+  assert_int_equal(a->ops->add_all(a, other, own_b, 1), 0);
+  const char data[] = "[\"ev\",1]";
+  sio_packet p = {"/", data, sizeof data - 1, NULL, NULL};
+  char off[64], last[64];
+  int n = a->ops->store_emit(a, &p, m, "sidA", SIO_BC_STORE, off, sizeof off);
+  assert_int_equal(n, 10);
+  assert_int_equal(a->ops->last_offset(a, last, sizeof last), 0);
+  assert_string_equal(off, last);
+  assert_int_equal(a->ops->store_emit(a, &p, m, "sidA", SIO_BC_STORE, off, 4), -ENOBUFS);
+  /* sidB joins a room named "sidA": the emit must reach it too, through broadcast */
+  assert_int_equal(a->ops->add_all(a, other, own_a, 1), 0);
+  assert_int_equal(a->ops->last_offset(a, last, sizeof last), 0);
+  assert_int_equal(a->ops->store_emit(a, &p, m, "sidA", SIO_BC_STORE, off, sizeof off), 0);
+  char after[64];
+  assert_int_equal(a->ops->last_offset(a, after, sizeof after), 0);
+  assert_string_equal(after, last); /* nothing stored */
+  a->ops->destroy(a);
+}
+
 /* Offsets are "<8 lower-case hex digits>-<seq>", seq 1, 2, … in decimal without leading zeros
  * across every carry (9 -> 10, 99 -> 100, 999 -> 1000), the same epoch throughout, and
  * sio__sstore_last is the newest. */
@@ -422,6 +468,7 @@ int main(void) {
       cmocka_unit_test(test_caps_logged_once),
       cmocka_unit_test(test_attachments),
       cmocka_unit_test(test_memory_adapter_ops),
+      cmocka_unit_test(test_memory_store_emit),
       cmocka_unit_test(test_out_add_offset),
       cmocka_unit_test(test_offset_format),
   };
