@@ -427,12 +427,9 @@ static int mem_store_emit(sio_adapter *base, const sio_packet *p, sio_member *m,
   if (!st) return -ENOMEM;
   const char *rooms[] = {id};
   sio_bcast_opts o = {rooms, 1, NULL, 0, flags, 0};
-  char off[SIO__SSTORE_OFFSET_MAX];
-  int n = sio__sstore_add(st, &l, now_ms(), p, &o, off);
-  if (n <= 0) return n < 0 ? n : -EINVAL;
-  memcpy(offset, off, (size_t)n + 1);
+  int n = sio__sstore_add(st, &l, now_ms(), p, &o, offset); /* cap checked above */
   (void)m;
-  return n;
+  return n > 0 ? n : n < 0 ? n : -EINVAL;
 }
 
 /* Every room: the sockets' own rooms, then the real ones (a real room named after a socket

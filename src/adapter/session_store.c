@@ -81,7 +81,7 @@ static void drop_head_packet(sio__sstore *st) {
   st->head = (st->head + 1) & (st->cap - 1);
   st->n--;
   if (p->seq > st->dropped) st->dropped = p->seq;
-  sio__free(st->spare);
+  if (st->spare) sio__free(st->spare); /* usually taken by the add that made this drop */
   st->spare = p;
 }
 
@@ -167,10 +167,8 @@ static size_t strs_size(const char *const *v, size_t n) {
 /* Copies v[0..n) as strings after *bytes, their pointers into out. */
 static void copy_strs(char **out, const char *const *v, size_t n, char **bytes) {
   for (size_t i = 0; i < n; i++) {
-    size_t l = strlen(v[i]) + 1;
-    memcpy(*bytes, v[i], l);
     out[i] = *bytes;
-    *bytes += l;
+    *bytes = stpcpy(*bytes, v[i]) + 1;
   }
 }
 
