@@ -148,6 +148,15 @@ static int make_io(srv *s) {
     }
     o.adapter = sio_redis_adapter_factory;
     o.adapter_arg = s->redis;
+  } else if (s->worker) { /* no Redis: the workers are one cluster through their sockets */
+    int rc = sio_workers_adapter_new(s->loop, s->worker, NULL, &s->workers_adapter);
+    if (rc) {
+      srv_log(SIO_LOG_ERROR, "the workers' adapter: %s", sio_strerror(rc));
+      free(origins);
+      return rc;
+    }
+    o.adapter = sio_redis_adapter_factory;
+    o.adapter_arg = s->workers_adapter;
   }
   s->io = sio_io_attach(s->app, &o);
   free(origins);
@@ -207,6 +216,7 @@ static int serve(sio_worker *w, void *user) {
   }
   sio_app_free(s->app);
   sio_redis_adapter_free(s->redis);
+  sio_redis_adapter_free(s->workers_adapter);
   uv_run(s->loop, UV_RUN_DEFAULT);
   srv_api_free(s);
   free(s->jwt_key);
@@ -242,11 +252,6 @@ int main(int argc, char **argv) {
   s.started_ms = srv_now_ms();
   srv_log_setup(&s.cfg);
   if (s.cfg.workers == 1) return serve(NULL, &s);
-  if (!*s.cfg.redis)
-    srv_log(SIO_LOG_WARN,
-            "workers: %lld without redis: rooms, broadcasts and the publish API "
-            "reach the clients of the worker that runs them only",
-            (long long)s.cfg.workers);
   sio_workers_opts wo = sio_workers_opts_default();
   wo.count = (int)s.cfg.workers;
   int rc = sio_workers_run(&wo, serve, &s);

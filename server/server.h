@@ -46,7 +46,8 @@ typedef struct srv {
   sio_io *io;
   sio_nsp *any; /* the dynamic parent when namespaces is "*" */
   sio_redis_adapter *redis;
-  srv_bucket *buckets; /* one per token, same order as cfg.tokens */
+  sio_redis_adapter *workers_adapter; /* workers without redis: sio_workers_adapter_new */
+  srv_bucket *buckets;                /* one per token, same order as cfg.tokens */
   size_t nbuckets;
   unsigned char *jwt_key; /* the verification key (HS256 secret or RS256 PEM) */
   size_t jwt_key_len;

@@ -21,8 +21,9 @@
  * - socket.on("ack", (m, cb) => cb(m)): the ack answers with the argument.
  * - With --tls-cert and --tls-key, all of it over HTTPS and wss (the Node twin: https).
  * - --workers N: N worker processes on the port (0: one per core), each its own server as above
- *   (sio/workers.h): a primary restarts one that dies and shuts them down on SIGTERM. Without
- *   an adapter between them, bcast reaches the sender's worker's clients (--redis joins them). */
+ *   (sio/workers.h): a primary restarts one that dies and shuts them down on SIGTERM. The
+ *   workers' adapter (sio_workers_adapter_new) joins them, so that bcast reaches the clients of
+ *   every worker; with --redis, Redis does instead. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,14 @@ static int serve(sio_worker *w, void *user) {
     }
     o.adapter = sio_redis_adapter_factory;
     o.adapter_arg = ra;
+  } else if (w) { /* the workers are one cluster: bcast reaches the clients of every worker */
+    int rc = sio_workers_adapter_new(loop, w, NULL, &ra);
+    if (rc) {
+      fprintf(stderr, "bench: the workers' adapter: %s\n", sio_strerror(rc));
+      return 1;
+    }
+    o.adapter = sio_redis_adapter_factory;
+    o.adapter_arg = ra;
   }
   io = sio_io_attach(app, &o);
   if (!io) {
@@ -137,7 +146,7 @@ static int serve(sio_worker *w, void *user) {
              sio_worker_count(w), (long)getpid());
   printf("%s://%s:%d/ (bench: /api/json, Socket.IO echo + bcast%s%s%s)\n",
          ao.tls ? "https" : "http", host ? host : "localhost", sio_app_port(app),
-         ra ? ", through Redis" : "", recovery ? ", recovery on" : "", who);
+         redis_url ? ", through Redis" : "", recovery ? ", recovery on" : "", who);
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app); /* and the Socket.IO server attached to it */

@@ -7,6 +7,11 @@
  *
  *   cluster --port N --redis URL [--sharded | --streams] [--stream-count N] [--key K]
  *           [--subscription-mode M] [--id NAME] [--requests-timeout MS]
+ *   cluster --port N --workers N [--subscription-mode M] [--id NAME] [--requests-timeout MS]
+ *
+ * --workers N: N worker processes on the port (sio/workers.h) joined by the workers' adapter
+ * (sio_workers_adapter_new: the sharded adapter's messages over Unix sockets, no Redis); each
+ * worker is server "<id>-w<index>" (the id's default is "c").
  *
  * --streams: the Redis Streams adapter (sio_redis_streams_adapter_new, Node's
  * @socket.io/redis-streams-adapter), --key its channel prefix.
@@ -23,6 +28,7 @@
 #include "sio/cluster.h"
 #include "sio/io.h"
 #include "sio/redis.h"
+#include "sio/workers.h"
 
 static const char *server_id = "c";
 
@@ -530,16 +536,31 @@ static int match_dyn(const char *name, const char *auth_json, void *user) {
 
 static int usage(void) {
   fprintf(stderr, "usage: cluster --port N --redis URL [--sharded | --streams] [--stream-count N] "
-                  "[--key K] [--subscription-mode M] [--id NAME] [--requests-timeout MS]\n");
+                  "[--key K] [--subscription-mode M] [--id NAME] [--requests-timeout MS]\n"
+                  "       cluster --port N --workers N [--subscription-mode M] [--id NAME] "
+                  "[--requests-timeout MS]\n");
   return 2;
 }
 
+typedef struct options {
+  int port, streams;
+  const char *url;
+  sio_redis_adapter_opts ro;
+  sio_redis_streams_opts so;
+} options;
+
+static int serve(sio_worker *w, void *user);
+
 int main(int argc, char **argv) {
-  int port = 3000;
-  const char *url = "redis://127.0.0.1:6379";
-  sio_redis_adapter_opts ro = sio_redis_adapter_opts_default();
-  sio_redis_streams_opts so = sio_redis_streams_opts_default();
-  int streams = 0;
+  options op = {.port = 3000,
+                .url = "redis://127.0.0.1:6379",
+                .ro = sio_redis_adapter_opts_default(),
+                .so = sio_redis_streams_opts_default()};
+  int workers = -1;
+  int port = 3000, streams = 0;
+  const char *url = op.url;
+  sio_redis_adapter_opts ro = op.ro;
+  sio_redis_streams_opts so = op.so;
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(argv[i], "--sharded"))
@@ -562,8 +583,32 @@ int main(int argc, char **argv) {
       server_id = v, i++;
     else if (!strcmp(argv[i], "--requests-timeout"))
       ro.requests_timeout_ms = (uint32_t)atoi(v), i++;
+    else if (!strcmp(argv[i], "--workers"))
+      workers = atoi(v), i++;
     else
       return usage();
+  }
+  op.port = port, op.streams = streams, op.url = url, op.ro = ro, op.so = so;
+  if (workers < 0) return serve(NULL, &op);
+  if (port == 0 || streams) return usage(); /* workers need a fixed port, and no Redis */
+  sio_workers_opts wo = sio_workers_opts_default();
+  wo.count = workers;
+  int rc = sio_workers_run(&wo, serve, &op);
+  if (rc < 0) fprintf(stderr, "cluster: workers: %s\n", sio_strerror(rc));
+  return rc == 0 ? 0 : 1;
+}
+
+/* One server: the whole program, or one worker's life. */
+static int serve(sio_worker *w, void *user) {
+  options *op = user;
+  int port = op->port, streams = op->streams;
+  const char *url = op->url;
+  sio_redis_adapter_opts ro = op->ro;
+  sio_redis_streams_opts so = op->so;
+  static char worker_id[64];
+  if (w) {
+    snprintf(worker_id, sizeof worker_id, "%s-w%d", server_id, sio_worker_index(w));
+    server_id = worker_id;
   }
   signal(SIGPIPE, SIG_IGN);
   ss_logs = json_object();
@@ -571,8 +616,9 @@ int main(int argc, char **argv) {
   sio_redis_adapter *ra = NULL;
   if (ro.key) so.channel_prefix = ro.key;
   if (ro.requests_timeout_ms) so.requests_timeout_ms = ro.requests_timeout_ms;
-  int rc = streams ? sio_redis_streams_adapter_new(loop, url, &so, &ra)
-                   : sio_redis_adapter_new(loop, url, &ro, &ra);
+  int rc = w         ? sio_workers_adapter_new(loop, w, &ro, &ra)
+           : streams ? sio_redis_streams_adapter_new(loop, url, &so, &ra)
+                     : sio_redis_adapter_new(loop, url, &ro, &ra);
   if (rc) {
     fprintf(stderr, "cluster: %s\n", sio_redis_strerror(rc));
     return 1;
@@ -581,6 +627,7 @@ int main(int argc, char **argv) {
   ao.port = port;
   ao.port_any = port == 0; /* --port 0: a free one */
   ao.handle_signals = 1;   /* SIGTERM/SIGINT: a graceful shutdown, then uv_run returns */
+  ao.worker = w;
   sio_app *app = sio_app_new(loop, &ao);
   sio_io_opts o = sio_io_opts_default();
   o.cors_origin = "*";
@@ -600,7 +647,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("cluster (%s, %s) listening on http://127.0.0.1:%d\n", server_id,
-         streams      ? "streams"
+         w            ? "workers"
+         : streams    ? "streams"
          : ro.sharded ? "sharded"
                       : "classic",
          sio_app_port(app));

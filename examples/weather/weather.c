@@ -12,8 +12,9 @@
  *
  * --workers N runs N processes on the port (0: one per core; sio/workers.h), each this whole
  * server on its own loop. A page's polling requests may land on any of them: they are passed
- * to the one holding its session. Rooms are per worker: an alert posted to one worker reaches
- * the followers connected to that worker (the simulated feed runs in every worker). */
+ * to the one holding its session. The workers' adapter (sio_workers_adapter_new) joins them:
+ * an alert posted to any worker reaches a city's followers on every worker, and the simulated
+ * feed runs in worker 0 only. The follower counts a page shows are its worker's. */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@
 
 #include "sio/http.h"
 #include "sio/io.h"
+#include "sio/redis.h"
 #include "sio/tls.h"
 #include "sio/workers.h"
 
@@ -79,6 +81,7 @@ typedef struct weather {
   uv_loop_t *loop;
   sio_app *app;
   sio_io *io;
+  sio_redis_adapter *workers_adapter; /* with --workers: joins the workers' rooms */
   uv_timer_t sim_timer, summary_timer;
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate and key */
   int watchers[NCITIES];               /* sockets following each city (the size of its room) */
@@ -690,7 +693,14 @@ static int start(weather *w) {
       (rc = sio_app_get(w->app, "/api/cities", on_get_cities, w)) < 0 ||
       (rc = sio_app_static(w->app, "/", w->public_dir, NULL)) < 0)
     return rc;
-  w->io = sio_io_attach(w->app, NULL);
+  sio_io_opts io_opts = sio_io_opts_default();
+  if (w->worker) {
+    if ((rc = sio_workers_adapter_new(w->loop, w->worker, NULL, &w->workers_adapter)) < 0)
+      return rc;
+    io_opts.adapter = sio_redis_adapter_factory;
+    io_opts.adapter_arg = w->workers_adapter;
+  }
+  w->io = sio_io_attach(w->app, &io_opts);
   if (!w->io) return -ENOMEM;
   if ((rc = sio_on_connection(w->io, on_connection, w)) < 0) return rc;
   if ((rc = sio_app_listen(w->app)) < 0) return rc;
@@ -698,7 +708,7 @@ static int start(weather *w) {
   uv_timer_init(w->loop, &w->sim_timer);
   uv_timer_init(w->loop, &w->summary_timer);
   w->sim_timer.data = w->summary_timer.data = w;
-  if (w->opt.sim) schedule_sim(w);
+  if (w->opt.sim && sio_worker_index(w->worker) == 0) schedule_sim(w); /* one feed for all */
   w->last_summary_ms = now_ms();
   uv_timer_start(&w->summary_timer, on_summary, w->opt.summary_interval_ms,
                  w->opt.summary_interval_ms);
@@ -738,12 +748,14 @@ static int serve(sio_worker *wk, void *user) {
     fprintf(stderr, "weather: cannot start on %s port %d: %s\n", w->opt.host ? w->opt.host : "*",
             w->opt.port, sio_strerror(rc));
     if (w->app) sio_app_free(w->app); /* and the Socket.IO server attached to it */
+    sio_redis_adapter_free(w->workers_adapter);
     uv_run(w->loop, UV_RUN_DEFAULT);
     free(w);
     return 1;
   }
   uv_run(w->loop, UV_RUN_DEFAULT); /* returns once the graceful shutdown has finished */
   sio_app_free(w->app);            /* frees the Socket.IO server attached to it too */
+  sio_redis_adapter_free(w->workers_adapter);
   uv_run(w->loop, UV_RUN_DEFAULT); /* lets the app's handles close */
   uv_loop_close(w->loop);
   free(w);

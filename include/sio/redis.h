@@ -50,6 +50,7 @@
 
 #include "sio/core.h"
 #include "sio/io.h"
+#include "sio/workers.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,6 +92,15 @@ SIO_EXTERN int sio_redis_streams_adapter_new(uv_loop_t *loop, const char *url,
  * redis://[[user]:password@]host[:port][/db]. */
 SIO_EXTERN int sio_redis_adapter_new(uv_loop_t *loop, const char *url,
                                      const sio_redis_adapter_opts *opts, sio_redis_adapter **out);
+/* The workers' adapter (sio/workers.h): the sharded adapter (ClusterAdapter messages of
+ * socket.io-adapter 2.5; opts->sharded is implied, subscription_mode, key and
+ * requests_timeout_ms apply) with the workers' Unix sockets in place of Redis, so that rooms,
+ * broadcasts, acks, fetchSockets, socketsJoin/Leave, disconnectSockets, serverSideEmit and
+ * serverCount work across the workers of one machine. Call it in each worker, on its loop;
+ * used and freed as a Redis adapter (sio_redis_adapter_factory, sio_redis_adapter_free).
+ * Always ready. 0, -EINVAL (no loop or worker) or -ENOMEM. */
+SIO_EXTERN int sio_workers_adapter_new(uv_loop_t *loop, sio_worker *w,
+                                       const sio_redis_adapter_opts *opts, sio_redis_adapter **out);
 /* The factory for sio_io_opts: o.adapter = sio_redis_adapter_factory; o.adapter_arg = ra. */
 SIO_EXTERN sio_adapter *sio_redis_adapter_factory(sio_nsp *nsp, void *arg);
 /* 1 while both connections are up and subscribed (and, for streams, every reader reads),

@@ -28,8 +28,10 @@
  * other: an Engine.IO request (a poll, a post, an upgrade) that the kernel hands to a worker
  * other than the one holding its session is passed to the owner with its socket and the bytes
  * already read (docs/cluster.md, "Workers"), so no sticky sessions are needed. Rooms and
- * broadcasts reach only the worker's own clients unless an adapter joins the workers (the Redis
- * adapter does). A worker that dies takes its clients' sessions with it: they reconnect. */
+ * broadcasts reach only the worker's own clients unless an adapter joins the workers: the
+ * workers' adapter (sio_workers_adapter_new in sio/redis.h: the sharded adapter's messages over
+ * the workers' sockets) or a Redis adapter. A worker that dies takes its clients' sessions with
+ * it: they reconnect. */
 #ifndef SIO_WORKERS_H
 #define SIO_WORKERS_H
 

@@ -1,7 +1,7 @@
 /* The worker's Unix sockets to the other workers: passing a connection (sendmsg with its
  * descriptor in SCM_RIGHTS) and receiving one (recvmsg, then the app on its port adopts it).
  * See net/worker.h for who makes the sockets and why they survive restarts. */
-#include "net/worker.h"
+#include "net/worker_internal.h"
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -12,35 +12,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define MAX_APPS         8
-#define MSGS_PER_WAKEUP  64
-#define WORKER_MSG_MAGIC 0x53494f48u /* "SIOH" */
-
-/* The fixed head of a message; the bytes follow. Both ends are the same binary. */
-typedef struct pass_head {
-  uint32_t magic;
-  uint32_t len; /* bytes after the head */
-  uint16_t port;
-  sio__peer peer;
-} pass_head;
-
-typedef struct worker_app {
-  int port;
-  sio__adopt_fn fn;
-  void *user;
-} worker_app;
-
-struct sio_worker {
-  int index, count;
-  int *peer_fds;    /* [count]: the socket to worker i, -1 for this one */
-  uv_poll_t *polls; /* [count], watched while apps are registered */
-  int watching;     /* the polls are initialised and started */
-  int closing;      /* closes not yet run */
-  char *rx;         /* one message at a time: head + SIO__WORKER_MAX_BYTES */
-  worker_app apps[MAX_APPS];
-  int napps;
-};
-
 sio_worker *sio__worker_new(int index, int count, const int *peer_fds) {
   sio_worker *w = sio__calloc(1, sizeof *w);
   if (!w) return NULL;
@@ -48,9 +19,11 @@ sio_worker *sio__worker_new(int index, int count, const int *peer_fds) {
   w->count = count;
   w->peer_fds = sio__malloc((size_t)count * sizeof(int));
   w->polls = sio__calloc((size_t)count, sizeof(uv_poll_t));
-  if (!w->peer_fds || !w->polls) {
+  w->peers = sio__calloc((size_t)count, sizeof(worker_peer));
+  if (!w->peer_fds || !w->polls || !w->peers) {
     sio__free(w->peer_fds);
     sio__free(w->polls);
+    sio__free(w->peers);
     sio__free(w);
     return NULL;
   }
@@ -62,8 +35,10 @@ void sio__worker_free(sio_worker *w) {
   if (!w) return;
   for (int i = 0; i < w->count; i++)
     if (w->peer_fds[i] >= 0) close(w->peer_fds[i]);
+  sio__worker_peers_free(w);
   sio__free(w->peer_fds);
   sio__free(w->polls);
+  sio__free(w->peers);
   sio__free(w->rx);
   sio__free(w);
 }
@@ -83,7 +58,8 @@ static const worker_app *app_on_port(const sio_worker *w, int port) {
 }
 
 /* One message: 1 handled, 0 none left, -1 the socket failed (stop watching it). */
-static int receive_one(sio_worker *w, int sock) {
+static int receive_one(sio_worker *w, int from) {
+  int sock = w->peer_fds[from];
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int))];
@@ -99,6 +75,12 @@ static int receive_one(sio_worker *w, int sock) {
     if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
         cm->cmsg_len == CMSG_LEN(sizeof(int)))
       memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  uint32_t magic = 0;
+  if ((size_t)n >= sizeof magic) memcpy(&magic, w->rx, sizeof magic);
+  if (magic == WORKER_DATA_MAGIC && fd < 0 && !(mh.msg_flags & MSG_TRUNC)) {
+    sio__worker_data_fragment(w, from, w->rx, (size_t)n);
+    return 1;
+  }
   pass_head head;
   if ((size_t)n < sizeof head || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
     sio__warn("workers: worker %d: a malformed connection message (%zd bytes): dropped", w->index,
@@ -121,17 +103,24 @@ static int receive_one(sio_worker *w, int sock) {
   return 1;
 }
 
-static void on_readable(uv_poll_t *h, int status, int events) {
+static void on_events(uv_poll_t *h, int status, int events) {
   sio_worker *w = h->data;
-  int sock = w->peer_fds[h - w->polls];
+  int from = (int)(h - w->polls);
+  if (status >= 0 && (events & UV_WRITABLE)) sio__worker_flush(w, from);
+  if (status >= 0 && !(events & UV_READABLE)) return;
   for (int i = 0; i < MSGS_PER_WAKEUP && w->watching; i++) {
-    int r = status < 0 ? -1 : receive_one(w, sock);
+    int r = status < 0 ? -1 : receive_one(w, from);
     if (r == 0) return;
     if (r < 0) {
       uv_poll_stop(h);
       return;
     }
   }
+}
+
+void sio__worker_poll_events(sio_worker *w, int i) {
+  if (!w->watching) return;
+  uv_poll_start(&w->polls[i], UV_READABLE | (w->peers[i].want_write ? UV_WRITABLE : 0), on_events);
 }
 
 static int start_watching(sio_worker *w, uv_loop_t *loop) {
@@ -141,10 +130,11 @@ static int start_watching(sio_worker *w, uv_loop_t *loop) {
     int r = uv_poll_init(loop, &w->polls[i], w->peer_fds[i]);
     if (r != 0) return r;
     w->polls[i].data = w;
-    uv_poll_start(&w->polls[i], UV_READABLE, on_readable);
     uv_unref((uv_handle_t *)&w->polls[i]); /* the apps keep the loop alive, not these */
   }
   w->watching = 1;
+  for (int i = 0; i < w->count; i++)
+    if (w->peer_fds[i] >= 0) sio__worker_poll_events(w, i);
   return 0;
 }
 
@@ -162,13 +152,24 @@ static void stop_watching(sio_worker *w) {
   }
 }
 
-int sio__worker_add_app(sio_worker *w, uv_loop_t *loop, int port, sio__adopt_fn fn, void *user) {
-  if (w->napps == MAX_APPS) return -ENOSPC;
+int sio__worker_watch(sio_worker *w, uv_loop_t *loop) {
   if (!w->watching) {
     if (w->closing) return -EBUSY;
     int r = start_watching(w, loop);
     if (r != 0) return r;
   }
+  w->users++;
+  return 0;
+}
+
+void sio__worker_unwatch(sio_worker *w) {
+  if (--w->users == 0 && w->watching) stop_watching(w);
+}
+
+int sio__worker_add_app(sio_worker *w, uv_loop_t *loop, int port, sio__adopt_fn fn, void *user) {
+  if (w->napps == MAX_APPS) return -ENOSPC;
+  int r = sio__worker_watch(w, loop);
+  if (r != 0) return r;
   w->apps[w->napps++] = (worker_app){port, fn, user};
   return 0;
 }
@@ -177,7 +178,7 @@ void sio__worker_remove_app(sio_worker *w, void *user) {
   for (int i = 0; i < w->napps; i++) {
     if (w->apps[i].user != user) continue;
     w->apps[i] = w->apps[--w->napps];
-    if (w->napps == 0 && w->watching) stop_watching(w);
+    sio__worker_unwatch(w);
     return;
   }
 }

@@ -41,6 +41,17 @@ void sio__worker_remove_app(sio_worker *w, void *user);
 int sio__worker_pass(sio_worker *w, int to, int fd, int port, const sio__peer *peer,
                      const char *bytes, size_t len);
 
+/* Data messages between workers (the workers' cluster adapter, redis_adapter/redis_link.c):
+ * whole messages of any size, in order per pair of workers, queued while the other worker's
+ * socket is full. fn gets each message another worker sent (from: its index); the bytes are
+ * valid during the call. One listener per worker; registering watches the sockets on loop like
+ * an app does (NULL fn: the listener goes). */
+typedef void (*sio__worker_data_fn)(int from, const char *data, size_t len, void *user);
+int sio__worker_on_data(sio_worker *w, uv_loop_t *loop, sio__worker_data_fn fn, void *user);
+/* Sends a message to worker `to`: 0, or negative (bad index, out of memory, or the queue for a
+ * worker that has not read for a long while is past its bound: SIO_ETOOLARGE, dropped). */
+int sio__worker_send(sio_worker *w, int to, const void *data, size_t len);
+
 /* Largest bytes a pass carries: a request head (at most the header limit) and what came with
  * it in one read. */
 #define SIO__WORKER_MAX_BYTES (192 * 1024)

@@ -290,13 +290,9 @@ sio_redis_adapter_opts sio_redis_adapter_opts_default(void) {
   return o;
 }
 
-int sio_redis_adapter_new(uv_loop_t *loop, const char *url, const sio_redis_adapter_opts *opts,
-                          sio_redis_adapter **out) {
-  sio_redis_adapter_opts d = sio_redis_adapter_opts_default();
-  if (!out) return -EINVAL;
-  *out = NULL;
-  if (!opts) opts = &d;
-  if (!loop || !url) return -EINVAL;
+/* Over Redis (url) or between workers (w). */
+static int adapter_new(uv_loop_t *loop, const char *url, sio_worker *w,
+                       const sio_redis_adapter_opts *opts, sio_redis_adapter **out) {
   int mode = opts->sharded ? sio__sadapter_mode_of(opts->subscription_mode) : 0;
   if (mode < 0) return mode; /* not dynamic, static nor dynamic-private */
   sio_redis_adapter *ra = sio__calloc(1, sizeof(*ra));
@@ -307,7 +303,9 @@ int sio_redis_adapter_new(uv_loop_t *loop, const char *url, const sio_redis_adap
   ra->key = sio__strdup(opts->key && *opts->key ? opts->key : "socket.io");
   ra->requests_timeout_ms = opts->requests_timeout_ms ? opts->requests_timeout_ms : 5000;
   ra->specific_response = opts->publish_on_specific_response_channel != 0;
-  int rc = ra->key ? sio__rlink_new(loop, url, &ra->link) : -ENOMEM;
+  int rc = !ra->key ? -ENOMEM
+           : w      ? sio__rlink_new_local(loop, w, &ra->link)
+                    : sio__rlink_new(loop, url, &ra->link);
   if (rc) {
     sio__free(ra->key);
     sio__free(ra);
@@ -315,6 +313,25 @@ int sio_redis_adapter_new(uv_loop_t *loop, const char *url, const sio_redis_adap
   }
   *out = ra;
   return 0;
+}
+
+int sio_redis_adapter_new(uv_loop_t *loop, const char *url, const sio_redis_adapter_opts *opts,
+                          sio_redis_adapter **out) {
+  sio_redis_adapter_opts d = sio_redis_adapter_opts_default();
+  if (!out) return -EINVAL;
+  *out = NULL;
+  if (!loop || !url) return -EINVAL;
+  return adapter_new(loop, url, NULL, opts ? opts : &d, out);
+}
+
+int sio_workers_adapter_new(uv_loop_t *loop, sio_worker *w, const sio_redis_adapter_opts *opts,
+                            sio_redis_adapter **out) {
+  sio_redis_adapter_opts o = opts ? *opts : sio_redis_adapter_opts_default();
+  if (!out) return -EINVAL;
+  *out = NULL;
+  if (!loop || !w) return -EINVAL;
+  o.sharded = 1; /* the ClusterAdapter messages of socket.io-adapter 2.5 */
+  return adapter_new(loop, NULL, w, &o, out);
 }
 
 sio_redis_streams_opts sio_redis_streams_opts_default(void) {

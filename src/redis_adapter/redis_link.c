@@ -1,23 +1,16 @@
 /* The Redis plumbing of the Redis adapters (see redis_link.h): two clients of the redis layer,
  * the subscription registry with its dispatch, and the up/down watchers. The redis layer
  * renews subscriptions on each reconnect; this file asks Redis once per name and routes each
- * message to the entries of the pattern or channel it came through. */
-#include "redis_adapter/redis_link.h"
+ * message to the entries of the pattern or channel it came through. A link made on a worker
+ * instead of a Redis URL (sio__rlink_new_local) has no clients: each call goes to local_link.c,
+ * which carries the same publishes and subscriptions between workers. */
+#include "redis_adapter/redis_link_internal.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
-
-struct sio__rlink {
-  uv_loop_t *loop;
-  sio__redis *pub, *sub;
-  sio__list subs;    /* sio__rlink_sub */
-  sio__list watches; /* sio__rlink_watch */
-  int up;
-  size_t dropped;
-};
 
 static void notify(sio__rlink *l) {
   int up = sio__redis_is_ready(l->pub) && sio__redis_is_ready(l->sub);
@@ -47,9 +40,7 @@ static int sub_matches(const sio__rlink_sub *s, const sio__redis_message *m) {
   return s->kind == k && s->len == m->channel_len && memcmp(s->name, m->channel, s->len) == 0;
 }
 
-static void on_message(sio__redis *c, const sio__redis_message *m, void *user) {
-  (void)c;
-  sio__rlink *l = user;
+void sio__rlink_dispatch(sio__rlink *l, const sio__redis_message *m) {
   sio__list *it, *tmp;
   sio__list_foreach_safe(it, tmp, &l->subs) {
     sio__rlink_sub *s = sio__container_of(it, sio__rlink_sub, link);
@@ -58,6 +49,11 @@ static void on_message(sio__redis *c, const sio__redis_message *m, void *user) {
       return;
     }
   }
+}
+
+static void on_message(sio__redis *c, const sio__redis_message *m, void *user) {
+  (void)c;
+  sio__rlink_dispatch(user, m);
 }
 
 int sio__rlink_new(uv_loop_t *loop, const char *url, sio__rlink **out) {
@@ -90,6 +86,10 @@ void sio__rlink_free(sio__rlink *l) {
     s->name = NULL;
   }
   while (!sio__list_empty(&l->watches)) sio__list_remove(l->watches.next);
+  if (l->worker) {
+    sio__rlink_local_free(l);
+    return;
+  }
   sio__redis_free(l->sub);
   sio__redis_free(l->pub);
   sio__free(l);
@@ -100,6 +100,7 @@ int sio__rlink_ready(const sio__rlink *l) {
 }
 
 void sio__rlink_unref(sio__rlink *l) {
+  if (l->worker) return; /* the workers' sockets never hold the loop */
   sio__redis_unref(l->pub);
   sio__redis_unref(l->sub);
 }
@@ -123,7 +124,9 @@ int sio__rlink_subscribe(sio__rlink *l, sio__rlink_sub *s, const char *name, siz
   s->len = len;
   int first = !named_elsewhere(l, s);
   sio__list_insert_tail(&l->subs, &s->link);
-  int rc = first ? sio__redis_subscribe(l->sub, s->kind, name, len, NULL, NULL) : 0;
+  int rc = !first      ? 0
+           : l->worker ? sio__rlink_local_announce(l, 'S', s->kind, name, len)
+                       : sio__redis_subscribe(l->sub, s->kind, name, len, NULL, NULL);
   if (rc) {
     sio__list_remove(&s->link);
     sio__free(s->name);
@@ -135,8 +138,12 @@ int sio__rlink_subscribe(sio__rlink *l, sio__rlink_sub *s, const char *name, siz
 void sio__rlink_unsubscribe(sio__rlink *l, sio__rlink_sub *s) {
   if (!s->name) return; /* never subscribed, or the link went first */
   sio__list_remove(&s->link);
-  if (l && !named_elsewhere(l, s))
-    sio__redis_unsubscribe(l->sub, s->kind, s->name, s->len, NULL, NULL);
+  if (l && !named_elsewhere(l, s)) {
+    if (l->worker)
+      sio__rlink_local_announce(l, 'U', s->kind, s->name, s->len);
+    else
+      sio__redis_unsubscribe(l->sub, s->kind, s->name, s->len, NULL, NULL);
+  }
   sio__free(s->name);
   s->name = NULL;
 }
@@ -151,16 +158,19 @@ void sio__rlink_watch_remove(sio__rlink_watch *w) {
 
 int sio__rlink_publish(sio__rlink *l, int shard, const char *channel, size_t clen,
                        const void *payload, size_t len) {
+  if (l->worker) return sio__rlink_local_publish(l, channel, clen, payload, len);
   return sio__redis_publish(l->pub, shard, channel, clen, payload, len, NULL, NULL);
 }
 
 int sio__rlink_command(sio__rlink *l, int argc, const char **argv, const size_t *argvlen,
                        sio__redis_reply_cb cb, void *user) {
+  if (l->worker) return -ENOTSUP; /* no Redis: the Streams adapter needs one */
   return sio__redis_command(l->pub, argc, argv, argvlen, cb, user);
 }
 
 int sio__rlink_numsub(sio__rlink *l, int shard, const char *channel, size_t clen,
                       sio__redis_count_cb cb, void *user) {
+  if (l->worker) return sio__rlink_local_numsub(l, channel, clen, cb, user);
   return sio__redis_numsub(l->pub, shard, channel, clen, cb, user);
 }
 
@@ -181,7 +191,7 @@ int sio__rlink_server_count(sio__rlink *l, int shard, const char *channel, size_
   count_ctx *cc = sio__malloc(sizeof(*cc));
   if (!cc) return -ENOMEM;
   cc->fn = fn, cc->user = user;
-  int rc = sio__redis_numsub(l->pub, shard, channel, clen, server_counted, cc);
+  int rc = sio__rlink_numsub(l, shard, channel, clen, server_counted, cc);
   if (rc) sio__free(cc);
   return rc;
 }
@@ -197,9 +207,11 @@ size_t sio__rlink_dropped(const sio__rlink *l) {
 }
 
 const char *sio__rlink_server_version(const sio__rlink *l) {
+  if (l->worker) return "workers";
   return sio__redis_server_version(l->pub);
 }
 
 int sio__rlink_has_sharded(const sio__rlink *l) {
+  if (l->worker) return 1;
   return sio__redis_has_sharded(l->pub);
 }

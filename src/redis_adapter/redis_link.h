@@ -36,6 +36,9 @@ typedef struct sio__rlink_watch {
 } sio__rlink_watch;
 
 int sio__rlink_new(uv_loop_t *loop, const char *url, sio__rlink **out);
+/* The same link between the workers of one machine (local_link.c): no Redis; always up. */
+struct sio_worker;
+int sio__rlink_new_local(uv_loop_t *loop, struct sio_worker *w, sio__rlink **out);
 /* Frees once no entry or watcher remains registered (they are their owners' to remove);
  * pending commands fail with SIO_ECLOSED. */
 void sio__rlink_free(sio__rlink *l);

@@ -44,6 +44,10 @@ sio__rreq *sio__rreq_new(sio__rreqs *t, size_t size, int type, uint32_t timeout_
   uv_timer_init(t->loop, &r->timer);
   r->timer.data = r;
   if (timeout_ms) uv_timer_start(&r->timer, on_deadline, timeout_ms, 0);
+  /* A pending request does not keep the loop alive: once the app has shut down, uv_run returns
+   * and freeing the adapter ends what is left (SIO_ECLOSED), instead of the process lingering
+   * until the last deadline (a worker then outlives its primary's shutdown deadline). */
+  uv_unref((uv_handle_t *)&r->timer);
   sio__list_insert_tail(&t->live, &r->link);
   return r;
 }

@@ -7,7 +7,8 @@
 //     workers: every request the kernel hands to a worker that does not hold its session is
 //     passed to the owner (socket and bytes, SCM_RIGHTS), so all connect, exchange events and
 //     acks, and none sees 400 "Session ID unknown" (which would surface as a connect_error or
-//     a disconnect). The sids name at least two workers: requests did cross.
+//     a disconnect). The sids name at least two workers: requests did cross. A bcast from one
+//     client reaches the clients of every worker (point 3: the workers' adapter).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,6 +133,23 @@ describe('workers: no sticky sessions (issue 16, point 2)', { skip }, () => {
     const owners = new Set(results.map((r) => r.sid.slice(0, 2)));
     assert.ok(owners.size >= 2, `sessions on ${owners.size} worker(s): ${[...owners]}`);
     assert.doesNotMatch(server.stderr, /cannot pass a connection/);
+  });
+
+  test('bcast reaches the clients of every worker (the workers\' adapter)', async () => {
+    const socks = await Promise.all(Array.from({ length: 16 }, (_, i) => new Promise((resolve, reject) => {
+      const s = connect(server.url, { transports: i % 2 ? ['websocket'] : ['polling'], reconnection: false, forceNew: true });
+      s.once('connect', () => resolve(s));
+      s.once('connect_error', reject);
+    })));
+    try {
+      const owners = new Set(socks.map((s) => s.io.engine.id.slice(0, 2)));
+      assert.ok(owners.size >= 2, `clients on ${owners.size} worker(s)`);
+      const got = socks.map((s) => withTimeout(new Promise((r) => s.once('bcast', r)), budget(5000), 'bcast'));
+      socks[0].emit('bcast', { hello: 'all' });
+      for (const m of await Promise.all(got)) assert.deepEqual(m, { hello: 'all' });
+    } finally {
+      for (const s of socks) s.disconnect();
+    }
   });
 });
 
