@@ -3,7 +3,12 @@
  * the same handlers on socket.io 4.8 with connectionStateRecovery).
  *
  *   recovery [--port N] [--window MS] [--max-packets N] [--run-middlewares] [--off]
- *            [--ping-interval MS] [--ping-timeout MS]
+ *            [--ping-interval MS] [--ping-timeout MS] [--redis URL [--stream-count N]]
+ *
+ * --redis URL: the sessions and packets live in Redis, through the Redis Streams adapter
+ * (sio_redis_streams_adapter_new; Node's @socket.io/redis-streams-adapter, as the Node twin's
+ * --redis), so that a client recovers on another server of the cluster (sio or Node) and
+ * across a restart of this one (tests/interop/recovery-streams.test.mjs).
  *
  * Every event below answers its ack once done:
  *   whoami            -> {id, recovered, rooms (own room left out, sorted), data, mw}
@@ -28,6 +33,7 @@
 #include "sio/http.h"
 #include "sio/io.h"
 #include "sio/recovery.h"
+#include "sio/redis.h"
 
 static sio_io *io;
 static long mw_runs;
@@ -191,6 +197,8 @@ int main(int argc, char **argv) {
   int port = 3000;
   sio_recovery_opts ro = sio_recovery_opts_default();
   sio_io_opts o = sio_io_opts_default();
+  const char *redis = NULL;
+  sio_redis_streams_opts so = sio_redis_streams_opts_default();
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc)
       port = atoi(argv[++i]);
@@ -206,14 +214,29 @@ int main(int argc, char **argv) {
       o.ping_interval_ms = (uint32_t)atol(argv[++i]);
     else if (!strcmp(argv[i], "--ping-timeout") && i + 1 < argc)
       o.ping_timeout_ms = (uint32_t)atol(argv[++i]);
+    else if (!strcmp(argv[i], "--redis") && i + 1 < argc)
+      redis = argv[++i];
+    else if (!strcmp(argv[i], "--stream-count") && i + 1 < argc)
+      so.stream_count = (unsigned)atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: recovery [--port N] [--window MS] [--max-packets N] "
-                      "[--run-middlewares] [--off] [--ping-interval MS] [--ping-timeout MS]\n");
+                      "[--run-middlewares] [--off] [--ping-interval MS] [--ping-timeout MS] "
+                      "[--redis URL [--stream-count N]]\n");
       return 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t *loop = uv_default_loop();
+  sio_redis_adapter *ra = NULL;
+  if (redis) {
+    int rc = sio_redis_streams_adapter_new(loop, redis, &so, &ra);
+    if (rc) {
+      fprintf(stderr, "recovery: %s\n", sio_redis_strerror(rc));
+      return 1;
+    }
+    o.adapter = sio_redis_adapter_factory;
+    o.adapter_arg = ra;
+  }
   sio_app_opts ao = sio_app_opts_default();
   ao.port = port;
   ao.port_any = port == 0;
@@ -232,10 +255,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "recovery: %s\n", sio_strerror(rc));
     return 1;
   }
-  printf("http://127.0.0.1:%d/ (recovery %s)\n", sio_app_port(app), ro.enabled ? "on" : "off");
+  printf("http://127.0.0.1:%d/ (recovery %s%s)\n", sio_app_port(app), ro.enabled ? "on" : "off",
+         ra ? ", redis streams" : "");
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   sio_app_free(app);
+  sio_redis_adapter_free(ra);
   uv_run(loop, UV_RUN_DEFAULT);
   return 0;
 }

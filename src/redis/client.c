@@ -98,7 +98,7 @@ void sio__redis_drop(sio__redis *c, int err, const char *why) {
   c->gai = NULL;
   c->state = SIO__RS_IDLE;
   sio__sbuf_reset(&c->out);
-  uv_prepare_stop(&c->flusher);
+  uv_idle_stop(&c->flusher);
   c->resub_left = 0;
   snprintf(c->last_error, sizeof c->last_error, "%s", why ? why : sio__redis_strerror(err));
   if (!c->failing) {
@@ -322,7 +322,7 @@ int sio__redis_new(uv_loop_t *loop, const char *url, const sio__redis_opts *opts
   c->sharded = -1;
   c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ull;
   uv_timer_init(loop, &c->timer);
-  uv_prepare_init(loop, &c->flusher);
+  uv_idle_init(loop, &c->flusher);
   c->timer.data = c->flusher.data = c;
   c->handles = 2;
   uv_timer_start(&c->timer, on_timer, 0, 0); /* the first attempt, so that no callback runs

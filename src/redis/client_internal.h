@@ -62,7 +62,8 @@ struct sio__redis {
   sio__redis_state state;
   sio__redis_link *link;
   uv_timer_t timer;      /* backoff while IDLE; connect timeout while CONNECTING/HANDSHAKE */
-  uv_prepare_t flusher;  /* writes `out` once per loop iteration */
+  uv_idle_t flusher;     /* writes `out` once per loop iteration (an idle handle: one started
+                          * during the prepare phase still keeps poll from blocking) */
   uv_getaddrinfo_t *gai; /* the pending resolution, or NULL */
   int handles;           /* open handles and requests holding the client's memory */
   redisReader *reader;
@@ -96,7 +97,7 @@ void sio__redis_answer(sio__redis *c, const sio__redis_pending *p, int status, c
 void sio__redis_fail_pending(sio__redis *c, int status);
 /* Feeds bytes read to the reader and dispatches every complete reply. */
 void sio__redis_on_bytes(sio__redis *c, sio__redis_link *link, const char *data, size_t n);
-void sio__redis_on_flush(uv_prepare_t *h);
+void sio__redis_on_flush(uv_idle_t *h);
 
 /* subscribe.c */
 /* Sends every remembered subscription (gated) on a fresh connection; returns how many. */

@@ -95,7 +95,7 @@ int sio__redis_enqueue(sio__redis *c, int argc, const char **argv, const size_t 
   }
   c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = *p;
   c->qlen++;
-  if (!uv_is_active((uv_handle_t *)&c->flusher)) uv_prepare_start(&c->flusher, sio__redis_on_flush);
+  if (!uv_is_active((uv_handle_t *)&c->flusher)) uv_idle_start(&c->flusher, sio__redis_on_flush);
   return 0;
 }
 
@@ -112,13 +112,13 @@ static void on_written(uv_write_t *req, int status) {
     sio__sbuf_free(&link->inflight); /* after a burst */
   else
     sio__sbuf_reset(&link->inflight);
-  if (c->out.len) uv_prepare_start(&c->flusher, sio__redis_on_flush);
+  if (c->out.len) uv_idle_start(&c->flusher, sio__redis_on_flush);
 }
 
-void sio__redis_on_flush(uv_prepare_t *h) {
+void sio__redis_on_flush(uv_idle_t *h) {
   sio__redis *c = h->data;
   sio__redis_link *link = c->link;
-  uv_prepare_stop(h);
+  uv_idle_stop(h);
   if (!link || !sio__redis_link_up(c) || link->writing || !c->out.len) return;
   sio__sbuf t = link->inflight;
   link->inflight = c->out;

@@ -26,6 +26,13 @@
 
 enum { SIO__SUB_DYNAMIC = 0, SIO__SUB_STATIC = 1, SIO__SUB_DYNAMIC_PRIVATE = 2 };
 
+/* Something of a streams namespace adapter that waits for Redis (in its `pending` list). */
+typedef struct sio__spending {
+  sio__list link;
+  struct sio__sadapter *s;                 /* NULL once the namespace adapter went */
+  void (*cancel)(struct sio__spending *p); /* the adapter goes (s already NULL); may be NULL */
+} sio__spending;
+
 typedef struct sio__sadapter {
   sio_adapter base;
   sio_adapter *mem;      /* rooms and local selection */
@@ -42,6 +49,11 @@ typedef struct sio__sadapter {
   sio__rlink_watch watch;
   sio__rreqs reqs;    /* our requests, pending */
   sio__rreqs serving; /* other servers' broadcasts with acks, answered until their timeout */
+  /* streams, connection state recovery (streams_offsets.c, streams_session.c): */
+  sio__list pending;   /* stored broadcasts waiting for their entry id, restores under way */
+  sio__map restored;   /* socket id -> sio__stream_id its restore replayed up to */
+  const char *cur_off; /* the id of the stream entry being dispatched (NULL: none) */
+  size_t cur_off_len;
 } sio__sadapter;
 
 /* sharded_adapter.c */
@@ -82,6 +94,35 @@ int sio__streams_ephemeral(const sio__cluster_out *m);
 int sio__streams_xadd(sio__sadapter *s, const sio__cluster_out *m, sio__redis_reply_cb cb,
                       void *user);
 const char *sio__streams_name(const sio__streams *st, unsigned *count);
+/* The id of the last entry the reader of stream read ("" until known, "0-0": the stream was
+ * empty). */
+const char *sio__streams_last(const sio__streams *st, const char *stream);
+/* sessionKeyPrefix ("sio:session:" by default). */
+const char *sio__streams_session_prefix(const sio__streams *st);
+
+/* streams_offsets.c: offsets of stored broadcasts (Node's ClusterAdapter.broadcast and
+ * addOffsetIfNecessary). A broadcast with SIO_BC_STORE is XADDed and delivered to the local
+ * recipients when Redis answers, its entry id appended to its data (without it when the XADD
+ * failed, as Node); returns 0 (no local recipient now). */
+long sio__streams_broadcast_stored(sio__sadapter *s, const sio_packet *p, const sio_bcast_opts *o);
+/* A broadcast of another server read from the stream (s->cur_off): its data with the entry id
+ * appended in out when Node would add it (recovery on, an EVENT without ack id, not volatile):
+ * 1, else 0 (out untouched), or -ENOMEM. */
+int sio__streams_remote_data(sio__sadapter *s, const sio__cluster_msg *m, const sio_bcast_opts *o,
+                             sio__sbuf *out);
+/* The local selection, without the sockets whose restore already replayed the entry being
+ * dispatched (s->restored). */
+long sio__streams_select(sio__sadapter *s, const sio_bcast_opts *o, sio_member_fn fn, void *ctx);
+/* Entries past what a restore replayed: its socket no longer needs filtering. */
+void sio__streams_prune_restored(sio__sadapter *s, const char *id, size_t len);
+/* The namespace adapter goes: what waits for Redis is told (restores get SIO_ECLOSED). */
+void sio__streams_pending_cancel(sio__sadapter *s);
+
+/* streams_session.c: persistSession / restoreSession / the newest offset. */
+int sio__streams_persist(sio_adapter *a, const sio_session *ss);
+int sio__streams_restore(sio_adapter *a, const char *pid, const char *offset, sio_restore_fn fn,
+                         void *user);
+int sio__streams_last_offset(sio_adapter *a, char *buf, size_t cap);
 
 /* sharded_receive.c: a message of another server (not a response to us). */
 void sio__sadapter_on_message(sio__sadapter *s, const sio__cluster_msg *m,

@@ -49,7 +49,10 @@ static void s_rooms(const sio_adapter *a, sio_room_name_fn fn, void *ctx) {
   cmem(a)->ops->rooms(cmem(a), fn, ctx);
 }
 static long s_select(sio_adapter *a, const sio_bcast_opts *o, sio_member_fn fn, void *ctx) {
-  return mem(a)->ops->select(mem(a), o, fn, ctx);
+  sio__sadapter *s = (sio__sadapter *)a;
+  mem(a);
+  if (s->cur_off && s->restored.count) return sio__streams_select(s, o, fn, ctx);
+  return s->mem->ops->select(s->mem, o, fn, ctx);
 }
 
 /* The ClusterAdapter has no allRooms: this server's rooms. */
@@ -216,6 +219,8 @@ static int publish_broadcast(sio__sadapter *s, const sio_packet *p, const sio_bc
 static long s_broadcast(sio_adapter *a, const sio_packet *p, const sio_bcast_opts *o,
                         sio_member_fn fn, void *ctx, sio_bcast_acks *acks) {
   sio__sadapter *s = (sio__sadapter *)a;
+  if ((o->flags & SIO_BC_STORE) && !(o->flags & SIO_BC_LOCAL) && !acks && s->ra && s->ra->streams)
+    return sio__streams_broadcast_stored(s, p, o); /* delivered here once the id is known */
   if (!(o->flags & SIO_BC_LOCAL) && s->ra) {
     int rc = acks ? sio__sadapter_broadcast_acks(s, p, o, acks) : publish_broadcast(s, p, o);
     if (rc && rc != SIO_ECLOSED)
@@ -239,14 +244,17 @@ void sio__sadapter_dispatch(sio__sadapter *s, const sio__cluster_msg *m,
                             const sio__redis_message *raw, int response, const char *offset,
                             size_t offset_len) {
   const char *t = m->wire.text;
-  (void)offset, (void)offset_len;
+  if (offset && s->restored.count) sio__streams_prune_restored(s, offset, offset_len);
   if (response) {
     sio__sadapter_on_response(s, m); /* onResponse: no check of uid or nsp, as Node */
   } else if (!slice_is(t, m->uid, s->uid) && slice_is(t, m->nsp, s->nsp_name)) {
-    if (is_response(m->type))
+    if (is_response(m->type)) {
       sio__sadapter_on_response(s, m);
-    else
+    } else {
+      s->cur_off = offset, s->cur_off_len = offset_len; /* onMessage(message, offset) */
       sio__sadapter_on_message(s, m, raw);
+      s->cur_off = NULL, s->cur_off_len = 0;
+    }
   }
 }
 
@@ -300,10 +308,15 @@ void sio__sadapter_detach(sio__sadapter *s) {
 
 static void s_destroy(sio_adapter *a) {
   sio__sadapter *s = (sio__sadapter *)a;
+  sio__streams_pending_cancel(s);
   sio__sadapter_detach(s);
   sio__rreqs_fail_all(&s->reqs, SIO_ECLOSED);
   sio__rreqs_fail_all(&s->serving, SIO_ECLOSED);
   s->mem->ops->destroy(s->mem);
+  size_t i = 0;
+  sio__map_entry *e;
+  while ((e = sio__map_next(&s->restored, &i))) sio__free(e->value);
+  sio__map_free(&s->restored);
   sio__sbuf_free(&s->channel), sio__sbuf_free(&s->response), sio__sbuf_free(&s->stream);
   sio__free(s);
 }
@@ -339,6 +352,34 @@ static const sio_adapter_ops sharded_ops = {
     .all_rooms = s_all_rooms,
 };
 
+/* The Redis Streams adapter's: the same, and connection state recovery (Node's
+ * RedisStreamsAdapter has persistSession / restoreSession; the sharded adapter has not). */
+static const sio_adapter_ops streams_ops = {
+    .name = "redis-streams",
+    .destroy = s_destroy,
+    .shutdown = s_shutdown,
+    .add_all = s_add_all,
+    .del = s_del,
+    .del_all = s_del_all,
+    .has = s_has,
+    .rooms_of = s_rooms_of,
+    .room_size = s_room_size,
+    .count = s_count,
+    .rooms = s_rooms,
+    .select = s_select,
+    .broadcast = s_broadcast,
+    .fetch_sockets = sio__sadapter_fetch_sockets,
+    .add_sockets = sio__sadapter_add_sockets,
+    .del_sockets = sio__sadapter_del_sockets,
+    .disconnect_sockets = sio__sadapter_disconnect_sockets,
+    .server_side_emit = sio__sadapter_server_side_emit,
+    .server_count = sio__sadapter_server_count,
+    .all_rooms = s_all_rooms,
+    .persist_session = sio__streams_persist,
+    .restore_session = sio__streams_restore,
+    .last_offset = sio__streams_last_offset,
+};
+
 static void make_uid(char *out) {
   unsigned char raw[SIO__SADAPTER_UID_LEN / 2];
   static const char hex[] = "0123456789abcdef";
@@ -368,13 +409,14 @@ static int subscribe_fixed(sio__sadapter *s) {
 sio_adapter *sio__sadapter_new(sio_nsp *nsp, sio_redis_adapter *ra) {
   sio__sadapter *s = sio__calloc(1, sizeof(*s));
   if (!s) return NULL;
-  s->base.ops = &sharded_ops;
+  s->base.ops = ra->streams ? &streams_ops : &sharded_ops;
   s->base.nsp = nsp;
   s->ra = ra;
   s->mode = ra->streams ? SIO__SUB_STATIC : ra->sub_mode; /* streams: no room channels */
   s->nsp_name = sio_nsp_name(nsp);
   sio__list_init(&s->link);
   sio__list_init(&s->watch.link);
+  sio__list_init(&s->pending);
   sio__rreqs_init(&s->reqs, sio__rlink_loop(ra->link));
   sio__rreqs_init(&s->serving, sio__rlink_loop(ra->link));
   make_uid(s->uid);

@@ -122,9 +122,16 @@ static void broadcast(sio__sadapter *s, const sio__cluster_msg *m, sio_bcast_opt
     acks = (sio_remote_acks){serve_count, serve_answer, v};
   }
   const char *t = m->wire.text;
+  const char *data = t + m->packet_data.off;
+  size_t len = m->packet_data.len;
+  sio__sbuf with_off = SIO__SBUF_INIT; /* streams: the entry id last, as Node adds it */
+  int off = !rc && !v && s->cur_off ? sio__streams_remote_data(s, m, o, &with_off) : 0;
+  if (off < 0) rc = off;
+  if (off > 0) data = with_off.data, len = with_off.len;
   if (!rc)
-    rc = sio_adapter_deliver(s->base.nsp, t + m->packet_data.off, m->packet_data.len, att, att_len,
-                             (unsigned)m->wire.bins.n, o, v ? &acks : NULL);
+    rc = sio_adapter_deliver(s->base.nsp, data, len, att, att_len, (unsigned)m->wire.bins.n, o,
+                             v ? &acks : NULL);
+  sio__sbuf_free(&with_off);
   if (rc && rc != -ENOMEM) sio__debug("redis adapter: a broadcast was not delivered (%d)", rc);
   if (rc && v) sio__rreq_end(&v->req, rc);
   sio__free(att), sio__free(att_len);

@@ -275,3 +275,13 @@ const char *sio__streams_name(const sio__streams *st, unsigned *count) {
   *count = st->o.stream_count;
   return st->name;
 }
+
+const char *sio__streams_last(const sio__streams *st, const char *stream) {
+  for (size_t i = 0; st && i < st->n; i++)
+    if (st->r[i].stream && !strcmp(st->r[i].stream, stream)) return st->r[i].last;
+  return "";
+}
+
+const char *sio__streams_session_prefix(const sio__streams *st) {
+  return st->sessions;
+}

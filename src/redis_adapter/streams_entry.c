@@ -164,3 +164,36 @@ int sio__stream_id_valid(const char *s, size_t n) {
   }
   return i > b && i == n;
 }
+
+static int parse_u64(const char *s, size_t n, uint64_t *v) {
+  *v = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t d = (uint64_t)(s[i] - '0');
+    if (*v > (UINT64_MAX - d) / 10) return -EINVAL;
+    *v = *v * 10 + d;
+  }
+  return 0;
+}
+
+int sio__stream_id_parse(const char *s, size_t n, sio__stream_id *id) {
+  if (!sio__stream_id_valid(s, n)) return -EINVAL;
+  const char *dash = memchr(s, '-', n);
+  size_t a = (size_t)(dash - s);
+  if (parse_u64(s, a, &id->ms) || parse_u64(dash + 1, n - a - 1, &id->seq)) return -EINVAL;
+  return 0;
+}
+
+int sio__stream_id_cmp(sio__stream_id a, sio__stream_id b) {
+  if (a.ms != b.ms) return a.ms < b.ms ? -1 : 1;
+  return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+int sio__stream_id_next(sio__sbuf *out, sio__stream_id id) {
+  if (id.seq == UINT64_MAX)
+    id.ms++, id.seq = 0; /* what comes after, in Redis's order */
+  else
+    id.seq++;
+  return sio__sbuf_printf(out, "%llu-%llu", (unsigned long long)id.ms, (unsigned long long)id.seq)
+             ? -ENOMEM
+             : 0;
+}

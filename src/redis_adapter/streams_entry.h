@@ -45,4 +45,15 @@ int sio__stream_name(sio__sbuf *out, const char *name, unsigned count, const cha
 /* 1 if s is an entry id as Node accepts one for restoreSession (^[0-9]+-[0-9]+$). */
 int sio__stream_id_valid(const char *s, size_t n);
 
+/* An entry id as numbers, to order ids (Redis orders them by ms, then seq). */
+typedef struct sio__stream_id {
+  uint64_t ms, seq;
+} sio__stream_id;
+/* 0 and *id, or -EINVAL when s is no valid id (or a number past 2^64). */
+int sio__stream_id_parse(const char *s, size_t n, sio__stream_id *id);
+/* <0, 0, >0 as a is before, equal to, after b. */
+int sio__stream_id_cmp(sio__stream_id a, sio__stream_id b);
+/* The id right after id (RedisStreamsAdapter.nextOffset: ms-(seq+1)), as text in out. */
+int sio__stream_id_next(sio__sbuf *out, sio__stream_id id);
+
 #endif

@@ -133,9 +133,10 @@ typedef struct bcast_ctx {
   sio_args *view;
   sio__buf *vtext;
   size_t sent;
-  int last_rc;     /* of the last send (what a direct emit returns) */
-  sio__offset off; /* SIO_BC_STORE: the offset the adapter gave (len 0: none) */
-  int out_off_rc;  /* 1: offset not appended to out yet; 0: appended; < 0: failed (no send) */
+  int last_rc;      /* of the last send (what a direct emit returns) */
+  sio__offset off;  /* SIO_BC_STORE: the offset the adapter gave (len 0: none) */
+  int out_off_rc;   /* 1: offset not appended to out yet; 0: appended; < 0: failed (no send) */
+  int off_deferred; /* stored, and the adapter called no fn: it delivers later */
 } bcast_ctx;
 
 /* The packet as every recipient gets it: with its offset last when the adapter stored it
@@ -205,6 +206,7 @@ static int emit_in_nsp(sio_nsp *nsp, const sio_bcast_opts *opts, sio_msg *m, sio
   if (!rc && ctx.out_off_rc < 0) rc = ctx.out_off_rc;
   if (!rc && !result) nsp->io->stats.broadcasts++, nsp->io->stats.broadcast_recipients += ctx.sent;
   if (result) result->sent = ctx.sent, result->last_rc = ctx.last_rc;
+  if (result) result->off_deferred = store && n == 0 && !ctx.off.len;
   sio__out_release(&ctx.out);
   sio__view_free(ctx.view, ctx.vtext);
   return rc;
@@ -258,7 +260,10 @@ int sio__emit_stored(sio_socket *s, sio_msg *m, unsigned flags) {
   bcast_ctx res;
   memset(&res, 0, sizeof(res));
   rc = emit_in_nsp(s->nsp, &o, m, NULL, 0, &res);
-  return rc ? rc : res.sent ? 0 : res.last_rc ? res.last_rc : SIO_ECLOSED;
+  if (rc || res.sent) return rc;
+  /* an asynchronous adapter (Redis Streams) delivers it once it has the offset */
+  if (!res.last_rc && s->state == SIO__S_CONNECTED && res.off_deferred) return 0;
+  return res.last_rc ? res.last_rc : SIO_ECLOSED;
 }
 
 /* A dynamic parent: every child, each with its rooms; one collector gathers every child's

@@ -5,6 +5,7 @@
 //   const proxy = await startCutProxy(serverPort);   // proxy.url, proxy.port
 //   proxy.cut();                                      // every connection so far is gone, and
 //                                                     // new ones for blockMs (200) too
+//   proxy.retarget(otherPort);                        // new connections go to another server
 //   await proxy.close();
 
 import net from 'node:net';
@@ -12,12 +13,13 @@ import net from 'node:net';
 export async function startCutProxy(targetPort, targetHost = '127.0.0.1') {
   const pairs = new Set();
   let blockedUntil = 0;
+  let target = targetPort;
   const server = net.createServer((client) => {
     if (Date.now() < blockedUntil) { // the network is still down
       client.destroy();
       return;
     }
-    const upstream = net.connect({ port: targetPort, host: targetHost });
+    const upstream = net.connect({ port: target, host: targetHost });
     const pair = { client, upstream };
     pairs.add(pair);
     const drop = () => {
@@ -37,6 +39,8 @@ export async function startCutProxy(targetPort, targetHost = '127.0.0.1') {
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    /** New connections go to this port (a client "moves" to another server). */
+    retarget(port) { target = port; },
     /** How many connections are open through the proxy. */
     get open() { return pairs.size; },
     /** Cuts every open connection (RST to the server, plain destroy to the client) and

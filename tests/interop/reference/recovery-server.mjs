@@ -4,6 +4,9 @@
 //
 // Usage: node recovery-server.mjs [--port N] [--window MS] [--run-middlewares]
 //                                 [--ping-interval MS] [--ping-timeout MS] [--sweep MS]
+//                                 [--redis URL [--stream-count N]]
+// --redis URL: @socket.io/redis-streams-adapter 0.3 on an npm `redis` client (sessions and
+// packets in Redis), as examples/recovery --redis.
 // --sweep MS: socket.io-adapter's SessionAwareAdapter sweeps expired packets and sessions
 // every 60 s (a fixed setInterval(…, 60 * 1000) in its constructor); this runs that same
 // sweep every MS instead, so that a test can reach the state of a long silence (#5282) in a
@@ -29,8 +32,20 @@ if (sweepMs) {
 }
 const { Server } = require('socket.io');
 
+const redisUrl = argv.includes('--redis') ? argv[argv.indexOf('--redis') + 1] : null;
+let adapter;
+if (redisUrl) {
+  const { createClient } = require('redis');
+  const { createAdapter } = require('@socket.io/redis-streams-adapter');
+  const client = createClient({ url: redisUrl });
+  client.on('error', () => {});
+  await client.connect();
+  adapter = createAdapter(client, { streamCount: opt('--stream-count', 1) });
+}
+
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
+  ...(adapter ? { adapter } : {}),
   pingInterval: opt('--ping-interval', 25000),
   pingTimeout: opt('--ping-timeout', 20000),
   connectionStateRecovery: {
