@@ -53,10 +53,15 @@ static int append_offset(sio__sbuf *out, const char *data, size_t len, const cha
 }
 
 static void deliver(stored *p, const char *id, size_t id_len, sio__sadapter *s) {
-  const char *v[p->nrooms + p->nexcept + 1];
-  const void *att[p->natt + 1];
+  const char **v = sio__malloc((p->nrooms + p->nexcept + 1) * sizeof(*v));
+  const void **att = sio__malloc((p->natt + 1) * sizeof(*att));
   sio__sbuf with_off = SIO__SBUF_INIT;
   size_t at = 0;
+  if (!v || !att) {
+    sio__warn("redis streams adapter: a stored broadcast was not delivered (out of memory)");
+    sio__free(v), sio__free(att);
+    return;
+  }
   for (size_t i = 0; i < p->nrooms + p->nexcept; i++) {
     v[i] = p->names.data + at;
     at += strlen(v[i]) + 1;
@@ -72,6 +77,7 @@ static void deliver(stored *p, const char *id, size_t id_len, sio__sadapter *s) 
   if (rc && rc != SIO_ECLOSED)
     sio__debug("redis streams adapter: a stored broadcast was not delivered (%d)", rc);
   sio__sbuf_free(&with_off);
+  sio__free(v), sio__free(att);
 }
 
 static void on_xadd(sio__redis *c, int status, const redisReply *r, void *user) {

@@ -2,10 +2,9 @@
  * RedisStreamsAdapter#persistSession and #restoreSession), so that a client recovers on any
  * server of a mixed cluster, Node or sio, and across a restart of its server.
  *
- * persistSession: SET <sessionKeyPrefix><pid> base64(msgpack(session)) PX <window>, the
- * session being Node's {sid, pid, rooms, data} (rooms with the socket's own id, as Node's
- * [...socket.rooms]), plus `offset`, the socket's position (sio_session.offset), which Node
- * ignores. So either side restores the other's sessions.
+ * persistSession: SET <sessionKeyPrefix><pid> <value> PX <window>, the value being Node's
+ * base64(msgpack {sid, pid, rooms, data}) plus the socket's position (stream_session.h). So
+ * either side restores the other's sessions.
  * restoreSession(pid, offset):
  *   1. an offset that is not ^[0-9]+-[0-9]+$: refused (Node's "invalid offset");
  *   2. MULTI GET key DEL key EXEC (the session is consumed, found or not, as Node);
@@ -26,12 +25,9 @@
 #include <string.h>
 
 #include "redis_adapter/sharded.h"
+#include "redis_adapter/stream_session.h"
 #include "redis_adapter/streams_entry.h"
-#include "cluster/msgpack.h"
-#include "cluster/mp_json.h"
-#include "cluster/wire.h"
 #include "core/alloc.h"
-#include "core/codec.h"
 #include "core/log.h"
 #include "sio/recovery.h"
 
@@ -40,27 +36,6 @@
 #define ID_MAX            48
 
 /* --- persistSession ----------------------------------------------------------------------- */
-
-static int session_msgpack(sio__sbuf *mp, const sio_session *ss) {
-  const char *data = ss->data_json && *ss->data_json ? ss->data_json : "{}";
-  int with_offset = ss->offset && *ss->offset;
-  sio__mp_put_map(mp, 4 + (with_offset != 0));
-  sio__mp_put_str(mp, "sid", 3);
-  sio__mp_put_str(mp, ss->sid, strlen(ss->sid));
-  sio__mp_put_str(mp, "pid", 3);
-  sio__mp_put_str(mp, ss->pid, strlen(ss->pid));
-  sio__mp_put_str(mp, "rooms", 5);
-  sio__mp_put_array(mp, ss->nrooms + 1);
-  sio__mp_put_str(mp, ss->sid, strlen(ss->sid)); /* Node's socket.rooms has its own id first */
-  for (size_t i = 0; i < ss->nrooms; i++) sio__mp_put_str(mp, ss->rooms[i], strlen(ss->rooms[i]));
-  sio__mp_put_str(mp, "data", 4);
-  int rc = sio__mp_from_json(mp, data, strlen(data), NULL, 0);
-  if (!rc && with_offset) {
-    sio__mp_put_str(mp, "offset", 6);
-    sio__mp_put_str(mp, ss->offset, strlen(ss->offset));
-  }
-  return rc ? rc : mp->oom ? -ENOMEM : 0;
-}
 
 static void on_set(sio__redis *c, int status, const redisReply *r, void *user) {
   (void)c, (void)user;
@@ -76,22 +51,18 @@ int sio__streams_persist(sio_adapter *a, const sio_session *ss) {
   uint32_t window = a->recovery && a->recovery->max_disconnection_duration_ms
                         ? a->recovery->max_disconnection_duration_ms
                         : 120000;
-  sio__sbuf mp = SIO__SBUF_INIT, key = SIO__SBUF_INIT, b64 = SIO__SBUF_INIT;
+  sio__sbuf key = SIO__SBUF_INIT, b64 = SIO__SBUF_INIT;
   char px[16];
   snprintf(px, sizeof px, "%u", (unsigned)window);
-  int rc = session_msgpack(&mp, ss);
+  int rc = sio__stream_session_encode(&b64, ss);
   sio__sbuf_printf(&key, "%s%s", sio__streams_session_prefix(s->ra->streams), ss->pid);
-  if (!rc && !sio__sbuf_reserve(&b64, sio__base64_len(mp.len) + 1))
-    b64.len = sio__base64_encode(b64.data, mp.data, mp.len, 0);
-  else if (!rc)
-    rc = -ENOMEM;
   if (!rc && key.oom) rc = -ENOMEM;
   if (!rc) {
     const char *v[] = {"SET", key.data, b64.data, "PX", px};
     size_t len[] = {3, key.len, b64.len, 2, strlen(px)};
     rc = sio__rlink_command(s->ra->link, 5, v, len, on_set, NULL);
   }
-  sio__sbuf_free(&mp), sio__sbuf_free(&key), sio__sbuf_free(&b64);
+  sio__sbuf_free(&key), sio__sbuf_free(&b64);
   return rc;
 }
 
@@ -110,27 +81,18 @@ typedef struct restore {
   int done;            /* fn called */
   char client[ID_MAX]; /* the client's offset, "" when none */
   char pid[64];
-  sio__sbuf raw;            /* the session's msgpack */
-  sio__wire w;              /* ... as JSON */
-  sio__sbuf sid, data, pos; /* NUL-terminated */
-  sio__sbuf rstore, rptrs;  /* the session's rooms, with its own id */
-  char at[ID_MAX];          /* the last entry id read */
+  sio__stream_session ss; /* the session read back */
+  char start[ID_MAX];     /* where the replay starts */
+  char at[ID_MAX];        /* the last entry id read */
   int calls;
   sio__sbuf pdata, patt, pk, attlen; /* missed packets: texts, bytes, missed[], size_t[] */
 } restore;
 
 static void restore_free(restore *r) {
-  sio__wire_free(&r->w);
-  sio__sbuf_free(&r->raw), sio__sbuf_free(&r->sid), sio__sbuf_free(&r->data);
-  sio__sbuf_free(&r->pos), sio__sbuf_free(&r->rstore), sio__sbuf_free(&r->rptrs);
+  sio__stream_session_free(&r->ss);
   sio__sbuf_free(&r->pdata), sio__sbuf_free(&r->patt), sio__sbuf_free(&r->pk);
   sio__sbuf_free(&r->attlen);
   sio__free(r);
-}
-
-static const char *const *rooms_v(const restore *r, size_t *n) {
-  *n = r->rptrs.len / sizeof(char *);
-  return *n ? (const char *const *)(const void *)r->rptrs.data : NULL;
 }
 
 static void remember_upto(sio__sadapter *s, const char *sid, const char *at) {
@@ -143,29 +105,35 @@ static void remember_upto(sio__sadapter *s, const char *sid, const char *at) {
 }
 
 static void call_fn(restore *r, int status) {
-  size_t nrooms, n = r->pk.len / sizeof(missed), k = 0;
-  const char *const *all = rooms_v(r, &nrooms);
-  const char *rooms[nrooms + 1];
+  size_t nrooms = 0, n = r->pk.len / sizeof(missed), k = 0;
+  const char *const *all = sio__stream_session_rooms(&r->ss, &nrooms);
   const missed *pk = (const missed *)(const void *)r->pk.data;
   const size_t *attlen = (const size_t *)(const void *)r->attlen.data;
   size_t natt_all = r->attlen.len / sizeof(size_t);
-  const void *att[natt_all + 1];
-  sio_missed_packet out[n + 1];
+  /* on the heap: a replay may hold many packets (up to the stream's length) */
+  const char **rooms = status ? NULL : sio__malloc((nrooms + 1) * sizeof(*rooms));
+  const void **att = status ? NULL : sio__malloc((natt_all + 1) * sizeof(*att));
+  sio_missed_packet *out = status ? NULL : sio__malloc((n + 1) * sizeof(*out));
   r->done = 1;
+  if (!status && (!rooms || !att || !out)) status = -ENOMEM;
   if (status) {
+    sio__free(rooms), sio__free(att), sio__free(out);
     r->fn(status, NULL, NULL, 0, r->user);
     return;
   }
   for (size_t i = 0; i < nrooms; i++)
-    if (strcmp(all[i], r->sid.data) != 0) rooms[k++] = all[i];
+    if (strcmp(all[i], r->ss.sid.data) != 0) rooms[k++] = all[i];
   size_t at = 0;
   for (size_t i = 0; i < natt_all; i++) att[i] = r->patt.data + at, at += attlen[i];
   for (size_t i = 0; i < n; i++)
     out[i] = (sio_missed_packet){r->pdata.data + pk[i].off, pk[i].len, att + pk[i].att0,
                                  attlen + pk[i].att0, pk[i].natt};
-  sio_session ss = {r->pid, r->sid.data, rooms, k, r->data.data, r->pos.data};
-  if (r->p.s) remember_upto(r->p.s, r->sid.data, r->at);
+  /* the position: the session's, else where this restore started (a Node session has none) */
+  const char *pos = *r->ss.pos.data ? r->ss.pos.data : r->start;
+  sio_session ss = {r->pid, r->ss.sid.data, rooms, k, r->ss.data.data, pos};
+  if (r->p.s) remember_upto(r->p.s, r->ss.sid.data, r->at);
   r->fn(0, &ss, out, n, r->user);
+  sio__free(rooms), sio__free(att), sio__free(out);
 }
 
 /* The end of a restore, from the callback of its last command. */
@@ -178,42 +146,6 @@ static void finish(restore *r, int status) {
 static void cancel(sio__spending *p) {
   restore *r = (restore *)p;
   if (!r->done) call_fn(r, SIO_ECLOSED); /* freed by its pending command's callback */
-}
-
-/* The string member key of the session into out (NUL-terminated): 1, 0 absent, -1 not one. */
-static int member_str(restore *r, const char *key, sio__sbuf *out) {
-  sio__json_slice v;
-  int found = sio__wire_get_typed(r->w.text, r->w.top, key, SIO__JSON_STRING, &v);
-  if (found != 1) return found;
-  sio__wire_string(r->w.text, v, out);
-  sio__sbuf_appendc(out, '\0');
-  return out->oom ? -1 : 1;
-}
-
-static int decode_session(restore *r, const redisReply *b64) {
-  sio__json_slice v;
-  if (sio__sbuf_reserve(&r->raw, b64->len * 3 / 4 + 3)) return -ENOMEM;
-  long n = sio__base64_decode(r->raw.data, b64->str, b64->len);
-  if (n < 0) return SIO__CLUSTER_EFORMAT;
-  r->raw.len = (size_t)n;
-  int rc = sio__wire_read(&r->w, r->raw.data, r->raw.len);
-  if (rc) return rc;
-  if (r->w.top.type != SIO__JSON_OBJECT || member_str(r, "sid", &r->sid) != 1)
-    return SIO__CLUSTER_EFOREIGN;
-  if (member_str(r, "offset", &r->pos) != 1) {
-    sio__sbuf_reset(&r->pos);
-    sio__sbuf_appendc(&r->pos, '\0');
-  }
-  if (sio__wire_get(r->w.text, r->w.top, "data", &v))
-    sio__sbuf_append(&r->data, r->w.text + v.off, v.len);
-  else
-    sio__sbuf_appends(&r->data, "{}");
-  sio__sbuf_appendc(&r->data, '\0');
-  if (sio__wire_get_typed(r->w.text, r->w.top, "rooms", SIO__JSON_ARRAY, &v) == 1 &&
-      (rc = sio__wire_strings(r->w.text, v, &r->rstore, &r->rptrs)))
-    return rc;
-  /* the filter counts the own id as a room whether the session lists it or not (Node's does) */
-  return r->sid.oom || r->data.oom || r->pos.oom ? -ENOMEM : 0;
 }
 
 /* One C string in a JSON array slice of strings (or numbers), as shouldIncludePacket asks. */
@@ -242,10 +174,11 @@ static int array_empty(const char *t, sio__json_slice arr) {
 static int should_include(restore *r, const sio__cluster_msg *m) {
   const char *t = m->wire.text;
   size_t n;
-  const char *const *rooms = rooms_v(r, &n);
-  int included = array_empty(t, m->rooms) || in_list(t, m->rooms, r->sid.data);
+  const char *const *rooms = sio__stream_session_rooms(&r->ss, &n);
+  const char *sid = r->ss.sid.data;
+  int included = array_empty(t, m->rooms) || in_list(t, m->rooms, sid);
   for (size_t i = 0; i < n && !included; i++) included = in_list(t, m->rooms, rooms[i]);
-  if (!included || in_list(t, m->except, r->sid.data)) return 0;
+  if (!included || in_list(t, m->except, sid)) return 0;
   for (size_t i = 0; i < n; i++)
     if (in_list(t, m->except, rooms[i])) return 0;
   return 1;
@@ -371,7 +304,7 @@ static void on_exec(sio__redis *c, int status, const redisReply *reply, void *us
     finish(r, SIO_ENOTFOUND);
     return;
   }
-  int rc = decode_session(r, v);
+  int rc = sio__stream_session_decode(&r->ss, v->str, v->len);
   if (rc) {
     if (rc != -ENOMEM) sio__warn("redis streams adapter: session %s is malformed", r->pid);
     finish(r, rc == -ENOMEM ? rc : SIO_ENOTFOUND);
@@ -379,11 +312,12 @@ static void on_exec(sio__redis *c, int status, const redisReply *reply, void *us
   }
   /* the later of the client's offset and the session's position; 0-0 is an empty stream's */
   const char *start = r->client;
-  if (!*start || id_after(r->pos.data, start)) start = r->pos.data;
-  if (!sio__stream_id_valid(start, strlen(start))) {
+  if (!*start || id_after(r->ss.pos.data, start)) start = r->ss.pos.data;
+  if (strlen(start) >= ID_MAX || !sio__stream_id_valid(start, strlen(start))) {
     finish(r, SIO_ENOTFOUND);
     return;
   }
+  strcpy(r->start, start);
   set_at(r, start, strlen(start));
   if (!strcmp(start, "0-0")) {
     next_range(r);

@@ -168,6 +168,12 @@ async function moveAndRecover(fromId, toId, transports) {
     const [v, off] = await live;
     assert.equal(v, `after-${tag}`);
     assert.match(off, OFFSET);
+    // a binary direct emit: its attachment, then its offset
+    const bin = nextEvent(client, 'bin', budget(5000));
+    await ask(client, 'binary', 5);
+    const [bytes, binOffset] = await bin;
+    assert.deepEqual([...new Uint8Array(bytes)], [0, 1, 2, 3, 4]);
+    assert.match(binOffset, OFFSET);
     await sleep(100);
     assert.equal(log.filter((e) => e[1] === `after-${tag}`).length, 1);
     return { before, client };
