@@ -31,9 +31,10 @@
  * socket.data as a C pointer (sio_socket_set_data) is not restored: only the JSON data.
  *
  * The storage is the namespace's adapter (sio/adapter.h: persist_session, restore_session,
- * last_offset, SIO_BC_STORE): the in-memory adapter keeps it in this process; an adapter that
- * does not implement those operations (the Redis pub/sub adapters, as Node's) leaves
- * recovery off for its namespaces (logged once). */
+ * last_offset, SIO_BC_STORE): the in-memory adapter keeps it in this process, the Redis Streams
+ * adapter in Redis (sessions and packets shared by every server of the cluster, sio or Node);
+ * an adapter that does not implement those operations (the Redis pub/sub adapters, classic
+ * and sharded, as Node's) leaves recovery off for its namespaces (logged once). */
 #ifndef SIO_RECOVERY_H
 #define SIO_RECOVERY_H
 

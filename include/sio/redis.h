@@ -41,7 +41,10 @@
  * so what a server misses while Redis is unreachable for it is read when it comes back (as long
  * as the stream still holds it). The rest (broadcasts with acks, fetchSockets, serverSideEmit,
  * the responses) goes by PUBLISH on <channel_prefix>#<nsp># and <channel_prefix>#<nsp>#<uid>#
- * as msgpack; serverCount is PUBSUB NUMSUB of the first. allRooms is this server's rooms. */
+ * as msgpack; serverCount is PUBSUB NUMSUB of the first. allRooms is this server's rooms.
+ * Connection state recovery (sio/recovery.h) works over it as over Node's: offsets are entry
+ * ids, sessions `SET <session_key_prefix><pid> base64(msgpack) PX <window>`, so a client
+ * recovers on any server of the cluster, sio or Node (docs/recovery.md, "Across servers"). */
 #ifndef SIO_REDIS_H
 #define SIO_REDIS_H
 
