@@ -27,7 +27,8 @@ enum lg_mode {
   LG_TLS_CONNECT,
   LG_SIO_PUBLISH
 };
-#define LG_MODES 7
+#define LG_MODES           7
+#define LG_MAX_SERVER_PIDS 16 /* a primary and its workers, or the servers of a cluster */
 
 /* Phases of a run: open the connections, warm up (not counted), measure, hold (idle), done. */
 enum lg_phase { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_HOLD, PH_DONE };
@@ -52,22 +53,23 @@ typedef struct lg_opts {
   enum lg_mode mode;
   const char *host;
   int port;
-  int port2;              /* if set: the second half of the connections go to this port (two servers
-                             of one cluster; the senders of sio-bcast stay on the first) */
-  const char *path;       /* request path for ws-echo */
-  int conns;              /* connections (sio-connect: concurrent handshakes) */
-  int inflight;           /* messages in flight per connection (bcast: per sender) */
-  int size;               /* payload bytes */
-  double duration;        /* measured seconds */
-  double warmup;          /* seconds of uncounted traffic before measuring */
-  double hold;            /* sio-idle: seconds to hold the clients after READY */
-  double timeout;         /* connect phase limit, seconds */
-  int senders;            /* sio-bcast: how many clients emit */
-  int concurrency;        /* connection attempts in progress at once */
-  int src_base;           /* first source address 127.0.0.<src_base> */
-  int src_count;          /* how many source addresses to rotate over (0: let the kernel choose) */
-  int server_pid;         /* if set: read its CPU time over the measured window */
-  int server_pid2;        /* and this one's, added to it (the second server, --port2) */
+  int port2;        /* if set: the second half of the connections go to this port (two servers
+                       of one cluster; the senders of sio-bcast stay on the first) */
+  const char *path; /* request path for ws-echo */
+  int conns;        /* connections (sio-connect: concurrent handshakes) */
+  int inflight;     /* messages in flight per connection (bcast: per sender) */
+  int size;         /* payload bytes */
+  double duration;  /* measured seconds */
+  double warmup;    /* seconds of uncounted traffic before measuring */
+  double hold;      /* sio-idle: seconds to hold the clients after READY */
+  double timeout;   /* connect phase limit, seconds */
+  int senders;      /* sio-bcast: how many clients emit */
+  int concurrency;  /* connection attempts in progress at once */
+  int src_base;     /* first source address 127.0.0.<src_base> */
+  int src_count;    /* how many source addresses to rotate over (0: let the kernel choose) */
+  int server_pids[LG_MAX_SERVER_PIDS]; /* --server-pid (repeatable), --server-pid2: read their
+                                          CPU time over the measured window, added up */
+  int nserver_pids;
   double rate;            /* connection attempts started per second at most (0: no limit) */
   int active;             /* sio-idle: clients that echo after SIGUSR2 */
   double active_interval; /* seconds between two echoes of one active client */
@@ -157,7 +159,8 @@ typedef struct lg_ctx {
   uint64_t t_first_start, t_all_ready;
   uint64_t t_measure_start, t_measure_end;
   double cpu_measure_start, cpu_measure_end;
-  double srv_cpu_start, srv_cpu_end;
+  double srv_cpu_start, srv_cpu_end;       /* the sum over o.server_pids, -1 if one is unreadable */
+  double srv_cpu_each[LG_MAX_SERVER_PIDS]; /* each one's, start then (at the end) its share */
   uint64_t src_rr;
   uint8_t *rbuf;
   size_t rbuf_size;

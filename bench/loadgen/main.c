@@ -63,7 +63,8 @@ static void usage(void) {
           "  --concurrency C    connection attempts at once (200)\n"
           "  --src-base B       first source address 127.0.0.B (2)\n"
           "  --src-count K      source addresses to rotate over (64; 0 = kernel's choice)\n"
-          "  --server-pid PID   read the server's CPU time over the measured window\n"
+          "  --server-pid PID   read the server's CPU time over the measured window; repeat\n"
+          "                     it for a primary and its workers: their sum (at most 16)\n"
           "  --server-pid2 PID  and a second server's (--port2), counted with it\n"
           "  --rate R           connection attempts started per second at most (no limit)\n"
           "  sio-idle, held (bench/scale): SIGUSR1 = one broadcast, SIGUSR2 = echo phase\n"
@@ -164,11 +165,11 @@ static void parse_args(lg_opts *o, int argc, char **argv) {
       o->src_base = (int)arg_num(argc, argv, &i);
     else if (!strcmp(a, "--src-count"))
       o->src_count = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--server-pid"))
-      o->server_pid = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--server-pid2"))
-      o->server_pid2 = (int)arg_num(argc, argv, &i);
-    else if (!strcmp(a, "--rate"))
+    else if (!strcmp(a, "--server-pid") || !strcmp(a, "--server-pid2")) {
+      if (o->nserver_pids == LG_MAX_SERVER_PIDS)
+        lg_fatal("at most %d server PIDs", LG_MAX_SERVER_PIDS);
+      o->server_pids[o->nserver_pids++] = (int)arg_num(argc, argv, &i);
+    } else if (!strcmp(a, "--rate"))
       o->rate = arg_num(argc, argv, &i);
     else if (!strcmp(a, "--active"))
       o->active = (int)arg_num(argc, argv, &i);
@@ -221,13 +222,16 @@ static double proc_cpu_s(int pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* The CPU time of the server, and of the second one when there is one (--server-pid2: the
- * two servers of a cluster count together). -1 if either cannot be read. */
-static double servers_cpu_s(const lg_opts *o) {
-  double a = proc_cpu_s(o->server_pid);
-  if (a < 0 || o->server_pid2 <= 0) return a;
-  double b = proc_cpu_s(o->server_pid2);
-  return b < 0 ? -1 : a + b;
+/* The CPU time of the servers added up (the two servers of a cluster, a primary and its
+ * workers count together); each one's in each[]. -1 if none is given or one cannot be read. */
+static double servers_cpu_s(const lg_opts *o, double *each) {
+  double sum = o->nserver_pids ? 0 : -1;
+  for (int i = 0; i < o->nserver_pids; i++) {
+    each[i] = proc_cpu_s(o->server_pids[i]);
+    if (each[i] < 0) sum = -1;
+    if (sum >= 0) sum += each[i];
+  }
+  return sum;
 }
 
 static void start_pending(lg_ctx *x);
@@ -359,12 +363,14 @@ static void advance_phase(lg_ctx *x, uint64_t now) {
     memset(&x->hist, 0, sizeof x->hist);
     x->t_measure_start = now;
     x->cpu_measure_start = self_cpu_s();
-    x->srv_cpu_start = servers_cpu_s(&x->o);
+    x->srv_cpu_start = servers_cpu_s(&x->o, x->srv_cpu_each);
     x->phase_end = now + (uint64_t)(x->o.duration * 1e9);
   } else if (x->phase == PH_MEASURE) {
     x->t_measure_end = now;
     x->cpu_measure_end = self_cpu_s();
-    x->srv_cpu_end = servers_cpu_s(&x->o);
+    double end[LG_MAX_SERVER_PIDS];
+    x->srv_cpu_end = servers_cpu_s(&x->o, end);
+    for (int i = 0; i < x->o.nserver_pids; i++) x->srv_cpu_each[i] = end[i] - x->srv_cpu_each[i];
     x->phase = PH_DONE;
   } else if (x->phase == PH_HOLD) {
     x->phase = PH_DONE;
@@ -424,6 +430,10 @@ static void print_measured(const lg_ctx *x) {
   if (srv >= 0)
     printf(" server_cpu_s=%.2f msgs_per_server_cpu_s=%.0f", srv,
            srv > 0 ? (double)x->msgs / srv : 0);
+  if (srv >= 0 && o->nserver_pids > 1) { /* each server's share, in --server-pid order */
+    printf(" server_cpu_each=");
+    for (int i = 0; i < o->nserver_pids; i++) printf("%s%.2f", i ? "," : "", x->srv_cpu_each[i]);
+  }
   if (srv >= 0 && o->mode == LG_SIO_PUBLISH)
     printf(" published_per_server_cpu_s=%.0f", srv > 0 ? (double)x->sends / srv : 0);
   printf("\n");
