@@ -43,7 +43,8 @@ struct sio__sstore {
   char prefix[10]; /* "<epoch as 8 lower-case hex digits>-" */
   char dec[21];    /* seq in decimal (kept as text: incremented, never formatted) */
   uint8_t dec_len;
-  spkt *spare; /* the last packet dropped, kept for the next one that fits in it */
+  spkt *spare;       /* the last packet dropped, kept for the next one that fits in it */
+  uint64_t added_at; /* the time of the last add: an add sweeps once per tick of the clock */
   sio__map by_pid;
   sio__list sessions;
   size_t nsessions;
@@ -190,7 +191,10 @@ static int ring_push(sio__sstore *st, spkt *p) {
 
 int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, const sio_packet *p,
                     const sio_bcast_opts *o, char off[SIO__SSTORE_OFFSET_MAX]) {
-  sio__sstore_sweep(st, l, now);
+  if (now != st->added_at || !st->n) { /* the packet cap is kept below, at every add */
+    sio__sstore_sweep(st, l, now);
+    st->added_at = now;
+  }
   size_t len;
   const char *data = sio_packet_data(p, &len);
   unsigned natt = sio_packet_attachments(p);
