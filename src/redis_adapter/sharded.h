@@ -97,6 +97,8 @@ const char *sio__streams_name(const sio__streams *st, unsigned *count);
 /* The id of the last entry the reader of stream read ("" until known, "0-0": the stream was
  * empty). */
 const char *sio__streams_last(const sio__streams *st, const char *stream);
+/* Holds (on 1) or resumes (on 0) the dispatch of stream's entries; holds nest. */
+void sio__streams_pause(sio__streams *st, const char *stream, int on);
 /* sessionKeyPrefix ("sio:session:" by default). */
 const char *sio__streams_session_prefix(const sio__streams *st);
 

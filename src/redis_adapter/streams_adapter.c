@@ -13,7 +13,9 @@
  * (XREVRANGE + - COUNT 1, 0-0 for an empty stream) and go on from each entry read, also after
  * Redis came back. A failed read is retried after a backoff (100 ms doubling to 2 s) once the
  * connection is up. Each entry goes to the namespace adapter of its nsp, as Node's
- * namespaceToAdapters. */
+ * namespaceToAdapters. While a restore of a session reads the stream (streams_session.c), the
+ * reader of that stream dispatches nothing: what it receives meanwhile is read again once the
+ * restore is done, so the restore knows every entry the reader has not dispatched yet. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +36,9 @@ typedef struct sreader {
   char last[48]; /* the last entry id read; "" until known */
   uv_timer_t retry;
   unsigned backoff_ms;
-  int busy; /* a command is pending */
+  int busy;        /* a command is pending */
+  unsigned paused; /* restores under way: entries are not dispatched (see sio__streams_pause) */
+  int skipped;     /* a read was left unanswered while paused: read again when resumed */
 } sreader;
 
 struct sio__streams {
@@ -95,6 +99,10 @@ static void on_read(sio__redis *c, int status, const redisReply *reply, void *us
   const redisReply *entries = NULL;
   r->busy = 0;
   if (r->st->freed) return;
+  if (r->paused) { /* not dispatched, r->last kept: read again once resumed */
+    r->skipped = 1;
+    return;
+  }
   if (status || sio__stream_xread_entries(reply, &entries)) {
     failed(r, status, reply);
     return;
@@ -132,6 +140,10 @@ static void poll_stream(sreader *r) {
   char block[16], count[16];
   int rc;
   if (r->busy || uv_is_active((uv_handle_t *)&r->retry) || !sio__redis_is_ready(r->c)) return;
+  if (r->paused) {
+    r->skipped = 1;
+    return;
+  }
   r->busy = 1;
   if (!r->last[0]) {
     rc =
@@ -284,4 +296,17 @@ const char *sio__streams_last(const sio__streams *st, const char *stream) {
 
 const char *sio__streams_session_prefix(const sio__streams *st) {
   return st->sessions;
+}
+
+void sio__streams_pause(sio__streams *st, const char *stream, int on) {
+  for (size_t i = 0; st && !st->freed && i < st->n; i++) {
+    sreader *r = &st->r[i];
+    if (!r->stream || strcmp(r->stream, stream)) continue;
+    if (on) {
+      r->paused++;
+    } else if (r->paused && --r->paused == 0 && r->skipped) {
+      r->skipped = 0;
+      poll_stream(r);
+    }
+  }
 }

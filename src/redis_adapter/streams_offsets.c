@@ -9,9 +9,10 @@
  * - A broadcast of another server read from the stream gets its entry id appended when Node's
  *   addOffsetIfNecessary would add it: recovery on, an EVENT without ack id, not volatile.
  * - A restore (streams_session.c) replays the entries up to some id X, then the socket joins
- *   its rooms. The stream reader runs on another connection and may still deliver entries up
- *   to X afterwards: s->restored remembers X per restored socket, and the selection of an
- *   entry at or before X leaves that socket out (exactly once). Entries past X reach it live.
+ *   its rooms; the stream reader, on another connection, was held meanwhile and then delivers
+ *   what it had not dispatched, some of it up to X: s->restored remembers X per restored
+ *   socket, and the selection of an entry at or before X leaves that socket out (exactly
+ *   once). Entries past X reach it live.
  *   Own broadcasts need no filter: their XADD and the restore's XRANGE share one connection,
  *   so Redis answers them in the order it ran them. */
 #include <errno.h>

@@ -12,14 +12,17 @@
  *      the client has none (a client that never got an event, socket.io #5538; Node refuses
  *      it); XRANGE <stream> <it> <it> must find it (not trimmed by MAXLEN), except 0-0 (the
  *      stream was empty when the socket connected);
- *   4. XRANGE <stream> <next id> + COUNT 1000 again and again (Node: at most 100 calls) until
- *      it is empty and this server's stream reader is not past it (see streams_offsets.c);
- *      each entry of type "3" (BROADCAST) of the namespace whose opts select the session's
- *      rooms (shouldIncludePacket: no rooms or one of them, and none excepted) is a missed
- *      packet, its data with the entry id last. As in Node, the entry's packet is not judged
- *      further (a volatile broadcast that was in the stream is replayed). After 100 calls
- *      without reaching the end: refused, rather than a restore with a gap (Node returns what
- *      it read).
+ *   4. XRANGE <stream> <next id> + COUNT 1000 again and again (Node: at most 100 calls) until a
+ *      batch is short; each entry of type "3" (BROADCAST) of the namespace whose opts select
+ *      the session's rooms (shouldIncludePacket: no rooms or one of them, and none excepted)
+ *      is a missed packet, its data with the entry id last. As in Node, the entry's packet is
+ *      not judged further (a volatile broadcast that was in the stream is replayed). After 100
+ *      calls without reaching the end: refused, rather than a restore with a gap (Node returns
+ *      what it read).
+ * From the start of a restore to the moment its socket joined its rooms, this server's reader
+ * of the stream dispatches nothing (sio__streams_pause): so every entry after the last one the
+ * restore read (X) reaches the socket live, and those up to X that the reader dispatches after
+ * skip it (streams_offsets.c). Node lets the two connections race.
  * Every command goes through the adapter's publisher connection, that of its XADDs. */
 #include <errno.h>
 #include <string.h>
@@ -33,6 +36,7 @@
 
 #define RESTORE_MAX_CALLS 100 /* RESTORE_SESSION_MAX_XRANGE_CALLS */
 #define RESTORE_COUNT     "1000"
+#define RESTORE_COUNT_N   1000
 #define ID_MAX            48
 
 /* --- persistSession ----------------------------------------------------------------------- */
@@ -85,6 +89,7 @@ typedef struct restore {
   char start[ID_MAX];     /* where the replay starts */
   char at[ID_MAX];        /* the last entry id read */
   int calls;
+  int held;                          /* the stream reader holds its entries for this restore */
   sio__sbuf pdata, patt, pk, attlen; /* missed packets: texts, bytes, missed[], size_t[] */
 } restore;
 
@@ -136,16 +141,26 @@ static void call_fn(restore *r, int status) {
   sio__free(rooms), sio__free(att), sio__free(out);
 }
 
+/* The stream reader of this namespace holds its entries while a restore reads the stream. */
+static void hold(restore *r, int on) {
+  sio__sadapter *s = r->p.s;
+  if (r->held == on) return;
+  r->held = on;
+  if (s && s->ra && s->ra->streams) sio__streams_pause(s->ra->streams, s->stream.data, on);
+}
+
 /* The end of a restore, from the callback of its last command. */
 static void finish(restore *r, int status) {
   if (r->p.s) sio__list_remove(&r->p.link);
-  if (!r->done) call_fn(r, status);
+  if (!r->done) call_fn(r, status); /* the socket joins its rooms: then the reader resumes */
+  hold(r, 0);
   restore_free(r);
 }
 
 static void cancel(sio__spending *p) {
   restore *r = (restore *)p;
   if (!r->done) call_fn(r, SIO_ECLOSED); /* freed by its pending command's callback */
+  r->held = 0; /* the reader goes with the server's adapter (p->s is NULL now) */
 }
 
 /* One C string in a JSON array slice of strings (or numbers), as shouldIncludePacket asks. */
@@ -253,9 +268,8 @@ static void on_range(sio__redis *c, int status, const redisReply *reply, void *u
     }
     set_at(r, e.id, e.id_len);
   }
-  sio__sadapter *s = r->p.s;
-  if (reply->elements == 0 && !id_after(sio__streams_last(s->ra->streams, s->stream.data), r->at))
-    finish(r, 0); /* the end, and the reader is not past it */
+  if (reply->elements < RESTORE_COUNT_N)
+    finish(r, 0); /* the end of the stream (the reader holds what came after: it is later) */
   else
     next_range(r);
 }
@@ -350,6 +364,7 @@ int sio__streams_restore(sio_adapter *a, const char *pid, const char *offset, si
   }
   r->p.s = s, r->p.cancel = cancel;
   sio__list_insert_tail(&s->pending, &r->p.link);
+  hold(r, 1);
   const char *multi[] = {"MULTI"}, *get[] = {"GET", key.data}, *del[] = {"DEL", key.data};
   const char *exec[] = {"EXEC"};
   size_t l1[] = {5}, l2[] = {3, key.len}, l4[] = {4};
@@ -362,11 +377,13 @@ int sio__streams_restore(sio_adapter *a, const char *pid, const char *offset, si
     size_t l5[] = {7};
     sio__rlink_command(l, 1, discard, l5, NULL, NULL);
     sio__list_remove(&r->p.link);
+    hold(r, 0);
     restore_free(r);
   } else {
     rc = sio__rlink_command(l, 1, exec, l4, on_exec, r); /* r may be gone when it returns */
     if (rc) {
       sio__list_remove(&r->p.link);
+      hold(r, 0);
       restore_free(r);
     }
   }
