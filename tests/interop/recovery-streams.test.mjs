@@ -33,9 +33,9 @@ let redis;
 const servers = {};
 const delays = [];
 
-async function start(kind, redisUrl = redis.url) {
+async function start(kind, redisUrl = redis.url, extra = []) {
   const port = await freePort();
-  const args = ['--port', String(port), ...PING, '--redis', redisUrl];
+  const args = ['--port', String(port), ...PING, '--redis', redisUrl, ...extra];
   const s = kind === 'c'
     ? await startServer({ command: C_BIN, args, port })
     : await startServer({ command: process.execPath, args: [NODE_TWIN, ...args], port });
@@ -96,6 +96,9 @@ before(async () => {
   delays.push(await startDelayProxy(redis.port, { delay: 'commands', ms: 30 }));
   servers.c3 = await start('c', delays[0].url);
   servers.c4 = await start('c', delays[1].url);
+  // streamCount 3: the namespace "/" lives on socket.io-2 (hashCode("/") % 3), sessions alike
+  servers.c5 = await start('c', redis.url, ['--stream-count', '3']);
+  servers.n5 = await start('node', redis.url, ['--stream-count', '3']);
 });
 
 after(async () => {
@@ -110,7 +113,7 @@ let seq = 0;
  * A client on `from` (through a proxy) joins a room and sets data, gets one event, is cut;
  * events go out from Node and from sio (and some it must not get); it reconnects to `to`.
  */
-async function moveAndRecover(fromId, toId, transports) {
+async function moveAndRecover(fromId, toId, transports, [hnId, hcId] = ['n1', 'c2']) {
   const tag = `${fromId}-${toId}-${transports.join('+')}-${++seq}`;
   const proxy = await startCutProxy(servers[fromId].port);
   const client = connect(proxy.url, { transports, forceNew: true, reconnection: false });
@@ -137,8 +140,8 @@ async function moveAndRecover(fromId, toId, transports) {
     await gone;
     await sleep(900); // the server notices (ping timeout at most) and persists the session
 
-    const hn = await direct(servers.n1);
-    const hc = await direct(servers.c2);
+    const hn = await direct(servers[hnId]);
+    const hc = await direct(servers[hcId]);
     helpers.push(hn, hc);
     for (const h of helpers) { await ask(h, 'join', room); h.rooms = [room]; }
     const expected = [];
@@ -202,6 +205,8 @@ describe('recovery over the Redis Streams adapter, across servers', { skip }, ()
     test(`${name}: sio -> sio`, () => moveAndRecover('c1', 'c2', transports));
   }
   test('upgrade: Node -> sio', () => moveAndRecover('n1', 'c2', ['polling', 'websocket']));
+  test('streamCount 3: sio -> Node', () => moveAndRecover('c5', 'n5', ['websocket'], ['n5', 'c5']));
+  test('streamCount 3: Node -> sio', () => moveAndRecover('n5', 'c5', ['websocket'], ['n5', 'c5']));
 
   // The restore reads the stream on one connection while the server's stream reader delivers
   // live entries on another: the ticks around each move must arrive once each, in order.
@@ -288,6 +293,7 @@ describe('recovery over the Redis Streams adapter, across servers', { skip }, ()
     const r = createClient({ url: redis.url });
     await r.connect();
     try {
+      assert.ok(await r.xLen('socket.io-2') > 0, 'the streamCount 3 servers wrote socket.io-2');
       for (const id of ['c1', 'n1']) {
         const proxy = await startCutProxy(servers[id].port);
         const s = connect(proxy.url, { transports: ['websocket'], forceNew: true, reconnection: false });
