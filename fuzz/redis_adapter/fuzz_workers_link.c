@@ -1,9 +1,10 @@
 /* libFuzzer target: what the other workers send to a worker's cluster link (net/worker_data.c
  * reassembling data fragments, then redis_adapter/local_link.c reading hellos, subscription
  * announcements and publishes, with a glob match of each channel against the link's pattern).
- * The input is a sequence of fragments: one byte (bit 0: the message's last fragment, bits 1-2:
- * the sending worker), two bytes of length, then the fragment's bytes. Nothing may crash, leak
- * or read out of bounds; a publish for a subscribed channel or pattern reaches its handler. */
+ * The input is a sequence of fragments: one byte (bits 0-1: first and last fragment of its
+ * message, bits 2-3: the sending worker), two bytes of length, then the fragment's bytes. Nothing
+ * may crash, leak or read out of bounds; a publish for a subscribed channel or pattern reaches its
+ * handler. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -38,11 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!worker) setup();
   static char msg[sizeof(data_head) + 65536];
   while (size >= 3) {
-    int last = data[0] & 1, from = (data[0] >> 1) & 3;
+    uint32_t flags = data[0] & 3u;
+    int from = (data[0] >> 2) & 3;
     size_t n = (size_t)data[1] | (size_t)data[2] << 8;
     data += 3, size -= 3;
     if (n > size) n = size;
-    data_head h = {WORKER_DATA_MAGIC, (uint32_t)n, (uint32_t)last};
+    data_head h = {WORKER_DATA_MAGIC, (uint32_t)n, flags};
     memcpy(msg, &h, sizeof h);
     memcpy(msg + sizeof h, data, n);
     sio__worker_data_fragment(worker, from, msg, sizeof h + n);
@@ -51,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* the next input starts anew: no partial message, no announcement kept (a hello each) */
   for (int i = 0; i < 4; i++) {
     sio__sbuf_reset(&worker->peers[i].rx_partial);
-    data_head h = {WORKER_DATA_MAGIC, 1, 1};
+    data_head h = {WORKER_DATA_MAGIC, 1, DATA_FIRST | DATA_LAST};
     memcpy(msg, &h, sizeof h);
     msg[sizeof h] = 'H';
     if (i != 1) sio__worker_data_fragment(worker, i, msg, sizeof h + 1);

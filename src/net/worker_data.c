@@ -49,10 +49,17 @@ void sio__worker_data_fragment(sio_worker *w, int from, const char *msg, size_t 
     sio__warn("workers: worker %d: a malformed data message from worker %d: dropped", w->index,
               from);
     sio__sbuf_reset(&p->rx_partial);
+    p->rx_started = 0;
     return;
   }
   const char *bytes = msg + sizeof h;
-  if (h.last && p->rx_partial.len == 0) { /* the usual case: one fragment, no copy */
+  if (h.flags & DATA_FIRST) {
+    sio__sbuf_reset(&p->rx_partial);
+    p->rx_started = 1;
+  }
+  if (!p->rx_started) return; /* the tail of a message whose start this process never saw */
+  if ((h.flags & DATA_LAST) && p->rx_partial.len == 0) { /* usual: one fragment, no copy */
+    p->rx_started = 0;
     if (w->data_fn) w->data_fn(from, bytes, h.len, w->data_user);
     return;
   }
@@ -61,9 +68,11 @@ void sio__worker_data_fragment(sio_worker *w, int from, const char *msg, size_t 
     sio__warn("workers: worker %d: a data message from worker %d too large: dropped", w->index,
               from);
     sio__sbuf_free(&p->rx_partial);
+    p->rx_started = 0;
     return;
   }
-  if (!h.last) return;
+  if (!(h.flags & DATA_LAST)) return;
+  p->rx_started = 0;
   sio__sbuf whole = p->rx_partial;
   p->rx_partial = (sio__sbuf)SIO__SBUF_INIT;
   if (w->data_fn) w->data_fn(from, whole.data, whole.len, w->data_user);
@@ -128,7 +137,8 @@ int sio__worker_send(sio_worker *w, int to, const void *data, size_t len) {
   size_t off = 0;
   do {
     size_t chunk = len - off > SIO__WORKER_FRAGMENT ? SIO__WORKER_FRAGMENT : len - off;
-    data_head h = {WORKER_DATA_MAGIC, (uint32_t)chunk, off + chunk == len};
+    data_head h = {WORKER_DATA_MAGIC, (uint32_t)chunk,
+                   (off == 0 ? DATA_FIRST : 0) | (off + chunk == len ? DATA_LAST : 0)};
     int r = p->txq.len > p->txq_off ? 0 : send_fragment(w->peer_fds[to], &h, bytes + off);
     if (r < 0) return r;
     if (r == 0) {

@@ -32,9 +32,14 @@ typedef struct worker_app {
 /* The fixed head of a data fragment; its bytes follow. */
 typedef struct data_head {
   uint32_t magic;
-  uint32_t len;  /* bytes of this fragment */
-  uint32_t last; /* 1 on the message's last fragment */
+  uint32_t len;   /* bytes of this fragment */
+  uint32_t flags; /* DATA_FIRST, DATA_LAST: where the fragment is in its message */
 } data_head;
+/* A message's first fragment resets the reassembly, so that the rest of a message whose start
+ * was lost (a queue dropped, a former process of this worker that read it) cannot be glued to
+ * the next one: a fragment that is not first, with nothing in progress, is dropped. */
+#define DATA_FIRST 1u
+#define DATA_LAST  2u
 
 /* What one peer socket carries beyond the passes: data fragments waiting for room in the
  * socket (whole SEQPACKET messages, each as u32 length + head + bytes), and the fragments of
@@ -43,6 +48,7 @@ typedef struct worker_peer {
   sio__sbuf txq;
   size_t txq_off;
   sio__sbuf rx_partial;
+  int rx_started; /* a message's first fragment came, its last not yet */
   int want_write; /* the poll also waits for the writable edge */
 } worker_peer;
 
