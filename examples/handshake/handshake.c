@@ -103,7 +103,7 @@ static void on_connection(sio_socket *s, void *u) {
 int main(int argc, char **argv) {
   int port = 3000;
   sio_tls_opts tls = sio_tls_opts_default();
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) { /* every option takes a value */
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (v && !strcmp(a, "--port")) {
       port = atoi(v);
@@ -115,7 +115,6 @@ int main(int argc, char **argv) {
       fprintf(stderr, "usage: handshake [--port N] [--tls-cert F --tls-key F]\n");
       return 2;
     }
-    i++;
   }
   signal(SIGPIPE, SIG_IGN);
   loop = uv_default_loop();
