@@ -9,6 +9,9 @@
 //     acks, and none sees 400 "Session ID unknown" (which would surface as a connect_error or
 //     a disconnect). The sids name at least two workers: requests did cross. A bcast from one
 //     client reaches the clients of every worker (point 3: the workers' adapter).
+//   - point 3, several hosts: two primaries ("hosts") of 2 workers each, all joined through one
+//     Redis (`bench --workers 2 --redis URL`: each worker is a server of the Redis cluster); a
+//     bcast from a client of either host reaches the clients of all four workers, once.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +19,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { BIN_DIR, freePort, startServer, stopAndCheck } from './lib/server.mjs';
+import { redisMissing, startRedis } from './lib/redis.mjs';
 import { budget, sleep, withTimeout } from './lib/timeouts.mjs';
 
 const BIN = path.join(BIN_DIR, 'bench');
@@ -38,9 +42,9 @@ async function until(what, fn, ms = budget(10000)) {
   }
 }
 
-async function startWorkers(n) {
+async function startWorkers(n, extra = []) {
   const port = await freePort();
-  const server = await startServer({ command: BIN, args: ['--port', String(port), '--workers', String(n)], port });
+  const server = await startServer({ command: BIN, args: ['--port', String(port), '--workers', String(n), ...extra], port });
   await until(`${n} workers`, () => workerPids(server.stdout).size === n);
   return server;
 }
@@ -179,5 +183,47 @@ describe('workers: sio-server workers option (issue 16, point 4)', { skip: exist
       });
     })));
     assert.ok(new Set(sids.map((s) => s.slice(0, 2))).size >= 2, 'sessions on several workers');
+  });
+});
+
+describe('workers on several hosts, joined by Redis (issue 16, point 3)', { skip: skip || redisMissing() }, () => {
+  let redis;
+  const hosts = [];
+  before(async () => {
+    redis = await startRedis();
+    for (let h = 0; h < 2; h++) hosts.push(await startWorkers(2, ['--redis', redis.url]));
+  });
+  after(async () => {
+    for (const h of hosts) await stopAndCheck(h);
+    if (redis) await redis.stop();
+  });
+
+  test('a bcast from a client of either host reaches the clients of all four workers, once', async () => {
+    const socks = [];
+    try {
+      for (const h of hosts) {
+        const mine = await Promise.all(Array.from({ length: 12 }, () => new Promise((resolve, reject) => {
+          const s = connect(h.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+          s.once('connect', () => resolve(s));
+          s.once('connect_error', reject);
+        })));
+        const owners = new Set(mine.map((s) => s.io.engine.id.slice(0, 2)));
+        assert.equal(owners.size, 2, `the clients of ${h.url} landed on ${owners.size} worker(s)`);
+        socks.push(...mine);
+      }
+      // every worker of both hosts is subscribed once it answers (Redis SUBSCRIBE at start)
+      for (const [from, tag] of [[socks[0], 'from host 0'], [socks[socks.length - 1], 'from host 1']]) {
+        const counts = socks.map(() => 0);
+        const got = socks.map((s, i) => withTimeout(new Promise((r) => s.on('bcast', (m) => {
+          if (m.tag === tag) counts[i]++, r();
+        })), budget(5000), `bcast ${tag} to client ${i}`));
+        from.emit('bcast', { tag });
+        await Promise.all(got);
+        await sleep(100); /* a duplicate would have come by now */
+        assert.deepEqual(counts, socks.map(() => 1), `each client got the bcast ${tag} once`);
+      }
+    } finally {
+      for (const s of socks) s.disconnect();
+    }
   });
 });
