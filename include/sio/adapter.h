@@ -230,13 +230,13 @@ typedef struct sio_adapter_ops {
   int (*last_offset)(sio_adapter *a, char *buf, size_t cap);
   /* Optional, for an adapter that stores synchronously (NULL: a stored socket.emit goes
    * through broadcast with rooms = {the socket's id}, as in Node). Keeps p, a socket.emit to
-   * member m (whose id is `id`; flags SIO_BC_*, SIO_BC_STORE set), and writes its offset,
-   * NUL-terminated, into offset (cap bytes; printable ASCII without '"' and '\\'). Returns the
-   * offset's length, after which the namespace sends the packet to m itself; 0 when a room named
-   * `id` holds other members too (nothing stored: the namespace uses broadcast, so that they get
-   * it as in Node); or a negative code (nothing stored, nothing sent). */
-  int (*store_emit)(sio_adapter *a, const sio_packet *p, sio_member *m, const char *id,
-                    unsigned flags, char *offset, size_t cap);
+   * member m (flags SIO_BC_*, SIO_BC_STORE set), and writes its offset, NUL-terminated, into
+   * offset (cap bytes; printable ASCII without '"' and '\\'). Returns the offset's length,
+   * after which the namespace sends the packet to m itself; 0 when a room named m->id holds
+   * other members too (nothing stored: the namespace uses broadcast, so that they get it as in
+   * Node); or a negative code (nothing stored, nothing sent). */
+  int (*store_emit)(sio_adapter *a, const sio_packet *p, const sio_member *m, unsigned flags,
+                    char *offset, size_t cap);
 } sio_adapter_ops;
 
 /* What every adapter starts with (an adapter's struct embeds it first). */

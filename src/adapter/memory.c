@@ -417,18 +417,17 @@ static long mem_broadcast(sio_adapter *base, const sio_packet *p, const sio_bcas
 
 /* socket.emit with recovery on: stored as a broadcast to the socket's own room would be, the
  * namespace sending it (no selection, no lookup of the member it already has). */
-static int mem_store_emit(sio_adapter *base, const sio_packet *p, sio_member *m, const char *id,
+static int mem_store_emit(sio_adapter *base, const sio_packet *p, const sio_member *m,
                           unsigned flags, char *offset, size_t cap) {
   mem_adapter *a = (mem_adapter *)base;
   if (cap < SIO__SSTORE_OFFSET_MAX) return -ENOBUFS; /* before anything is stored */
-  if (room_get(a, id)) return 0;                     /* a real room of that name: others too */
+  if (room_get(a, m->id)) return 0;                  /* a real room of that name: others too */
   sio__sstore_limits l;
   sio__sstore *st = store_of(a, &l);
   if (!st) return -ENOMEM;
-  const char *rooms[] = {id};
+  const char *rooms[] = {m->id};
   sio_bcast_opts o = {rooms, 1, NULL, 0, flags, 0};
   int n = sio__sstore_add(st, &l, now_ms(), p, &o, offset); /* cap checked above */
-  (void)m;
   return n > 0 ? n : n < 0 ? n : -EINVAL;
 }
 

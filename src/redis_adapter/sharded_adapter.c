@@ -329,52 +329,27 @@ static void s_shutdown(sio_adapter *a) {
   if (x->ra) sio__streams_unref(x->ra->streams);
 }
 
+/* The ops both adapters share: the ClusterAdapter over the in-memory adapter. */
+#define SHARDED_OPS                                                                                \
+  .destroy = s_destroy, .shutdown = s_shutdown, .add_all = s_add_all, .del = s_del,                \
+  .del_all = s_del_all, .has = s_has, .rooms_of = s_rooms_of, .room_size = s_room_size,            \
+  .count = s_count, .rooms = s_rooms, .select = s_select, .broadcast = s_broadcast,                \
+  .fetch_sockets = sio__sadapter_fetch_sockets, .add_sockets = sio__sadapter_add_sockets,          \
+  .del_sockets = sio__sadapter_del_sockets,                                                        \
+  .disconnect_sockets = sio__sadapter_disconnect_sockets,                                          \
+  .server_side_emit = sio__sadapter_server_side_emit, .server_count = sio__sadapter_server_count,  \
+  .all_rooms = s_all_rooms
+
 static const sio_adapter_ops sharded_ops = {
     .name = "redis-sharded",
-    .destroy = s_destroy,
-    .shutdown = s_shutdown,
-    .add_all = s_add_all,
-    .del = s_del,
-    .del_all = s_del_all,
-    .has = s_has,
-    .rooms_of = s_rooms_of,
-    .room_size = s_room_size,
-    .count = s_count,
-    .rooms = s_rooms,
-    .select = s_select,
-    .broadcast = s_broadcast,
-    .fetch_sockets = sio__sadapter_fetch_sockets,
-    .add_sockets = sio__sadapter_add_sockets,
-    .del_sockets = sio__sadapter_del_sockets,
-    .disconnect_sockets = sio__sadapter_disconnect_sockets,
-    .server_side_emit = sio__sadapter_server_side_emit,
-    .server_count = sio__sadapter_server_count,
-    .all_rooms = s_all_rooms,
+    SHARDED_OPS,
 };
 
 /* The Redis Streams adapter's: the same, and connection state recovery (Node's
  * RedisStreamsAdapter has persistSession / restoreSession; the sharded adapter has not). */
 static const sio_adapter_ops streams_ops = {
     .name = "redis-streams",
-    .destroy = s_destroy,
-    .shutdown = s_shutdown,
-    .add_all = s_add_all,
-    .del = s_del,
-    .del_all = s_del_all,
-    .has = s_has,
-    .rooms_of = s_rooms_of,
-    .room_size = s_room_size,
-    .count = s_count,
-    .rooms = s_rooms,
-    .select = s_select,
-    .broadcast = s_broadcast,
-    .fetch_sockets = sio__sadapter_fetch_sockets,
-    .add_sockets = sio__sadapter_add_sockets,
-    .del_sockets = sio__sadapter_del_sockets,
-    .disconnect_sockets = sio__sadapter_disconnect_sockets,
-    .server_side_emit = sio__sadapter_server_side_emit,
-    .server_count = sio__sadapter_server_count,
-    .all_rooms = s_all_rooms,
+    SHARDED_OPS,
     .persist_session = sio__streams_persist,
     .restore_session = sio__streams_restore,
     .last_offset = sio__streams_last_offset,

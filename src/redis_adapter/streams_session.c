@@ -246,15 +246,19 @@ static int id_after(const char *a, const char *b) { /* a after b (a "" or "$": n
   return sio__stream_id_cmp(x, y) > 0;
 }
 
+/* A reply for a restore whose adapter went away (cancel): only the memory is left to free. */
+static int abandoned(restore *r) {
+  if (r->p.s) return 0;
+  restore_free(r);
+  return 1;
+}
+
 static void next_range(restore *r);
 
 static void on_range(sio__redis *c, int status, const redisReply *reply, void *user) {
   (void)c;
   restore *r = user;
-  if (!r->p.s) {
-    restore_free(r);
-    return;
-  }
+  if (abandoned(r)) return;
   if (status || !reply || reply->type != REDIS_REPLY_ARRAY) {
     finish(r, SIO_ENOTFOUND);
     return;
@@ -294,10 +298,7 @@ static void next_range(restore *r) {
 static void on_check(sio__redis *c, int status, const redisReply *reply, void *user) {
   (void)c;
   restore *r = user;
-  if (!r->p.s) {
-    restore_free(r);
-    return;
-  }
+  if (abandoned(r)) return;
   if (status || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
     finish(r, SIO_ENOTFOUND); /* "session or offset not found" */
   else
@@ -307,10 +308,7 @@ static void on_check(sio__redis *c, int status, const redisReply *reply, void *u
 static void on_exec(sio__redis *c, int status, const redisReply *reply, void *user) {
   (void)c;
   restore *r = user;
-  if (!r->p.s) {
-    restore_free(r);
-    return;
-  }
+  if (abandoned(r)) return;
   const redisReply *v = !status && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements
                             ? reply->element[0]
                             : NULL;

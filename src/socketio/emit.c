@@ -55,6 +55,14 @@ void sio__view_free(sio_args *view, sio__buf *text) {
   if (text) sio__buf_unref(text);
 }
 
+int sio__emit_out_send(sio_socket *s, const sio_msg *m, const sio__out *o, int vol) {
+  sio_args *view = NULL;
+  sio__buf *vtext = NULL;
+  sio__emit_out_listeners(s, m, &view, &vtext);
+  sio__view_free(view, vtext);
+  return sio__socket_send_packet(s, o, vol);
+}
+
 static int emit_to_socket(sio_socket *s, sio_msg *m) {
   return sio__emit_to_socket(s, m, SIO_BC_COMPRESS);
 }
@@ -95,11 +103,7 @@ int sio__emit_to_socket(sio_socket *s, sio_msg *m, unsigned flags) {
     return rc;
   }
   sio__out_set_compress(&o, (flags & SIO_BC_COMPRESS) != 0);
-  sio_args *view = NULL;
-  sio__buf *vtext = NULL;
-  sio__emit_out_listeners(s, m, &view, &vtext);
-  sio__view_free(view, vtext);
-  rc = sio__socket_send_packet(s, &o, vol);
+  rc = sio__emit_out_send(s, m, &o, vol);
   sio__out_release(&o);
   sio_msg_free(m);
   return rc;

@@ -383,6 +383,9 @@ int sio__emit_stored(sio_socket *s, sio_msg *m, unsigned flags);
  * broadcast; sio__view_free releases it. */
 void sio__emit_out_listeners(sio_socket *s, const sio_msg *m, sio_args **view, sio__buf **text);
 void sio__view_free(sio_args *view, sio__buf *text);
+/* One socket.emit's packet o to s: its outgoing listeners first, then the send (what it
+ * returned). */
+int sio__emit_out_send(sio_socket *s, const sio_msg *m, const sio__out *o, int vol);
 
 /* ack.c: the client's ack requests (for socket.c's dispatcher) */
 sio_ack *sio__ack_new(sio_socket *s, uint64_t id);

@@ -231,21 +231,14 @@ static int emit_stored_direct(sio_socket *s, sio_msg *m, unsigned flags) {
   sio_packet p;
   sio__packet_of_out(&p, nsp, &out);
   sio__offset off;
-  int n =
-      a->ops->store_emit(a, &p, &s->member, s->id, flags | SIO_BC_STORE, off.text, sizeof off.text);
+  int n = a->ops->store_emit(a, &p, &s->member, flags | SIO_BC_STORE, off.text, sizeof off.text);
   if (n > 0) {
     off.len = (size_t)n;
     rc = sio__out_add_offset(&out, &off);
   } else {
     rc = n == 0 ? 1 : n;
   }
-  if (!rc) {
-    sio_args *view = NULL;
-    sio__buf *vtext = NULL;
-    sio__emit_out_listeners(s, m, &view, &vtext);
-    sio__view_free(view, vtext);
-    rc = sio__socket_send_packet(s, &out, 0);
-  }
+  if (!rc) rc = sio__emit_out_send(s, m, &out, 0);
   sio__out_release(&out);
   return rc;
 }

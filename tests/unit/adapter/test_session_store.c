@@ -355,15 +355,15 @@ static void test_memory_store_emit(void **state) {
   const char data[] = "[\"ev\",1]";
   sio_packet p = {"/", data, sizeof data - 1, NULL, NULL};
   char off[64], last[64];
-  int n = a->ops->store_emit(a, &p, m, "sidA", SIO_BC_STORE, off, sizeof off);
+  int n = a->ops->store_emit(a, &p, m, SIO_BC_STORE, off, sizeof off);
   assert_int_equal(n, 10);
   assert_int_equal(a->ops->last_offset(a, last, sizeof last), 0);
   assert_string_equal(off, last);
-  assert_int_equal(a->ops->store_emit(a, &p, m, "sidA", SIO_BC_STORE, off, 4), -ENOBUFS);
+  assert_int_equal(a->ops->store_emit(a, &p, m, SIO_BC_STORE, off, 4), -ENOBUFS);
   /* sidB joins a room named "sidA": the emit must reach it too, through broadcast */
   assert_int_equal(a->ops->add_all(a, other, own_a, 1), 0);
   assert_int_equal(a->ops->last_offset(a, last, sizeof last), 0);
-  assert_int_equal(a->ops->store_emit(a, &p, m, "sidA", SIO_BC_STORE, off, sizeof off), 0);
+  assert_int_equal(a->ops->store_emit(a, &p, m, SIO_BC_STORE, off, sizeof off), 0);
   char after[64];
   assert_int_equal(a->ops->last_offset(a, after, sizeof after), 0);
   assert_string_equal(after, last); /* nothing stored */
