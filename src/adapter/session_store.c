@@ -1,6 +1,7 @@
-/* Connection state recovery in memory (see session_store.h): a ring of stored packets, in
+/* Connection state recovery in memory (see session_store.h): a byte ring of stored packets, in
  * offset order, and a map pid -> session with the sessions in a FIFO by disconnect time.
- * Each packet and each session is one allocation (the struct, its strings and bytes). */
+ * A packet is one record of the ring (its header, rooms, data and attachments); a session is
+ * one allocation (the struct, its strings). */
 #include "adapter/session_store.h"
 
 #include <errno.h>
@@ -14,17 +15,24 @@
 #include "core/log.h"
 #include "core/map.h"
 
-typedef struct spkt {
-  uint64_t seq, at;
-  size_t size; /* of this allocation (a dropped packet's is reused for the next one) */
-  char **rooms, **except;
-  uint32_t nrooms, nexcept;
-  const void **att;
-  size_t *att_len;
-  unsigned natt;
-  size_t len;
-  char *data; /* the data array as broadcast (no offset) */
-} spkt;
+/* A stored packet is a record of the byte ring, 8-byte aligned, never split by the ring's end:
+ *   rec | att_len[natt] | rooms (strings, NUL after each) | except (same) | data | attachments
+ * A filler record (kind 1) pads from a record that would not fit to the ring's end; only its
+ * first 8 bytes are written, the least room there can be. Packets follow each other in
+ * memory in offset order, so adding and dropping walk the ring forward (no pointer chasing,
+ * no allocation per packet, about half the bytes of a struct and strings per malloc). */
+typedef struct rec {
+  uint32_t size; /* of the record, all included: a multiple of 8 */
+  uint16_t kind; /* REC_PACKET or REC_FILLER */
+  uint16_t natt;
+  uint32_t len; /* of the data array */
+  uint16_t nrooms, nexcept;
+  uint64_t at;
+} rec;
+
+enum { REC_PACKET = 0, REC_FILLER = 1 };
+#define REC_ALIGN 8
+#define RING_MIN  4096
 
 typedef struct ssess {
   sio__list link; /* st->sessions, oldest first */
@@ -35,15 +43,16 @@ typedef struct ssess {
 } ssess;
 
 struct sio__sstore {
-  spkt **ring;
-  size_t cap, head, n;
-  uint64_t seq;     /* the last seq given (0: none yet) */
-  uint64_t dropped; /* the highest seq no longer kept (0: none) */
+  unsigned char *ring; /* cap bytes, a power of two */
+  size_t cap;
+  uint64_t head, tail; /* byte positions (masked by cap - 1): the oldest record, the end */
+  size_t n;            /* packets in the ring (fillers not counted) */
+  uint64_t seq;        /* the last seq given (0: none yet) */
+  uint64_t dropped;    /* the highest seq no longer kept (0: none) */
   uint32_t epoch;
   char prefix[10]; /* "<epoch as 8 lower-case hex digits>-" */
   char dec[21];    /* seq in decimal (kept as text: incremented, never formatted) */
   uint8_t dec_len;
-  spkt *spare;       /* the last packet dropped, kept for the next one that fits in it */
   uint64_t added_at; /* the time of the last add: an add sweeps once per tick of the clock */
   sio__map by_pid;
   sio__list sessions;
@@ -76,14 +85,27 @@ static void session_free(sio__sstore *st, ssess *s) {
   sio__free(s);
 }
 
+static rec *rec_at(const sio__sstore *st, uint64_t pos) {
+  return (rec *)(st->ring + (pos & (st->cap - 1)));
+}
+
+/* The oldest packet (st->n > 0): the fillers before it are skipped for good. */
+static const rec *head_packet(sio__sstore *st) {
+  const rec *r;
+  while ((r = rec_at(st, st->head))->kind == REC_FILLER) st->head += r->size;
+  return r;
+}
+
+/* The seq of the oldest packet kept: seqs are given one after another and dropped oldest first. */
+static uint64_t first_seq(const sio__sstore *st) {
+  return st->seq - st->n + 1;
+}
+
 static void drop_head_packet(sio__sstore *st) {
-  spkt *p = st->ring[st->head];
-  st->ring[st->head] = NULL;
-  st->head = (st->head + 1) & (st->cap - 1);
-  st->n--;
-  if (p->seq > st->dropped) st->dropped = p->seq;
-  if (st->spare) sio__free(st->spare); /* usually taken by the add that made this drop */
-  st->spare = p;
+  const rec *r = head_packet(st);
+  st->dropped = first_seq(st);
+  st->head += r->size;
+  if (!--st->n) st->head = st->tail = 0; /* empty: the next record starts the ring again */
 }
 
 void sio__sstore_free(sio__sstore *st) {
@@ -92,7 +114,6 @@ void sio__sstore_free(sio__sstore *st) {
   while (!sio__list_empty(&st->sessions))
     session_free(st, sio__container_of(st->sessions.next, ssess, link));
   sio__map_free(&st->by_pid);
-  sio__free(st->spare);
   sio__free(st->ring);
   sio__free(st);
 }
@@ -102,7 +123,7 @@ static int expired(uint64_t at, const sio__sstore_limits *l, uint64_t now) {
 }
 
 void sio__sstore_sweep(sio__sstore *st, const sio__sstore_limits *l, uint64_t now) {
-  while (st->n && (expired(st->ring[st->head]->at, l, now) || st->n > l->max_packets))
+  while (st->n && (st->n > l->max_packets || expired(head_packet(st)->at, l, now)))
     drop_head_packet(st);
   while (!sio__list_empty(&st->sessions)) {
     ssess *s = sio__container_of(st->sessions.next, ssess, link);
@@ -173,20 +194,54 @@ static void copy_strs(char **out, const char *const *v, size_t n, char **bytes) 
   }
 }
 
-static int ring_push(sio__sstore *st, spkt *p) {
-  if (st->n == st->cap) {
-    size_t cap = st->cap ? st->cap * 2 : 64; /* a power of two: positions are masked */
-    spkt **r = sio__calloc(cap, sizeof(*r));
-    if (!r) return -ENOMEM;
-    for (size_t i = 0; i < st->n; i++) r[i] = st->ring[(st->head + i) & (st->cap - 1)];
-    sio__free(st->ring);
-    st->ring = r;
-    st->cap = cap;
-    st->head = 0;
+/* Copies v[0..n) as strings, one after another, to w; returns the end. */
+static unsigned char *pack_strs(unsigned char *w, const char *const *v, size_t n) {
+  for (size_t i = 0; i < n; i++) w = (unsigned char *)stpcpy((char *)w, v[i]) + 1;
+  return w;
+}
+
+/* Lays the records out again from position 0 of a ring of cap bytes (fillers left out). */
+static int ring_grow(sio__sstore *st, size_t cap) {
+  unsigned char *nr = sio__malloc(cap);
+  if (!nr) return -ENOMEM;
+  uint64_t w = 0;
+  for (uint64_t pos = st->head; pos != st->tail;) {
+    const rec *r = rec_at(st, pos);
+    pos += r->size;
+    if (r->kind == REC_FILLER) continue;
+    memcpy(nr + w, r, r->size);
+    w += r->size;
   }
-  st->ring[(st->head + st->n) & (st->cap - 1)] = p;
-  st->n++;
+  sio__free(st->ring);
+  st->ring = nr;
+  st->cap = cap;
+  st->head = 0;
+  st->tail = w;
   return 0;
+}
+
+/* Room for a record of size bytes at the tail, in one piece: a filler to the ring's end first
+ * if it would not fit there, a ring twice as large if the records kept leave too little. */
+static rec *ring_reserve(sio__sstore *st, size_t size) {
+  for (;;) {
+    size_t used = (size_t)(st->tail - st->head);
+    size_t at = st->cap ? (size_t)(st->tail & (st->cap - 1)) : 0;
+    size_t to_end = st->cap - at;
+    size_t need = size <= to_end ? size : to_end + size;
+    if (st->cap && st->cap - used >= need) {
+      if (size > to_end) { /* to_end >= 8: sizes and the ring are multiples of REC_ALIGN */
+        rec *f = rec_at(st, st->tail);
+        f->size = (uint32_t)to_end;
+        f->kind = REC_FILLER;
+        st->tail += to_end;
+      }
+      return rec_at(st, st->tail);
+    }
+    size_t cap = st->cap ? st->cap : RING_MIN;
+    while (cap - used < size) cap *= 2;
+    if (cap == st->cap) cap *= 2; /* enough bytes but not in one piece: relaid, it is */
+    if (ring_grow(st, cap)) return NULL;
+  }
 }
 
 int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, const sio_packet *p,
@@ -204,43 +259,34 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
     sio_packet_attachment(p, i, &al);
     att_bytes += al;
   }
-  size_t nptr = o->nrooms + o->nexcept;
-  size_t size = sizeof(spkt) + nptr * sizeof(char *) + natt * (sizeof(void *) + sizeof(size_t)) +
-                strs_size(o->rooms, o->nrooms) + strs_size(o->except, o->nexcept) + len + att_bytes;
-  spkt *k = st->spare && st->spare->size >= size && st->spare->size <= 2 * size ? st->spare : NULL;
-  if (k)
-    st->spare = NULL;
-  else if ((k = sio__malloc(size)))
-    k->size = size;
-  else
-    return -ENOMEM;
-  char **ptrs = (char **)(k + 1);
-  k->rooms = ptrs;
-  k->except = ptrs + o->nrooms;
-  k->att = (const void **)(ptrs + nptr);
-  k->att_len = (size_t *)(k->att + natt);
-  char *bytes = (char *)(k->att_len + natt);
-  copy_strs(k->rooms, o->rooms, o->nrooms, &bytes);
-  copy_strs(k->except, o->except, o->nexcept, &bytes);
-  k->nrooms = (uint32_t)o->nrooms;
-  k->nexcept = (uint32_t)o->nexcept;
-  k->data = bytes;
-  memcpy(bytes, data, len);
-  bytes += len;
-  k->len = len;
-  k->natt = natt;
-  for (unsigned i = 0; i < natt; i++) {
-    const void *a = sio_packet_attachment(p, i, &k->att_len[i]);
-    memcpy(bytes, a, k->att_len[i]);
-    k->att[i] = bytes;
-    bytes += k->att_len[i];
-  }
+  size_t size = sizeof(rec) + natt * sizeof(size_t) + strs_size(o->rooms, o->nrooms) +
+                strs_size(o->except, o->nexcept) + len + att_bytes;
+  size = (size + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
+  if (size > UINT32_MAX / 2 || natt > UINT16_MAX || o->nrooms > UINT16_MAX ||
+      o->nexcept > UINT16_MAX)
+    return -ENOMEM; /* not a packet one keeps for a replay */
+  rec *k = ring_reserve(st, size);
+  if (!k) return -ENOMEM;
+  k->size = (uint32_t)size;
+  k->kind = REC_PACKET;
+  k->natt = (uint16_t)natt;
+  k->len = (uint32_t)len;
+  k->nrooms = (uint16_t)o->nrooms;
+  k->nexcept = (uint16_t)o->nexcept;
   k->at = now;
-  k->seq = st->seq + 1;
-  if (ring_push(st, k)) {
-    sio__free(k);
-    return -ENOMEM;
+  size_t *att_len = (size_t *)(k + 1);
+  unsigned char *w = (unsigned char *)(att_len + natt);
+  w = pack_strs(w, o->rooms, o->nrooms);
+  w = pack_strs(w, o->except, o->nexcept);
+  memcpy(w, data, len);
+  w += len;
+  for (unsigned i = 0; i < natt; i++) {
+    const void *a = sio_packet_attachment(p, i, &att_len[i]);
+    memcpy(w, a, att_len[i]);
+    w += att_len[i];
   }
+  st->tail += size;
+  st->n++;
   next_seq(st);
   if (st->n > l->max_packets) {
     if (!st->warned_packets)
@@ -293,21 +339,126 @@ int sio__sstore_persist(sio__sstore *st, const sio__sstore_limits *l, uint64_t n
   return 0;
 }
 
-static int in_list(char *const *v, size_t n, const char *room) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(v[i], room) == 0) return 1;
+/* A record's parts, read from the ring. */
+typedef struct rec_view {
+  const size_t *att_len;
+  const char *rooms, *except, *data;
+  const unsigned char *att; /* the attachments, one after another */
+} rec_view;
+
+static const char *skip_strs(const char *v, size_t n) {
+  for (size_t i = 0; i < n; i++) v += strlen(v) + 1;
+  return v;
+}
+
+static rec_view view_of(const rec *r) {
+  rec_view v;
+  v.att_len = (const size_t *)(r + 1);
+  v.rooms = (const char *)(v.att_len + r->natt);
+  v.except = skip_strs(v.rooms, r->nrooms);
+  v.data = skip_strs(v.except, r->nexcept);
+  v.att = (const unsigned char *)v.data + r->len;
+  return v;
+}
+
+/* Whether room is one of the n strings packed at v. */
+static int in_packed(const char *v, size_t n, const char *room) {
+  for (size_t i = 0; i < n; i++, v += strlen(v) + 1)
+    if (strcmp(v, room) == 0) return 1;
   return 0;
 }
 
 /* socket.io-adapter's shouldIncludePacket: no rooms (everyone) or one of the session's rooms
  * (its own, sid, included), and none of them excepted. */
-static int selects(const ssess *s, const spkt *p) {
-  int in = p->nrooms == 0 || in_list(p->rooms, p->nrooms, s->sid);
-  for (size_t i = 0; !in && i < s->nrooms; i++) in = in_list(p->rooms, p->nrooms, s->rooms[i]);
-  if (!in || in_list(p->except, p->nexcept, s->sid)) return 0;
+static int selects(const ssess *s, const rec *r, const rec_view *v) {
+  int in = r->nrooms == 0 || in_packed(v->rooms, r->nrooms, s->sid);
+  for (size_t i = 0; !in && i < s->nrooms; i++) in = in_packed(v->rooms, r->nrooms, s->rooms[i]);
+  if (!in || in_packed(v->except, r->nexcept, s->sid)) return 0;
   for (size_t i = 0; i < s->nrooms; i++)
-    if (in_list(p->except, p->nexcept, s->rooms[i])) return 0;
+    if (in_packed(v->except, r->nexcept, s->rooms[i])) return 0;
   return 1;
+}
+
+/* The missed packets of s after seq from, each ["event",args…,"<offset>"] in text, their
+ * attachments copied to atts (fn may store packets, which moves the ring's records). */
+typedef struct missed {
+  sio_missed_packet *pk;
+  size_t n;
+  sio__sbuf text, atts;
+  size_t *ends, *att_at; /* per packet: its end in text; per attachment: its start in atts */
+  const void **att_ptrs;
+  size_t *att_lens;
+} missed;
+
+static void missed_free(missed *ms) {
+  sio__sbuf_free(&ms->text);
+  sio__sbuf_free(&ms->atts);
+  sio__free(ms->ends);
+  sio__free(ms->att_at);
+  sio__free(ms->att_ptrs);
+  sio__free(ms->att_lens);
+  sio__free(ms->pk);
+}
+
+static int collect_missed(sio__sstore *st, const ssess *s, uint64_t from, missed *ms) {
+  size_t n = 0, natt = 0;
+  uint64_t seq = first_seq(st);
+  for (uint64_t pos = st->head; pos != st->tail;) {
+    const rec *r = rec_at(st, pos);
+    pos += r->size;
+    if (r->kind == REC_FILLER) continue;
+    rec_view v = view_of(r);
+    if (seq++ > from && selects(s, r, &v)) n++, natt += r->natt;
+  }
+  if (!n) return 0;
+  ms->pk = sio__calloc(n, sizeof(*ms->pk));
+  ms->ends = sio__calloc(n, sizeof(*ms->ends));
+  if (natt) {
+    ms->att_at = sio__calloc(natt, sizeof(*ms->att_at));
+    ms->att_ptrs = sio__calloc(natt, sizeof(*ms->att_ptrs));
+    ms->att_lens = sio__calloc(natt, sizeof(*ms->att_lens));
+  }
+  if (!ms->pk || !ms->ends || (natt && (!ms->att_at || !ms->att_ptrs || !ms->att_lens)))
+    return -ENOMEM;
+  size_t j = 0, a = 0;
+  seq = first_seq(st);
+  for (uint64_t pos = st->head; pos != st->tail;) {
+    const rec *r = rec_at(st, pos);
+    pos += r->size;
+    if (r->kind == REC_FILLER) continue;
+    rec_view v = view_of(r);
+    if (seq++ <= from || !selects(s, r, &v)) continue;
+    char off[SIO__SSTORE_OFFSET_MAX];
+    format_offset(st, seq - 1, off);
+    /* ["event",args…] -> ["event",args…,"<offset>"] */
+    if (sio__sbuf_append(&ms->text, v.data, r->len - 1) || sio__sbuf_appends(&ms->text, ",\"") ||
+        sio__sbuf_appends(&ms->text, off) || sio__sbuf_appends(&ms->text, "\"]"))
+      return -ENOMEM;
+    ms->ends[j] = ms->text.len;
+    ms->pk[j].natt = r->natt;
+    const unsigned char *ab = v.att;
+    for (unsigned i = 0; i < r->natt; i++, a++) {
+      ms->att_at[a] = ms->atts.len;
+      ms->att_lens[a] = v.att_len[i];
+      if (sio__sbuf_append(&ms->atts, (const char *)ab, v.att_len[i])) return -ENOMEM;
+      ab += v.att_len[i];
+    }
+    j++;
+  }
+  /* the pointers once text and atts no longer move */
+  for (size_t i = 0, a2 = 0; i < n; i++) {
+    size_t start = i ? ms->ends[i - 1] : 0;
+    ms->pk[i].data = ms->text.data + start;
+    ms->pk[i].len = ms->ends[i] - start;
+    if (ms->pk[i].natt) {
+      ms->pk[i].att = ms->att_ptrs + a2;
+      ms->pk[i].att_len = ms->att_lens + a2;
+    }
+    for (unsigned k = 0; k < ms->pk[i].natt; k++, a2++)
+      ms->att_ptrs[a2] = ms->atts.data + ms->att_at[a2];
+  }
+  ms->n = n;
+  return 0;
 }
 
 int sio__sstore_restore(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, const char *pid,
@@ -330,39 +481,10 @@ int sio__sstore_restore(sio__sstore *st, const sio__sstore_limits *l, uint64_t n
     session_free(st, s);
     return SIO_ENOTFOUND;
   }
-  size_t n = 0;
-  for (size_t i = 0; i < st->n; i++) {
-    const spkt *p = st->ring[(st->head + i) & (st->cap - 1)];
-    if (p->seq > from && selects(s, p)) n++;
-  }
-  sio_missed_packet *pk = n ? sio__calloc(n, sizeof(*pk)) : NULL;
-  size_t *ends = n ? sio__calloc(n, sizeof(*ends)) : NULL;
-  sio__sbuf text = SIO__SBUF_INIT;
-  int rc = n && (!pk || !ends) ? -ENOMEM : 0;
-  size_t j = 0;
-  for (size_t i = 0; !rc && i < st->n; i++) {
-    const spkt *p = st->ring[(st->head + i) & (st->cap - 1)];
-    if (p->seq <= from || !selects(s, p)) continue;
-    char off[SIO__SSTORE_OFFSET_MAX];
-    format_offset(st, p->seq, off);
-    /* ["event",args…] -> ["event",args…,"<offset>"] */
-    if (sio__sbuf_append(&text, p->data, p->len - 1) || sio__sbuf_appends(&text, ",\"") ||
-        sio__sbuf_appends(&text, off) || sio__sbuf_appends(&text, "\"]")) {
-      rc = -ENOMEM;
-      break;
-    }
-    ends[j] = text.len;
-    pk[j].att = p->att;
-    pk[j].att_len = p->att_len;
-    pk[j].natt = p->natt;
-    j++;
-  }
+  missed ms;
+  memset(&ms, 0, sizeof ms);
+  int rc = collect_missed(st, s, from, &ms);
   if (!rc) {
-    for (size_t i = 0; i < n; i++) {
-      size_t start = i ? ends[i - 1] : 0;
-      pk[i].data = text.data + start;
-      pk[i].len = ends[i] - start;
-    }
     /* out of the map before fn: fn may connect the socket, whose handlers may persist or
      * restore again */
     sio__map_del(&st->by_pid, s->pid, strlen(s->pid));
@@ -370,12 +492,10 @@ int sio__sstore_restore(sio__sstore *st, const sio__sstore_limits *l, uint64_t n
     st->nsessions--;
     sio_session view = {s->pid,    s->sid,  (const char *const *)s->rooms,
                         s->nrooms, s->data, s->offset};
-    fn(0, &view, pk, n, user);
+    fn(0, &view, ms.pk, ms.n, user);
     sio__free(s);
   }
-  sio__sbuf_free(&text);
-  sio__free(ends);
-  sio__free(pk);
+  missed_free(&ms);
   return rc;
 }
 

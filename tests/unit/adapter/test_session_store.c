@@ -296,6 +296,110 @@ static void test_attachments(void **state) {
   sio__sstore_free(st);
 }
 
+/* The byte ring: packets of many sizes wrap around its end (fillers), a large one makes it grow
+ * while it wraps, and a restore hands back exactly the packets kept, in order, attachments
+ * included, even when its callback stores more packets (which moves the ring's records). */
+typedef struct ring_check {
+  sio__sstore *st;
+  uint64_t first; /* the seq of the first packet expected */
+  size_t n;
+  int bin_seen;
+} ring_check;
+
+static const char *ring_text(uint64_t i, char *buf, size_t cap) {
+  size_t len = (size_t)(i * 7 % 90) + 1;
+  if (i == 990) len = 9000; /* larger than the ring's first size: it grows */
+  if (len + 1 > cap) len = cap - 1;
+  for (size_t k = 0; k < len; k++) buf[k] = (char)('a' + (i + k) % 26);
+  buf[len] = '\0';
+  return buf;
+}
+
+static void on_ring_restore(int status, const sio_session *s, const sio_missed_packet *pk, size_t n,
+                            void *user) {
+  ring_check *rc = user;
+  (void)s;
+  assert_int_equal(status, 0);
+  rc->n = n;
+  static char text[9100], want[9300];
+  for (size_t i = 0; i < n; i++) { /* stores meanwhile: the packets handed over must hold */
+    sio_packet p = {"/", "[\"x\"]", 5, NULL, NULL};
+    sio_bcast_opts o = {NULL, 0, NULL, 0, 0, 0};
+    char off[SIO__SSTORE_OFFSET_MAX];
+    sio__sstore_limits big = {1000, 100000, 10};
+    for (int k = 0; k < 50; k++) assert_true(sio__sstore_add(rc->st, &big, 5, &p, &o, off) > 0);
+  }
+  char prefix[SIO__SSTORE_OFFSET_MAX];
+  sio__sstore_last(rc->st, prefix);
+  *strchr(prefix, '-') = '\0';
+  for (size_t i = 0; i < n; i++) {
+    uint64_t seq = rc->first + i;
+    if (seq % 50 == 0) { /* the binary ones */
+      snprintf(want, sizeof want, "[\"bin\",{\"_placeholder\":true,\"num\":0},\"%s-%llu\"]", prefix,
+               (unsigned long long)seq);
+      assert_int_equal(pk[i].natt, 1);
+      assert_int_equal(pk[i].att_len[0], 4);
+      assert_memory_equal(pk[i].att[0], &seq, 4);
+      rc->bin_seen++;
+    } else {
+      snprintf(want, sizeof want, "[\"ev\",\"%s\",\"%s-%llu\"]", ring_text(seq, text, sizeof text),
+               prefix, (unsigned long long)seq);
+      assert_int_equal(pk[i].natt, 0);
+    }
+    assert_int_equal(pk[i].len, strlen(want));
+    assert_memory_equal(pk[i].data, want, pk[i].len);
+  }
+}
+
+static void test_ring_wraps_and_grows(void **state) {
+  (void)state;
+  sio__sstore *st = sio__sstore_new("/");
+  const sio__sstore_limits lim = {1000, 40, 10};
+  static char text[9100], data[9200];
+  char off[SIO__SSTORE_OFFSET_MAX], at960[SIO__SSTORE_OFFSET_MAX] = "";
+  const char *room[] = {"r"};
+  sio_nsp fake;
+  memset(&fake, 0, sizeof fake);
+  fake.name = "/";
+  fake.name_len = 1;
+  for (uint64_t i = 1; i <= 1000; i++) {
+    sio_packet p = {"/", data, 0, NULL, NULL};
+    sio__out out;
+    memset(&out, 0, sizeof out);
+    if (i % 50 == 0) {
+      const char bin[] = "[\"bin\",{\"_placeholder\":true,\"num\":0}]";
+      uint32_t tag = (uint32_t)i;
+      const void *att[] = {&tag};
+      size_t att_len[] = {4};
+      assert_int_equal(sio__out_from_data(&out, &fake, bin, sizeof bin - 1, att, att_len, 1), 0);
+      sio__packet_of_out(&p, &fake, &out);
+    } else {
+      snprintf(data, sizeof data, "[\"ev\",\"%s\"]", ring_text(i, text, sizeof text));
+      p.len = strlen(data);
+    }
+    sio_bcast_opts o = {room, i % 3 == 0, NULL, 0, 0, 0};
+    assert_true(sio__sstore_add(st, &lim, 1, &p, &o, off) > 0);
+    sio__out_release(&out);
+    if (i == 960) snprintf(at960, sizeof at960, "%s", off);
+    assert_int_equal(sio__sstore_packets(st), i < 40 ? i : 40);
+  }
+  const char *rooms[] = {"r"};
+  persist(st, &lim, 2, "p", "s", rooms, 1, at960);
+  ring_check rc = {st, 961, 0, 0};
+  assert_int_equal(sio__sstore_restore(st, &lim, 3, "p", NULL, on_ring_restore, &rc), 0);
+  assert_int_equal(rc.n, 40);
+  assert_int_equal(rc.bin_seen, 1); /* 1000 */
+  /* one packet too far back: refused (a gap), never a partial replay */
+  char first[SIO__SSTORE_OFFSET_MAX];
+  snprintf(first, sizeof first, "%s", at960);
+  *strrchr(first, '-') = '\0';
+  snprintf(first + strlen(first), sizeof first - strlen(first), "-%d", 959);
+  persist(st, &lim, 4, "q", "t", NULL, 0, first);
+  assert_int_equal(sio__sstore_restore(st, &lim, 4, "q", NULL, on_ring_restore, &rc),
+                   SIO_ENOTFOUND);
+  sio__sstore_free(st);
+}
+
 /* The in-memory adapter's seam: nothing while recovery is off; with it, a broadcast flagged
  * SIO_BC_STORE gets an offset before its recipients are called. */
 static void test_memory_adapter_ops(void **state) {
@@ -467,6 +571,7 @@ int main(void) {
       cmocka_unit_test(test_forged_and_foreign_offsets),
       cmocka_unit_test(test_caps_logged_once),
       cmocka_unit_test(test_attachments),
+      cmocka_unit_test(test_ring_wraps_and_grows),
       cmocka_unit_test(test_memory_adapter_ops),
       cmocka_unit_test(test_memory_store_emit),
       cmocka_unit_test(test_out_add_offset),
