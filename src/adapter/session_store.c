@@ -51,8 +51,11 @@ struct sio__sstore {
   uint64_t dropped;    /* the highest seq no longer kept (0: none) */
   uint32_t epoch;
   char prefix[10]; /* "<epoch as 8 lower-case hex digits>-" */
-  char dec[21];    /* seq in decimal (kept as text: incremented, never formatted) */
-  uint8_t dec_len;
+  /* The offset of seq + 1, ready before the add that gives it: copied whole (the bytes the
+   * last increment stored have long left the store buffer, so the copy's wide loads do not
+   * wait on them, as a copy right after the increment did), then incremented as text. */
+  char next[SIO__SSTORE_OFFSET_MAX];
+  uint8_t next_len;
   uint64_t added_at; /* the time of the last add: an add sweeps once per tick of the clock */
   sio__map by_pid;
   sio__list sessions;
@@ -73,8 +76,9 @@ sio__sstore *sio__sstore_new(const char *label) {
   static const char hex[] = "0123456789abcdef";
   for (int i = 0; i < 8; i++) st->prefix[i] = hex[(st->epoch >> (28 - 4 * i)) & 15];
   st->prefix[8] = '-';
-  st->dec[0] = '0';
-  st->dec_len = 1;
+  memcpy(st->next, st->prefix, 9);
+  st->next[9] = '1';
+  st->next_len = 10;
   return st;
 }
 
@@ -138,30 +142,28 @@ static size_t format_offset(const sio__sstore *st, uint64_t seq, char off[SIO__S
   return n > 0 ? (size_t)n : 0;
 }
 
-/* The newest offset (of st->seq) from the text kept for it: on the path of every stored packet. */
-static size_t newest_offset(const sio__sstore *st, char off[SIO__SSTORE_OFFSET_MAX]) {
-  memcpy(off, st->prefix, 9);
-  memcpy(off + 9, st->dec, st->dec_len);
-  off[9 + st->dec_len] = '\0';
-  return 9 + (size_t)st->dec_len;
-}
-
-/* st->seq + 1, in both forms. */
-static void next_seq(sio__sstore *st) {
+/* Gives seq + 1: its offset to off (the text kept for it, on the path of every stored packet),
+ * then the text of the one after. Returns the offset's length. */
+static size_t next_seq(sio__sstore *st, char off[SIO__SSTORE_OFFSET_MAX]) {
+  memcpy(off, st->next, SIO__SSTORE_OFFSET_MAX); /* NUL included: next is kept terminated */
+  size_t len = st->next_len;
   st->seq++;
-  int i = st->dec_len - 1;
-  while (i >= 0 && st->dec[i] == '9') st->dec[i--] = '0';
+  char *dec = st->next + 9;
+  int i = st->next_len - 10;
+  while (i >= 0 && dec[i] == '9') dec[i--] = '0';
   if (i >= 0) {
-    st->dec[i]++;
+    dec[i]++;
   } else { /* 99…9 + 1: one digit more */
-    memmove(st->dec + 1, st->dec, st->dec_len);
-    st->dec[0] = '1';
-    st->dec_len++;
+    memmove(dec + 1, dec, st->next_len - 9);
+    dec[0] = '1';
+    st->next_len++;
+    st->next[st->next_len] = '\0';
   }
+  return len;
 }
 
 void sio__sstore_last(const sio__sstore *st, char off[SIO__SSTORE_OFFSET_MAX]) {
-  newest_offset(st, off);
+  format_offset(st, st->seq, off);
 }
 
 /* "<8 hex>-<decimal>" of this store: 0 and *seq, or -1 (another store's, or not an offset). */
@@ -287,7 +289,7 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
   }
   st->tail += size;
   st->n++;
-  next_seq(st);
+  size_t off_len = next_seq(st, off);
   if (st->n > l->max_packets) {
     if (!st->warned_packets)
       sio__warn("recovery: namespace %s keeps at most %zu packets (max_packets): the oldest are "
@@ -296,7 +298,7 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
     st->warned_packets = 1;
     while (st->n > l->max_packets) drop_head_packet(st);
   }
-  return (int)newest_offset(st, off);
+  return (int)off_len;
 }
 
 int sio__sstore_persist(sio__sstore *st, const sio__sstore_limits *l, uint64_t now,
