@@ -47,6 +47,11 @@ struct sio__sstore {
   size_t cap;
   uint64_t head, tail; /* byte positions (masked by cap - 1): the oldest record, the end */
   size_t n;            /* packets in the ring (fillers not counted) */
+  /* Per packet, oldest first from steps[sfirst]: the bytes from the end of the one before to
+   * its own end (a filler before it included). Dropping the oldest reads this (4 bytes a
+   * packet, hot) and not the record (cold, some 900 KB back for 10,000 echo packets). */
+  uint32_t *steps;
+  size_t scap, sfirst; /* scap: a power of two */
   uint64_t seq;        /* the last seq given (0: none yet) */
   uint64_t dropped;    /* the highest seq no longer kept (0: none) */
   uint32_t epoch;
@@ -93,11 +98,10 @@ static rec *rec_at(const sio__sstore *st, uint64_t pos) {
   return (rec *)(st->ring + (pos & (st->cap - 1)));
 }
 
-/* The oldest packet (st->n > 0): the fillers before it are skipped for good. */
-static const rec *head_packet(sio__sstore *st) {
-  const rec *r;
-  while ((r = rec_at(st, st->head))->kind == REC_FILLER) st->head += r->size;
-  return r;
+/* The oldest packet (st->n > 0), past the filler that may come before it. */
+static const rec *head_packet(const sio__sstore *st) {
+  const rec *r = rec_at(st, st->head);
+  return r->kind == REC_FILLER ? rec_at(st, st->head + r->size) : r;
 }
 
 /* The seq of the oldest packet kept: seqs are given one after another and dropped oldest first. */
@@ -106,9 +110,9 @@ static uint64_t first_seq(const sio__sstore *st) {
 }
 
 static void drop_head_packet(sio__sstore *st) {
-  const rec *r = head_packet(st);
   st->dropped = first_seq(st);
-  st->head += r->size;
+  st->head += st->steps[st->sfirst];
+  st->sfirst = (st->sfirst + 1) & (st->scap - 1);
   if (!--st->n) st->head = st->tail = 0; /* empty: the next record starts the ring again */
 }
 
@@ -119,6 +123,7 @@ void sio__sstore_free(sio__sstore *st) {
     session_free(st, sio__container_of(st->sessions.next, ssess, link));
   sio__map_free(&st->by_pid);
   sio__free(st->ring);
+  sio__free(st->steps);
   sio__free(st);
 }
 
@@ -207,12 +212,15 @@ static int ring_grow(sio__sstore *st, size_t cap) {
   unsigned char *nr = sio__malloc(cap);
   if (!nr) return -ENOMEM;
   uint64_t w = 0;
+  size_t k = st->sfirst;
   for (uint64_t pos = st->head; pos != st->tail;) {
     const rec *r = rec_at(st, pos);
     pos += r->size;
     if (r->kind == REC_FILLER) continue;
     memcpy(nr + w, r, r->size);
     w += r->size;
+    st->steps[k] = r->size; /* no filler any more */
+    k = (k + 1) & (st->scap - 1);
   }
   sio__free(st->ring);
   st->ring = nr;
@@ -222,9 +230,25 @@ static int ring_grow(sio__sstore *st, size_t cap) {
   return 0;
 }
 
+/* One more entry in steps (st->n < the entries once this returns 0). */
+static int steps_reserve(sio__sstore *st) {
+  if (st->n < st->scap) return 0;
+  size_t cap = st->scap ? st->scap * 2 : 64;
+  uint32_t *v = sio__malloc(cap * sizeof(*v));
+  if (!v) return -ENOMEM;
+  for (size_t i = 0; i < st->n; i++) v[i] = st->steps[(st->sfirst + i) & (st->scap - 1)];
+  sio__free(st->steps);
+  st->steps = v;
+  st->scap = cap;
+  st->sfirst = 0;
+  return 0;
+}
+
 /* Room for a record of size bytes at the tail, in one piece: a filler to the ring's end first
- * if it would not fit there, a ring twice as large if the records kept leave too little. */
-static rec *ring_reserve(sio__sstore *st, size_t size) {
+ * if it would not fit there, a ring twice as large if the records kept leave too little.
+ * *filler: the filler's bytes (0: none). */
+static rec *ring_reserve(sio__sstore *st, size_t size, size_t *filler) {
+  *filler = 0;
   for (;;) {
     size_t used = (size_t)(st->tail - st->head);
     size_t at = st->cap ? (size_t)(st->tail & (st->cap - 1)) : 0;
@@ -236,6 +260,7 @@ static rec *ring_reserve(sio__sstore *st, size_t size) {
         f->size = (uint32_t)to_end;
         f->kind = REC_FILLER;
         st->tail += to_end;
+        *filler = to_end;
       }
       return rec_at(st, st->tail);
     }
@@ -267,7 +292,8 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
   if (size > UINT32_MAX / 2 || natt > UINT16_MAX || o->nrooms > UINT16_MAX ||
       o->nexcept > UINT16_MAX)
     return -ENOMEM; /* not a packet one keeps for a replay */
-  rec *k = ring_reserve(st, size);
+  size_t filler;
+  rec *k = steps_reserve(st) ? NULL : ring_reserve(st, size, &filler);
   if (!k) return -ENOMEM;
   k->size = (uint32_t)size;
   k->kind = REC_PACKET;
@@ -288,6 +314,7 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
     w += att_len[i];
   }
   st->tail += size;
+  st->steps[(st->sfirst + st->n) & (st->scap - 1)] = (uint32_t)(filler + size);
   st->n++;
   size_t off_len = next_seq(st, off);
   if (st->n > l->max_packets) {
