@@ -201,9 +201,32 @@ static void copy_strs(char **out, const char *const *v, size_t n, char **bytes) 
   }
 }
 
-/* Copies v[0..n) as strings, one after another, to w; returns the end. */
-static unsigned char *pack_strs(unsigned char *w, const char *const *v, size_t n) {
-  for (size_t i = 0; i < n; i++) w = (unsigned char *)stpcpy((char *)w, v[i]) + 1;
+/* The names of a packet's rooms and excepted rooms, with their lengths (NUL included) measured
+ * once: the usual packet (a socket.emit) has one room, its socket's id. */
+#define NAMES_MEASURED 8
+typedef struct names {
+  const char *const *v;
+  size_t n, len[NAMES_MEASURED], total;
+} names;
+
+static void measure(names *ns, const char *const *v, size_t n) {
+  ns->v = v;
+  ns->n = n;
+  ns->total = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(v[i]) + 1;
+    if (i < NAMES_MEASURED) ns->len[i] = len;
+    ns->total += len;
+  }
+}
+
+/* Copies the names, one after another (NUL after each), to w; returns the end. */
+static unsigned char *pack_names(unsigned char *w, const names *ns) {
+  for (size_t i = 0; i < ns->n; i++) {
+    size_t len = i < NAMES_MEASURED ? ns->len[i] : strlen(ns->v[i]) + 1;
+    memcpy(w, ns->v[i], len);
+    w += len;
+  }
   return w;
 }
 
@@ -286,8 +309,10 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
     sio_packet_attachment(p, i, &al);
     att_bytes += al;
   }
-  size_t size = sizeof(rec) + natt * sizeof(size_t) + strs_size(o->rooms, o->nrooms) +
-                strs_size(o->except, o->nexcept) + len + att_bytes;
+  names rooms, except;
+  measure(&rooms, o->rooms, o->nrooms);
+  measure(&except, o->except, o->nexcept);
+  size_t size = sizeof(rec) + natt * sizeof(size_t) + rooms.total + except.total + len + att_bytes;
   size = (size + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
   if (size > UINT32_MAX / 2 || natt > UINT16_MAX || o->nrooms > UINT16_MAX ||
       o->nexcept > UINT16_MAX)
@@ -304,8 +329,8 @@ int sio__sstore_add(sio__sstore *st, const sio__sstore_limits *l, uint64_t now, 
   k->at = now;
   size_t *att_len = (size_t *)(k + 1);
   unsigned char *w = (unsigned char *)(att_len + natt);
-  w = pack_strs(w, o->rooms, o->nrooms);
-  w = pack_strs(w, o->except, o->nexcept);
+  w = pack_names(w, &rooms);
+  w = pack_names(w, &except);
   memcpy(w, data, len);
   w += len;
   for (unsigned i = 0; i < natt; i++) {
