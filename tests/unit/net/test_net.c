@@ -5,7 +5,8 @@
  * resume alone, as the set is edge-triggered), events of a closed socket that a forked child
  * still holds, bytes written from on_close leaving in the same loop turn, and the timer
  * wheel's ordering and accuracy: a timer fires at its due millisecond or the one before, never
- * after a plain libuv timer due at the same time. */
+ * after a plain libuv timer due at the same time. Small writes are copied together by the
+ * queue (in order, never into a buffer someone else holds). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,7 +43,43 @@ typedef struct echo_state {
   int server_closed;
 } echo_state;
 
+static int echo_pieces; /* echo in many small writes (copied together by the queue) */
+
+/* Small pieces of every size around the queue's copy limit; one in four from a buffer with
+ * room after its bytes that the test still holds during the next write: the queue may copy
+ * from it, never append to it. */
+static void echo_in_pieces(sio__conn *c, const char *data, size_t len) {
+  static unsigned k;
+  sio__buf *held = NULL;
+  for (size_t at = 0; at < len;) {
+    size_t n = (size_t)(k * 37 % 700) + 1;
+    if (n > len - at) n = len - at;
+    sio__buf *b = NULL;
+    if (k % 4 == 0) {
+      b = sio__buf_new(n + 1024);
+      assert_non_null(b);
+      memcpy(b->data, data + at, n);
+      b->len = n;
+      assert_int_equal(sio__conn_write(c, b, 0, n), 0);
+    } else {
+      assert_int_equal(sio__conn_write_copy(c, data + at, n), 0);
+    }
+    if (held) { /* written into by nobody */
+      assert_int_equal(held->len, held->cap - 1024);
+      sio__buf_unref(held);
+    }
+    held = b;
+    at += n;
+    k++;
+  }
+  if (held) sio__buf_unref(held);
+}
+
 static void echo_on_data(sio__conn *c, const char *data, size_t len) {
+  if (echo_pieces) {
+    echo_in_pieces(c, data, len);
+    return;
+  }
   /* Two writes per read: both must arrive, in order. */
   size_t half = len / 2;
   assert_int_equal(sio__conn_write_copy(c, data, half), 0);
@@ -261,6 +298,13 @@ static void test_echo_small(void **s) {
 }
 static void test_echo_large(void **s) {
   run_echo(8 * 1024 * 1024);
+}
+/* Small writes copied together into one buffer: in order, while the socket fills and drains. */
+static void test_echo_small_pieces(void **s) {
+  echo_pieces = 1;
+  run_echo(1000);
+  run_echo(4 * 1024 * 1024);
+  echo_pieces = 0;
 }
 
 /* --- pausing, and events that outlive their connection --------------------------------- */
@@ -756,6 +800,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_echo_small),
       cmocka_unit_test(test_echo_large),
+      cmocka_unit_test(test_echo_small_pieces),
       cmocka_unit_test(test_peer_ipv4),
       cmocka_unit_test(test_peer_ipv6),
       cmocka_unit_test(test_timers),
