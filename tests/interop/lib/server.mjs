@@ -7,7 +7,7 @@
 // or a sanitizer report can be shown by the test that notices it.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,17 +25,46 @@ process.on('exit', () => {
   }
 });
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+// The first port the kernel hands out as a connection's source port (ip_local_port_range).
+function ephemeralLow() {
+  try {
+    const lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
+    return Number.isInteger(lo) && lo > 2048 ? lo : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function tryListen(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+    srv.on('error', () => resolve(0));
+    srv.listen(port, '127.0.0.1', () => {
+      const got = srv.address().port;
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on right now, picked at random below the
+ * ephemeral range: a port from bind(0) comes from that range, where the many outgoing
+ * connections of the tests running beside this one (clients, load generators, Redis links)
+ * take their source ports, so it could be taken between our check and the server's bind
+ * (EADDRINUSE). Below the range only another test's pick can collide, and the check makes
+ * that rarer still. Falls back to bind(0) if no port there is free.
+ */
+export async function freePort() {
+  const hi = ephemeralLow() - 1;
+  const lo = Math.max(1024, hi - 12000);
+  for (let i = 0; i < 64; i++) {
+    const port = await tryListen(lo + Math.floor(Math.random() * (hi - lo + 1)));
+    if (port) return port;
+  }
+  const port = await tryListen(0);
+  if (!port) throw new Error('freePort: no free port on 127.0.0.1');
+  return port;
 }
 
 /**
