@@ -98,10 +98,20 @@ static rec *rec_at(const sio__sstore *st, uint64_t pos) {
   return (rec *)(st->ring + (pos & (st->cap - 1)));
 }
 
+/* The packet at or after *pos (a filler is skipped), *pos moved past it; NULL at the tail. */
+static const rec *next_packet(const sio__sstore *st, uint64_t *pos) {
+  while (*pos != st->tail) {
+    const rec *r = rec_at(st, *pos);
+    *pos += r->size;
+    if (r->kind == REC_PACKET) return r;
+  }
+  return NULL;
+}
+
 /* The oldest packet (st->n > 0), past the filler that may come before it. */
 static const rec *head_packet(const sio__sstore *st) {
-  const rec *r = rec_at(st, st->head);
-  return r->kind == REC_FILLER ? rec_at(st, st->head + r->size) : r;
+  uint64_t pos = st->head;
+  return next_packet(st, &pos);
 }
 
 /* The seq of the oldest packet kept: seqs are given one after another and dropped oldest first. */
@@ -236,10 +246,8 @@ static int ring_grow(sio__sstore *st, size_t cap) {
   if (!nr) return -ENOMEM;
   uint64_t w = 0;
   size_t k = st->sfirst;
-  for (uint64_t pos = st->head; pos != st->tail;) {
-    const rec *r = rec_at(st, pos);
-    pos += r->size;
-    if (r->kind == REC_FILLER) continue;
+  uint64_t pos = st->head;
+  for (const rec *r; (r = next_packet(st, &pos));) {
     memcpy(nr + w, r, r->size);
     w += r->size;
     st->steps[k] = r->size; /* no filler any more */
@@ -457,10 +465,8 @@ static void missed_free(missed *ms) {
 static int collect_missed(sio__sstore *st, const ssess *s, uint64_t from, missed *ms) {
   size_t n = 0, natt = 0;
   uint64_t seq = first_seq(st);
-  for (uint64_t pos = st->head; pos != st->tail;) {
-    const rec *r = rec_at(st, pos);
-    pos += r->size;
-    if (r->kind == REC_FILLER) continue;
+  uint64_t pos = st->head;
+  for (const rec *r; (r = next_packet(st, &pos));) {
     rec_view v = view_of(r);
     if (seq++ > from && selects(s, r, &v)) n++, natt += r->natt;
   }
@@ -476,10 +482,8 @@ static int collect_missed(sio__sstore *st, const ssess *s, uint64_t from, missed
     return -ENOMEM;
   size_t j = 0, a = 0;
   seq = first_seq(st);
-  for (uint64_t pos = st->head; pos != st->tail;) {
-    const rec *r = rec_at(st, pos);
-    pos += r->size;
-    if (r->kind == REC_FILLER) continue;
+  pos = st->head;
+  for (const rec *r; (r = next_packet(st, &pos));) {
     rec_view v = view_of(r);
     if (seq++ <= from || !selects(s, r, &v)) continue;
     char off[SIO__SSTORE_OFFSET_MAX];

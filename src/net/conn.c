@@ -288,13 +288,14 @@ static int ensure_capacity(sio__conn *c) {
   return 0;
 }
 
-/* Appends b's len bytes to the queue's last item when both are small and only their writer
- * holds them (an echo's replies, not a broadcast's frame: copying that for every recipient
- * would cost more than the references): 1 if done, 0 if b must be queued as its own item, or
- * -ENOMEM. TLS connections stage small writes into records themselves (tls_conn.c). */
-static int coalesce(sio__conn *c, const sio__buf *b, const char *data, size_t len) {
+/* Appends len bytes to the queue's last item when both are small and only their writer holds
+ * them (shared: the bytes are a buffer others hold too, such as a broadcast's frame: copying
+ * that for every recipient would cost more than the references): 1 if done, 0 if the bytes
+ * must be queued as their own item, or -ENOMEM. TLS connections stage small writes into
+ * records themselves (tls_conn.c). */
+static int coalesce(sio__conn *c, const char *data, size_t len, int shared) {
   struct sio__wq *wq = c->wq;
-  if (c->tls || len > COALESCE_MAX || b->refs != 1 || !wq || wq->n == wq->head) return 0;
+  if (c->tls || len > COALESCE_MAX || shared || !wq || wq->n == wq->head) return 0;
   struct sio__wq_item *last = &wq->items[wq->n - 1];
   sio__buf *g = last->buf;
   int ours = g->refs == 1 && last->off + last->len == g->len; /* nobody else sees its tail */
@@ -329,25 +330,33 @@ static int coalesce(sio__conn *c, const sio__buf *b, const char *data, size_t le
   return 1;
 }
 
+/* Queues b's bytes as an item of their own (a reference to b). */
+static int enqueue(sio__conn *c, sio__buf *b, size_t off, size_t len) {
+  int r = ensure_capacity(c);
+  if (r != 0) return r;
+  c->wq->items[c->wq->n++] = (struct sio__wq_item){sio__buf_ref(b), off, len};
+  c->wq->queued += len;
+  sio__conn_schedule_flush(c);
+  return 0;
+}
+
 int sio__conn_write(sio__conn *c, sio__buf *b, size_t off, size_t len) {
   if (c->closing || c->closed) return SIO_ECLOSED;
   if (len == 0) return 0;
-  int r = coalesce(c, b, b->data + off, len);
-  if (r < 0) return r;
-  if (r == 0) {
-    if ((r = ensure_capacity(c)) != 0) return r;
-    c->wq->items[c->wq->n++] = (struct sio__wq_item){sio__buf_ref(b), off, len};
-    c->wq->queued += len;
-  }
-  if (!sio__list_linked(&c->flush_link)) sio__list_insert_tail(&c->net->flush_list, &c->flush_link);
-  return 0;
+  int r = coalesce(c, b->data + off, len, b->refs != 1);
+  if (r > 0) sio__conn_schedule_flush(c);
+  return r != 0 ? (r < 0 ? r : 0) : enqueue(c, b, off, len);
 }
 
 int sio__conn_write_copy(sio__conn *c, const void *data, size_t len) {
   if (c->closing || c->closed) return SIO_ECLOSED;
+  if (len == 0) return 0;
+  int r = coalesce(c, data, len, 0); /* straight into the queue's buffer, not a copy first */
+  if (r > 0) sio__conn_schedule_flush(c);
+  if (r != 0) return r < 0 ? r : 0;
   sio__buf *b = sio__buf_from(data, len);
   if (!b) return -ENOMEM;
-  int r = sio__conn_write(c, b, 0, len);
+  r = enqueue(c, b, 0, len);
   sio__buf_unref(b);
   return r;
 }

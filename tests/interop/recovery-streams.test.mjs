@@ -134,17 +134,23 @@ after(async () => {
 
 let seq = 0;
 
+/** A client on server `id` through a cut proxy, logging its connects and `news` events. */
+async function proxiedClient(id, transports = ['websocket']) {
+  const proxy = await startCutProxy(servers[id].port);
+  const client = connect(proxy.url, { transports, forceNew: true, reconnection: false });
+  const log = [];
+  client.on('connect', () => log.push(['connect']));
+  client.on('news', (...a) => log.push(['news', ...a]));
+  return { proxy, client, log };
+}
+
 /**
  * A client on `from` (through a proxy) joins a room and sets data, gets one event, is cut;
  * events go out from Node and from sio (and some it must not get); it reconnects to `to`.
  */
 async function moveAndRecover(fromId, toId, transports, [hnId, hcId] = ['n1', 'c2']) {
   const tag = `${fromId}-${toId}-${transports.join('+')}-${++seq}`;
-  const proxy = await startCutProxy(servers[fromId].port);
-  const client = connect(proxy.url, { transports, forceNew: true, reconnection: false });
-  const log = [];
-  client.on('connect', () => log.push(['connect']));
-  client.on('news', (...a) => log.push(['news', ...a]));
+  const { proxy, client, log } = await proxiedClient(fromId, transports);
   const helpers = [];
   try {
     await nextEvent(client, 'connect', budget(8000));
@@ -280,11 +286,7 @@ describe('recovery over the Redis Streams adapter, across servers', { skip }, ()
 
   test('a client that never got an event recovers on sio (its position: socket.io #5538); Node refuses it', async () => {
     for (const [from, to, expectRecovered] of [['c1', 'c2', true], ['n1', 'n1', false]]) {
-      const proxy = await startCutProxy(servers[from].port);
-      const client = connect(proxy.url, { transports: ['websocket'], forceNew: true, reconnection: false });
-      const log = [];
-      client.on('connect', () => log.push(['connect']));
-      client.on('news', (...a) => log.push(['news', ...a]));
+      const { proxy, client, log } = await proxiedClient(from);
       let hn;
       try {
         await nextEvent(client, 'connect', budget(8000));
@@ -349,11 +351,7 @@ describe('recovery over the Redis Streams adapter, across servers', { skip }, ()
   });
 
   test('across a restart of the sio server: the session waits in Redis', async () => {
-    const proxy = await startCutProxy(servers.c1.port);
-    const client = connect(proxy.url, { transports: ['websocket'], forceNew: true, reconnection: false });
-    const log = [];
-    client.on('connect', () => log.push(['connect']));
-    client.on('news', (...a) => log.push(['news', ...a]));
+    const { proxy, client, log } = await proxiedClient('c1');
     let hn;
     try {
       await nextEvent(client, 'connect', budget(8000));
