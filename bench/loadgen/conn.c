@@ -307,7 +307,9 @@ static void on_readable(lg_ctx *x, lg_conn *c) {
     on_bytes(x, c, recv(c->fd, x->rbuf, x->rbuf_size, 0));
     return;
   }
-  for (int i = 0; i < 16 && c->action == ACT_NONE && c->fd >= 0; i++) { /* records until dry */
+  /* Records until dry. Past 16 only while read-ahead bytes wait inside OpenSSL: the socket
+   * may be empty then, and epoll would not report them again. */
+  for (int i = 0; (i < 16 || lg_tls_pending(c)) && c->action == ACT_NONE && c->fd >= 0; i++) {
     long r = lg_tls_recv(x, c, x->rbuf, x->rbuf_size);
     if (r == -2) return;
     if (r < 0 && errno == EAGAIN) {

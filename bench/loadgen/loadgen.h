@@ -198,6 +198,7 @@ void lg_tls_start(lg_ctx *x, lg_conn *c);
 int lg_tls_handshake(lg_ctx *x, lg_conn *c, bool *want_out); /* 1 done, 0 waiting, -1 failed */
 long lg_tls_recv(lg_ctx *x, lg_conn *c, void *buf, size_t len);
 long lg_tls_send(lg_ctx *x, lg_conn *c, const void *buf, size_t len, bool *want_out);
+bool lg_tls_pending(const lg_conn *c); /* read-ahead bytes wait inside OpenSSL */
 void lg_tls_free(lg_conn *c);
 
 /* modes.c */

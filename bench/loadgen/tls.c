@@ -4,7 +4,10 @@
  * One SSL_CTX for the run: TLS 1.2 or 1.3 as the server picks, no certificate check (the
  * benchmark's certificate is throwaway), no session cache (every handshake is a full one, as
  * a new client's), partial writes, and released buffers (an idle client holds none: ten
- * thousand of them fit in one process). */
+ * thousand of them fit in one process). Read-ahead on: one read() takes what the server sent
+ * (a batch of replies, a record or several) instead of OpenSSL's read of the 5-byte record
+ * header and another of its body, so the load generator makes one read per batch and one
+ * EAGAIN, not three reads, and loads the server harder for the same CPU. */
 #include "loadgen.h"
 
 #include <errno.h>
@@ -21,6 +24,7 @@ static SSL_CTX *client_ctx(void) {
   if (!ctx) lg_fatal("SSL_CTX_new failed");
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_read_ahead(ctx, 1); /* see above */
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
   static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
@@ -89,6 +93,10 @@ long lg_tls_send(lg_ctx *x, lg_conn *c, const void *buf, size_t len, bool *want_
   }
   tls_error(x, c, "TLS write", err);
   return -2;
+}
+
+bool lg_tls_pending(const lg_conn *c) {
+  return SSL_has_pending(c->ssl) == 1;
 }
 
 void lg_tls_free(lg_conn *c) {
