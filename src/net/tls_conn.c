@@ -213,9 +213,17 @@ static int send_fresh(sio__conn *c) {
   return -1;
 }
 
+/* SSL_get_error reads the thread's error queue, so it must be empty before each SSL call: every
+ * failure path here empties it, and this catches anything left by other OpenSSL users on the
+ * thread. Peeking first: ERR_clear_error walks all 16 slots of the queue every time, about five
+ * times the cost of the peek, and it ran three times per batch of records. */
+static void errors_cleared(void) {
+  if (ERR_peek_error()) ERR_clear_error();
+}
+
 static int write_record(sio__conn *c, const void *data, size_t len) {
   size_t done;
-  ERR_clear_error();
+  errors_cleared();
   if (SSL_write_ex(c->tls->ssl, data, len, &done) == 1 && done == len) return 0;
   sio__debug("tls: encrypting %zu bytes failed: %s", len,
              ERR_reason_error_string(ERR_peek_last_error()));
@@ -273,7 +281,7 @@ void sio__tls_flush(sio__conn *c) {
     }
     if (c->shutdown_after_flush && sio__tls_wants_notify(c)) {
       t->notify_sent = 1;
-      ERR_clear_error();
+      errors_cleared();
       SSL_shutdown(t->ssl);
       ERR_clear_error();
       if (send_fresh(c) != 0) return;
@@ -352,7 +360,7 @@ static void decrypt(sio__conn *c) {
   t->resume_input = 0;
   for (;;) {
     size_t got = 0;
-    ERR_clear_error();
+    errors_cleared();
     int ok = SSL_read_ex(t->ssl, plain + plen, PLAIN_CAP - plen, &got);
     int err = ok ? SSL_ERROR_NONE : SSL_get_error(t->ssl, 0);
     if (keep_output(c) != 0) {
@@ -362,6 +370,12 @@ static void decrypt(sio__conn *c) {
     if (!t->handshaken && SSL_is_init_finished(t->ssl)) t->handshaken = 1;
     if (ok) {
       plen += got;
+      /* All read and nothing left inside OpenSSL: another call would only say WANT_READ, after
+       * taking a record buffer and giving it back (SSL_MODE_RELEASE_BUFFERS). */
+      if (t->win_len == 0 && !SSL_has_pending(t->ssl)) {
+        deliver(c, plen);
+        return;
+      }
       if (plen < PLAIN_CAP) continue;
       int stop = deliver(c, plen);
       plen = 0;

@@ -1,12 +1,13 @@
 /* Unit tests for the net layer's TLS (net/tls.h): a TLS listener whose connections echo, and a
  * blocking OpenSSL client in a thread (the client may use SSL_set_fd; the server never does).
  * Small and large echoes (1 MiB each way: records staged and split, the socket buffer filling
- * up), many small writes in one loop turn leaving as few records, close_notify at the server's
- * close, a reload of the certificate while a connection is open (it goes on; the next one
- * gets the new certificate), garbage and plain HTTP on the port, and the configuration
- * errors: a missing certificate, a missing key, a key of another certificate, a bad min
- * version. The certificates are made by this test with the openssl command, in a temporary
- * folder. */
+ * up), many small writes in one loop turn leaving as few records, records sent in pieces cut at
+ * every kind of boundary (inside a header, inside a body, at a record's end, several at once),
+ * close_notify at the server's close, a reload of the certificate while a connection is open (it
+ * goes on; the next one gets the new certificate), garbage and plain HTTP on the port, and the
+ * configuration errors: a missing certificate, a missing key, a key of another certificate, a
+ * bad min version. The certificates are made by this test with the openssl command, in a
+ * temporary folder. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -249,6 +250,86 @@ static void test_close_notify(void **s) {
   server_finish(&sv);
 }
 
+/* Records cut at every kind of boundary: the client encrypts into a BIO pair and sends the
+ * ciphertext in pieces of 1 to 250 bytes, a pause after each so that the server reads them one
+ * by one: windows end inside a record header, inside a body, exactly at a record's end, and
+ * hold several records. Every record's plaintext must come back, in order. */
+static void send_pieces(int fd, BIO *net, int pause_us) {
+  static const size_t sizes[] = {1, 3, 7, 64, 2, 250, 5, 17};
+  char buf[256];
+  for (int k = 0; BIO_ctrl_pending(net) > 0; k++) {
+    int n = BIO_read(net, buf, (int)sizes[k % 8]);
+    assert_true(n > 0);
+    assert_int_equal(write(fd, buf, (size_t)n), n);
+    if (pause_us) usleep((useconds_t)pause_us);
+  }
+}
+
+static void recv_into(int fd, BIO *net) {
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf);
+  assert_true(n > 0);
+  assert_int_equal(BIO_write(net, buf, (int)n), n);
+}
+
+static void *pieces_client(void *arg) {
+  client *cl = arg;
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  int fd = tcp_connect(cl->port);
+  BIO *inner, *net;
+  assert_int_equal(BIO_new_bio_pair(&inner, 0, &net, 0), 1);
+  SSL *ssl = SSL_new(cctx);
+  SSL_set_bio(ssl, inner, inner);
+  SSL_set_connect_state(ssl);
+  int r;
+  while ((r = SSL_do_handshake(ssl)) != 1) {
+    assert_int_equal(SSL_get_error(ssl, r), SSL_ERROR_WANT_READ);
+    send_pieces(fd, net, 0);
+    recv_into(fd, net);
+  }
+  send_pieces(fd, net, 0);
+  char out[2000], in[2000];
+  size_t total = 0;
+  for (int i = 0; i < 20; i++) { /* 20 records of 10 to 181 bytes */
+    size_t len = 10 + (size_t)i * 9;
+    for (size_t j = 0; j < len; j++) out[total + j] = (char)('a' + (total + j) % 26);
+    size_t w;
+    assert_int_equal(SSL_write_ex(ssl, out + total, len, &w), 1);
+    total += len;
+  }
+  send_pieces(fd, net, 2000);
+  size_t got = 0;
+  while (got < total) {
+    size_t n;
+    if (SSL_read_ex(ssl, in + got, sizeof in - got, &n) == 1) {
+      got += n;
+      continue;
+    }
+    assert_int_equal(SSL_get_error(ssl, 0), SSL_ERROR_WANT_READ);
+    recv_into(fd, net);
+  }
+  cl->ok = got == total && memcmp(in, out, total) == 0;
+  SSL_free(ssl); /* and inner */
+  BIO_free(net);
+  close(fd);
+  SSL_CTX_free(cctx);
+  uv_async_send(&cl->sv->done);
+  return NULL;
+}
+
+static void test_records_in_pieces(void **s) {
+  server sv;
+  int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
+  client cl = {.port = port, .sv = &sv};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, pieces_client, &cl), 0);
+  uv_run(&sv.loop, UV_RUN_DEFAULT);
+  pthread_join(th, NULL);
+  assert_true(cl.ok);
+  server_finish(&sv);
+  assert_int_equal(sv.closes, 1);
+}
+
 /* Reload to certificate b while a client is connected: it goes on; the next one sees b. */
 static void *reload_client(void *arg) {
   client *cl = arg;
@@ -376,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_echo_large),
       cmocka_unit_test(test_echo_many_small_writes),
       cmocka_unit_test(test_close_notify),
+      cmocka_unit_test(test_records_in_pieces),
       cmocka_unit_test(test_reload),
       cmocka_unit_test(test_not_tls),
       cmocka_unit_test(test_config_errors),
