@@ -400,7 +400,7 @@ void sio__conn_end_of_input(sio__conn *c, int err) {
  * a new event), the end of input, or READS_PER_TURN full buffers (then the connection waits
  * its turn on the read list). After the peer's FIN (rdhup) a short read is not the end: the
  * read that returns 0 is. */
-void sio__conn_read(sio__conn *c) {
+static void read_turn(sio__conn *c) {
   if (c->tls && sio__tls_has_input(c)) { /* what came while paused goes first */
     if (c->closed || c->paused || c->eof) return;
     sio__tls_input_kept(c);
@@ -430,6 +430,17 @@ void sio__conn_read(sio__conn *c) {
     return;
   }
   if (!c->closed && !c->paused && !c->eof && c->readable) want_read(c);
+}
+
+/* What the reads answered (an echo, a pong, pipelined responses) leaves as soon as they are
+ * handled rather than at the end of the loop turn: the answer's buffers are still hot in the
+ * cache and are freed before the next connection's answers are made, so that the same blocks
+ * serve them all (made for a hundred connections first and freed together, they left glibc's
+ * heap top free past its trim threshold each turn: a brk and page faults to grow it again).
+ * Writes to other connections (a broadcast) still wait for the turn's end, as one flush. */
+void sio__conn_read(sio__conn *c) {
+  read_turn(c);
+  if (!c->closed && sio__list_linked(&c->flush_link)) flush(c);
 }
 
 void sio__conn_on_events(sio__conn *c, uint32_t events) {
