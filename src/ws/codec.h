@@ -58,7 +58,8 @@ static inline int sio__utf8_valid(const void *s, size_t n) {
 }
 
 /* --- masking ----------------------------------------------------------------------------- */
-/* XORs data with the key starting at key position *pos (0..3), word at a time; updates *pos. */
+/* XORs data with the key starting at key position *pos (0..3), word at a time (any alignment,
+ * any split); updates *pos. */
 void sio__ws_unmask(uint8_t *data, size_t n, const uint8_t key[4], uint32_t *pos);
 
 /* --- close payloads ---------------------------------------------------------------------- */
@@ -125,14 +126,15 @@ typedef struct sio__ws_reader {
   uint8_t msg_compressed;
   uint16_t failed; /* sticky: the close code returned */
   uint32_t mask_pos;
-  uint32_t utf8;      /* validator state of the open text message */
-  uint8_t started;    /* some of the current frame's payload was passed on already */
-  uint64_t remaining; /* payload bytes of the current frame still to come */
-  uint64_t msg_raw;   /* payload bytes received for the open message */
-  sio__sbuf *msg;   /* assembled (or inflated) message, allocated only while needed */
-  uint8_t *ctl;     /* a control payload split across reads (125 bytes, on demand) */
-  size_t max_message;         /* 0: unlimited */
-  sio__ws_inflater *inflater; /* non-NULL when permessage-deflate was negotiated */
+  uint32_t utf8;               /* validator state of the open text message */
+  uint8_t started;             /* some of the current frame's payload was passed on already */
+  uint8_t masked;              /* the current frame is masked (with mask) */
+  uint64_t remaining;          /* payload bytes of the current frame still to come */
+  uint64_t msg_raw;            /* payload bytes received for the open message */
+  sio__sbuf *msg;              /* assembled (or inflated) message, allocated only while needed */
+  uint8_t *ctl;                /* a control payload split across reads (125 bytes, on demand) */
+  size_t max_message;          /* 0: unlimited */
+  sio__ws_inflater *inflater;  /* non-NULL when permessage-deflate was negotiated */
   const sio__ws_reader_cb *cb; /* the caller's; must outlive the reader */
   void *user;
 } sio__ws_reader;

@@ -1,14 +1,17 @@
 /* RFC 6455 framing: the incremental reader (frame parser + message assembly), masking, close
  * payloads and the server frame encoder.
  *
- * The reader takes bytes in any split. It gathers a frame header (at most 14 bytes) in its
- * own struct, checks every rule as soon as the first two header bytes are known (mask bit,
- * RSV bits, opcodes, control frame size and FIN, continuation order), then streams payload
- * bytes: they are unmasked in place and, for text, run through the UTF-8 validator right
- * away, so a bad byte fails the connection before the rest of the message arrives. A data
- * frame that is a whole message and arrives in one piece is handed out from the caller's
- * buffer; everything else is assembled in r->msg (inflated there when compressed). Message
- * size is checked against the limit from each frame header, before its payload is read. */
+ * The reader takes bytes in any split. At a frame boundary with the whole header in the input
+ * (the usual case) it decodes the header in place; otherwise it gathers the header (at most 14
+ * bytes) in its own struct. Either way every rule is checked, in the same order, as soon as the
+ * first two header bytes are known (mask bit, RSV bits, opcodes, control frame size and FIN,
+ * continuation order), then the length and the message size limit, from each frame header
+ * before its payload is read. Payload bytes are unmasked in place and, for text, run through
+ * the UTF-8 validator right away, so a bad byte fails the connection before the rest of the
+ * message arrives. A data frame that is a whole message and arrives in one piece is handed out
+ * from the caller's buffer (when the whole frame is in one read, straight from the header's
+ * decoding: unmasked, known to be ASCII or else validated, delivered); everything else is
+ * assembled in r->msg (inflated there when compressed). */
 #include <errno.h>
 #include <string.h>
 
@@ -16,12 +19,27 @@
 #include "ws/codec.h"
 
 /* --- masking ----------------------------------------------------------------------------- */
-void sio__ws_unmask(uint8_t *d, size_t n, const uint8_t key[4], uint32_t *pos) {
-  uint32_t p = *pos & 3;
-  uint8_t k[8];
-  for (int j = 0; j < 8; j++) k[j] = key[(p + (uint32_t)j) & 3];
-  uint64_t kw;
-  memcpy(&kw, k, 8);
+/* The key as 8 bytes from key position p (0..3): the 32-bit key rotated by p bytes, twice. A
+ * rotate and a multiply, where gathering the rotated bytes one by one cost more than the XOR of
+ * a small frame. The rotation's direction follows the byte order, so the word's bytes in memory
+ * are key[p], key[p+1], ... on any machine. */
+static inline uint64_t key_word(const uint8_t key[4], uint32_t p) {
+  uint32_t k;
+  memcpy(&k, key, 4);
+  unsigned s = 8 * p;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  k = k << s | k >> ((32 - s) & 31);
+#else
+  k = k >> s | k << ((32 - s) & 31);
+#endif
+  return (uint64_t)k * 0x100000001u;
+}
+
+/* XORs d with the key from position p, a word at a time (memcpy: any alignment). Returns the
+ * OR of the unmasked bytes (by words), so that the caller of a text frame learns whether it is
+ * all ASCII without a second pass over it. */
+static inline uint64_t unmask_or(uint8_t *d, size_t n, const uint8_t key[4], uint32_t p) {
+  uint64_t kw = key_word(key, p), acc = 0;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     uint64_t w[4];
@@ -30,15 +48,25 @@ void sio__ws_unmask(uint8_t *d, size_t n, const uint8_t key[4], uint32_t *pos) {
     w[1] ^= kw;
     w[2] ^= kw;
     w[3] ^= kw;
+    acc |= w[0] | w[1] | w[2] | w[3];
     memcpy(d + i, w, 32);
   }
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     memcpy(&w, d + i, 8);
     w ^= kw;
+    acc |= w;
     memcpy(d + i, &w, 8);
   }
-  for (; i < n; i++) d[i] ^= k[i & 7];
+  uint8_t k[8];
+  memcpy(k, &kw, 8);
+  for (; i < n; i++) acc |= d[i] ^= k[i & 7];
+  return acc;
+}
+
+void sio__ws_unmask(uint8_t *d, size_t n, const uint8_t key[4], uint32_t *pos) {
+  uint32_t p = *pos & 3;
+  unmask_or(d, n, key, p);
   *pos = (uint32_t)((p + n) & 3);
 }
 
@@ -174,8 +202,7 @@ static int fail(sio__ws_reader *r, int code) {
 }
 
 /* Rules that the first two header bytes decide. 0 or a close code. */
-static int check_start(const sio__ws_reader *r) {
-  uint8_t b0 = r->hdr[0], b1 = r->hdr[1];
+static inline int check_start(const sio__ws_reader *r, uint8_t b0, uint8_t b1) {
   int fin = b0 >> 7, rsv1 = (b0 >> 6) & 1, rsv23 = (b0 >> 4) & 3, op = b0 & 0x0F;
   if (r->require_mask && !(b1 & 0x80)) return SIO__WS_CLOSE_PROTOCOL;
   if (rsv23) return SIO__WS_CLOSE_PROTOCOL;
@@ -193,15 +220,31 @@ static int check_start(const sio__ws_reader *r) {
   return 0;
 }
 
-static size_t header_total(const uint8_t *h) {
+/* The header's length, from its second byte. */
+static size_t header_total(uint8_t b1) {
   size_t n = 2;
-  uint8_t l7 = h[1] & 0x7F;
+  uint8_t l7 = b1 & 0x7F;
   if (l7 == 126)
     n += 2;
   else if (l7 == 127)
     n += 8;
-  if (h[1] & 0x80) n += 4;
+  if (b1 & 0x80) n += 4;
   return n;
+}
+
+/* The payload length from a complete header. 0, or 1002 for a 64-bit length with the top bit
+ * set. */
+static inline int frame_length(const uint8_t *h, uint64_t *len) {
+  uint64_t n = h[1] & 0x7F;
+  if (n == 126) {
+    n = (uint64_t)h[2] << 8 | h[3];
+  } else if (n == 127) {
+    n = 0;
+    for (int k = 0; k < 8; k++) n = n << 8 | h[2 + k];
+    if (n >> 63) return SIO__WS_CLOSE_PROTOCOL;
+  }
+  *len = n;
+  return 0;
 }
 
 static void reset_message(sio__ws_reader *r) {
@@ -299,23 +342,13 @@ static int payload(sio__ws_reader *r, uint8_t *p, size_t n, int first, int last)
   return data_payload(r, p, n, first, last);
 }
 
-/* The header is complete: decode the length and start the frame. */
-static int start_frame(sio__ws_reader *r) {
-  const uint8_t *h = r->hdr;
-  uint64_t len = h[1] & 0x7F;
-  size_t i = 2;
-  if (len == 126) {
-    len = (uint64_t)h[2] << 8 | h[3];
-    i = 4;
-  } else if (len == 127) {
-    len = 0;
-    for (int k = 0; k < 8; k++) len = len << 8 | h[2 + k];
-    if (len >> 63) return fail(r, SIO__WS_CLOSE_PROTOCOL);
-    i = 10;
-  }
-  int masked = h[1] & 0x80;
-  if (masked)
-    memcpy(r->mask, h + i, 4);
+static uint8_t empty_payload[1]; /* what callbacks get for an empty one: never NULL */
+
+/* The header h (hl bytes, payload length len, rules checked) is complete: start the frame. */
+static int start_frame(sio__ws_reader *r, const uint8_t *h, size_t hl, uint64_t len) {
+  r->masked = (h[1] & 0x80) != 0;
+  if (r->masked)
+    memcpy(r->mask, h + hl - 4, 4);
   else
     memset(r->mask, 0, 4);
   r->opcode = h[0] & 0x0F;
@@ -340,9 +373,44 @@ static int start_frame(sio__ws_reader *r) {
     }
   }
   r->in_payload = len > 0;
-  static uint8_t empty[1]; /* callbacks never see NULL */
-  if (len == 0) return payload(r, empty, 0, 1, 1);
+  if (len == 0) return payload(r, empty_payload, 0, 1, 1);
   return 0;
+}
+
+/* An uncompressed single-frame data message, all in the input at d: unmasked (key: NULL when
+ * the frame is not masked), checked and handed out in place, as data_payload would for the
+ * same frame (RFC 6455 5.6: text must be valid UTF-8). No message was open, so the message
+ * state is already reset and stays so. */
+static int whole_message(sio__ws_reader *r, int binary, uint8_t *d, size_t n, const uint8_t *key) {
+  uint64_t bits = key ? unmask_or(d, n, key, 0) : 0x80; /* unknown: validate */
+  if (!binary && (bits & 0x8080808080808080ULL) &&
+      sio__utf8_step(SIO__UTF8_ACCEPT, d, n) != SIO__UTF8_ACCEPT)
+    return fail(r, SIO__WS_CLOSE_INVALID_DATA);
+  return deliver(r, binary, (char *)(n ? d : empty_payload), n);
+}
+
+/* A frame at p whose whole header is in the input (len bytes from p), read from there without
+ * gathering it in r->hdr. The rules are checked in the gathering path's order: check_start,
+ * the length, the size limit. A data frame that is a whole uncompressed message and is all
+ * here (many small messages per read: the common case) is delivered at once; any other frame
+ * is started, and *used (the bytes taken) leaves the payload to the caller's loop. */
+static int frame_in_place(sio__ws_reader *r, uint8_t *p, size_t len, size_t *used) {
+  uint8_t b0 = p[0], b1 = p[1];
+  int rc = check_start(r, b0, b1);
+  if (rc) return fail(r, rc);
+  size_t hl = header_total(b1);
+  uint64_t n;
+  if ((rc = frame_length(p, &n))) return fail(r, rc);
+  int op = b0 & 0x0F;
+  /* FIN set, RSV1 clear, TEXT or BINARY (check_start saw that no message is open) */
+  if ((b0 & 0xC0) == 0x80 && (op == SIO__WS_OP_TEXT || op == SIO__WS_OP_BINARY) && n <= len - hl) {
+    if (r->max_message && n > r->max_message) return fail(r, SIO__WS_CLOSE_TOO_BIG);
+    *used = hl + (size_t)n;
+    return whole_message(r, op == SIO__WS_OP_BINARY, p + hl, (size_t)n,
+                         (b1 & 0x80) ? p + hl - 4 : NULL);
+  }
+  *used = hl;
+  return start_frame(r, p, hl, n);
 }
 
 int sio__ws_reader_feed(sio__ws_reader *r, char *data, size_t len) {
@@ -350,7 +418,16 @@ int sio__ws_reader_feed(sio__ws_reader *r, char *data, size_t len) {
   uint8_t *p = (uint8_t *)data;
   while (len > 0) {
     if (!r->in_payload) {
-      size_t need = r->hdr_len >= 2 ? header_total(r->hdr) : 2;
+      if (r->hdr_len == 0 && len >= 2 && len >= header_total(p[1])) {
+        size_t used = 0;
+        int rc = frame_in_place(r, p, len, &used);
+        if (rc) return rc;
+        p += used;
+        len -= used;
+        continue;
+      }
+      /* a header split across reads: gathered in r->hdr */
+      size_t need = r->hdr_len >= 2 ? header_total(r->hdr[1]) : 2;
       while (r->hdr_len < need) {
         if (len == 0) return 0;
         size_t take = need - r->hdr_len;
@@ -360,19 +437,21 @@ int sio__ws_reader_feed(sio__ws_reader *r, char *data, size_t len) {
         p += take;
         len -= take;
         if (r->hdr_len == 2) {
-          int rc = check_start(r);
+          int rc = check_start(r, r->hdr[0], r->hdr[1]);
           if (rc) return fail(r, rc);
-          need = header_total(r->hdr);
+          need = header_total(r->hdr[1]);
         }
       }
-      int rc = start_frame(r);
-      if (rc) return rc;
+      uint64_t n;
+      int rc = frame_length(r->hdr, &n);
+      if (rc) return fail(r, rc);
+      if ((rc = start_frame(r, r->hdr, need, n))) return rc;
       continue;
     }
     size_t n = len < r->remaining ? len : (size_t)r->remaining;
     int first = !r->started;
     r->started = 1;
-    if (r->hdr[1] & 0x80) sio__ws_unmask(p, n, r->mask, &r->mask_pos);
+    if (r->masked) sio__ws_unmask(p, n, r->mask, &r->mask_pos);
     r->remaining -= n;
     int last = r->remaining == 0;
     if (last) r->in_payload = 0;

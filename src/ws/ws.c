@@ -72,15 +72,29 @@ static int queue_buf(sio__ws *ws, sio__buf *b, size_t off) {
   return rc;
 }
 
-/* Appends a small frame to the batch. 0 or -ENOMEM. */
-static int batch_frame(sio__ws *ws, int opcode, const void *data, size_t len) {
-  sio__sbuf *bt = ws->batch;
+/* The batch's first block (2048 bytes, enough for a read's worth of echoes), or more room. */
+static int batch_grow(sio__sbuf *bt, size_t need) {
   if (!bt->data && sio__sbuf_reserve(bt, 2048)) return -ENOMEM;
-  if (sio__sbuf_reserve(bt, SIO__WS_HEADROOM + len)) return -ENOMEM;
-  size_t h = sio__ws_header_write((uint8_t *)bt->data + bt->len, opcode, 0, len);
-  bt->len += h;
-  if (len) memcpy(bt->data + bt->len, data, len);
-  bt->len += len;
+  return sio__sbuf_reserve(bt, need);
+}
+
+/* Appends a small frame to the batch. 0 or -ENOMEM. Once the batch has room, this is a test,
+ * a header written in place (the short form inline: most frames here are small) and a copy. */
+static inline int batch_frame(sio__ws *ws, int opcode, const void *data, size_t len) {
+  sio__sbuf *bt = ws->batch;
+  size_t need = SIO__WS_HEADROOM + len;
+  if ((!bt->data || bt->oom || need > bt->cap - bt->len) && batch_grow(bt, need)) return -ENOMEM;
+  uint8_t *o = (uint8_t *)bt->data + bt->len;
+  size_t h;
+  if (len < 126) {
+    o[0] = (uint8_t)(0x80 | opcode);
+    o[1] = (uint8_t)len;
+    h = 2;
+  } else {
+    h = sio__ws_header_write(o, opcode, 0, len);
+  }
+  if (len) memcpy(o + h, data, len);
+  bt->len += h + len;
   return 0;
 }
 
@@ -260,16 +274,19 @@ static const sio__conn_handler ws_conn_handler = {conn_on_data, conn_on_eof, con
                                                   conn_on_close};
 
 /* --- sending ----------------------------------------------------------------------------- */
+/* check_room's way out when the limit is reached (kept out of the per-send path). */
+static int room_exceeded(sio__ws *ws) {
+  if (ws->drop_when_full) return SIO_ETOOLARGE;
+  sio__warn("ws: send buffer over %zu bytes, closing a slow connection", ws->max_buffered);
+  fail(ws, SIO__WS_CLOSE_POLICY, "send buffer full");
+  return SIO_ECLOSED;
+}
+
 /* Checks the send-buffer limit for `extra` more bytes. 0 to go on, else the error to return. */
-static int check_room(sio__ws *ws, size_t extra) {
+static inline int check_room(sio__ws *ws, size_t extra) {
   if (ws->sent_close || ws->tcp_closing) return SIO_ECLOSED;
   size_t queued = sio__ws_buffered(ws);
-  if (ws->max_buffered && queued > 0 && queued + extra > ws->max_buffered) {
-    if (ws->drop_when_full) return SIO_ETOOLARGE;
-    sio__warn("ws: send buffer over %zu bytes, closing a slow connection", ws->max_buffered);
-    fail(ws, SIO__WS_CLOSE_POLICY, "send buffer full");
-    return SIO_ECLOSED;
-  }
+  if (ws->max_buffered && queued > 0 && queued + extra > ws->max_buffered) return room_exceeded(ws);
   return 0;
 }
 

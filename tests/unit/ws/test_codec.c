@@ -354,6 +354,285 @@ static void test_utf8_frames(void **state) {
   assert_int_equal(feed_new(&r, f, n, 0, 0), 0);
 }
 
+/* --- the in-place path: a frame whose header (or all of it) is in one read ---------------
+ * The reader decodes such a frame straight from the input, and delivers a whole one-frame
+ * message from there; a header split across reads is gathered first. Both must give the same
+ * messages and the same close codes, so each case here is fed whole, split in two at every
+ * position (or at many, for the big ones) and a byte at a time. */
+static void rec_equal(const rec *a, const rec *b) {
+  assert_int_equal(a->nmsg, b->nmsg);
+  assert_int_equal(a->nctl, b->nctl);
+  for (int i = 0; i < a->nmsg && i < 16; i++) {
+    assert_int_equal(a->binary[i], b->binary[i]);
+    assert_int_equal(a->len[i], b->len[i]);
+    assert_memory_equal(a->msg[i], b->msg[i], a->len[i] < 512 ? a->len[i] : 512);
+  }
+  for (int i = 0; i < a->nctl && i < 16; i++) {
+    assert_int_equal(a->ctl_op[i], b->ctl_op[i]);
+    assert_int_equal(a->ctl_code[i], b->ctl_code[i]);
+    assert_int_equal(a->ctl_len[i], b->ctl_len[i]);
+    assert_memory_equal(a->ctl[i], b->ctl[i], a->ctl_len[i]);
+  }
+}
+
+/* Feeds f as two pieces, split at k. */
+static int feed_split(rec *rc, const uint8_t *f, size_t n, size_t k, size_t max, int mask) {
+  sio__ws_reader r;
+  memset(rc, 0, sizeof(*rc));
+  sio__ws_reader_init(&r, max, &cbs, rc);
+  r.require_mask = (uint8_t)mask;
+  char *copy = malloc(n + 1);
+  memcpy(copy, f, n);
+  int res = sio__ws_reader_feed(&r, copy, k);
+  if (res == 0 && k < n) res = sio__ws_reader_feed(&r, copy + k, n - k);
+  free(copy);
+  sio__ws_reader_free(&r);
+  return res;
+}
+
+/* Whole, split at every position (every 997th past 300 bytes, and near the end), and byte by
+ * byte for small inputs: the same result every time. Returns it, with the whole feed's record
+ * in *whole. */
+static int same_every_split(rec *whole, const uint8_t *f, size_t n, size_t max, int mask) {
+  int want = feed_split(whole, f, n, n, max, mask);
+  rec *other = malloc(sizeof *other);
+  for (size_t k = 0; k < n; k += (k < 300 || n - k < 300) ? 1 : 997) {
+    assert_int_equal(feed_split(other, f, n, k, max, mask), want);
+    rec_equal(whole, other);
+  }
+  if (n < 1000) {
+    sio__ws_reader r;
+    memset(other, 0, sizeof *other);
+    sio__ws_reader_init(&r, max, &cbs, other);
+    r.require_mask = (uint8_t)mask;
+    assert_int_equal(feed(&r, f, n, 1), want);
+    sio__ws_reader_free(&r);
+    rec_equal(whole, other);
+  }
+  free(other);
+  return want;
+}
+
+/* An unmasked frame (as a server sends, or a client reads). */
+static size_t plain_frame(uint8_t *out, int b0, const void *payload, size_t len) {
+  size_t i = 0;
+  out[i++] = (uint8_t)b0;
+  if (len < 126)
+    out[i++] = (uint8_t)len;
+  else if (len <= 0xFFFF) {
+    out[i++] = 126;
+    out[i++] = (uint8_t)(len >> 8);
+    out[i++] = (uint8_t)len;
+  } else {
+    out[i++] = 127;
+    for (int k = 0; k < 8; k++) out[i++] = (uint8_t)((uint64_t)len >> (56 - 8 * k));
+  }
+  memcpy(out + i, payload, len);
+  return i + len;
+}
+
+static void test_in_place_lengths(void **state) {
+  static const size_t sizes[] = {0, 1, 7, 8, 9, 31, 32, 33, 40, 125, 126, 127, 65535, 65536};
+  uint8_t *payload = malloc(65536), *f = malloc(3 * 65600);
+  for (size_t i = 0; i < 65536; i++) payload[i] = (uint8_t)('a' + i % 26);
+  rec *r = malloc(sizeof *r);
+  for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+    size_t len = sizes[s];
+    for (int b0 = 0x81; b0 <= 0x82; b0++) {
+      /* one frame; then three in one buffer (each delivered in order) */
+      size_t n = client_frame(f, b0, payload, len);
+      assert_int_equal(same_every_split(r, f, n, 0, 1), 0);
+      assert_int_equal(r->nmsg, 1);
+      assert_int_equal(r->binary[0], b0 == 0x82);
+      assert_int_equal(r->len[0], len);
+      assert_memory_equal(r->msg[0], payload, len < 512 ? len : 512);
+      n += client_frame(f + n, 0x89, "p", 1);
+      n += client_frame(f + n, b0, payload + 1, len ? len - 1 : 0);
+      if (len < 1000) {
+        assert_int_equal(same_every_split(r, f, n, 0, 1), 0);
+        assert_int_equal(r->nmsg, 2);
+        assert_int_equal(r->nctl, 1);
+        assert_int_equal(r->len[1], len ? len - 1 : 0);
+        assert_memory_equal(r->msg[1], payload + 1, len ? (len - 1 < 512 ? len - 1 : 512) : 0);
+      }
+      /* the size limit from the header: exactly at it passes, one past fails (0: no limit) */
+      n = client_frame(f, b0, payload, len);
+      if (len > 1) {
+        assert_int_equal(same_every_split(r, f, n, len, 1), 0);
+        assert_int_equal(r->nmsg, 1);
+        assert_int_equal(same_every_split(r, f, n, len - 1, 1), 1009);
+        assert_int_equal(r->nmsg, 0);
+        /* refused before the payload: the header alone is enough */
+        assert_int_equal(feed_split(r, f, n - len, n - len, len - 1, 1), 1009);
+      }
+      /* unmasked: refused by a server, accepted by a client */
+      n = plain_frame(f, b0, payload, len);
+      assert_int_equal(same_every_split(r, f, n, 0, 1), 1002);
+      assert_int_equal(r->nmsg, 0);
+      assert_int_equal(same_every_split(r, f, n, 0, 0), 0);
+      assert_int_equal(r->nmsg, 1);
+      assert_int_equal(r->len[0], len);
+      assert_memory_equal(r->msg[0], payload, len < 512 ? len : 512);
+      /* a client may also read masked frames */
+      n = client_frame(f, b0, payload, len);
+      assert_int_equal(same_every_split(r, f, n, 0, 0), 0);
+      assert_int_equal(r->nmsg, 1);
+    }
+  }
+  free(r);
+  free(payload);
+  free(f);
+}
+
+/* A frame that breaks a rule right after a good one in the same buffer: the good message is
+ * delivered, then the reader fails with the code the rule gives. */
+static void test_in_place_error_after_good(void **state) {
+  uint8_t f[512], big[200];
+  memset(big, 'x', sizeof big);
+  rec r;
+  static const struct {
+    int b0;
+    size_t len;
+    const char *p;
+    int want;
+  } bad[] = {
+      {0x83, 1, "a", 1002},         /* reserved opcode */
+      {0x8B, 0, "", 1002},          /* reserved control opcode */
+      {0x80, 1, "a", 1002},         /* continuation with nothing open */
+      {0x91, 1, "a", 1002},         /* RSV2 */
+      {0xC1, 1, "a", 1002},         /* RSV1 without permessage-deflate */
+      {0x09, 0, "", 1002},          /* fragmented ping */
+      {0x81, 3, "a\xc0\x80", 1007}, /* overlong */
+      {0x81, 2, "a\xce", 1007},     /* truncated at the end */
+      {0x88, 1, "\x03", 1002},      /* close payload of one byte */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    size_t n = client_frame(f, 0x81, "good", 4);
+    n += client_frame(f + n, bad[i].b0, bad[i].p, bad[i].len);
+    assert_int_equal(same_every_split(&r, f, n, 0, 1), bad[i].want);
+    assert_int_equal(r.nmsg, 1);
+    assert_memory_equal(r.msg[0], "good", 4);
+  }
+  /* a ping over 125 bytes, a message over the limit, a 64-bit length with the top bit set */
+  size_t n = client_frame(f, 0x82, "good", 4);
+  n += client_frame(f + n, 0x89, big, 126);
+  assert_int_equal(same_every_split(&r, f, n, 0, 1), 1002);
+  assert_int_equal(r.nmsg, 1);
+  n = client_frame(f, 0x82, "good", 4);
+  n += client_frame(f + n, 0x82, big, 101);
+  assert_int_equal(same_every_split(&r, f, n, 100, 1), 1009);
+  assert_int_equal(r.nmsg, 1);
+  static const uint8_t huge[] = {0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4};
+  n = client_frame(f, 0x82, "good", 4);
+  memcpy(f + n, huge, sizeof huge);
+  n += sizeof huge;
+  assert_int_equal(same_every_split(&r, f, n, 0, 1), 1002);
+  assert_int_equal(r.nmsg, 1);
+  /* an unmasked frame after a masked one */
+  n = client_frame(f, 0x81, "good", 4);
+  n += plain_frame(f + n, 0x81, "bad", 3);
+  assert_int_equal(same_every_split(&r, f, n, 0, 1), 1002);
+  assert_int_equal(r.nmsg, 1);
+  /* a new message while a fragmented one is open, each frame whole in the buffer */
+  n = client_frame(f, 0x01, "fr", 2);
+  n += client_frame(f + n, 0x81, "new", 3);
+  assert_int_equal(same_every_split(&r, f, n, 0, 1), 1002);
+  assert_int_equal(r.nmsg, 0);
+  /* and the good path through the same frames: fragments, control frames between them */
+  n = client_frame(f, 0x01, "fr", 2);
+  n += client_frame(f + n, 0x8A, "", 0);
+  n += client_frame(f + n, 0x80, "ag", 2);
+  n += client_frame(f + n, 0x81, "next", 4);
+  assert_int_equal(same_every_split(&r, f, n, 0, 1), 0);
+  assert_int_equal(r.nmsg, 2);
+  assert_memory_equal(r.msg[0], "frag", 4);
+  assert_memory_equal(r.msg[1], "next", 4);
+  assert_int_equal(r.nctl, 1);
+}
+
+/* A bad byte anywhere in a text (the 32- and 8-byte blocks of the unmasking and its tail) is
+ * found; the same text is fine as binary. Non-ASCII valid texts are delivered. */
+static void test_in_place_utf8(void **state) {
+  uint8_t f[128], p[45];
+  rec r;
+  for (size_t len = 1; len <= sizeof p; len += 11) {
+    for (size_t pos = 0; pos < len; pos++) {
+      memset(p, 'a', sizeof p);
+      p[pos] = 0xFF;
+      size_t n = client_frame(f, 0x81, p, len);
+      assert_int_equal(same_every_split(&r, f, n, 0, 1), 1007);
+      assert_int_equal(r.nmsg, 0);
+      n = plain_frame(f, 0x81, p, len);
+      assert_int_equal(same_every_split(&r, f, n, 0, 0), 1007);
+      n = client_frame(f, 0x82, p, len);
+      assert_int_equal(same_every_split(&r, f, n, 0, 1), 0);
+      assert_int_equal(r.nmsg, 1);
+      /* a valid two-byte character at the same place */
+      p[pos] = 0xCE;
+      if (pos + 1 < len) p[pos + 1] = 0xBA;
+      n = client_frame(f, 0x81, p, len);
+      assert_int_equal(same_every_split(&r, f, n, 0, 1), pos + 1 < len ? 0 : 1007);
+      assert_int_equal(r.nmsg, pos + 1 < len);
+      if (pos + 1 < len) assert_memory_equal(r.msg[0], p, len);
+    }
+  }
+}
+
+static int stop_on_message(void *user, int binary, char *data, size_t len) {
+  rec *r = user;
+  assert_non_null(data); /* never NULL, even when empty */
+  on_message(user, binary, data, len);
+  return r->nmsg == 1 ? -5 : 0;
+}
+
+/* A callback's stop comes back from feed at once; feeding the rest goes on from the next
+ * frame. */
+static void test_in_place_stop(void **state) {
+  static const sio__ws_reader_cb stop_cbs = {stop_on_message, on_control};
+  uint8_t f[64];
+  size_t n = client_frame(f, 0x81, "", 0);
+  size_t first = n;
+  n += client_frame(f + n, 0x81, "two", 3);
+  rec rc;
+  memset(&rc, 0, sizeof rc);
+  sio__ws_reader r;
+  sio__ws_reader_init(&r, 0, &stop_cbs, &rc);
+  assert_int_equal(sio__ws_reader_feed(&r, (char *)f, n), -5);
+  assert_int_equal(rc.nmsg, 1);
+  assert_int_equal(rc.len[0], 0);
+  assert_int_equal(sio__ws_reader_feed(&r, (char *)f + first, n - first), 0);
+  assert_int_equal(rc.nmsg, 2);
+  assert_memory_equal(rc.msg[1], "two", 3);
+  sio__ws_reader_free(&r);
+}
+
+/* The unmasking at every key position, length and alignment, in one call or two. */
+static void test_unmask(void **state) {
+  static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+  uint8_t buf[96], want[96];
+  for (uint32_t pos = 0; pos < 4; pos++) {
+    for (size_t align = 0; align < 8; align++) {
+      for (size_t len = 0; len <= 80; len++) {
+        for (size_t i = 0; i < len; i++) {
+          buf[align + i] = (uint8_t)(i * 13 + 7);
+          want[i] = (uint8_t)((i * 13 + 7) ^ key[(pos + i) & 3]);
+        }
+        uint32_t p = pos;
+        sio__ws_unmask(buf + align, len, key, &p);
+        assert_memory_equal(buf + align, want, len);
+        assert_int_equal(p, (pos + len) & 3);
+        for (size_t k = 0; k <= len; k += 5) { /* split in two */
+          for (size_t i = 0; i < len; i++) buf[align + i] = (uint8_t)(i * 13 + 7);
+          p = pos;
+          sio__ws_unmask(buf + align, k, key, &p);
+          sio__ws_unmask(buf + align + k, len - k, key, &p);
+          assert_memory_equal(buf + align, want, len);
+        }
+      }
+    }
+  }
+}
+
 /* --- close ------------------------------------------------------------------------------- */
 static void test_close_payloads(void **state) {
   unsigned code;
@@ -651,6 +930,11 @@ int main(void) {
       cmocka_unit_test(test_fragments_and_interleaved_control),
       cmocka_unit_test(test_utf8),
       cmocka_unit_test(test_utf8_frames),
+      cmocka_unit_test(test_in_place_lengths),
+      cmocka_unit_test(test_in_place_error_after_good),
+      cmocka_unit_test(test_in_place_utf8),
+      cmocka_unit_test(test_in_place_stop),
+      cmocka_unit_test(test_unmask),
       cmocka_unit_test(test_close_payloads),
       cmocka_unit_test(test_accept_key),
       cmocka_unit_test(test_handshake),

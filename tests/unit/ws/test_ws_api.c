@@ -129,9 +129,9 @@ typedef struct fixture {
   size_t last_len;
   int shutdown_on_open;
   int max_connections; /* the app's cap (0: default) */
-  int client_code; /* close code the client read */
-  int client_fail; /* line of the first failed client-side check (cmocka asserts belong to the
-                      main thread) */
+  int client_code;     /* close code the client read */
+  int client_fail;     /* line of the first failed client-side check (cmocka asserts belong to the
+                          main thread) */
 } fixture;
 
 #define CHECK(cond)                                                                                \
@@ -398,6 +398,65 @@ static void test_drain(void **state) {
   assert_int_equal(f.drains, 1);
 }
 
+/* Appends a masked client frame of any length below 64 KiB. */
+static size_t put_frame(uint8_t *f, int opcode, const uint8_t *p, size_t n) {
+  static const uint8_t key[4] = {9, 8, 7, 6};
+  size_t i = 0;
+  f[i++] = (uint8_t)(0x80 | opcode);
+  if (n < 126) {
+    f[i++] = (uint8_t)(0x80 | n);
+  } else {
+    f[i++] = 0x80 | 126;
+    f[i++] = (uint8_t)(n >> 8);
+    f[i++] = (uint8_t)n;
+  }
+  memcpy(f + i, key, 4);
+  i += 4;
+  for (size_t k = 0; k < n; k++) f[i + k] = p[k] ^ key[k & 3];
+  return i + n;
+}
+
+/* Many frames in one write: their echoes and pongs are batched while the read is processed
+ * (headers of both short and 16-bit forms, the batch grown past its first block, frames over
+ * the batch's size sent on their own), and must come back complete and in order. */
+static void client_batched(fixture *f) {
+  static const size_t sizes[] = {0, 1, 125, 126, 127, 1000, 2040, 3000, 4096, 4097, 10000, 65535};
+  enum { N = sizeof sizes / sizeof *sizes };
+  char head[2048];
+  int fd = client_connect(f->port, NULL, head, sizeof head);
+  /* frame i carries payload + i: the echoes differ from one another */
+  uint8_t *payload = malloc(65536 + N), *out = malloc(2 * N * 65600), *p = malloc(65536);
+  for (size_t i = 0; i < 65536 + N; i++) payload[i] = (uint8_t)('A' + i % 50);
+  size_t n = 0;
+  for (size_t i = 0; i < N; i++) {
+    n += put_frame(out + n, (int)(1 + i % 2), payload + i, sizes[i]);
+    n += put_frame(out + n, 9, payload, i % 3 ? 3 : 0);
+  }
+  size_t len;
+  CHECK(read_frame(fd, p, &len) == 1); /* welcome */
+  CHECK(write(fd, out, n) == (ssize_t)n);
+  for (size_t i = 0; i < N; i++) {
+    CHECK(read_frame(fd, p, &len) == (int)(1 + i % 2));
+    CHECK(len == sizes[i] && memcmp(p, payload + i, len) == 0);
+    CHECK(read_frame(fd, p, &len) == 10);
+    CHECK(len == (i % 3 ? 3u : 0u));
+  }
+  send_close(fd, 1000, "");
+  CHECK(read_close_code(fd) == 1000);
+  close(fd);
+  free(payload);
+  free(out);
+  free(p);
+}
+
+static void test_batched(void **state) {
+  /* over 64 KiB queued, a drain event may come: its check (less than after the flood) holds */
+  fixture f = {.client = client_batched, .buffered_after_flood = SIZE_MAX};
+  run(&f, NULL);
+  assert_int_equal(f.messages, 12);
+  assert_int_equal(f.close_code, 1000);
+}
+
 static void client_shutdown(fixture *f) {
   char head[2048];
   int fd = client_connect(f->port, NULL, head, sizeof head);
@@ -488,6 +547,7 @@ int main(void) {
       cmocka_unit_test(test_send_limit_close),
       cmocka_unit_test(test_shutdown),
       cmocka_unit_test(test_drain),
+      cmocka_unit_test(test_batched),
       cmocka_unit_test(test_over_capacity),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
