@@ -151,7 +151,7 @@ static void put_entry(sio__sbuf *sb, const entry *e, int *first) {
 }
 
 static int by_index(const void *a, const void *b) {
-  unsigned long long x, y;
+  unsigned long long x = 0, y = 0; /* array_index sets them for every entry sorted here */
   array_index(*(const entry *const *)a, &x);
   array_index(*(const entry *const *)b, &y);
   return x < y ? -1 : x > y;
