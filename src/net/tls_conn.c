@@ -10,10 +10,11 @@
  * Reading: the ciphertext is decrypted into the net's plaintext buffer and handed to on_data
  * (as a plain connection's bytes are, in the loop-wide buffer). A handler that pauses makes
  * the rest of the window wait in `kept` (the only per-connection buffer, and only then).
- * Writing: sio__conn_write queues plaintext as for a plain connection; the flush (once per
- * loop turn) encrypts it, small writes staged together into full records, then sends the
- * records at once from tls_out; only what the kernel does not take is copied into `out`. While
- * the socket is full the plaintext stays queued as it is (shared buffers), not encrypted.
+ * Writing: sio__conn_write queues plaintext as for a plain connection; the flush (after the
+ * connection's read, else once per loop turn) encrypts it, small writes staged together into
+ * full records, then sends the records at once from tls_out; only what the kernel does not take
+ * is copied into `out`. While the socket is full the plaintext stays queued as it is (shared
+ * buffers), not encrypted.
  * Closing sends close_notify after the queued data. Anything OpenSSL refuses (a failed
  * handshake, a bad record) is logged at debug with its reason, its alert is sent if it fits,
  * and the connection is closed: nothing else is spent on it.
