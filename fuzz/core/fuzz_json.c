@@ -41,7 +41,8 @@ static void walk(const char *s, size_t n, int depth) {
       walk(s + v.off, v.len, depth + 1);
     }
     break;
-  default: break;
+  default:
+    break;
   }
   sio__sbuf_free(&b);
 }

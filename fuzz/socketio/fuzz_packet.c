@@ -61,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r.packet.data) {
           sio__sio_placeholder ph[4];
           size_t count;
-          if (sio__sio_find_placeholders(r.packet.data, r.packet.data_len, r.packet.attachments,
-                                         ph, 4, &count))
+          if (sio__sio_find_placeholders(r.packet.data, r.packet.data_len, r.packet.attachments, ph,
+                                         4, &count))
             abort();
           for (size_t k = 0; k < count && k < 4; k++)
             if (ph[k].num >= r.packet.attachments) abort();

@@ -75,9 +75,13 @@ int sio__sbuf_append(sio__sbuf *s, const void *data, size_t len) {
   return 0;
 }
 
-int sio__sbuf_appends(sio__sbuf *s, const char *str) { return sio__sbuf_append(s, str, strlen(str)); }
+int sio__sbuf_appends(sio__sbuf *s, const char *str) {
+  return sio__sbuf_append(s, str, strlen(str));
+}
 
-int sio__sbuf_appendc(sio__sbuf *s, char c) { return sio__sbuf_append(s, &c, 1); }
+int sio__sbuf_appendc(sio__sbuf *s, char c) {
+  return sio__sbuf_append(s, &c, 1);
+}
 
 int sio__sbuf_vprintf(sio__sbuf *s, const char *fmt, va_list ap) {
   va_list ap2;

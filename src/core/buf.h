@@ -18,7 +18,7 @@ typedef struct sio__buf {
   char data[];
 } sio__buf;
 
-sio__buf *sio__buf_new(size_t cap);                     /* refs = 1, len = 0 */
+sio__buf *sio__buf_new(size_t cap);                    /* refs = 1, len = 0 */
 sio__buf *sio__buf_from(const void *data, size_t len); /* copy, refs = 1 */
 static inline sio__buf *sio__buf_ref(sio__buf *b) {
   b->refs++;
@@ -33,7 +33,8 @@ typedef struct sio__sbuf {
   int oom; /* set once an append failed; later appends are ignored */
 } sio__sbuf;
 
-#define SIO__SBUF_INIT {NULL, 0, 0, 0}
+#define SIO__SBUF_INIT                                                                             \
+  { NULL, 0, 0, 0 }
 
 int sio__sbuf_reserve(sio__sbuf *s, size_t extra); /* 0 or -ENOMEM */
 /* Same, but an empty sbuf gets exactly `extra` bytes (no rounding up to a power of two): for

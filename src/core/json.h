@@ -16,8 +16,8 @@
 
 #include "core/buf.h"
 
-#define SIO__JSON_DEFAULT_DEPTH 128 /* nesting limit used when 0 is passed */
-#define SIO__JSON_MAX_DEPTH 1024    /* hard cap (the scanner recurses) */
+#define SIO__JSON_DEFAULT_DEPTH 128  /* nesting limit used when 0 is passed */
+#define SIO__JSON_MAX_DEPTH     1024 /* hard cap (the scanner recurses) */
 
 typedef enum sio__json_type {
   SIO__JSON_INVALID = 0,
@@ -53,8 +53,8 @@ int sio__json_validate(const char *s, size_t n, int max_depth, sio__json_slice *
 /* Validates a JSON text that must be an array and splits it into its elements: up to `max`
  * slices (offsets relative to s) are written to out, *count gets the total number of elements
  * (which may exceed max). Returns 0 or -EINVAL (not valid JSON, not an array). */
-int sio__json_split_array(const char *s, size_t n, int max_depth, sio__json_slice *out,
-                          size_t max, size_t *count);
+int sio__json_split_array(const char *s, size_t n, int max_depth, sio__json_slice *out, size_t max,
+                          size_t *count);
 
 /* Validates a whole JSON text like sio__json_validate and, when the value is an array, splits it
  * in the same pass: up to `max` element slices (offsets relative to s, with their canon flags)

@@ -8,11 +8,17 @@ typedef struct sio__list {
   struct sio__list *next, *prev;
 } sio__list;
 
-#define sio__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define sio__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-static inline void sio__list_init(sio__list *h) { h->next = h->prev = h; }
-static inline int sio__list_empty(const sio__list *h) { return h->next == h; }
-static inline int sio__list_linked(const sio__list *n) { return n->next && n->next != n; }
+static inline void sio__list_init(sio__list *h) {
+  h->next = h->prev = h;
+}
+static inline int sio__list_empty(const sio__list *h) {
+  return h->next == h;
+}
+static inline int sio__list_linked(const sio__list *n) {
+  return n->next && n->next != n;
+}
 
 static inline void sio__list_insert_tail(sio__list *h, sio__list *n) {
   n->prev = h->prev;
@@ -39,9 +45,11 @@ static inline void sio__list_move_all(sio__list *to, sio__list *from) {
   sio__list_init(from);
 }
 
-#define sio__list_foreach(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+#define sio__list_foreach(pos, head)                                                               \
+  for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 /* Safe against removal of `pos` inside the loop. */
 #define sio__list_foreach_safe(pos, tmp, head)                                                     \
-  for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); (pos) = (tmp), (tmp) = (pos)->next)
+  for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                                 \
+       (pos) = (tmp), (tmp) = (pos)->next)
 
 #endif

@@ -11,14 +11,18 @@ static sio_log_level threshold = SIO_LOG_INFO;
 static sio_log_fn sink;
 static void *sink_user;
 
-void sio_log_set_level(sio_log_level level) { threshold = level; }
+void sio_log_set_level(sio_log_level level) {
+  threshold = level;
+}
 
 void sio_log_set_sink(sio_log_fn fn, void *user) {
   sink = fn;
   sink_user = user;
 }
 
-int sio__log_enabled(sio_log_level level) { return level >= threshold && level < SIO_LOG_OFF; }
+int sio__log_enabled(sio_log_level level) {
+  return level >= threshold && level < SIO_LOG_OFF;
+}
 
 static const char *level_name(sio_log_level level) {
   static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -41,6 +45,6 @@ void sio__log(sio_log_level level, const char *fmt, ...) {
   struct tm tm;
   gmtime_r(&tv.tv_sec, &tm);
   fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
-          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-          level_name(level), msg);
+          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), level_name(level),
+          msg);
 }

@@ -7,8 +7,8 @@ void sio__log(sio_log_level level, const char *fmt, ...) __attribute__((format(p
 int sio__log_enabled(sio_log_level level);
 
 #define sio__debug(...) sio__log(SIO_LOG_DEBUG, __VA_ARGS__)
-#define sio__info(...) sio__log(SIO_LOG_INFO, __VA_ARGS__)
-#define sio__warn(...) sio__log(SIO_LOG_WARN, __VA_ARGS__)
+#define sio__info(...)  sio__log(SIO_LOG_INFO, __VA_ARGS__)
+#define sio__warn(...)  sio__log(SIO_LOG_WARN, __VA_ARGS__)
 #define sio__error(...) sio__log(SIO_LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -24,7 +24,8 @@ typedef struct sio__map {
   size_t used; /* count + tombstones */
 } sio__map;
 
-#define SIO__MAP_INIT {NULL, 0, 0, 0}
+#define SIO__MAP_INIT                                                                              \
+  { NULL, 0, 0, 0 }
 
 void *sio__map_get(const sio__map *m, const char *key, size_t klen);
 /* Inserts or replaces (keys up to 2 GiB). Returns 0, -ENOMEM or -EINVAL (key too long). */

@@ -13,15 +13,41 @@
 #include "core/alloc.h"
 #include "core/json.h"
 
-static int valid(const char *s) { return sio__json_validate(s, strlen(s), 0, NULL) == 0; }
+static int valid(const char *s) {
+  return sio__json_validate(s, strlen(s), 0, NULL) == 0;
+}
 
 static void test_valid_texts(void **state) {
   const char *ok[] = {
-      "0", "-0", "1", "-1", "0.1", "1e20", "1E+2", "1e-7", "-0.0e0", "12345678901234567890",
-      "true", "false", "null", "\"\"", "\"a\"", "\"\\u0000\"", "\"\\ud800\"", "\"\\udc00x\"",
-      "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\uABCD\\uabcd\"", "[]", "{}", " [ 1 , 2 ] ",
-      "{\"a\":1,\"a\":2}", "[[[[]]]]", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
-      "{\"\":{\"x\":[null,true,{}]}}", "\t\r\n1\t\r\n", "\"\x7f\"",
+      "0",
+      "-0",
+      "1",
+      "-1",
+      "0.1",
+      "1e20",
+      "1E+2",
+      "1e-7",
+      "-0.0e0",
+      "12345678901234567890",
+      "true",
+      "false",
+      "null",
+      "\"\"",
+      "\"a\"",
+      "\"\\u0000\"",
+      "\"\\ud800\"",
+      "\"\\udc00x\"",
+      "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+      "\"\\uABCD\\uabcd\"",
+      "[]",
+      "{}",
+      " [ 1 , 2 ] ",
+      "{\"a\":1,\"a\":2}",
+      "[[[[]]]]",
+      "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+      "{\"\":{\"x\":[null,true,{}]}}",
+      "\t\r\n1\t\r\n",
+      "\"\x7f\"",
   };
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
     if (!valid(ok[i])) fail_msg("should be valid: %s", ok[i]);
@@ -32,12 +58,60 @@ static void test_valid_texts(void **state) {
 
 static void test_invalid_texts(void **state) {
   const char *bad[] = {
-      "", " ", "01", "-", "+1", "1.", ".1", "1e", "1e+", "0x1", "NaN", "Infinity", "-Infinity",
-      "tru", "truex", "nul", "[", "]", "[1,]", "[,1]", "[1 2]", "{", "{\"a\"}", "{\"a\":}",
-      "{\"a\":1,}", "{a:1}", "{'a':1}", "'a'", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"",
-      "\"\t\"", "\"\n\"", "1 2", "[1]]", "{}x", "\"\x80\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
-      "\"\xf4\x90\x80\x80\"", "\"\xe2\x82\"", "\"\xff\"", "[1,,2]", "{\"a\"::1}", "\"\\\"",
-      "-01", "00", "1.e5", "- 1", "[-]", "\xef\xbb\xbf" "1", "{\"a\":1 \"b\":2}",
+      "",
+      " ",
+      "01",
+      "-",
+      "+1",
+      "1.",
+      ".1",
+      "1e",
+      "1e+",
+      "0x1",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "tru",
+      "truex",
+      "nul",
+      "[",
+      "]",
+      "[1,]",
+      "[,1]",
+      "[1 2]",
+      "{",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{\"a\":1,}",
+      "{a:1}",
+      "{'a':1}",
+      "'a'",
+      "\"abc",
+      "\"\\x\"",
+      "\"\\u12\"",
+      "\"\\u12G4\"",
+      "\"\t\"",
+      "\"\n\"",
+      "1 2",
+      "[1]]",
+      "{}x",
+      "\"\x80\"",
+      "\"\xc0\xaf\"",
+      "\"\xed\xa0\x80\"",
+      "\"\xf4\x90\x80\x80\"",
+      "\"\xe2\x82\"",
+      "\"\xff\"",
+      "[1,,2]",
+      "{\"a\"::1}",
+      "\"\\\"",
+      "-01",
+      "00",
+      "1.e5",
+      "- 1",
+      "[-]",
+      "\xef\xbb\xbf"
+      "1",
+      "{\"a\":1 \"b\":2}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     if (valid(bad[i])) fail_msg("should be invalid: %s", bad[i]);
@@ -62,16 +136,16 @@ static void test_depth_limit(void **state) {
 }
 
 static void test_split_passthrough(void **state) {
-  const char *t = "[\"message\",12345678901234567890,1e20,0.1,\"\\u0000\",\"\\ud800\", {\"3\":[true]} ,null]";
+  const char *t =
+      "[\"message\",12345678901234567890,1e20,0.1,\"\\u0000\",\"\\ud800\", {\"3\":[true]} ,null]";
   sio__json_slice sl[16];
   size_t count;
   assert_int_equal(sio__json_split_array(t, strlen(t), 0, sl, 16, &count), 0);
   assert_int_equal(count, 8);
-  const char *want[] = {"\"message\"", "12345678901234567890", "1e20", "0.1", "\"\\u0000\"",
-                        "\"\\ud800\"", "{\"3\":[true]}", "null"};
-  sio__json_type types[] = {SIO__JSON_STRING, SIO__JSON_NUMBER, SIO__JSON_NUMBER,
-                            SIO__JSON_NUMBER, SIO__JSON_STRING, SIO__JSON_STRING,
-                            SIO__JSON_OBJECT, SIO__JSON_NULL};
+  const char *want[] = {"\"message\"", "12345678901234567890", "1e20",           "0.1",
+                        "\"\\u0000\"", "\"\\ud800\"",          "{\"3\":[true]}", "null"};
+  sio__json_type types[] = {SIO__JSON_STRING, SIO__JSON_NUMBER, SIO__JSON_NUMBER, SIO__JSON_NUMBER,
+                            SIO__JSON_STRING, SIO__JSON_STRING, SIO__JSON_OBJECT, SIO__JSON_NULL};
   for (size_t i = 0; i < count; i++) {
     assert_int_equal(sl[i].len, strlen(want[i]));
     assert_memory_equal(t + sl[i].off, want[i], sl[i].len);
@@ -143,7 +217,10 @@ static void test_unescape(void **state) {
   check_unescape("\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80", 4);
   check_unescape("\"\\ud800\"", "\xef\xbf\xbd", 3);
   check_unescape("\"\\udc00\\ud800x\"", "\xef\xbf\xbd\xef\xbf\xbdx", 7);
-  check_unescape("\"\\ud800\\u0041\"", "\xef\xbf\xbd" "A", 4);
+  check_unescape("\"\\ud800\\u0041\"",
+                 "\xef\xbf\xbd"
+                 "A",
+                 4);
   assert_int_equal(sio__json_string_eq("\"ab\"", 4, "abc", 3), 0);
   assert_int_equal(sio__json_string_eq("\"abc\"", 5, "ab", 2), 0);
 }
@@ -205,8 +282,9 @@ static void check_roundtrip(const char *in, const char *want) {
 static void test_jansson(void **state) {
   check_roundtrip("{\"z\":1,\"a\":[true,false,null],\"m\":\"x\\u0000y\"}",
                   "{\"z\":1,\"a\":[true,false,null],\"m\":\"x\\u0000y\"}");
-  check_roundtrip("[0.1, 1e20, 1e21, 1.5e-7, 0.000001, -2.5, 12345678901234567890, 100]",
-                  "[0.1,100000000000000000000,1e+21,1.5e-7,0.000001,-2.5,12345678901234567000,100]");
+  check_roundtrip(
+      "[0.1, 1e20, 1e21, 1.5e-7, 0.000001, -2.5, 12345678901234567890, 100]",
+      "[0.1,100000000000000000000,1e+21,1.5e-7,0.000001,-2.5,12345678901234567000,100]");
   check_roundtrip("[1.0, -0.0, 123.456, 5e-324]", "[1,0,123.456,5e-324]");
   check_roundtrip("\"\\ud800\"", "\"\xef\xbf\xbd\"");
   check_roundtrip("{\"a\":1,\"a\":2}", "{\"a\":2}");

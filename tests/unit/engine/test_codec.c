@@ -62,13 +62,24 @@ static void test_payload_decode(void **state) {
   const expect one[] = {{4, 0, "hello", 5}};
   check_payload("4hello", 6, one, 1);
   const expect three[] = {{4, 0, "test1", 5}, {4, 0, "test2", 5}, {4, 0, "test3", 5}};
-  check_payload("4test1\x1e" "4test2\x1e" "4test3", 20, three, 3);
+  check_payload("4test1\x1e"
+                "4test2\x1e"
+                "4test3",
+                20, three, 3);
   const expect mixed[] = {{4, 0, "hello", 5}, {4, 1, "\x01\x02\x03\x04", 4}};
-  check_payload("4hello\x1e" "bAQIDBA==", 15, mixed, 2);
+  check_payload("4hello\x1e"
+                "bAQIDBA==",
+                15, mixed, 2);
   const expect ctl[] = {{2, 0, "probe", 5}, {3, 0, "", 0}, {1, 0, "", 0}, {6, 0, "", 0}};
-  check_payload("2probe\x1e" "3\x1e" "1\x1e" "6", 12, ctl, 4);
+  check_payload("2probe\x1e"
+                "3\x1e"
+                "1\x1e"
+                "6",
+                12, ctl, 4);
   const expect empty_bin[] = {{4, 1, "", 0}, {4, 0, "", 0}};
-  check_payload("b\x1e" "4", 3, empty_bin, 2);
+  check_payload("b\x1e"
+                "4",
+                3, empty_bin, 2);
   const expect nopad[] = {{4, 1, "\x01\x02\x03\x04", 4}};
   check_payload("bAQIDBA", 7, nopad, 1);
   const expect utf8[] = {{4, 0, "\xe2\x82\xac", 3}};
@@ -92,13 +103,19 @@ static void test_payload_malformed(void **state) {
   check_bad_payload("", 0, 0);
   check_bad_payload("abc", 3, 0);
   check_bad_payload("\x1e", 1, 0);
-  check_bad_payload("4a\x1e", 3, 1);           /* trailing separator: empty packet */
-  check_bad_payload("4a\x1e\x1e" "4b", 6, 1);   /* empty packet in the middle */
+  check_bad_payload("4a\x1e", 3, 1); /* trailing separator: empty packet */
+  check_bad_payload("4a\x1e\x1e"
+                    "4b",
+                    6, 1); /* empty packet in the middle */
   check_bad_payload("9x", 2, 0);
-  check_bad_payload("4ok\x1e" "bA!==", 9, 1);   /* bad base64 */
+  check_bad_payload("4ok\x1e"
+                    "bA!==",
+                    9, 1); /* bad base64 */
   check_bad_payload("b====A", 6, 0);
-  check_bad_payload("bA", 2, 0);                /* 1 leftover char is not base64 */
-  check_bad_payload("4ok\x1e" "x", 5, 1);
+  check_bad_payload("bA", 2, 0); /* 1 leftover char is not base64 */
+  check_bad_payload("4ok\x1e"
+                    "x",
+                    5, 1);
 }
 
 static void check_encoded(sio__sbuf *b, const char *want, size_t n) {
@@ -116,7 +133,13 @@ static void test_encode(void **state) {
   assert_int_equal(sio__eio_encode_packet(&b, &ping, 1), 0);
   assert_int_equal(sio__eio_encode_message(&b, "x", 1, 0, 1), 0);
   assert_int_equal(sio__eio_encode_message(&b, "", 0, 1, 1), 0);
-  check_encoded(&b, "4hello\x1e" "bAQIDBA==\x1e" "2\x1e" "4x\x1e" "b", 23);
+  check_encoded(&b,
+                "4hello\x1e"
+                "bAQIDBA==\x1e"
+                "2\x1e"
+                "4x\x1e"
+                "b",
+                23);
   /* what we encode decodes to the same packets */
   assert_int_equal(sio__eio_payload_count(b.data, b.len), 5);
   sio__sbuf_free(&b);
@@ -125,7 +148,8 @@ static void test_encode(void **state) {
 static void test_open(void **state) {
   sio__sbuf b = SIO__SBUF_INIT;
   const char *up[] = {"websocket"};
-  assert_int_equal(sio__eio_encode_open(&b, "lv_VI97HAXpY6yYWAAAC", up, 1, 25000, 20000, 1000000), 0);
+  assert_int_equal(sio__eio_encode_open(&b, "lv_VI97HAXpY6yYWAAAC", up, 1, 25000, 20000, 1000000),
+                   0);
   const char *want = "0{\"sid\":\"lv_VI97HAXpY6yYWAAAC\",\"upgrades\":[\"websocket\"],"
                      "\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}";
   check_encoded(&b, want, strlen(want));
@@ -157,8 +181,12 @@ static void test_alloc_failures(void **state) {
     sio__eio_payload_iter it;
     sio__eio_packet p;
     sio__alloc_fail_after(k);
-    sio__eio_payload_init(&it, "bAQID\x1e" "bBA==", 11);
-    while (sio__eio_payload_next(&it, &p) == 1) {}
+    sio__eio_payload_init(&it,
+                          "bAQID\x1e"
+                          "bBA==",
+                          11);
+    while (sio__eio_payload_next(&it, &p) == 1) {
+    }
     sio__eio_payload_free(&it);
     sio__alloc_fail_reset();
   }
@@ -167,9 +195,12 @@ static void test_alloc_failures(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_decode_text),       cmocka_unit_test(test_payload_decode),
-      cmocka_unit_test(test_payload_malformed), cmocka_unit_test(test_encode),
-      cmocka_unit_test(test_open),              cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_decode_text),
+      cmocka_unit_test(test_payload_decode),
+      cmocka_unit_test(test_payload_malformed),
+      cmocka_unit_test(test_encode),
+      cmocka_unit_test(test_open),
+      cmocka_unit_test(test_errors),
       cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
