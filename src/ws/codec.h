@@ -155,8 +155,24 @@ void sio__ws_reader_free(sio__ws_reader *r);
 static inline size_t sio__ws_header_len(uint64_t len) {
   return len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
 }
-/* Writes a server frame header (FIN set, unmasked) into out (>= 10 bytes); returns its length. */
-size_t sio__ws_header_write(uint8_t *out, int opcode, int rsv1, uint64_t len);
+/* Writes a server frame header (FIN set, unmasked) into out (>= 10 bytes); returns its length.
+ * Inline: a batch of small frames writes one per frame. */
+static inline size_t sio__ws_header_write(uint8_t *o, int opcode, int rsv1, uint64_t len) {
+  o[0] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | (opcode & 0x0F));
+  if (len < 126) {
+    o[1] = (uint8_t)len;
+    return 2;
+  }
+  if (len <= 0xFFFF) {
+    o[1] = 126;
+    o[2] = (uint8_t)(len >> 8);
+    o[3] = (uint8_t)len;
+    return 4;
+  }
+  o[1] = 127;
+  for (int i = 0; i < 8; i++) o[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+  return 10;
+}
 /* b holds SIO__WS_HEADROOM bytes of headroom then the payload (up to b->len). Writes the
  * header right before the payload and returns the frame's offset in b: the frame is
  * b->data[off .. b->len). */

@@ -96,23 +96,6 @@ int sio__ws_close_parse(const uint8_t *p, size_t n, unsigned *code, const char *
 }
 
 /* --- encoder ----------------------------------------------------------------------------- */
-size_t sio__ws_header_write(uint8_t *o, int opcode, int rsv1, uint64_t len) {
-  o[0] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | (opcode & 0x0F));
-  if (len < 126) {
-    o[1] = (uint8_t)len;
-    return 2;
-  }
-  if (len <= 0xFFFF) {
-    o[1] = 126;
-    o[2] = (uint8_t)(len >> 8);
-    o[3] = (uint8_t)len;
-    return 4;
-  }
-  o[1] = 127;
-  for (int i = 0; i < 8; i++) o[2 + i] = (uint8_t)(len >> (56 - 8 * i));
-  return 10;
-}
-
 static size_t frame_prepare(sio__buf *b, int opcode, int rsv1) {
   uint64_t len = b->len - SIO__WS_HEADROOM;
   size_t off = SIO__WS_HEADROOM - sio__ws_header_len(len);

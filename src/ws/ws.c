@@ -79,20 +79,13 @@ static int batch_grow(sio__sbuf *bt, size_t need) {
 }
 
 /* Appends a small frame to the batch. 0 or -ENOMEM. Once the batch has room, this is a test,
- * a header written in place (the short form inline: most frames here are small) and a copy. */
+ * a header written in place and a copy. */
 static inline int batch_frame(sio__ws *ws, int opcode, const void *data, size_t len) {
   sio__sbuf *bt = ws->batch;
   size_t need = SIO__WS_HEADROOM + len;
   if ((!bt->data || bt->oom || need > bt->cap - bt->len) && batch_grow(bt, need)) return -ENOMEM;
   uint8_t *o = (uint8_t *)bt->data + bt->len;
-  size_t h;
-  if (len < 126) {
-    o[0] = (uint8_t)(0x80 | opcode);
-    o[1] = (uint8_t)len;
-    h = 2;
-  } else {
-    h = sio__ws_header_write(o, opcode, 0, len);
-  }
+  size_t h = sio__ws_header_write(o, opcode, 0, len);
   if (len) memcpy(o + h, data, len);
   bt->len += h + len;
   return 0;

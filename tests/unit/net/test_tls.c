@@ -209,10 +209,11 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
-static void run_client(server *sv, client *cl) {
+/* Runs the server's loop while the client's thread `fn` runs, until both are done. */
+static void run_client(server *sv, client *cl, void *(*fn)(void *)) {
   pthread_t th;
   cl->sv = sv;
-  assert_int_equal(pthread_create(&th, NULL, client_main, cl), 0);
+  assert_int_equal(pthread_create(&th, NULL, fn, cl), 0);
   uv_run(&sv->loop, UV_RUN_DEFAULT);
   pthread_join(th, NULL);
 }
@@ -222,7 +223,7 @@ static void echo_of(size_t size, int many_small) {
   int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
   sv.many_small = many_small;
   client cl = {.port = port, .size = size};
-  run_client(&sv, &cl);
+  run_client(&sv, &cl, client_main);
   assert_true(cl.ok);
   assert_string_equal(cl.subject, "first");
   server_finish(&sv);
@@ -244,7 +245,7 @@ static void test_close_notify(void **s) {
   int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
   sv.close_after = 5000;
   client cl = {.port = port, .size = 5000, .expect_close = 1};
-  run_client(&sv, &cl);
+  run_client(&sv, &cl, client_main);
   assert_true(cl.ok);
   assert_true(cl.got_notify);
   server_finish(&sv);
@@ -320,11 +321,8 @@ static void *pieces_client(void *arg) {
 static void test_records_in_pieces(void **s) {
   server sv;
   int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
-  client cl = {.port = port, .sv = &sv};
-  pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, pieces_client, &cl), 0);
-  uv_run(&sv.loop, UV_RUN_DEFAULT);
-  pthread_join(th, NULL);
+  client cl = {.port = port};
+  run_client(&sv, &cl, pieces_client);
   assert_true(cl.ok);
   server_finish(&sv);
   assert_int_equal(sv.closes, 1);
@@ -380,11 +378,8 @@ static void test_reload(void **s) {
   uv_run(&sv.loop, UV_RUN_NOWAIT);
   uv_async_init(&sv.loop, &sv.done, on_reload_async);
   sv.done.data = &sv;
-  client cl = {.port = port, .sv = &sv};
-  pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, reload_client, &cl), 0);
-  uv_run(&sv.loop, UV_RUN_DEFAULT);
-  pthread_join(th, NULL);
+  client cl = {.port = port};
+  run_client(&sv, &cl, reload_client);
   assert_true(cl.ok);
   assert_string_equal(cl.subject, "second");
   /* a reload that fails keeps the old certificate */
@@ -419,11 +414,8 @@ static void *junk_client(void *arg) {
 static void test_not_tls(void **s) {
   server sv;
   int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
-  client cl = {.port = port, .sv = &sv};
-  pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, junk_client, &cl), 0);
-  uv_run(&sv.loop, UV_RUN_DEFAULT);
-  pthread_join(th, NULL);
+  client cl = {.port = port};
+  run_client(&sv, &cl, junk_client);
   assert_true(cl.ok);
   server_finish(&sv);
   assert_int_equal(sv.closes, 3);
