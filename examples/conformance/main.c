@@ -12,6 +12,7 @@
  * - With --tls-cert and --tls-key: HTTPS and wss on the same port (client certificates
  *   required with --tls-ca), SNI certificates, a plain listener beside (its port printed as
  *   "plain port N"), redirected to https with --tls-redirect, HSTS; SIGHUP reloads the files.
+ *   GET /tls answers with what sio_req_tls_peer and sio_req_tls_info say (tls_part.c).
  *   Prints an https:// URL then.
  *
  * Each protocol part is a setup function that attaches to the one app, so that adding one is a
@@ -59,6 +60,7 @@ static sio_eio *setup_engine_echo(sio_app *app) {
  * namespaces "/" and "/custom" (CONFORMANCE.md). */
 #include "sio/io.h"
 sio_io *setup_socketio(sio_app *app);
+void setup_tls_routes(sio_app *app); /* tls_part.c: GET /tls */
 
 /* NAME:CERT:KEY, split in place. */
 static int parse_sni(char *arg, sio_tls_sni *e) {
@@ -126,6 +128,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "conformance: cannot create the app\n");
     return 1;
   }
+  setup_tls_routes(app);
   sio_eio *engine = setup_engine_echo(app);
   sio_io *io = engine ? setup_socketio(app) : NULL;
   int rc = io ? sio_app_listen(app) : -1;

@@ -6,10 +6,15 @@
  *   emit "message-back" with the same arguments; "message-with-ack" -> answer the ack with the
  *   same arguments (binary included, byte for byte).
  * - on connection to "/custom": emit "auth" with the CONNECT payload.
+ * - "tls-peer" on "/" -> the ack gets the handshake's client certificate (or null) and
+ *   sio_handshake_tls_peer's result (tls_part.c).
  * main.c calls setup_socketio(app). */
 #include <stdio.h>
 
 #include "sio/io.h"
+#include "sio/tls.h"
+
+json_t *tls_peer_json(int rc, const sio_tls_peer *p);
 
 sio_io *setup_socketio(sio_app *app);
 
@@ -25,6 +30,14 @@ static void on_message_with_ack(sio_socket *s, const sio_args *args, sio_ack *ac
   if (ack) sio_ack_send_args(ack, args);
 }
 
+static void on_tls_peer(sio_socket *s, const sio_args *args, sio_ack *ack, void *user) {
+  (void)args;
+  (void)user;
+  sio_tls_peer peer;
+  int rc = sio_handshake_tls_peer(s, &peer);
+  if (ack) sio_ack_sendf(ack, "oi", tls_peer_json(rc, &peer), rc);
+}
+
 /* emit("auth", <CONNECT payload>) */
 static void emit_auth(sio_socket *s) {
   sio_msg *m = sio_msg_new("auth");
@@ -37,6 +50,7 @@ static void on_main_connection(sio_socket *s, void *user) {
   emit_auth(s);
   sio_on(s, "message", on_message, NULL);
   sio_on(s, "message-with-ack", on_message_with_ack, NULL);
+  sio_on(s, "tls-peer", on_tls_peer, NULL);
 }
 
 static void on_custom_connection(sio_socket *s, void *user) {

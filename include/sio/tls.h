@@ -71,6 +71,52 @@ SIO_EXTERN int sio_app_plain_port(const sio_app *app);
 /* Whether the request came over TLS (on the TLS listener). */
 SIO_EXTERN int sio_req_secure(const sio_req *req);
 
+/* --- who is on the other end ----------------------------------------------------------------
+ * The client's certificate, as Node's tlsSocket.getPeerCertificate() gives its fields. A
+ * client sends one only when asked (sio_tls_opts.ca_file), and one it sends has been verified
+ * against the CA file, else the handshake failed (Node's socket.authorized is then true):
+ *
+ *   sio_tls_peer peer;
+ *   if (sio_req_tls_peer(req, &peer) == 0) printf("device %s\n", peer.common_name);
+ *
+ * Fields too long for their buffer are cut (always NUL-terminated). */
+typedef struct sio_tls_peer {
+  char subject[256];       /* RFC 2253: "CN=alice,O=Acme" */
+  char issuer[256];        /* the same, of the issuer */
+  char common_name[128];   /* the subject's CN, "" if it has none (Node: subject.CN) */
+  char serial[84];         /* hex, upper case (Node: serialNumber) */
+  char fingerprint256[96]; /* "AB:01:..", SHA-256 of the DER (Node: fingerprint256) */
+  char valid_from[32];     /* "Dec  7 01:02:03 2026 GMT" (Node: valid_from) */
+  char valid_to[32];
+} sio_tls_peer;
+
+/* The session: what Node's getProtocol(), getCipher().name, servername, alpnProtocol and
+ * isSessionReused() tell. */
+typedef struct sio_tls_info {
+  char version[16];     /* "TLSv1.3", "TLSv1.2" */
+  char cipher[64];      /* "TLS_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256" */
+  char servername[256]; /* the name the client asked for (SNI), "" if none */
+  char alpn[32];        /* "http/1.1", "" if the client offered no ALPN */
+  int resumed;          /* 1: resumed from a session ticket, no full handshake */
+} sio_tls_info;
+
+typedef struct sio_ws sio_ws;
+typedef struct sio_eio_socket sio_eio_socket;
+typedef struct sio_socket sio_socket;
+
+/* 0; -ENOENT: the client sent no certificate; -EINVAL: not over TLS (or a NULL argument). */
+SIO_EXTERN int sio_req_tls_peer(const sio_req *req, sio_tls_peer *out);
+/* 0; -EINVAL: not over TLS (or a NULL argument). */
+SIO_EXTERN int sio_req_tls_info(const sio_req *req, sio_tls_info *out);
+/* The same of a raw WebSocket's connection (sio/ws.h). */
+SIO_EXTERN int sio_ws_tls_peer(const sio_ws *ws, sio_tls_peer *out);
+/* The certificate of an Engine.IO session's handshake request (sio/engine.h), and of a
+ * Socket.IO socket's (sio/io.h; Node: socket.request.socket.getPeerCertificate()). It is kept
+ * with the handshake, so it is there over polling too, where each request is a connection of
+ * its own: -ENOENT also once sio_io_opts.drop_handshake has let the handshake go. */
+SIO_EXTERN int sio_eio_socket_tls_peer(const sio_eio_socket *s, sio_tls_peer *out);
+SIO_EXTERN int sio_handshake_tls_peer(const sio_socket *s, sio_tls_peer *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,7 +38,11 @@ typedef struct sio__eio_handshake {
   const char *address;
   uint64_t issued;
   int secure;
+  void *peer_cert; /* the client certificate (X509 *, our reference), NULL if none */
 } sio__eio_handshake;
+
+/* handshake.c: the copy of the handshake request (sio__eio_handshake_copy), and its release. */
+void sio__eio_handshake_free(sio__eio_handshake *hs);
 
 enum { ST_OPEN = 0, ST_CLOSING = 1, ST_CLOSED = 2 };
 

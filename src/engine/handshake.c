@@ -14,6 +14,8 @@
 #include <sys/time.h>
 
 #include "core/alloc.h"
+#include "http/tls_peer.h"
+#include "net/tls.h"
 #include "sio/tls.h" /* sio_req_secure */
 
 /* --- small helpers ------------------------------------------------------------------------ */
@@ -106,7 +108,13 @@ sio__eio_handshake *sio__eio_handshake_copy(sio_req *req) {
   }
   hs->issued = now_ms_epoch();
   hs->secure = sio_req_secure(req) != 0; /* Node: !!req.connection.encrypted */
+  hs->peer_cert = sio__req_tls_cert_ref(req);
   return hs;
+}
+
+void sio__eio_handshake_free(sio__eio_handshake *hs) {
+  if (hs) sio__tls_cert_unref(hs->peer_cert);
+  sio__free(hs);
 }
 
 int sio__eio_encode_open_tails(sio_eio *e) {

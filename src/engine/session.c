@@ -12,12 +12,14 @@
  * a callback may close it at any time. */
 #include "engine/engine_internal.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/alloc.h"
 #include "core/codec.h"
 #include "core/log.h"
+#include "http/tls_peer.h"
 
 /* --- sessions ----------------------------------------------------------------------------- */
 
@@ -45,7 +47,7 @@ sio__eio_session *sio__eio_session_new(sio_eio *e, sio_req *req, int transport) 
   if (have_sid) sio__eio_sid_mark(e, s->sid); /* a worker's sid names it */
   if (!s->hs || !have_sid || sio__map_put_ref(&e->sessions, s->sid, strlen(s->sid), s) != 0) {
     sio__free(s->jsonp);
-    sio__free(s->hs);
+    sio__eio_handshake_free(s->hs);
     sio__free(s);
     return NULL;
   }
@@ -58,7 +60,7 @@ static void session_free(sio__eio_session *s) {
   sio__eio_upgrade_end(s);
   sio__sbuf_free(&s->out);
   sio__free(s->jsonp);
-  sio__free(s->hs);
+  sio__eio_handshake_free(s->hs);
   sio__free(s);
 }
 
@@ -284,8 +286,12 @@ const char *sio_eio_socket_remote_address(const sio_eio_socket *s) {
 const char *sio_eio_socket_url(const sio_eio_socket *s) {
   return s->hs ? s->hs->url : NULL;
 }
+int sio_eio_socket_tls_peer(const sio_eio_socket *s, sio_tls_peer *out) {
+  if (!s || !out || (s->hs && !s->hs->secure)) return -EINVAL;
+  return s->hs && s->hs->peer_cert ? sio__tls_peer_fill(s->hs->peer_cert, out) : -ENOENT;
+}
 void sio__eio_drop_handshake(sio__eio_session *s) {
-  sio__free(s->hs);
+  sio__eio_handshake_free(s->hs);
   s->hs = NULL;
 }
 

@@ -61,9 +61,13 @@ size_t sio__tls_buffered(const sio__conn *c);
 int sio__tls_wants_notify(const sio__conn *c);
 void sio__tls_free(sio__conn *c);
 
-/* The peer's certificate subject ("CN=alice,O=..."), when it sent one: 0 or UV_ENOENT. */
-int sio__tls_peer_subject(const sio__conn *c, char *out, size_t outlen);
-/* The negotiated version ("TLSv1.3") or NULL before the handshake. */
-const char *sio__tls_version(const sio__conn *c);
+/* The peer's certificate (an X509 *, borrowed: valid while c is), NULL when it sent none. */
+void *sio__tls_peer_cert(const sio__conn *c);
+/* c's SSL (an SSL *, borrowed), NULL for a plain connection or before its first bytes. */
+void *sio__tls_ssl(const sio__conn *c);
+/* A reference of the caller's own on a certificate from sio__tls_peer_cert, for keeping it past
+ * the connection (NULL stays NULL), and its release. */
+void *sio__tls_cert_ref(void *x509);
+void sio__tls_cert_unref(void *x509);
 
 #endif

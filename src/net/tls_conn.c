@@ -438,23 +438,18 @@ void sio__tls_input_kept(sio__conn *c) {
 }
 
 /* --- what the layers above may ask -------------------------------------------------------- */
-int sio__tls_peer_subject(const sio__conn *c, char *out, size_t outlen) {
-  if (!c->tls || !c->tls->ssl || outlen == 0) return UV_ENOENT;
-  X509 *peer = SSL_get0_peer_certificate(c->tls->ssl);
-  if (!peer) return UV_ENOENT;
-  BIO *m = BIO_new(BIO_s_mem());
-  if (!m) return -ENOMEM;
-  X509_NAME_print_ex(m, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253);
-  char *p;
-  long n = BIO_get_mem_data(m, &p);
-  size_t k = n > 0 ? (size_t)n : 0;
-  if (k >= outlen) k = outlen - 1;
-  memcpy(out, p, k);
-  out[k] = '\0';
-  BIO_free(m);
-  return 0;
+void *sio__tls_peer_cert(const sio__conn *c) {
+  return c->tls && c->tls->ssl ? SSL_get0_peer_certificate(c->tls->ssl) : NULL;
 }
 
-const char *sio__tls_version(const sio__conn *c) {
-  return c->tls && c->tls->handshaken ? SSL_get_version(c->tls->ssl) : NULL;
+void *sio__tls_ssl(const sio__conn *c) {
+  return c->tls ? c->tls->ssl : NULL;
+}
+
+void *sio__tls_cert_ref(void *x509) {
+  return x509 && X509_up_ref(x509) == 1 ? x509 : NULL;
+}
+
+void sio__tls_cert_unref(void *x509) {
+  X509_free(x509);
 }

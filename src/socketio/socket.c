@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/codec.h"
 #include "core/log.h"
+#include "sio/tls.h"
 #include "socketio/io_internal.h"
 
 /* --- callback arrays ---------------------------------------------------------------------- */
@@ -255,6 +256,10 @@ const char *sio_handshake_address(const sio_socket *s) {
 int sio_handshake_secure(const sio_socket *s) {
   sio__eio_session *es = es_of(s);
   return es ? sio__eio_secure(es) : 0;
+}
+int sio_handshake_tls_peer(const sio_socket *s, sio_tls_peer *out) {
+  sio__eio_session *es = es_of(s);
+  return es ? sio_eio_socket_tls_peer(es, out) : -EINVAL;
 }
 uint64_t sio_handshake_issued(const sio_socket *s) {
   return s ? s->issued : 0;

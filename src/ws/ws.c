@@ -21,6 +21,8 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "http/tls_peer.h"
+#include "net/tls.h"
 #include "ws/ws.h"
 
 enum { WS_DEFAULT_MAX_MESSAGE = 1000000, WS_DEFAULT_MAX_BUFFERED = 1 << 20 };
@@ -405,6 +407,12 @@ int sio_ws_compressed(const sio_ws *ws) {
 }
 int sio_ws_remote_address(const sio_ws *ws, char *ip, size_t iplen, int *port) {
   return sio__conn_peer(ws->conn, ip, iplen, port);
+}
+
+int sio_ws_tls_peer(const sio_ws *ws, sio_tls_peer *out) {
+  if (!ws || !out || !ws->conn || !sio__conn_is_tls(ws->conn)) return -EINVAL;
+  const void *x = sio__tls_peer_cert(ws->conn);
+  return x ? sio__tls_peer_fill(x, out) : -ENOENT;
 }
 
 /* --- accepting --------------------------------------------------------------------------- */

@@ -5,12 +5,16 @@
 // https (keep-alive, pipelining, HEAD, 304); ALPN http/1.1; plain HTTP sent to the TLS port
 // (a clear-text 400, as nginx answers); a failed handshake costs the server nothing (it goes
 // on serving); client certificates required (one signed by the CA gets in, none is refused);
-// socket.handshake.secure true over wss and https polling (the handshake example with TLS).
+// socket.handshake.secure true over wss and https polling (the handshake example with TLS);
+// what a handler learns of the TLS client (sio_req_tls_peer, sio_req_tls_info,
+// sio_handshake_tls_peer), checked against what Node's own TLS reads of the same certificate and
+// session.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
@@ -34,7 +38,7 @@ function makeCertificates() {
     '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=sio test CA');
   for (const [name, subj, ext] of [
     ['server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
-    ['client', '/CN=alice', 'extendedKeyUsage=clientAuth'],
+    ['client', '/C=DE/O=Acme Devices/CN=alice', 'extendedKeyUsage=clientAuth'],
   ]) {
     openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj);
@@ -85,6 +89,43 @@ function rawExchange(port, bytes) {
   }), budget(5000), 'raw exchange');
 }
 
+/**
+ * GET /tls over a TLS connection of its own (tls.connect options `opts`): the server's JSON, and
+ * what the client saw of the session (protocol, cipher, the ticket it got).
+ */
+function tlsGet(port, opts = {}) {
+  return withTimeout(new Promise((resolve, reject) => {
+    let ticket = null;
+    let body = '';
+    let seen = {};
+    const sock = tls.connect({ port, host: '127.0.0.1', servername: 'localhost',
+      ca: readFileSync(f('ca.pem')), ...opts }, () => {
+      seen = { protocol: sock.getProtocol(), cipher: sock.getCipher()?.name, reused: sock.isSessionReused() };
+      sock.write('GET /tls HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    sock.on('session', (t) => { ticket = t; });
+    sock.setEncoding('utf8');
+    sock.on('data', (d) => { body += d; });
+    sock.on('error', reject);
+    sock.on('close', () => {
+      const json = body.slice(body.indexOf('\r\n\r\n') + 4);
+      try {
+        resolve({ answer: JSON.parse(json), ...seen, ticket, head: body.slice(0, body.indexOf('\r\n')) });
+      } catch (e) {
+        reject(new Error(`GET /tls: ${body}`));
+      }
+    });
+  }), budget(5000), 'GET /tls');
+}
+
+/** Node's reading of a certificate file, in the fields the server answers with. */
+function nodeView(file) {
+  const x = new X509Certificate(readFileSync(file));
+  return { subject: x.subject.split('\n').reverse().join(','), issuer: x.issuer.split('\n').reverse().join(','),
+    CN: /CN=([^\n]*)/.exec(x.subject)[1], serialNumber: x.serialNumber, fingerprint256: x.fingerprint256,
+    valid_from: x.validFrom, valid_to: x.validTo };
+}
+
 const skip = target.reference ? 'TLS is sio\'s (the reference server has none)' : target.skip;
 
 describe('TLS: https and wss from sio itself', { skip }, () => {
@@ -126,6 +167,23 @@ describe('TLS: https and wss from sio itself', { skip }, () => {
       }
     });
   }
+
+  test('what a handler learns of the session is what the client negotiated; no certificate asked', async () => {
+    for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
+      const first = await tlsGet(server.port, { maxVersion, ALPNProtocols: ['http/1.1'] });
+      assert.match(first.head, /^HTTP\/1\.1 200/);
+      assert.deepEqual(first.answer.info, { protocol: first.protocol, cipher: first.cipher,
+        servername: 'localhost', alpnProtocol: 'http/1.1', reused: false });
+      assert.equal(first.protocol, maxVersion);
+      assert.equal(first.answer.peer, null);
+      assert.equal(first.answer.peer_rc, -2); // -ENOENT: no CA file, so no certificate was asked for
+      assert.ok(first.ticket, 'a session ticket');
+      const again = await tlsGet(server.port, { maxVersion, session: first.ticket, servername: 'localhost' });
+      assert.equal(again.reused, true);
+      assert.deepEqual(again.answer.info, { protocol: maxVersion, cipher: again.cipher,
+        servername: 'localhost', alpnProtocol: '', reused: true });
+    }
+  });
 
   test('curl over https: keep-alive, HEAD, 304, the client bundle', async () => {
     const url = `https://localhost:${server.port}/socket.io/socket.io.js`;
@@ -232,6 +290,30 @@ describe('TLS: client certificates required', { skip }, () => {
     }
   });
 
+  test('the client certificate as Node reads it: GET /tls, and the Socket.IO handshake over polling and wss', async () => {
+    const alice = nodeView(f('client.pem'));
+    assert.equal(alice.CN, 'alice');
+    const client = { cert: readFileSync(f('client.pem')), key: readFileSync(f('client.key')) };
+    for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
+      const got = await tlsGet(server.port, { maxVersion, ...client });
+      assert.equal(got.answer.peer_rc, 0);
+      assert.deepEqual(got.answer.peer, alice);
+    }
+    for (const opts of [{ transports: ['polling'], upgrade: false }, { transports: ['websocket'] }]) {
+      const { manager, socket } = connect(server.port, { ...opts, ...client });
+      try {
+        await once(socket, 'connect');
+        const [peer, rc] = await withTimeout(new Promise((resolve) =>
+          socket.emit('tls-peer', (...a) => resolve(a))), budget(5000), 'tls-peer ack');
+        assert.equal(rc, 0);
+        assert.deepEqual(peer, alice);
+      } finally {
+        socket.disconnect();
+        manager.engine?.close();
+      }
+    }
+  });
+
   test('no client certificate: refused', async () => {
     const r = spawnSync('curl', ['-sS', '--cacert', f('ca.pem'),
       `https://localhost:${server.port}/socket.io/?EIO=4&transport=polling`], { encoding: 'utf8' });
@@ -288,6 +370,8 @@ describe('TLS: SNI, a plain listener redirecting to https, HSTS, reload on SIGHU
   test('SNI: each name gets its certificate, others the default', async () => {
     assert.equal((await subjectFor('other.test')).CN, 'other.test');
     assert.equal((await subjectFor('localhost')).CN, 'localhost');
+    const named = await tlsGet(server.port, { servername: 'other.test', checkServerIdentity: () => undefined });
+    assert.equal(named.answer.info.servername, 'other.test');
   });
 
   test('plain HTTP on the other port: 301 (GET) and 308 (POST) to the same URL on https', async () => {

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,12 +277,45 @@ static void test_listen_errors(void **s) {
   listen_fails(NULL, path_of("a.key"), NULL, SIO_ETLS_CERT, "(none)", "no certificate file");
 }
 
+/* Over plain HTTP there is no TLS to ask about: both calls say -EINVAL, as they do for NULL. */
+static int who_peer_rc = 1, who_info_rc = 1, who_null_rc = 1;
+static void on_who(sio_req *req, sio_res *res, void *u) {
+  sio_tls_peer peer;
+  sio_tls_info info;
+  who_peer_rc = sio_req_tls_peer(req, &peer);
+  who_info_rc = sio_req_tls_info(req, &info);
+  who_null_rc =
+      sio_req_tls_peer(req, NULL) == -EINVAL && sio_req_tls_info(NULL, &info) == -EINVAL ? 0 : -1;
+  sio_res_text(res, "ok");
+}
+
+static void test_tls_peer_on_plain_http(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_app_opts o = sio_app_opts_default();
+  o.port_any = 1;
+  o.host = "127.0.0.1";
+  sio_app *app = sio_app_new(&loop, &o);
+  assert_non_null(app);
+  assert_int_equal(sio_app_get(app, "/who", on_who, NULL), 0);
+  assert_int_equal(sio_app_listen(app), 0);
+  static const char get[] = "GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  client c;
+  run_client(&loop, sio_app_port(app), &c, get, sizeof get - 1);
+  assert_true(c.got > 0);
+  assert_int_equal(who_peer_rc, -EINVAL);
+  assert_int_equal(who_info_rc, -EINVAL);
+  assert_int_equal(who_null_rc, 0);
+  free_app(&loop, app);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_slow_handshake_nothing_sent),
       cmocka_unit_test(test_slow_handshake_partial_client_hello),
       cmocka_unit_test(test_failed_handshake_logged_at_debug),
       cmocka_unit_test(test_listen_errors),
+      cmocka_unit_test(test_tls_peer_on_plain_http),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,14 @@
+/* Who is on the other end of a TLS connection (sio/tls.h): the client certificate's fields as
+ * Node writes them, for the layers that keep or reach a connection (engine, ws). */
+#ifndef SIO_HTTP_TLS_PEER_H
+#define SIO_HTTP_TLS_PEER_H
+
+#include "sio/tls.h"
+
+/* Fills out from a certificate (an X509 *). 0 or -ENOMEM. */
+int sio__tls_peer_fill(const void *x509, sio_tls_peer *out);
+/* The request's client certificate with a reference of the caller's own (released with
+ * sio__tls_cert_unref, net/tls.h), NULL when there is none. */
+void *sio__req_tls_cert_ref(const sio_req *req);
+
+#endif
