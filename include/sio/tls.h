@@ -37,7 +37,12 @@ typedef struct sio_tls_sni {
 
 typedef struct sio_tls_opts {
   const char *cert_file; /* PEM certificate chain, leaf first; required */
-  const char *key_file;  /* PEM private key (unencrypted); required */
+  const char *key_file;  /* PEM private key; required */
+  /* The passphrase of an encrypted key_file, and of the SNI entries' keys (Node's
+   * `passphrase`), kept for reloads and wiped from memory when the app goes. NULL: the keys
+   * must be unencrypted; an encrypted one then fails sio_app_listen with SIO_ETLS_KEY (never a
+   * prompt on the terminal). */
+  const char *key_passphrase;
   /* Client certificates: with a CA file, clients must present a certificate it signed (the
    * handshake fails otherwise), or may, with client_cert_optional. */
   const char *ca_file;

@@ -4,6 +4,7 @@
  * header, and reload. The TLS itself is the net layer's (net/tls.h): a TLS listener's
  * connections carry plaintext to this layer exactly as plain ones do. */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -36,9 +37,16 @@ static char *dup_or_null(const char *s, int *oom) {
   return d;
 }
 
+/* A passphrase leaves no copy in freed memory. */
+static void free_secret(const char *s) {
+  if (s) OPENSSL_cleanse((char *)s, strlen(s));
+  sio__free((char *)s);
+}
+
 static void free_cfg(sio__https *h) {
   sio__free((char *)h->cfg.cert_file);
   sio__free((char *)h->cfg.key_file);
+  free_secret(h->cfg.key_passphrase);
   sio__free((char *)h->cfg.ca_file);
   sio__free((char *)h->cfg.ciphers);
   sio__free((char *)h->cfg.ciphersuites);
@@ -57,6 +65,7 @@ int sio__https_copy(sio_app *app, const sio_tls_opts *o) {
   int oom = 0;
   h->cfg.cert_file = dup_or_null(o->cert_file, &oom);
   h->cfg.key_file = dup_or_null(o->key_file, &oom);
+  h->cfg.key_passphrase = dup_or_null(o->key_passphrase, &oom);
   h->cfg.ca_file = dup_or_null(o->ca_file, &oom);
   h->cfg.ciphers = dup_or_null(o->ciphers, &oom);
   h->cfg.ciphersuites = dup_or_null(o->ciphersuites, &oom);

@@ -23,6 +23,7 @@ typedef struct sio__tls_sni_cfg {
 
 typedef struct sio__tls_cfg {
   const char *cert_file, *key_file, *ca_file;
+  const char *key_passphrase; /* NULL: the keys are not encrypted */
   int client_cert_optional;
   int min_version; /* 0 or 12: TLS 1.2; 13: TLS 1.3 */
   const char *ciphers, *ciphersuites;

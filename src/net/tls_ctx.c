@@ -104,13 +104,47 @@ static int on_servername(SSL *ssl, int *alert, void *arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
+/* OpenSSL asks for a key's passphrase through this, never on the terminal (its default, which
+ * would block the loop, or a reload, on a prompt). While a key loads, u is the load's
+ * passphrase_ask; after, NULL: nothing more is given. */
+typedef struct passphrase_ask {
+  const char *passphrase;
+  int asked;
+} passphrase_ask;
+
+static int give_passphrase(char *buf, int size, int rwflag, void *u) {
+  (void)rwflag;
+  passphrase_ask *a = u;
+  if (!a) return -1;
+  a->asked = 1;
+  size_t n = a->passphrase ? strlen(a->passphrase) : 0;
+  if (!a->passphrase || n > (size_t)size) return -1;
+  memcpy(buf, a->passphrase, n);
+  return (int)n;
+}
+
+static int load_key(SSL_CTX *ctx, const char *key, const char *passphrase) {
+  passphrase_ask ask = {passphrase, 0};
+  SSL_CTX_set_default_passwd_cb_userdata(ctx, &ask);
+  int ok = SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1;
+  SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+  if (ok) return 0;
+  if (ask.asked && !passphrase)
+    return fail(SIO_ETLS_KEY, "private key is encrypted and no key_passphrase was given:", key);
+  if (ask.asked) return fail(SIO_ETLS_KEY, "private key (wrong key_passphrase?)", key);
+  return fail(SIO_ETLS_KEY, "private key", key);
+}
+
 /* A context with the shared settings and the given certificate. */
-static int make_ctx(const sio__tls_ctx *t, const char *cert, const char *key, SSL_CTX **out) {
+static int make_ctx(const sio__tls_ctx *t, const char *cert, const char *key,
+                    const char *passphrase, SSL_CTX **out) {
   const sio__tls_cfg *cfg = &t->cfg;
   ERR_clear_error();
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) return fail(-ENOMEM, "cannot create a context for", cert);
   int r = 0;
+  SSL_CTX_set_default_passwd_cb(ctx, give_passphrase);
+  SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
   int minv = cfg->min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION;
   if (!SSL_CTX_set_min_proto_version(ctx, minv)) r = fail(SIO_ETLS_CONFIG, "min version", NULL);
   if (!r && cfg->ciphers && !SSL_CTX_set_cipher_list(ctx, cfg->ciphers))
@@ -119,8 +153,7 @@ static int make_ctx(const sio__tls_ctx *t, const char *cert, const char *key, SS
     r = fail(SIO_ETLS_CONFIG, "TLS 1.3 cipher suites", cfg->ciphersuites);
   if (!r && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
     r = fail(SIO_ETLS_CERT, "certificate chain", cert);
-  if (!r && SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-    r = fail(SIO_ETLS_KEY, "private key", key);
+  if (!r) r = load_key(ctx, key, passphrase);
   if (!r && SSL_CTX_check_private_key(ctx) != 1)
     r = fail(SIO_ETLS_KEY, "private key does not match the certificate:", key);
   if (!r && cfg->ca_file) {
@@ -162,7 +195,7 @@ static void free_set(ctx_set *s) {
 /* Builds every context of t's configuration into s; ticket keys from `keys` if not NULL. */
 static int build_set(sio__tls_ctx *t, ctx_set *s, const unsigned char *keys) {
   memset(s, 0, sizeof *s);
-  int r = make_ctx(t, t->cfg.cert_file, t->cfg.key_file, &s->def);
+  int r = make_ctx(t, t->cfg.cert_file, t->cfg.key_file, t->cfg.key_passphrase, &s->def);
   if (r) return r;
   unsigned char fresh[TICKET_KEYS_LEN];
   if (!keys) { /* one set of ticket keys for every name, so that a ticket resumes on any */
@@ -185,7 +218,7 @@ static int build_set(sio__tls_ctx *t, ctx_set *s, const unsigned char *keys) {
   }
   for (size_t i = 0; i < t->cfg.sni_count; i++) {
     const sio__tls_sni_cfg *e = &t->cfg.sni[i];
-    r = make_ctx(t, e->cert_file, e->key_file, &s->sni[i].ctx);
+    r = make_ctx(t, e->cert_file, e->key_file, t->cfg.key_passphrase, &s->sni[i].ctx);
     if (!r && !(s->sni[i].servername = sio__strdup(e->servername))) r = -ENOMEM;
     s->sni_count = i + 1;
     if (r) {
@@ -197,9 +230,16 @@ static int build_set(sio__tls_ctx *t, ctx_set *s, const unsigned char *keys) {
   return 0;
 }
 
+/* A passphrase leaves no copy in freed memory. */
+static void free_secret(const char *s) {
+  if (s) OPENSSL_cleanse((char *)s, strlen(s));
+  sio__free((char *)s);
+}
+
 static void free_cfg(sio__tls_ctx *t) {
   sio__free((char *)t->cfg.cert_file);
   sio__free((char *)t->cfg.key_file);
+  free_secret(t->cfg.key_passphrase);
   sio__free((char *)t->cfg.ca_file);
   sio__free((char *)t->cfg.ciphers);
   sio__free((char *)t->cfg.ciphersuites);
@@ -224,6 +264,7 @@ static int copy_cfg(sio__tls_ctx *t, const sio__tls_cfg *cfg) {
   t->cfg = *cfg;
   t->cfg.cert_file = dup_opt(cfg->cert_file, &oom);
   t->cfg.key_file = dup_opt(cfg->key_file, &oom);
+  t->cfg.key_passphrase = dup_opt(cfg->key_passphrase, &oom);
   t->cfg.ca_file = dup_opt(cfg->ca_file, &oom);
   t->cfg.ciphers = dup_opt(cfg->ciphers, &oom);
   t->cfg.ciphersuites = dup_opt(cfg->ciphersuites, &oom);

@@ -48,6 +48,12 @@ static int setup(void **s) {
   assert_non_null(mkdtemp(dir));
   make_cert("a");
   make_cert("b");
+  char cmd[512]; /* a's key, encrypted */
+  snprintf(cmd, sizeof cmd,
+           "openssl pkey -in %s/a.key -aes256 -passout pass:s3cret -out %s/a-enc.key >/dev/null "
+           "2>&1",
+           dir, dir);
+  assert_int_equal(system(cmd), 0);
   return 0;
 }
 
@@ -239,14 +245,16 @@ static void test_failed_handshake_logged_at_debug(void **s) {
   free_app(&loop, app);
 }
 
-/* sio_app_listen with these files fails with `code`, and logs a line naming `file` and `why`. */
-static void listen_fails(const char *cert, const char *key, const char *ca, int code,
-                         const char *file, const char *why) {
+/* sio_app_listen with these files (and passphrase) fails with `code`, and logs a line naming
+ * `file` and `why`. */
+static void listen_fails_pass(const char *cert, const char *key, const char *pass, const char *ca,
+                              int code, const char *file, const char *why) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   sio_tls_opts tls = sio_tls_opts_default();
   tls.cert_file = cert;
   tls.key_file = key;
+  tls.key_passphrase = pass;
   tls.ca_file = ca;
   sio_app *app = tls_app(&loop, &tls, 0);
   capture_log(SIO_LOG_INFO);
@@ -257,6 +265,42 @@ static void listen_fails(const char *cert, const char *key, const char *ca, int 
   if (!strstr(logged, file) || !strstr(logged, why)) fail_msg("log: %s", logged);
   assert_non_null(sio_strerror(r));
   assert_non_null(strstr(sio_strerror(r), "TLS"));
+  free_app(&loop, app);
+}
+
+static void listen_fails(const char *cert, const char *key, const char *ca, int code,
+                         const char *file, const char *why) {
+  listen_fails_pass(cert, key, NULL, ca, code, file, why);
+}
+
+/* An encrypted key: refused with a reason without its passphrase or with a wrong one (and never
+ * a prompt: OpenSSL's default would read the terminal), served with the right one, and read
+ * again with it on reload. */
+static void test_encrypted_key(void **s) {
+  const char *enc = path_of("a-enc.key");
+  listen_fails_pass(path_of("a.pem"), enc, NULL, NULL, SIO_ETLS_KEY, enc,
+                    "encrypted and no key_passphrase was given");
+  listen_fails_pass(path_of("a.pem"), enc, "wrong", NULL, SIO_ETLS_KEY, enc,
+                    "wrong key_passphrase");
+  /* a passphrase given for a key that has none does no harm */
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_tls_opts tls = sio_tls_opts_default();
+  tls.cert_file = path_of("a.pem");
+  tls.key_file = path_of("a.key");
+  tls.key_passphrase = "unused";
+  sio_app *app = tls_app(&loop, &tls, 0);
+  assert_int_equal(sio_app_listen(app), 0);
+  free_app(&loop, app);
+
+  uv_loop_init(&loop);
+  char pass[] = "s3cret";
+  tls.key_file = enc;
+  tls.key_passphrase = pass;
+  app = tls_app(&loop, &tls, 0);
+  memset(pass, 'x', sizeof pass - 1); /* sio_app_new took its own copy */
+  assert_int_equal(sio_app_listen(app), 0);
+  assert_int_equal(sio_app_tls_reload(app), 0);
   free_app(&loop, app);
 }
 
@@ -315,6 +359,7 @@ int main(void) {
       cmocka_unit_test(test_slow_handshake_partial_client_hello),
       cmocka_unit_test(test_failed_handshake_logged_at_debug),
       cmocka_unit_test(test_listen_errors),
+      cmocka_unit_test(test_encrypted_key),
       cmocka_unit_test(test_tls_peer_on_plain_http),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
