@@ -36,13 +36,18 @@ typedef struct sio_tls_sni {
 #define SIO_TLS_PLAIN_ANY  (-1) /* a free port (sio_app_plain_port) */
 
 typedef struct sio_tls_opts {
-  const char *cert_file; /* PEM certificate chain, leaf first; required */
-  const char *key_file;  /* PEM private key; required */
+  const char *cert_file; /* PEM certificate chain, leaf first; required (or cert_pem) */
+  const char *key_file;  /* PEM private key; required (or key_pem) */
   /* The passphrase of an encrypted key_file, and of the SNI entries' keys (Node's
    * `passphrase`), kept for reloads and wiped from memory when the app goes. NULL: the keys
    * must be unencrypted; an encrypted one then fails sio_app_listen with SIO_ETLS_KEY (never a
    * prompt on the terminal). */
   const char *key_passphrase;
+  /* The same as PEM text in memory (Node's `cert`, `key`, `ca` given as strings), in place of
+   * cert_file, key_file and ca_file: for keys read from a secure element or compiled in. The
+   * text is copied; sio_app_tls_reload keeps it (only files are read again), sio_app_tls_update
+   * replaces it. */
+  const char *cert_pem, *key_pem, *ca_pem;
   /* Client certificates: with a CA file, clients must present a certificate it signed (the
    * handshake fails otherwise), or may, with client_cert_optional. */
   const char *ca_file;
@@ -69,6 +74,13 @@ SIO_EXTERN sio_tls_opts sio_tls_opts_default(void);
  * dropped. On failure (the same error codes as sio_app_listen) the old ones stay in use.
  * -EINVAL if the app has no TLS, -EAGAIN before sio_app_listen. */
 SIO_EXTERN int sio_app_tls_reload(sio_app *app);
+
+/* Node's server.setSecureContext(options): the next handshakes use tls's certificates, keys,
+ * client CAs, versions, ciphers and SNI entries (its plain_port, redirect and HSTS fields are
+ * not read: those stay as the app was made). Open connections keep theirs; session tickets
+ * issued before still resume. On failure (the codes of sio_app_listen) nothing changes.
+ * -EINVAL without TLS, -EAGAIN before sio_app_listen. */
+SIO_EXTERN int sio_app_tls_update(sio_app *app, const sio_tls_opts *tls);
 
 /* The plain listener's port (sio_tls_opts.plain_port) after sio_app_listen, else 0. */
 SIO_EXTERN int sio_app_plain_port(const sio_app *app);

@@ -4,7 +4,6 @@
  * header, and reload. The TLS itself is the net layer's (net/tls.h): a TLS listener's
  * connections carry plaintext to this layer exactly as plain ones do. */
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -21,8 +20,7 @@ sio_tls_opts sio_tls_opts_default(void) {
 }
 
 struct sio__https {
-  sio__tls_cfg cfg;         /* strings owned */
-  sio__tls_sni_cfg *sni;    /* owned */
+  sio__tls_cfg cfg;         /* owned (sio__tls_cfg_copy), until the context is made of it */
   int plain_port, redirect; /* sio_tls_opts.plain_port, redirect_plain */
   char hsts[96];            /* "Strict-Transport-Security: ...\r\n" or "" */
   sio__tls_ctx *ctx;        /* from sio_app_listen */
@@ -30,58 +28,43 @@ struct sio__https {
   int plain_bound;
 };
 
-static char *dup_or_null(const char *s, int *oom) {
-  if (!s) return NULL;
-  char *d = sio__strdup(s);
-  if (!d) *oom = 1;
-  return d;
+/* The TLS part of the options, as the net layer takes them: pointers to the caller's strings,
+ * the SNI entries in sni (sni_count of them). */
+static void cfg_view(const sio_tls_opts *o, sio__tls_cfg *cfg, sio__tls_sni_cfg *sni) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->cert_file = o->cert_file;
+  cfg->key_file = o->key_file;
+  cfg->key_passphrase = o->key_passphrase;
+  cfg->cert_pem = o->cert_pem;
+  cfg->key_pem = o->key_pem;
+  cfg->ca_pem = o->ca_pem;
+  cfg->ca_file = o->ca_file;
+  cfg->ciphers = o->ciphers;
+  cfg->ciphersuites = o->ciphersuites;
+  cfg->client_cert_optional = o->client_cert_optional;
+  cfg->min_version = o->min_version;
+  for (size_t i = 0; o->sni && i < o->sni_count; i++)
+    sni[i] = (sio__tls_sni_cfg){o->sni[i].servername, o->sni[i].cert_file, o->sni[i].key_file};
+  cfg->sni = sni;
+  cfg->sni_count = o->sni ? o->sni_count : 0;
 }
 
-/* A passphrase leaves no copy in freed memory. */
-static void free_secret(const char *s) {
-  if (s) OPENSSL_cleanse((char *)s, strlen(s));
-  sio__free((char *)s);
-}
-
-static void free_cfg(sio__https *h) {
-  sio__free((char *)h->cfg.cert_file);
-  sio__free((char *)h->cfg.key_file);
-  free_secret(h->cfg.key_passphrase);
-  sio__free((char *)h->cfg.ca_file);
-  sio__free((char *)h->cfg.ciphers);
-  sio__free((char *)h->cfg.ciphersuites);
-  for (size_t i = 0; i < h->cfg.sni_count; i++) {
-    sio__free((char *)h->sni[i].servername);
-    sio__free((char *)h->sni[i].cert_file);
-    sio__free((char *)h->sni[i].key_file);
-  }
-  sio__free(h->sni);
+/* The net layer's configuration of o, copied (sio__tls_cfg_copy). 0 or -ENOMEM. */
+static int cfg_copy(const sio_tls_opts *o, sio__tls_cfg *out) {
+  sio__tls_sni_cfg *sni = o->sni_count ? sio__calloc(o->sni_count, sizeof *sni) : NULL;
+  if (o->sni_count && !sni) return -ENOMEM;
+  sio__tls_cfg view;
+  cfg_view(o, &view, sni);
+  int r = sio__tls_cfg_copy(out, &view);
+  sio__free(sni);
+  return r;
 }
 
 int sio__https_copy(sio_app *app, const sio_tls_opts *o) {
   if (!o) return 0;
   sio__https *h = sio__calloc(1, sizeof *h);
   if (!h) return -ENOMEM;
-  int oom = 0;
-  h->cfg.cert_file = dup_or_null(o->cert_file, &oom);
-  h->cfg.key_file = dup_or_null(o->key_file, &oom);
-  h->cfg.key_passphrase = dup_or_null(o->key_passphrase, &oom);
-  h->cfg.ca_file = dup_or_null(o->ca_file, &oom);
-  h->cfg.ciphers = dup_or_null(o->ciphers, &oom);
-  h->cfg.ciphersuites = dup_or_null(o->ciphersuites, &oom);
-  h->cfg.client_cert_optional = o->client_cert_optional;
-  h->cfg.min_version = o->min_version;
-  if (o->sni_count && o->sni) {
-    h->sni = sio__calloc(o->sni_count, sizeof *h->sni);
-    if (!h->sni) oom = 1;
-    for (size_t i = 0; h->sni && i < o->sni_count; i++) {
-      h->sni[i].servername = dup_or_null(o->sni[i].servername, &oom);
-      h->sni[i].cert_file = dup_or_null(o->sni[i].cert_file, &oom);
-      h->sni[i].key_file = dup_or_null(o->sni[i].key_file, &oom);
-      h->cfg.sni_count = i + 1;
-    }
-  }
-  h->cfg.sni = h->sni;
+  int oom = cfg_copy(o, &h->cfg) != 0;
   h->plain_port = o->plain_port;
   h->redirect = o->redirect_plain;
   if (o->hsts_max_age)
@@ -97,7 +80,7 @@ void sio__https_free(sio_app *app) {
   if (!h) return;
   sio__https_close_listeners(app);
   sio__tls_ctx_unref(h->ctx);
-  free_cfg(h);
+  sio__tls_cfg_free(&h->cfg);
   sio__free(h);
   app->https = NULL;
 }
@@ -116,6 +99,7 @@ int sio__https_listen(sio_app *app, sio__listen_opts *lo) {
   if (!h->ctx) {
     int r = sio__tls_ctx_new(&h->cfg, &h->ctx);
     if (r) return r;
+    sio__tls_cfg_free(&h->cfg); /* the context has its own copy */
   }
   lo->tls = h->ctx;
   if (h->plain_port == SIO_TLS_PLAIN_NONE) return 0;
@@ -135,6 +119,18 @@ int sio_app_tls_reload(sio_app *app) {
   if (!app || !app->https) return -EINVAL;
   if (!app->https->ctx) return -EAGAIN;
   return sio__tls_ctx_reload(app->https->ctx);
+}
+
+int sio_app_tls_update(sio_app *app, const sio_tls_opts *tls) {
+  if (!app || !app->https || !tls) return -EINVAL;
+  if (!app->https->ctx) return -EAGAIN;
+  sio__tls_sni_cfg *sni = tls->sni_count ? sio__calloc(tls->sni_count, sizeof *sni) : NULL;
+  if (tls->sni_count && !sni) return -ENOMEM;
+  sio__tls_cfg view;
+  cfg_view(tls, &view, sni);
+  int r = sio__tls_ctx_update(app->https->ctx, &view); /* copies what it keeps */
+  sio__free(sni);
+  return r;
 }
 
 int sio_app_plain_port(const sio_app *app) {

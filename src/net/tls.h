@@ -23,7 +23,8 @@ typedef struct sio__tls_sni_cfg {
 
 typedef struct sio__tls_cfg {
   const char *cert_file, *key_file, *ca_file;
-  const char *key_passphrase; /* NULL: the keys are not encrypted */
+  const char *key_passphrase;              /* NULL: the keys are not encrypted */
+  const char *cert_pem, *key_pem, *ca_pem; /* PEM text in place of the files */
   int client_cert_optional;
   int min_version; /* 0 or 12: TLS 1.2; 13: TLS 1.3 */
   const char *ciphers, *ciphersuites;
@@ -31,12 +32,19 @@ typedef struct sio__tls_cfg {
   size_t sni_count;
 } sio__tls_cfg;
 
+/* A deep copy of a configuration (strings and SNI entries), and its release (passphrase and
+ * key wiped). 0 or -ENOMEM (nothing is left to free then). */
+int sio__tls_cfg_copy(sio__tls_cfg *dst, const sio__tls_cfg *src);
+void sio__tls_cfg_free(sio__tls_cfg *cfg);
+
 /* Reads the files and builds the contexts. 0, or SIO_ETLS_* / -ENOMEM (logged with the file
  * and OpenSSL's reason). The configuration's strings are copied. */
 int sio__tls_ctx_new(const sio__tls_cfg *cfg, sio__tls_ctx **out);
 /* Reads the files again; the next handshakes use the new certificates (the ticket keys are
  * kept, so resumption goes on). On failure the old ones stay. */
 int sio__tls_ctx_reload(sio__tls_ctx *ctx);
+/* The same with a new configuration in place of the old one (copied). */
+int sio__tls_ctx_update(sio__tls_ctx *ctx, const sio__tls_cfg *cfg);
 sio__tls_ctx *sio__tls_ctx_ref(sio__tls_ctx *ctx);
 void sio__tls_ctx_unref(sio__tls_ctx *ctx);
 /* The current SSL_CTX for the default certificate (an SSL_CTX *). */

@@ -12,6 +12,7 @@
  * the ticket keys across so that tickets issued before still resume. Connections hold their
  * SSL, which holds its own reference to the context it started with: they go on unchanged. */
 #include "net/tls.h"
+#include "net/tls_pem.h"
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -40,8 +41,7 @@ typedef struct ctx_set {
 
 struct sio__tls_ctx {
   unsigned refs;
-  sio__tls_cfg cfg; /* strings owned (one block each) */
-  sio__tls_sni_cfg *sni_cfg;
+  sio__tls_cfg cfg; /* owned (sio__tls_cfg_copy) */
   ctx_set cur;
 };
 
@@ -123,10 +123,21 @@ static int give_passphrase(char *buf, int size, int rwflag, void *u) {
   return (int)n;
 }
 
-static int load_key(SSL_CTX *ctx, const char *key, const char *passphrase) {
+/* Where a certificate or a key comes from: a file, or PEM text in memory. */
+typedef struct source {
+  const char *file, *pem;
+} source;
+
+static const char *source_name(source s) {
+  return s.pem ? "(PEM in memory)" : s.file;
+}
+
+static int load_key(SSL_CTX *ctx, source src, const char *passphrase) {
+  const char *key = source_name(src);
   passphrase_ask ask = {passphrase, 0};
   SSL_CTX_set_default_passwd_cb_userdata(ctx, &ask);
-  int ok = SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1;
+  int ok = src.pem ? sio__tls_use_key_pem(ctx, src.pem)
+                   : SSL_CTX_use_PrivateKey_file(ctx, src.file, SSL_FILETYPE_PEM) == 1;
   SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
   if (ok) return 0;
   if (ask.asked && !passphrase)
@@ -135,10 +146,27 @@ static int load_key(SSL_CTX *ctx, const char *key, const char *passphrase) {
   return fail(SIO_ETLS_KEY, "private key", key);
 }
 
-/* A context with the shared settings and the given certificate. */
-static int make_ctx(const sio__tls_ctx *t, const char *cert, const char *key,
-                    const char *passphrase, SSL_CTX **out) {
-  const sio__tls_cfg *cfg = &t->cfg;
+static int load_client_cas(SSL_CTX *ctx, const sio__tls_cfg *cfg) {
+  STACK_OF(X509_NAME) *names = NULL;
+  if (cfg->ca_pem) {
+    if (!sio__tls_use_ca_pem(ctx, cfg->ca_pem, &names))
+      return fail(SIO_ETLS_CA, "client CA", "(PEM in memory)");
+  } else {
+    names = SSL_load_client_CA_file(cfg->ca_file);
+    if (!names || SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
+      if (names) sk_X509_NAME_pop_free(names, X509_NAME_free);
+      return fail(SIO_ETLS_CA, "client CA file", cfg->ca_file);
+    }
+  }
+  SSL_CTX_set_client_CA_list(ctx, names);
+  int mode = SSL_VERIFY_PEER | (cfg->client_cert_optional ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
+  SSL_CTX_set_verify(ctx, mode, NULL);
+  return 0;
+}
+
+/* A context with the shared settings of cfg and the given certificate and key. */
+static int make_ctx(const sio__tls_cfg *cfg, source cert_src, source key_src, SSL_CTX **out) {
+  const char *cert = source_name(cert_src), *key = source_name(key_src);
   ERR_clear_error();
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) return fail(-ENOMEM, "cannot create a context for", cert);
@@ -151,23 +179,13 @@ static int make_ctx(const sio__tls_ctx *t, const char *cert, const char *key,
     r = fail(SIO_ETLS_CONFIG, "cipher list", cfg->ciphers);
   if (!r && cfg->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, cfg->ciphersuites))
     r = fail(SIO_ETLS_CONFIG, "TLS 1.3 cipher suites", cfg->ciphersuites);
-  if (!r && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+  if (!r && (cert_src.pem ? !sio__tls_use_chain_pem(ctx, cert_src.pem)
+                          : SSL_CTX_use_certificate_chain_file(ctx, cert_src.file) != 1))
     r = fail(SIO_ETLS_CERT, "certificate chain", cert);
-  if (!r) r = load_key(ctx, key, passphrase);
+  if (!r) r = load_key(ctx, key_src, cfg->key_passphrase);
   if (!r && SSL_CTX_check_private_key(ctx) != 1)
     r = fail(SIO_ETLS_KEY, "private key does not match the certificate:", key);
-  if (!r && cfg->ca_file) {
-    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
-    if (!names || SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
-      if (names) sk_X509_NAME_pop_free(names, X509_NAME_free);
-      r = fail(SIO_ETLS_CA, "client CA file", cfg->ca_file);
-    } else {
-      SSL_CTX_set_client_CA_list(ctx, names);
-      int mode =
-          SSL_VERIFY_PEER | (cfg->client_cert_optional ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
-      SSL_CTX_set_verify(ctx, mode, NULL);
-    }
-  }
+  if (!r && (cfg->ca_file || cfg->ca_pem)) r = load_client_cas(ctx, cfg);
   if (r) {
     SSL_CTX_free(ctx);
     return r;
@@ -192,16 +210,19 @@ static void free_set(ctx_set *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Builds every context of t's configuration into s; ticket keys from `keys` if not NULL. */
-static int build_set(sio__tls_ctx *t, ctx_set *s, const unsigned char *keys) {
+/* Builds every context of the configuration cfg (t's, or the one replacing it) into s; ticket
+ * keys from `keys` if not NULL. */
+static int build_set(sio__tls_ctx *t, const sio__tls_cfg *cfg, ctx_set *s,
+                     const unsigned char *keys) {
   memset(s, 0, sizeof *s);
-  int r = make_ctx(t, t->cfg.cert_file, t->cfg.key_file, t->cfg.key_passphrase, &s->def);
+  source cert = {cfg->cert_file, cfg->cert_pem}, key = {cfg->key_file, cfg->key_pem};
+  int r = make_ctx(cfg, cert, key, &s->def);
   if (r) return r;
   unsigned char fresh[TICKET_KEYS_LEN];
   if (!keys) { /* one set of ticket keys for every name, so that a ticket resumes on any */
     if (SSL_CTX_get_tlsext_ticket_keys(s->def, fresh, sizeof fresh) != 1) {
       free_set(s);
-      return fail(-ENOMEM, "ticket keys for", t->cfg.cert_file);
+      return fail(-ENOMEM, "ticket keys for", source_name(cert));
     }
     keys = fresh;
   } else {
@@ -209,16 +230,16 @@ static int build_set(sio__tls_ctx *t, ctx_set *s, const unsigned char *keys) {
   }
   SSL_CTX_set_tlsext_servername_callback(s->def, on_servername);
   SSL_CTX_set_tlsext_servername_arg(s->def, t);
-  if (t->cfg.sni_count) {
-    s->sni = sio__calloc(t->cfg.sni_count, sizeof *s->sni);
+  if (cfg->sni_count) {
+    s->sni = sio__calloc(cfg->sni_count, sizeof *s->sni);
     if (!s->sni) {
       free_set(s);
       return -ENOMEM;
     }
   }
-  for (size_t i = 0; i < t->cfg.sni_count; i++) {
-    const sio__tls_sni_cfg *e = &t->cfg.sni[i];
-    r = make_ctx(t, e->cert_file, e->key_file, t->cfg.key_passphrase, &s->sni[i].ctx);
+  for (size_t i = 0; i < cfg->sni_count; i++) {
+    const sio__tls_sni_cfg *e = &cfg->sni[i];
+    r = make_ctx(cfg, (source){e->cert_file, NULL}, (source){e->key_file, NULL}, &s->sni[i].ctx);
     if (!r && !(s->sni[i].servername = sio__strdup(e->servername))) r = -ENOMEM;
     s->sni_count = i + 1;
     if (r) {
@@ -236,19 +257,23 @@ static void free_secret(const char *s) {
   sio__free((char *)s);
 }
 
-static void free_cfg(sio__tls_ctx *t) {
-  sio__free((char *)t->cfg.cert_file);
-  sio__free((char *)t->cfg.key_file);
-  free_secret(t->cfg.key_passphrase);
-  sio__free((char *)t->cfg.ca_file);
-  sio__free((char *)t->cfg.ciphers);
-  sio__free((char *)t->cfg.ciphersuites);
-  for (size_t i = 0; i < t->cfg.sni_count; i++) {
-    sio__free((char *)t->sni_cfg[i].servername);
-    sio__free((char *)t->sni_cfg[i].cert_file);
-    sio__free((char *)t->sni_cfg[i].key_file);
+void sio__tls_cfg_free(sio__tls_cfg *c) {
+  sio__free((char *)c->cert_file);
+  sio__free((char *)c->key_file);
+  free_secret(c->key_passphrase);
+  sio__free((char *)c->cert_pem);
+  free_secret(c->key_pem);
+  sio__free((char *)c->ca_pem);
+  sio__free((char *)c->ca_file);
+  sio__free((char *)c->ciphers);
+  sio__free((char *)c->ciphersuites);
+  for (size_t i = 0; i < c->sni_count; i++) {
+    sio__free((char *)c->sni[i].servername);
+    sio__free((char *)c->sni[i].cert_file);
+    sio__free((char *)c->sni[i].key_file);
   }
-  sio__free(t->sni_cfg);
+  sio__free((sio__tls_sni_cfg *)c->sni);
+  memset(c, 0, sizeof *c);
 }
 
 /* A copy of s (NULL stays NULL); *oom set when it fails. */
@@ -259,33 +284,39 @@ static const char *dup_opt(const char *s, int *oom) {
   return d;
 }
 
-static int copy_cfg(sio__tls_ctx *t, const sio__tls_cfg *cfg) {
+int sio__tls_cfg_copy(sio__tls_cfg *dst, const sio__tls_cfg *src) {
   int oom = 0;
-  t->cfg = *cfg;
-  t->cfg.cert_file = dup_opt(cfg->cert_file, &oom);
-  t->cfg.key_file = dup_opt(cfg->key_file, &oom);
-  t->cfg.key_passphrase = dup_opt(cfg->key_passphrase, &oom);
-  t->cfg.ca_file = dup_opt(cfg->ca_file, &oom);
-  t->cfg.ciphers = dup_opt(cfg->ciphers, &oom);
-  t->cfg.ciphersuites = dup_opt(cfg->ciphersuites, &oom);
-  t->cfg.sni_count = 0;
-  if (cfg->sni_count) {
-    t->sni_cfg = sio__calloc(cfg->sni_count, sizeof *t->sni_cfg);
-    if (!t->sni_cfg) return -ENOMEM;
-    for (size_t i = 0; i < cfg->sni_count; i++) {
-      t->sni_cfg[i].servername = dup_opt(cfg->sni[i].servername, &oom);
-      t->sni_cfg[i].cert_file = dup_opt(cfg->sni[i].cert_file, &oom);
-      t->sni_cfg[i].key_file = dup_opt(cfg->sni[i].key_file, &oom);
-      t->cfg.sni_count = i + 1;
-    }
+  *dst = *src;
+  dst->cert_file = dup_opt(src->cert_file, &oom);
+  dst->key_file = dup_opt(src->key_file, &oom);
+  dst->key_passphrase = dup_opt(src->key_passphrase, &oom);
+  dst->cert_pem = dup_opt(src->cert_pem, &oom);
+  dst->key_pem = dup_opt(src->key_pem, &oom);
+  dst->ca_pem = dup_opt(src->ca_pem, &oom);
+  dst->ca_file = dup_opt(src->ca_file, &oom);
+  dst->ciphers = dup_opt(src->ciphers, &oom);
+  dst->ciphersuites = dup_opt(src->ciphersuites, &oom);
+  dst->sni = NULL;
+  dst->sni_count = 0;
+  sio__tls_sni_cfg *sni = src->sni_count ? sio__calloc(src->sni_count, sizeof *sni) : NULL;
+  if (src->sni_count && !sni) oom = 1;
+  dst->sni = sni;
+  for (size_t i = 0; sni && i < src->sni_count; i++) {
+    sni[i].servername = dup_opt(src->sni[i].servername, &oom);
+    sni[i].cert_file = dup_opt(src->sni[i].cert_file, &oom);
+    sni[i].key_file = dup_opt(src->sni[i].key_file, &oom);
+    dst->sni_count = i + 1;
   }
-  t->cfg.sni = t->sni_cfg;
-  return oom ? -ENOMEM : 0;
+  if (!oom) return 0;
+  sio__tls_cfg_free(dst);
+  return -ENOMEM;
 }
 
 static int check_cfg(const sio__tls_cfg *cfg) {
-  if (!cfg->cert_file || !*cfg->cert_file) return fail(SIO_ETLS_CERT, "no certificate file", NULL);
-  if (!cfg->key_file || !*cfg->key_file) return fail(SIO_ETLS_KEY, "no key file", NULL);
+  if ((!cfg->cert_file || !*cfg->cert_file) && !cfg->cert_pem)
+    return fail(SIO_ETLS_CERT, "no certificate file", NULL);
+  if ((!cfg->key_file || !*cfg->key_file) && !cfg->key_pem)
+    return fail(SIO_ETLS_KEY, "no key file", NULL);
   if (cfg->min_version && cfg->min_version != 12 && cfg->min_version != 13) {
     sio__error("tls: min_version %d: use 12 (TLS 1.2) or 13 (TLS 1.3)", cfg->min_version);
     return SIO_ETLS_CONFIG;
@@ -306,10 +337,10 @@ int sio__tls_ctx_new(const sio__tls_cfg *cfg, sio__tls_ctx **out) {
   sio__tls_ctx *t = sio__calloc(1, sizeof *t);
   if (!t) return -ENOMEM;
   t->refs = 1;
-  r = copy_cfg(t, cfg);
-  if (!r) r = build_set(t, &t->cur, NULL);
+  r = sio__tls_cfg_copy(&t->cfg, cfg);
+  if (!r) r = build_set(t, &t->cfg, &t->cur, NULL);
   if (r) {
-    free_cfg(t);
+    sio__tls_cfg_free(&t->cfg);
     sio__free(t);
     return r;
   }
@@ -321,13 +352,35 @@ int sio__tls_ctx_reload(sio__tls_ctx *t) {
   unsigned char keys[TICKET_KEYS_LEN];
   if (SSL_CTX_get_tlsext_ticket_keys(t->cur.def, keys, sizeof keys) != 1) return -ENOMEM;
   ctx_set next;
-  int r = build_set(t, &next, keys);
+  int r = build_set(t, &t->cfg, &next, keys);
   OPENSSL_cleanse(keys, sizeof keys);
   if (r) return r;
   free_set(&t->cur); /* the live connections' SSLs hold their own references */
   t->cur = next;
-  sio__info("tls: certificates reloaded from %s%s", t->cfg.cert_file,
+  sio__info("tls: certificates reloaded from %s%s", t->cfg.cert_pem ? "memory" : t->cfg.cert_file,
             t->cfg.sni_count ? " and the SNI entries" : "");
+  return 0;
+}
+
+int sio__tls_ctx_update(sio__tls_ctx *t, const sio__tls_cfg *cfg) {
+  int r = check_cfg(cfg);
+  if (r) return r;
+  unsigned char keys[TICKET_KEYS_LEN];
+  if (SSL_CTX_get_tlsext_ticket_keys(t->cur.def, keys, sizeof keys) != 1) return -ENOMEM;
+  sio__tls_cfg fresh; /* replaces t's once its contexts are built */
+  ctx_set next;
+  r = sio__tls_cfg_copy(&fresh, cfg);
+  if (!r) {
+    r = build_set(t, &fresh, &next, keys);
+    if (r) sio__tls_cfg_free(&fresh);
+  }
+  OPENSSL_cleanse(keys, sizeof keys);
+  if (r) return r;
+  free_set(&t->cur);
+  sio__tls_cfg_free(&t->cfg);
+  t->cfg = fresh;
+  t->cur = next;
+  sio__info("tls: new certificates from %s", t->cfg.cert_pem ? "memory" : t->cfg.cert_file);
   return 0;
 }
 
@@ -339,7 +392,7 @@ sio__tls_ctx *sio__tls_ctx_ref(sio__tls_ctx *t) {
 void sio__tls_ctx_unref(sio__tls_ctx *t) {
   if (!t || --t->refs) return;
   free_set(&t->cur);
-  free_cfg(t);
+  sio__tls_cfg_free(&t->cfg);
   sio__free(t);
 }
 

@@ -304,6 +304,36 @@ static void test_encrypted_key(void **s) {
   free_app(&loop, app);
 }
 
+/* sio_app_tls_update: -EAGAIN before listen, the new files after, a bad one refused (the old
+ * stay), -EINVAL without TLS. The handshakes it changes are tested in tests/unit/net. */
+static void test_tls_update(void **s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sio_tls_opts tls = sio_tls_opts_default();
+  tls.cert_file = path_of("a.pem");
+  tls.key_file = path_of("a.key");
+  sio_app *app = tls_app(&loop, &tls, 0);
+  assert_int_equal(sio_app_tls_update(app, &tls), -EAGAIN);
+  assert_int_equal(sio_app_listen(app), 0);
+  assert_int_equal(sio_app_tls_update(app, NULL), -EINVAL);
+  sio_tls_opts next = sio_tls_opts_default();
+  next.cert_file = path_of("b.pem");
+  next.key_file = path_of("a.key");
+  capture_log(SIO_LOG_INFO);
+  assert_int_equal(sio_app_tls_update(app, &next), SIO_ETLS_KEY); /* not b's key */
+  release_log();
+  next.key_file = path_of("b.key");
+  assert_int_equal(sio_app_tls_update(app, &next), 0);
+  free_app(&loop, app);
+
+  uv_loop_init(&loop);
+  sio_app_opts o = sio_app_opts_default();
+  o.port_any = 1;
+  app = sio_app_new(&loop, &o);
+  assert_int_equal(sio_app_tls_update(app, &next), -EINVAL);
+  free_app(&loop, app);
+}
+
 static void test_listen_errors(void **s) {
   const char *missing = path_of("missing.pem");
   listen_fails(missing, path_of("a.key"), NULL, SIO_ETLS_CERT, missing,
@@ -360,6 +390,7 @@ int main(void) {
       cmocka_unit_test(test_failed_handshake_logged_at_debug),
       cmocka_unit_test(test_listen_errors),
       cmocka_unit_test(test_encrypted_key),
+      cmocka_unit_test(test_tls_update),
       cmocka_unit_test(test_tls_peer_on_plain_http),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

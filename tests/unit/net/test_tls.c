@@ -106,17 +106,21 @@ static void on_done(uv_async_t *a) {
   uv_close((uv_handle_t *)&sv->done, NULL);
 }
 
-static int server_start(server *sv, const char *cert, const char *key) {
+static int server_start_cfg(server *sv, const sio__tls_cfg *cfg) {
   memset(sv, 0, sizeof *sv);
   uv_loop_init(&sv->loop);
   sv->net = sio__net_new(&sv->loop);
-  sio__tls_cfg cfg = {.cert_file = cert, .key_file = key};
-  assert_int_equal(sio__tls_ctx_new(&cfg, &sv->ctx), 0);
+  assert_int_equal(sio__tls_ctx_new(cfg, &sv->ctx), 0);
   sio__listen_opts o = {.host = "127.0.0.1", .port = 0, .tls = sv->ctx};
   assert_int_equal(sio__listen(sv->net, &o, on_accept, sv, &sv->listener), 0);
   uv_async_init(&sv->loop, &sv->done, on_done);
   sv->done.data = sv;
   return sio__listener_port(sv->listener);
+}
+
+static int server_start(server *sv, const char *cert, const char *key) {
+  sio__tls_cfg cfg = {.cert_file = cert, .key_file = key};
+  return server_start_cfg(sv, &cfg);
 }
 
 static void server_finish(server *sv) {
@@ -130,11 +134,12 @@ static void server_finish(server *sv) {
  */
 typedef struct client {
   int port;
-  size_t size;      /* bytes to send and expect back */
-  int expect_close; /* the server closes after the echo: expect close_notify */
-  server *sv;       /* its `done` async: the client tells the loop it finished (or, in
-                       test_reload, when to reload) */
-  int ok, got_notify;
+  size_t size;            /* bytes to send and expect back */
+  int expect_close;       /* the server closes after the echo: expect close_notify */
+  server *sv;             /* its `done` async: the client tells the loop it finished (or, in
+                             test_reload, when to reload) */
+  const char *cert, *key; /* a client certificate to present, if set */
+  int ok, got_notify, chain_len;
   char subject[64];
 } client;
 
@@ -189,10 +194,16 @@ out:;
 static void *client_main(void *arg) {
   client *cl = arg;
   SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  if (cl->cert) {
+    assert_int_equal(SSL_CTX_use_certificate_file(cctx, cl->cert, SSL_FILETYPE_PEM), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(cctx, cl->key, SSL_FILETYPE_PEM), 1);
+  }
   int fd = tcp_connect(cl->port);
   SSL *ssl = client_ssl(cctx, fd);
   if (ssl) {
     subject_of(ssl, cl->subject, sizeof cl->subject);
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    cl->chain_len = chain ? sk_X509_num(chain) : 0;
     cl->ok = exchange(ssl, cl->size);
     if (cl->expect_close) {
       char b;
@@ -389,6 +400,89 @@ static void test_reload(void **s) {
   server_finish(&sv);
 }
 
+/* --- PEM text in memory, and a configuration replaced (Node's setSecureContext) ----------- */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static char buf[4][8192];
+  static int next;
+  char *b = buf[next++ % 4];
+  size_t n = fread(b, 1, sizeof buf[0] - 1, f);
+  b[n] = '\0';
+  fclose(f);
+  return b;
+}
+
+/* The chain from memory: a leaf and one more certificate after it, both sent; the key from
+ * memory, encrypted, through the passphrase. */
+static void test_pem_in_memory(void **s) {
+  char chain[16384], cmd[600];
+  snprintf(chain, sizeof chain, "%s%s", slurp(file(0, "a.pem")), slurp(file(1, "b.pem")));
+  snprintf(cmd, sizeof cmd,
+           "openssl pkey -in %s/a.key -aes256 -passout pass:pw -out %s/a-enc.key >/dev/null 2>&1",
+           dir, dir);
+  assert_int_equal(system(cmd), 0);
+  sio__tls_cfg cfg = {
+      .cert_pem = chain, .key_pem = slurp(file(2, "a-enc.key")), .key_passphrase = "pw"};
+  server sv;
+  client cl = {.port = server_start_cfg(&sv, &cfg), .size = 100};
+  run_client(&sv, &cl, client_main);
+  assert_true(cl.ok);
+  assert_string_equal(cl.subject, "first");
+  assert_int_equal(cl.chain_len, 2);
+  server_finish(&sv);
+}
+
+/* ca_pem: a client must present a certificate it holds (a.pem, self-signed, is its own CA). */
+static void test_client_ca_in_memory(void **s) {
+  sio__tls_cfg cfg = {.cert_file = file(0, "a.pem"),
+                      .key_file = file(1, "a.key"),
+                      .ca_pem = slurp(file(2, "a.pem"))};
+  for (int with_cert = 1; with_cert >= 0; with_cert--) {
+    server sv;
+    client cl = {.port = server_start_cfg(&sv, &cfg), .size = 100};
+    if (with_cert) cl.cert = file(3, "a.pem"), cl.key = file(4, "a.key");
+    run_client(&sv, &cl, client_main);
+    assert_int_equal(cl.ok, with_cert); /* refused without: the echo fails */
+    server_finish(&sv);
+  }
+}
+
+/* Update to b's certificate from memory while a client is connected: it goes on; the next one
+ * sees b. A bad update changes nothing. */
+static int updates;
+static void on_update_async(uv_async_t *a) {
+  server *sv = a->data;
+  if (updates++ == 0) {
+    sio__tls_cfg bad = {.cert_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n", .key_file = "x"};
+    assert_int_equal(sio__tls_ctx_update(sv->ctx, &bad), SIO_ETLS_CERT);
+    sio__tls_cfg mismatch = {.cert_pem = slurp(file(0, "b.pem")),
+                             .key_pem = slurp(file(1, "a.key"))};
+    assert_int_equal(sio__tls_ctx_update(sv->ctx, &mismatch), SIO_ETLS_KEY);
+    sio__tls_cfg nokey = {.cert_pem = slurp(file(0, "b.pem"))};
+    assert_int_equal(sio__tls_ctx_update(sv->ctx, &nokey), SIO_ETLS_KEY);
+    sio__tls_cfg b = {.cert_pem = slurp(file(0, "b.pem")), .key_pem = slurp(file(1, "b.key"))};
+    assert_int_equal(sio__tls_ctx_update(sv->ctx, &b), 0);
+    assert_int_equal(sio__tls_ctx_reload(sv->ctx), 0); /* from memory again: still b */
+    return;
+  }
+  on_done(a);
+}
+
+static void test_update(void **s) {
+  server sv;
+  int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
+  uv_close((uv_handle_t *)&sv.done, NULL);
+  uv_run(&sv.loop, UV_RUN_NOWAIT);
+  uv_async_init(&sv.loop, &sv.done, on_update_async);
+  sv.done.data = &sv;
+  client cl = {.port = port};
+  run_client(&sv, &cl, reload_client);
+  assert_true(cl.ok);
+  assert_string_equal(cl.subject, "second");
+  server_finish(&sv);
+}
+
 /* Bytes that are no TLS: the connection closes, plain HTTP gets its 400 first. */
 static void *junk_client(void *arg) {
   client *cl = arg;
@@ -451,6 +545,9 @@ int main(void) {
       cmocka_unit_test(test_close_notify),
       cmocka_unit_test(test_records_in_pieces),
       cmocka_unit_test(test_reload),
+      cmocka_unit_test(test_pem_in_memory),
+      cmocka_unit_test(test_client_ca_in_memory),
+      cmocka_unit_test(test_update),
       cmocka_unit_test(test_not_tls),
       cmocka_unit_test(test_config_errors),
   };
