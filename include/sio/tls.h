@@ -121,9 +121,10 @@ typedef struct sio_ws sio_ws;
 typedef struct sio_eio_socket sio_eio_socket;
 typedef struct sio_socket sio_socket;
 
-/* 0; -ENOENT: the client sent no certificate; -EINVAL: not over TLS (or a NULL argument). */
+/* 0; -ENOENT: the client sent no certificate, or its TLS connection is held by another worker
+ * (sio/workers.h), which relays the request here; -EINVAL: not over TLS (or a NULL argument). */
 SIO_EXTERN int sio_req_tls_peer(const sio_req *req, sio_tls_peer *out);
-/* 0; -EINVAL: not over TLS (or a NULL argument). */
+/* 0; -ENOENT: relayed from the worker holding the TLS; -EINVAL: not over TLS (or NULL). */
 SIO_EXTERN int sio_req_tls_info(const sio_req *req, sio_tls_info *out);
 /* The same of a raw WebSocket's connection (sio/ws.h). */
 SIO_EXTERN int sio_ws_tls_peer(const sio_ws *ws, sio_tls_peer *out);

@@ -27,7 +27,9 @@
  * returns from sio_workers_run. Workers share nothing but the port and a Unix socket to each
  * other: an Engine.IO request (a poll, a post, an upgrade) that the kernel hands to a worker
  * other than the one holding its session is passed to the owner with its socket and the bytes
- * already read (docs/cluster.md, "Workers"), so no sticky sessions are needed. Rooms and
+ * already read (docs/cluster.md, "Workers"), so no sticky sessions are needed; a TLS
+ * connection, whose encryption state cannot move, is relayed by the worker that holds it
+ * instead. Rooms and
  * broadcasts reach only the worker's own clients unless an adapter joins the workers: the
  * workers' adapter (sio_workers_adapter_new in sio/redis.h: the sharded adapter's messages over
  * the workers' sockets) or a Redis adapter. A worker that dies takes its clients' sessions with

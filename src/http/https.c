@@ -138,7 +138,7 @@ int sio_app_plain_port(const sio_app *app) {
 }
 
 int sio_req_secure(const sio_req *req) {
-  return req->hc && sio__conn_is_tls(req->hc->conn);
+  return req->hc && sio__conn_secure(req->hc->conn);
 }
 
 const char *sio__https_hsts(const sio_req *req) {

@@ -229,7 +229,7 @@ const char *sio_req_ip(const sio_req *creq) {
 const char *sio_req_protocol(const sio_req *creq) {
   sio_req *req = (sio_req *)creq;
   const char *p = req->app->opts.trust_proxy ? sio_req_header(req, "X-Forwarded-Proto") : NULL;
-  if (!p) return req->hc && sio__conn_is_tls(req->hc->conn) ? "https" : "http";
+  if (!p) return req->hc && sio__conn_secure(req->hc->conn) ? "https" : "http";
   while (*p == ' ') p++;
   if (strncasecmp(p, "https", 5) == 0 && (p[5] == 0 || p[5] == ',' || p[5] == ' ')) return "https";
   return "http";

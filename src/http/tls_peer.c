@@ -83,26 +83,33 @@ int sio__tls_peer_fill(const void *x509, sio_tls_peer *out) {
   return r;
 }
 
-static sio__conn *tls_conn_of(const sio_req *req) {
-  return req && req->hc && sio__conn_is_tls(req->hc->conn) ? req->hc->conn : NULL;
+/* The request's TLS connection into *c: 0; -ENOENT when its TLS is another worker's (relayed,
+ * net/tunnel.c: what it knows of the client stays there); -EINVAL over plain HTTP. */
+static int tls_conn_of(const sio_req *req, sio__conn **c) {
+  if (!req || !req->hc) return -EINVAL;
+  *c = req->hc->conn;
+  return sio__conn_is_tls(*c) ? 0 : sio__conn_secure(*c) ? -ENOENT : -EINVAL;
 }
 
 void *sio__req_tls_cert_ref(const sio_req *req) {
-  sio__conn *c = tls_conn_of(req);
-  return c ? sio__tls_cert_ref(sio__tls_peer_cert(c)) : NULL;
+  sio__conn *c;
+  return tls_conn_of(req, &c) == 0 ? sio__tls_cert_ref(sio__tls_peer_cert(c)) : NULL;
 }
 
 int sio_req_tls_peer(const sio_req *req, sio_tls_peer *out) {
-  sio__conn *c = tls_conn_of(req);
-  if (!c || !out) return -EINVAL;
+  sio__conn *c;
+  int r = out ? tls_conn_of(req, &c) : -EINVAL;
+  if (r) return r;
   const void *x = sio__tls_peer_cert(c);
   return x ? sio__tls_peer_fill(x, out) : -ENOENT;
 }
 
 int sio_req_tls_info(const sio_req *req, sio_tls_info *out) {
-  sio__conn *c = tls_conn_of(req);
-  const SSL *ssl = c ? sio__tls_ssl(c) : NULL;
-  if (!ssl || !out) return -EINVAL;
+  sio__conn *c;
+  int r = out ? tls_conn_of(req, &c) : -EINVAL;
+  if (r) return r;
+  const SSL *ssl = sio__tls_ssl(c);
+  if (!ssl) return -EINVAL;
   memset(out, 0, sizeof *out);
   const char *v = SSL_get_version(ssl);
   copy_cut(out->version, sizeof out->version, v, strlen(v));

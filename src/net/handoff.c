@@ -5,7 +5,8 @@
  * before on the same keep-alive connection must reach the client before the next process
  * writes its own. Meanwhile the connection is paused, so the bytes the client sends next stay
  * in the kernel's buffer and travel with the socket. Only the copy of the bytes already read
- * (the request head that named the other process) lives here, for that short wait. */
+ * (the request head that named the other process) lives here, for that short wait. A TLS
+ * connection cannot move: it is relayed through a socketpair instead (tunnel.c). */
 #include "net/net_internal.h"
 #include "net/tls.h"
 
@@ -31,7 +32,7 @@ static void handoff_close(sio__conn *c) {
 
 static void give_away(sio__conn *c) {
   handoff *h = c->ctx;
-  sio__peer peer = {c->peer_family, c->peer_port, {0}};
+  sio__peer peer = {.family = c->peer_family, .port = c->peer_port, .tls = c->relayed_tls};
   memcpy(peer.addr, c->peer_addr, sizeof peer.addr);
   int fd = sio__conn_take_fd(c); /* handoff_close frees h later in the loop */
   if (fd >= 0) h->cb(fd, &peer, h->bytes, h->len, h->user, h->tag);
@@ -51,7 +52,8 @@ static const sio__conn_handler handoff_handler = {handoff_data, handoff_eof, han
 
 int sio__conn_handoff(sio__conn *c, const char *a, size_t alen, const char *b, size_t blen,
                       sio__handoff_cb cb, void *user, int tag) {
-  if (c->tls || c->closing || c->closed) return -ENOTSUP;
+  if (c->tls) return sio__conn_tunnel(c, a, alen, b, blen, cb, user, tag);
+  if (c->closing || c->closed) return -ENOTSUP;
   handoff *h = sio__malloc(sizeof *h + alen + blen + 1);
   if (!h) return -ENOMEM;
   h->cb = cb;
@@ -74,6 +76,7 @@ void sio__net_adopt(sio__net *net, int fd, const sio__peer *peer, char *bytes, s
                     sio__accept_cb cb, void *user) {
   sio__conn *c = sio__conn_new(net, fd); /* closes fd on failure */
   if (!c) return;
+  c->relayed_tls = peer->tls != 0;
   c->peer_family = peer->family;
   c->peer_port = peer->port;
   memcpy(c->peer_addr, peer->addr, sizeof c->peer_addr);

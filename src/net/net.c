@@ -34,6 +34,7 @@ sio__net *sio__net_new(uv_loop_t *loop) {
   sio__list_init(&net->flush_list);
   sio__list_init(&net->read_list);
   sio__list_init(&net->dead_list);
+  sio__list_init(&net->relays);
   if (sio__poll_init(net) != 0) {
     sio__free(net->read_buf);
     sio__free(net);
@@ -93,6 +94,7 @@ static void close_handles(sio__net *net) {
 void sio__net_free(sio__net *net) {
   if (!net || net->freeing) return;
   net->freeing = 1;
+  sio__net_close_relays(net); /* nothing above owns them: the net ends them */
   if (net->nconns == 0) close_handles(net);
 }
 

@@ -98,7 +98,10 @@ struct sio__conn {
        * or empty read), the peer's FIN or an error was seen (read until the end), and a write
        * met a full socket buffer (wait for the writable edge). */
       readable : 1, rdhup : 1, write_blocked : 1,
-      out_armed : 1; /* the set reports its writable edge (after the first full buffer) */
+      out_armed : 1, /* the set reports its writable edge (after the first full buffer) */
+      /* the client's bytes come relayed by the process that holds its TLS connection
+       * (sio__conn_tunnel): for the layers above, a connection over TLS */
+      relayed_tls : 1;
   /* The peer's address as accept4 gave it (no getpeername per request): family, port in
    * network order, and the IPv4 or IPv6 bytes. */
   uint8_t peer_family; /* 0 (unknown), AF_INET or AF_INET6 */
@@ -140,17 +143,25 @@ typedef struct sio__peer {
   uint8_t family; /* 0, AF_INET or AF_INET6 */
   uint16_t port;  /* network order */
   uint8_t addr[16];
+  uint8_t tls; /* the client's TLS stays with the giver, which relays (sio__conn_tunnel) */
 } sio__peer;
 
 /* The connection's socket is given away: fd (now the callee's to close), the bytes already read
  * that belong to what comes next (the callee's protocol reads them first), and the peer. */
 typedef void (*sio__handoff_cb)(int fd, const sio__peer *peer, const char *bytes, size_t len,
                                 void *user, int tag);
+/* For a TLS connection, whose encryption state cannot move: a socketpair goes to cb in place
+ * of the socket (the peer marked tls), and c's bytes are relayed through it both ways from now
+ * on (net/tunnel.c). sio__conn_handoff does this for a TLS connection. 0 or negative, c
+ * untouched then. */
+int sio__conn_tunnel(sio__conn *c, const char *a, size_t alen, const char *b, size_t blen,
+                     sio__handoff_cb cb, void *user, int tag);
 /* Stops reading c, waits for its queued writes to leave (a response that came before), then
  * takes its descriptor out of the epoll set and calls cb with it and a copy of the two pieces
  * of bytes (a then b) and the caller's tag, from this call or from the drain. c is released either
  * way: its handler is replaced at once (the caller must not use c again, nor get its on_close).
- * Refused (returns a negative error, c untouched) for a TLS connection or one that is closing. */
+ * A TLS connection is relayed instead (sio__conn_tunnel). Refused (returns a negative error, c
+ * untouched) for a connection that is closing. */
 int sio__conn_handoff(sio__conn *c, const char *a, size_t alen, const char *b, size_t blen,
                       sio__handoff_cb cb, void *user, int tag);
 /* A socket handed over by another process becomes a connection of this net as if accepted:

@@ -27,6 +27,7 @@ struct sio__net {
   sio__list flush_list;
   sio__list read_list; /* to read without waiting for an edge: resumed, or cut short */
   sio__list dead_list; /* released, to be freed (and their on_close called) by the prepare */
+  sio__list relays;    /* the TLS connections relayed to another process (tunnel.c) */
   sio__list wheel[SIO__WHEEL_SLOTS];
   uint64_t fired_to; /* every timer due at or before this loop time has fired */
   uint64_t wake_at;  /* when the tick timer is armed for (UINT64_MAX: not armed) */
@@ -77,6 +78,8 @@ struct sio__linger {
 
 void sio__net_flush_all(sio__net *net);
 void sio__net_conn_gone(sio__net *net);
+/* tunnel.c: closes the relays still open (at sio__net_free). */
+void sio__net_close_relays(sio__net *net);
 /* A connection for an accepted, non-blocking descriptor (closed on failure). */
 sio__conn *sio__conn_new(sio__net *net, int fd);
 /* Releases c without closing its descriptor, which leaves the epoll set and is returned (-1

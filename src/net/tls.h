@@ -56,6 +56,10 @@ int sio__tls_attach(sio__conn *c, sio__tls_ctx *ctx);
 static inline int sio__conn_is_tls(const sio__conn *c) {
   return c->tls != NULL;
 }
+/* Over TLS for the layers above: TLS here, or relayed from the worker that holds its TLS. */
+static inline int sio__conn_secure(const sio__conn *c) {
+  return c->tls != NULL || c->relayed_tls;
+}
 /* Ciphertext read from the socket: decrypts it and hands the plaintext to c->handler. */
 void sio__tls_input(sio__conn *c, const char *data, size_t len);
 /* Ciphertext kept while paused: fed again on resume. */

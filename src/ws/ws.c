@@ -410,7 +410,8 @@ int sio_ws_remote_address(const sio_ws *ws, char *ip, size_t iplen, int *port) {
 }
 
 int sio_ws_tls_peer(const sio_ws *ws, sio_tls_peer *out) {
-  if (!ws || !out || !ws->conn || !sio__conn_is_tls(ws->conn)) return -EINVAL;
+  if (!ws || !out || !ws->conn || !sio__conn_secure(ws->conn)) return -EINVAL;
+  if (!sio__conn_is_tls(ws->conn)) return -ENOENT; /* relayed: the TLS is another worker's */
   const void *x = sio__tls_peer_cert(ws->conn);
   return x ? sio__tls_peer_fill(x, out) : -ENOENT;
 }

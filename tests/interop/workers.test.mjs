@@ -9,13 +9,19 @@
 //     acks, and none sees 400 "Session ID unknown" (which would surface as a connect_error or
 //     a disconnect). The sids name at least two workers: requests did cross. A bcast from one
 //     client reaches the clients of every worker (point 3: the workers' adapter).
+//   - the same over TLS (issue 15 with 16): a TLS connection's encryption state cannot move to
+//     another process, so the worker that holds it relays the request's bytes to the owner
+//     through a socketpair passed in its place (net/tunnel.c). 100 polling-only and 100
+//     upgrading clients over https against 4 workers all connect and exchange events and acks.
 //   - point 3, several hosts: two primaries ("hosts") of 2 workers each, all joined through one
 //     Redis (`bench --workers 2 --redis URL`: each worker is a server of the Redis cluster); a
 //     bcast from a client of either host reaches the clients of all four workers, once.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { BIN_DIR, freePort, startServer, stopAndCheck } from './lib/server.mjs';
@@ -154,6 +160,37 @@ describe('workers: no sticky sessions (issue 16, point 2)', { skip }, () => {
     } finally {
       for (const s of socks) s.disconnect();
     }
+  });
+});
+
+describe('workers over TLS: no sticky sessions, the TLS relayed by the worker that holds it', { skip }, () => {
+  let server;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sio-workers-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  before(async () => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+      '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    server = await startWorkers(4, ['--tls-cert', cert, '--tls-key', key]);
+  });
+  after(async () => {
+    await stopAndCheck(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('100 polling-only and 100 upgrading clients over https against 4 workers', async () => {
+    const url = server.url.replace('http://127.0.0.1', 'https://localhost');
+    const ca = readFileSync(cert);
+    const polling = Array.from({ length: 100 }, (_, i) => client(url, { ca, transports: ['polling'], upgrade: false }, i));
+    const upgrading = Array.from({ length: 100 }, (_, i) =>
+      client(url, { ca, transports: ['polling', 'websocket'], upgrade: true }, 100 + i));
+    const results = await withTimeout(Promise.all([...polling, ...upgrading]), budget(45000), '200 clients');
+    assert.ok(results.slice(0, 100).every((r) => r.transport === 'polling'));
+    assert.ok(results.slice(100).every((r) => r.transport === 'websocket'), 'the upgrades completed');
+    const owners = new Set(results.map((r) => r.sid.slice(0, 2)));
+    assert.ok(owners.size >= 2, `sessions on ${owners.size} worker(s): ${[...owners]}`);
+    assert.doesNotMatch(server.stderr, /cannot pass a connection/);
   });
 });
 

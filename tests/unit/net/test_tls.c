@@ -483,6 +483,157 @@ static void test_update(void **s) {
   server_finish(&sv);
 }
 
+/* --- a TLS connection handed to another process: relayed (net/tunnel.c) -----------------------
+ * The server's first read ("MOVE") hands the connection off; the callback adopts the given
+ * socket in the same net, as the owning worker would, with a handler that says "OK" with the
+ * bytes it was handed, echoes what follows, answers "BIG" with 4 MiB (the client waits before
+ * reading it, so the relay's queue toward it passes the mark where it stops reading the owner) and
+ * closes after "BYE". */
+static int moved_relayed_tls, moved_closes;
+static void moved_data(sio__conn *c, const char *d, size_t n) {
+  static char big[4 << 20];
+  if (n == 4 && !memcmp(d, "MOVE", 4)) {
+    sio__conn_write_copy(c, "OK", 2);
+  } else if (n >= 3 && !memcmp(d, "BIG", 3)) {
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7);
+    sio__conn_write_copy(c, big, sizeof big);
+  } else if (n >= 3 && !memcmp(d, "BYE", 3)) {
+    sio__conn_close(c);
+  } else {
+    sio__conn_write_copy(c, d, n);
+  }
+}
+static void moved_close(sio__conn *c) {
+  moved_closes++;
+}
+static const sio__conn_handler moved_handler = {moved_data, NULL, NULL, moved_close};
+static void moved_accept(sio__listener *l, sio__conn *c, void *user) {
+  moved_relayed_tls = c->relayed_tls;
+  c->handler = &moved_handler;
+  c->ctx = user;
+}
+static void on_moved(int fd, const sio__peer *peer, const char *bytes, size_t len, void *user,
+                     int tag) {
+  server *sv = user;
+  assert_int_equal(tag, 7);
+  assert_int_equal(peer->tls, 1);
+  assert_int_equal(peer->family, AF_INET);
+  char copy[16];
+  memcpy(copy, bytes, len);
+  sio__net_adopt(sv->net, fd, peer, copy, len, moved_accept, sv);
+}
+static void mover_data(sio__conn *c, const char *d, size_t n) {
+  assert_int_equal(sio__conn_handoff(c, d, n, NULL, 0, on_moved, c->ctx, 7), 0);
+}
+static const sio__conn_handler mover_handler = {mover_data, NULL, NULL, echo_close};
+static void mover_accept(sio__listener *l, sio__conn *c, void *user) {
+  c->handler = &mover_handler;
+  c->ctx = user;
+}
+
+static int read_exactly(SSL *ssl, char *out, size_t n) {
+  size_t got = 0, r;
+  while (got < n && SSL_read_ex(ssl, out + got, n - got, &r) == 1) got += r;
+  return got == n;
+}
+
+static void *mover_client(void *arg) {
+  client *cl = arg;
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  int fd = tcp_connect(cl->port);
+  SSL *ssl = client_ssl(cctx, fd);
+  assert_non_null(ssl);
+  size_t w;
+  char ok[2], *big = malloc(4 << 20);
+  int good = SSL_write_ex(ssl, "MOVE", 4, &w) == 1 && read_exactly(ssl, ok, 2) &&
+             !memcmp(ok, "OK", 2) && exchange(ssl, 300000) && SSL_write_ex(ssl, "BIG", 3, &w) == 1;
+  usleep(300 * 1000); /* not reading: the relay's queue toward the client fills, it stops reading */
+  good = good && read_exactly(ssl, big, 4 << 20);
+  for (size_t i = 0; good && i < (4 << 20); i++) good = big[i] == (char)(i * 7);
+  free(big);
+  /* "BYE": the owner closes, which ends the relay and the client's TLS with a close_notify */
+  char b;
+  size_t r;
+  good = good && SSL_write_ex(ssl, "BYE", 3, &w) == 1;
+  cl->got_notify =
+      SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
+  cl->ok = good;
+  SSL_free(ssl);
+  close(fd);
+  SSL_CTX_free(cctx);
+  uv_async_send(&cl->sv->done);
+  return NULL;
+}
+
+static void test_tunnel(void **s) {
+  server sv;
+  memset(&sv, 0, sizeof sv);
+  uv_loop_init(&sv.loop);
+  sv.net = sio__net_new(&sv.loop);
+  sio__tls_cfg cfg = {.cert_file = file(0, "a.pem"), .key_file = file(1, "a.key")};
+  assert_int_equal(sio__tls_ctx_new(&cfg, &sv.ctx), 0);
+  sio__listen_opts o = {.host = "127.0.0.1", .port = 0, .tls = sv.ctx};
+  assert_int_equal(sio__listen(sv.net, &o, mover_accept, &sv, &sv.listener), 0);
+  uv_async_init(&sv.loop, &sv.done, on_done);
+  sv.done.data = &sv;
+  client cl = {.port = sio__listener_port(sv.listener)};
+  run_client(&sv, &cl, mover_client);
+  assert_true(cl.ok);
+  assert_true(cl.got_notify);
+  assert_int_equal(moved_relayed_tls, 1);
+  server_finish(&sv);
+  assert_int_equal(moved_closes, 1);
+  assert_int_equal(sv.closes, 0); /* the TLS connection's handler went with the handoff */
+}
+
+/* A relay still open when its net is freed is ended by the net: the client gets its
+ * close_notify, the owner's end its end of input, and everything is freed. */
+static void *held_client(void *arg) {
+  client *cl = arg;
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  int fd = tcp_connect(cl->port);
+  SSL *ssl = client_ssl(cctx, fd);
+  assert_non_null(ssl);
+  size_t w, r;
+  char ok[2], b;
+  cl->ok = SSL_write_ex(ssl, "MOVE", 4, &w) == 1 && read_exactly(ssl, ok, 2);
+  uv_async_send(&cl->sv->done); /* the server frees its net now */
+  cl->got_notify =
+      SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
+  SSL_free(ssl);
+  close(fd);
+  SSL_CTX_free(cctx);
+  return NULL;
+}
+
+static void free_net_now(uv_async_t *a) {
+  server *sv = a->data;
+  sio__listener_close(sv->listener);
+  uv_close((uv_handle_t *)&sv->done, NULL);
+  sio__net_free(sv->net);
+}
+
+static void test_tunnel_ended_with_net(void **s) {
+  server sv;
+  memset(&sv, 0, sizeof sv);
+  uv_loop_init(&sv.loop);
+  sv.net = sio__net_new(&sv.loop);
+  sio__tls_cfg cfg = {.cert_file = file(0, "a.pem"), .key_file = file(1, "a.key")};
+  assert_int_equal(sio__tls_ctx_new(&cfg, &sv.ctx), 0);
+  sio__listen_opts o = {.host = "127.0.0.1", .port = 0, .tls = sv.ctx};
+  assert_int_equal(sio__listen(sv.net, &o, mover_accept, &sv, &sv.listener), 0);
+  uv_async_init(&sv.loop, &sv.done, free_net_now);
+  sv.done.data = &sv;
+  moved_closes = 0;
+  client cl = {.port = sio__listener_port(sv.listener)};
+  run_client(&sv, &cl, held_client); /* returns once the net, relay and all, is gone */
+  assert_true(cl.ok);
+  assert_true(cl.got_notify);
+  assert_int_equal(moved_closes, 1);
+  sio__tls_ctx_unref(sv.ctx);
+  assert_int_equal(uv_loop_close(&sv.loop), 0);
+}
+
 /* Bytes that are no TLS: the connection closes, plain HTTP gets its 400 first. */
 static void *junk_client(void *arg) {
   client *cl = arg;
@@ -548,6 +699,8 @@ int main(void) {
       cmocka_unit_test(test_pem_in_memory),
       cmocka_unit_test(test_client_ca_in_memory),
       cmocka_unit_test(test_update),
+      cmocka_unit_test(test_tunnel),
+      cmocka_unit_test(test_tunnel_ended_with_net),
       cmocka_unit_test(test_not_tls),
       cmocka_unit_test(test_config_errors),
   };
