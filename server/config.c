@@ -28,6 +28,11 @@ static const opt_def OPTS[] = {
     {"port", T_INT, F(port), "3000", "TCP port (0: a free one, printed)", 0, 65535},
     {"tls_cert", T_STR, F(tls_cert), "", "PEM certificate chain: serve HTTPS and wss", 0, 0},
     {"tls_key", T_STR, F(tls_key), "", "PEM private key of tls_cert", 0, 0},
+    {"tls_key_passphrase_file", T_STR, F(tls_key_passphrase_file), "",
+     "file whose first line is the passphrase of an encrypted tls_key", 0, 0},
+    {"tls_ca", T_STR, F(tls_ca), "",
+     "PEM CA certificates: clients must present a certificate one of them signed (mutual TLS)", 0,
+     0},
     {"cors_origins", T_LIST, F(cors_origins), "",
      "origins allowed to connect and to call the API (\"*\" any; none: no CORS)", 0, 0},
     {"static", T_STR, F(static_dir), "", "directory served at / (none: no static files)", 0, 0},
@@ -462,6 +467,13 @@ int srv_config_validate(const srv_config *c, char *err, size_t len) {
   if (empty(c->tls_cert) != empty(c->tls_key)) {
     errf(err, len, "key \"%s\": TLS needs both tls_cert and tls_key",
          empty(c->tls_cert) ? "tls_cert" : "tls_key");
+    return -1;
+  }
+  const char *needs_tls = !empty(c->tls_ca)                    ? "tls_ca"
+                          : !empty(c->tls_key_passphrase_file) ? "tls_key_passphrase_file"
+                                                               : NULL;
+  if (needs_tls && empty(c->tls_cert)) {
+    errf(err, len, "key \"%s\": needs tls_cert and tls_key", needs_tls);
     return -1;
   }
   if (strcmp(c->log_format, "text") && strcmp(c->log_format, "json")) {

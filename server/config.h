@@ -19,6 +19,8 @@ typedef struct srv_config {
   char *host;
   int64_t port;
   char *tls_cert, *tls_key;
+  char *tls_key_passphrase_file; /* its first line is the passphrase of an encrypted tls_key */
+  char *tls_ca;                  /* clients must present a certificate this CA signed */
   srv_list cors_origins;
   char *static_dir;
   /* Socket.IO */

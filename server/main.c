@@ -28,6 +28,8 @@ static void keep_static(srv *s, srv_config *nc) {
   KEEP(port);
   KEEP(tls_cert);
   KEEP(tls_key);
+  KEEP(tls_key_passphrase_file);
+  KEEP(tls_ca);
   KEEP(static_dir);
   KEEP(path);
   KEEP(ping_interval);
@@ -106,6 +108,21 @@ static char *join_origins(const srv_list *l) {
   return o;
 }
 
+/* The first line of a passphrase file (tls_key_passphrase_file), without its line end. */
+static int read_passphrase(const char *file, char *out, size_t cap) {
+  FILE *f = fopen(file, "r");
+  if (!f || !fgets(out, (int)cap, f)) {
+    int e = f ? EIO : errno;
+    srv_log(SIO_LOG_ERROR, "tls_key_passphrase_file %s: %s", file,
+            f ? "empty or unreadable" : strerror(e));
+    if (f) fclose(f);
+    return -e;
+  }
+  fclose(f);
+  out[strcspn(out, "\r\n")] = '\0';
+  return 0;
+}
+
 static int make_app(srv *s) {
   const srv_config *c = &s->cfg;
   sio_app_opts ao = sio_app_opts_default();
@@ -116,12 +133,20 @@ static int make_app(srv *s) {
   size_t body = (size_t)(c->api_max_body > c->max_payload ? c->api_max_body : c->max_payload);
   ao.max_body_size = body + 1024;
   sio_tls_opts tls = sio_tls_opts_default();
+  char pass[1024] = "";
   if (*c->tls_cert) {
     tls.cert_file = c->tls_cert;
     tls.key_file = c->tls_key;
+    tls.ca_file = *c->tls_ca ? c->tls_ca : NULL;
+    if (*c->tls_key_passphrase_file) {
+      int rc = read_passphrase(c->tls_key_passphrase_file, pass, sizeof pass);
+      if (rc) return rc;
+      tls.key_passphrase = pass;
+    }
     ao.tls = &tls;
   }
-  s->app = sio_app_new(s->loop, &ao);
+  s->app = sio_app_new(s->loop, &ao); /* takes its own copy of the passphrase */
+  memset(pass, 0, sizeof pass);
   return s->app ? 0 : -ENOMEM;
 }
 

@@ -12,7 +12,7 @@
 // certificate to new connections, and a bad one keeps the old).
 
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHmac, createSign } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -108,7 +108,7 @@ async function metrics(server) {
 describe('sio-server: command line and configuration', { skip }, () => {
   test('--help lists every option with its default', () => {
     const out = execFileSync(BIN, ['--help'], { encoding: 'utf8' });
-    for (const opt of ['--port N', '--host', '--tls-cert', '--tls-key', '--cors-origins', '--path', '--ping-interval',
+    for (const opt of ['--port N', '--host', '--tls-cert', '--tls-key', '--tls-ca', '--tls-key-passphrase-file', '--cors-origins', '--path', '--ping-interval',
       '--ping-timeout', '--connect-timeout', '--max-payload', '--static', '--namespaces', '--recovery', '--workers',
       '--redis ', '--redis-sharded', '--tokens', '--jwt-alg', '--jwt-secret', '--jwt-key-file', '--auth-hook',
       '--webhook ', '--api-rate', '--api-max-body', '--api-max-batch', '--log-format', '--check-config']) {
@@ -656,5 +656,37 @@ describe('sio-server: TLS', { skip }, () => {
     while (!/TLS certificate not reloaded/.test(server.stderr) && Date.now() < deadline2) await sleep(50);
     assert.match(server.stderr, /TLS certificate not reloaded/);
     assert.equal(await servedCN(server.port, ca2), 'sio-server-two', 'a bad key keeps the old certificate');
+  });
+
+  test('--tls-ca: a client certificate the CA signed gets in, none is refused; an encrypted key with --tls-key-passphrase-file', async () => {
+    selfSigned(dir, 'device', 'device-7'); // self-signed: its own CA
+    execFileSync('openssl', ['pkey', '-in', path.join(dir, 'one.key'), '-aes256', '-passout', 'pass:tide-42',
+      '-out', path.join(dir, 'one-enc.key')], { stdio: 'ignore' });
+    writeFileSync(path.join(dir, 'pass'), 'tide-42\n');
+    writeFileSync(path.join(dir, 'wrong'), 'tide-43\n');
+    const args = ['--tls-cert', path.join(dir, 'one.pem'), '--tls-key', path.join(dir, 'one-enc.key'),
+      '--tls-ca', path.join(dir, 'device.pem')];
+    const refused = spawnSync(BIN, ['--port', '0', ...args, '--tls-key-passphrase-file', path.join(dir, 'wrong')],
+      { encoding: 'utf8', timeout: budget(10000) });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /wrong key_passphrase/);
+    const noPass = spawnSync(BIN, ['--port', '0', ...args], { encoding: 'utf8', timeout: budget(10000) });
+    assert.notEqual(noPass.status, 0);
+    assert.match(noPass.stderr, /encrypted and no key_passphrase was given/);
+    const mtls = await start([...args, '--tls-key-passphrase-file', path.join(dir, 'pass')]);
+    try {
+      const murl = `https://127.0.0.1:${mtls.port}`;
+      const ca = readFileSync(path.join(dir, 'one.pem'));
+      const c = ioc(murl, { transports: ['websocket'], reconnection: false, forceNew: true, ca,
+        cert: readFileSync(path.join(dir, 'device.pem')), key: readFileSync(path.join(dir, 'device.key')) });
+      clients.push(c);
+      await connected(c);
+      const bare = spawnSync('curl', ['-sS', '--cacert', path.join(dir, 'one.pem'), `${murl}/socket.io/?EIO=4&transport=polling`],
+        { encoding: 'utf8', timeout: budget(10000) });
+      assert.notEqual(bare.status, 0, 'no client certificate: the handshake fails');
+      closeAll();
+    } finally {
+      await stopAndCheck(mtls);
+    }
   });
 });
