@@ -106,16 +106,23 @@ static void on_done(uv_async_t *a) {
   uv_close((uv_handle_t *)&sv->done, NULL);
 }
 
-static int server_start_cfg(server *sv, const sio__tls_cfg *cfg) {
+/* A TLS listener of cfg whose connections get `accept`'s handler; the client's `done` async
+ * runs `done`. Returns the port. */
+static int server_start_with(server *sv, const sio__tls_cfg *cfg, sio__accept_cb accept,
+                             uv_async_cb done) {
   memset(sv, 0, sizeof *sv);
   uv_loop_init(&sv->loop);
   sv->net = sio__net_new(&sv->loop);
   assert_int_equal(sio__tls_ctx_new(cfg, &sv->ctx), 0);
   sio__listen_opts o = {.host = "127.0.0.1", .port = 0, .tls = sv->ctx};
-  assert_int_equal(sio__listen(sv->net, &o, on_accept, sv, &sv->listener), 0);
-  uv_async_init(&sv->loop, &sv->done, on_done);
+  assert_int_equal(sio__listen(sv->net, &o, accept, sv, &sv->listener), 0);
+  uv_async_init(&sv->loop, &sv->done, done);
   sv->done.data = sv;
   return sio__listener_port(sv->listener);
+}
+
+static int server_start_cfg(server *sv, const sio__tls_cfg *cfg) {
+  return server_start_with(sv, cfg, on_accept, on_done);
 }
 
 static int server_start(server *sv, const char *cert, const char *key) {
@@ -567,16 +574,8 @@ static void *mover_client(void *arg) {
 
 static void test_tunnel(void **s) {
   server sv;
-  memset(&sv, 0, sizeof sv);
-  uv_loop_init(&sv.loop);
-  sv.net = sio__net_new(&sv.loop);
   sio__tls_cfg cfg = {.cert_file = file(0, "a.pem"), .key_file = file(1, "a.key")};
-  assert_int_equal(sio__tls_ctx_new(&cfg, &sv.ctx), 0);
-  sio__listen_opts o = {.host = "127.0.0.1", .port = 0, .tls = sv.ctx};
-  assert_int_equal(sio__listen(sv.net, &o, mover_accept, &sv, &sv.listener), 0);
-  uv_async_init(&sv.loop, &sv.done, on_done);
-  sv.done.data = &sv;
-  client cl = {.port = sio__listener_port(sv.listener)};
+  client cl = {.port = server_start_with(&sv, &cfg, mover_accept, on_done)};
   run_client(&sv, &cl, mover_client);
   assert_true(cl.ok);
   assert_true(cl.got_notify);
@@ -615,17 +614,9 @@ static void free_net_now(uv_async_t *a) {
 
 static void test_tunnel_ended_with_net(void **s) {
   server sv;
-  memset(&sv, 0, sizeof sv);
-  uv_loop_init(&sv.loop);
-  sv.net = sio__net_new(&sv.loop);
   sio__tls_cfg cfg = {.cert_file = file(0, "a.pem"), .key_file = file(1, "a.key")};
-  assert_int_equal(sio__tls_ctx_new(&cfg, &sv.ctx), 0);
-  sio__listen_opts o = {.host = "127.0.0.1", .port = 0, .tls = sv.ctx};
-  assert_int_equal(sio__listen(sv.net, &o, mover_accept, &sv, &sv.listener), 0);
-  uv_async_init(&sv.loop, &sv.done, free_net_now);
-  sv.done.data = &sv;
   moved_closes = 0;
-  client cl = {.port = sio__listener_port(sv.listener)};
+  client cl = {.port = server_start_with(&sv, &cfg, mover_accept, free_net_now)};
   run_client(&sv, &cl, held_client); /* returns once the net, relay and all, is gone */
   assert_true(cl.ok);
   assert_true(cl.got_notify);
