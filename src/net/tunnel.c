@@ -10,8 +10,9 @@
  * Order: what this process had queued for the client (an answer to an earlier request on the
  * same connection) is already in the TLS connection's write queue, ahead of anything relayed.
  * Back-pressure: a side whose queue passes RELAY_HIGH stops the other from reading until it
- * drains. Ends: an end of input on one side closes the other after its queue has gone (the
- * TLS side with its close_notify), and the relay is freed when both are closed. The net
+ * drains. Ends: the client's end of input reaches the owner as a half-close (its answer still
+ * comes back); the owner's closes the client's connection after its queue has gone (with its
+ * close_notify); the relay is freed when both are closed. The net
  * ends the relays still open when it is freed (sio__net_close_relays): no layer above owns them. */
 #include "net/net_internal.h"
 #include "net/tls.h"
@@ -29,6 +30,7 @@ typedef struct relay {
   sio__conn *outer; /* the client's TLS connection; NULL once freed */
   sio__conn *inner; /* this process's end of the socketpair; NULL once freed */
   sio__list link;   /* in the net's relays */
+  int client_done;  /* the client has sent all it will: the pair's write side is shut */
 } relay;
 
 /* The side that is not c, or NULL once it has gone. */
@@ -51,17 +53,36 @@ static void relay_data(sio__conn *c, const char *data, size_t len) {
   }
 }
 
-static void relay_drain(sio__conn *c) {
-  sio__conn *from = other_side(c);
-  if (from && !from->closing && !from->closed) sio__conn_resume(from);
+/* The client has finished sending: so has the pair toward the owner, once what is queued for
+ * it has gone (a half-close, as the client made: the owner may still answer). */
+static void shut_inner(sio__conn *inner) {
+  if (shutdown(inner->fd, SHUT_WR) != 0) sio__conn_abort(inner);
 }
 
-/* One side has no more input (or failed): the other ends once its queue has left. */
+static void relay_drain(sio__conn *c) {
+  relay *r = c->ctx;
+  sio__conn *from = other_side(c);
+  if (c == r->inner && r->client_done) shut_inner(c);
+  if (from && !from->eof && !from->closing && !from->closed) sio__conn_resume(from);
+}
+
+/* One side has no more input (or failed). The client's end (its FIN or close_notify) is passed
+ * on as a half-close, so that the owner's answer still comes back; the owner's end, or a
+ * failure, ends both, each once its queue has left. */
 static void relay_eof(sio__conn *c, int err) {
+  relay *r = c->ctx;
   sio__conn *to = other_side(c);
   if (err < 0 && err != UV_EOF) {
     sio__conn_abort(c);
     if (to) sio__conn_close(to);
+    return;
+  }
+  if (c == r->outer && to && !to->closing && !to->closed) {
+    r->client_done = 1;
+    if (sio__conn_buffered(to) == 0)
+      shut_inner(to);
+    else
+      sio__conn_want_drain(to);
     return;
   }
   sio__conn_close(c);

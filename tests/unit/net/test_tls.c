@@ -513,7 +513,12 @@ static void moved_data(sio__conn *c, const char *d, size_t n) {
 static void moved_close(sio__conn *c) {
   moved_closes++;
 }
-static const sio__conn_handler moved_handler = {moved_data, NULL, NULL, moved_close};
+/* The client's end of input, passed on by the relay as a half-close: one answer still goes. */
+static void moved_eof(sio__conn *c, int err) {
+  if (err == UV_EOF) sio__conn_write_copy(c, "AFTER", 5);
+  sio__conn_close(c);
+}
+static const sio__conn_handler moved_handler = {moved_data, moved_eof, NULL, moved_close};
 static void moved_accept(sio__listener *l, sio__conn *c, void *user) {
   moved_relayed_tls = c->relayed_tls;
   c->handler = &moved_handler;
@@ -583,6 +588,38 @@ static void test_tunnel(void **s) {
   server_finish(&sv);
   assert_int_equal(moved_closes, 1);
   assert_int_equal(sv.closes, 0); /* the TLS connection's handler went with the handoff */
+}
+
+/* The client sends its close_notify first (a half-close) and still gets the owner's answer. */
+static void *half_closing_client(void *arg) {
+  client *cl = arg;
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  int fd = tcp_connect(cl->port);
+  SSL *ssl = client_ssl(cctx, fd);
+  assert_non_null(ssl);
+  size_t w, r;
+  char ok[2], after[5], b;
+  cl->ok = SSL_write_ex(ssl, "MOVE", 4, &w) == 1 && read_exactly(ssl, ok, 2) &&
+           SSL_shutdown(ssl) == 0 && read_exactly(ssl, after, 5) && !memcmp(after, "AFTER", 5);
+  cl->got_notify =
+      SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
+  SSL_free(ssl);
+  close(fd);
+  SSL_CTX_free(cctx);
+  uv_async_send(&cl->sv->done);
+  return NULL;
+}
+
+static void test_tunnel_half_close(void **s) {
+  server sv;
+  sio__tls_cfg cfg = {.cert_file = file(0, "a.pem"), .key_file = file(1, "a.key")};
+  moved_closes = 0;
+  client cl = {.port = server_start_with(&sv, &cfg, mover_accept, on_done)};
+  run_client(&sv, &cl, half_closing_client);
+  assert_true(cl.ok);
+  assert_true(cl.got_notify);
+  server_finish(&sv);
+  assert_int_equal(moved_closes, 1);
 }
 
 /* A relay still open when its net is freed is ended by the net: the client gets its
@@ -692,6 +729,7 @@ int main(void) {
       cmocka_unit_test(test_update),
       cmocka_unit_test(test_tunnel),
       cmocka_unit_test(test_tunnel_ended_with_net),
+      cmocka_unit_test(test_tunnel_half_close),
       cmocka_unit_test(test_not_tls),
       cmocka_unit_test(test_config_errors),
   };
