@@ -74,6 +74,8 @@ size_t sio__tls_buffered(const sio__conn *c);
 int sio__tls_wants_notify(const sio__conn *c);
 void sio__tls_free(sio__conn *c);
 
+/* The negotiated version ("TLSv1.3"), or NULL before the handshake has completed. */
+const char *sio__tls_version(const sio__conn *c);
 /* The peer's certificate (an X509 *, borrowed: valid while c is), NULL when it sent none. */
 void *sio__tls_peer_cert(const sio__conn *c);
 /* c's SSL (an SSL *, borrowed), NULL for a plain connection or before its first bytes. */

@@ -438,6 +438,10 @@ void sio__tls_input_kept(sio__conn *c) {
 }
 
 /* --- what the layers above may ask -------------------------------------------------------- */
+const char *sio__tls_version(const sio__conn *c) {
+  return c->tls && c->tls->handshaken ? SSL_get_version(c->tls->ssl) : NULL;
+}
+
 void *sio__tls_peer_cert(const sio__conn *c) {
   return c->tls && c->tls->ssl ? SSL_get0_peer_certificate(c->tls->ssl) : NULL;
 }
