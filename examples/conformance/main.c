@@ -1,7 +1,8 @@
 /* conformance: the server that the strict protocol suites and the interop tests run against
  * (see ../shared/CONFORMANCE.md).
  *
- *   conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F] [--tls-sni NAME:CERT:KEY]...
+ *   conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F [--tls-accept-unverified]]
+ *               [--tls-sni NAME:CERT:KEY]...
  *               [--tls-plain-port N|any [--tls-redirect]] [--hsts SECONDS]]
  *
  * - Engine.IO echo at /engine.io/: EIO=4, polling and websocket, upgrades, pingInterval 300 ms,
@@ -77,7 +78,8 @@ static void on_sighup(uv_signal_t *sig, int signum) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F] "
+  fprintf(stderr, "usage: conformance [--port N] [--tls-cert F --tls-key F [--tls-ca F "
+                  "[--tls-accept-unverified]] "
                   "[--tls-sni NAME:CERT:KEY]... [--tls-plain-port N|any [--tls-redirect]] "
                   "[--hsts SECONDS]]\n");
   exit(2);
@@ -91,6 +93,10 @@ int main(int argc, char **argv) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--tls-redirect")) {
       tls.redirect_plain = 1;
+      continue;
+    }
+    if (!strcmp(a, "--tls-accept-unverified")) { /* the handler reads sio_tls_peer.authorized */
+      tls.accept_unverified_client_certs = 1;
       continue;
     }
     if (!v) usage();

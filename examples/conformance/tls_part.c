@@ -15,9 +15,11 @@ json_t *tls_peer_json(int rc, const sio_tls_peer *p);
 /* The fields as Node's getPeerCertificate() names them; null unless rc is 0. */
 json_t *tls_peer_json(int rc, const sio_tls_peer *p) {
   if (rc != 0) return json_null();
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "subject", p->subject, "issuer",
-                   p->issuer, "CN", p->common_name, "serialNumber", p->serial, "fingerprint256",
-                   p->fingerprint256, "valid_from", p->valid_from, "valid_to", p->valid_to);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s?}", "subject", p->subject,
+                   "issuer", p->issuer, "CN", p->common_name, "serialNumber", p->serial,
+                   "fingerprint256", p->fingerprint256, "valid_from", p->valid_from, "valid_to",
+                   p->valid_to, "authorized", p->authorized, "authorizationError",
+                   p->authorized ? NULL : p->verify_error);
 }
 
 static void on_tls(sio_req *req, sio_res *res, void *user) {

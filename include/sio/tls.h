@@ -52,6 +52,10 @@ typedef struct sio_tls_opts {
    * handshake fails otherwise), or may, with client_cert_optional. */
   const char *ca_file;
   int client_cert_optional;
+  /* 1: a client certificate that fails the check does not fail the handshake; the handler
+   * decides, from sio_tls_peer.authorized and .verify_error (Node's requestCert with
+   * rejectUnauthorized: false). */
+  int accept_unverified_client_certs;
   int min_version;          /* 0 or 12: TLS 1.2 (default); 13: TLS 1.3 only */
   const char *ciphers;      /* TLS 1.2 cipher list (OpenSSL syntax); NULL: OpenSSL's default */
   const char *ciphersuites; /* TLS 1.3 suites; NULL: OpenSSL's default */
@@ -91,7 +95,8 @@ SIO_EXTERN int sio_req_secure(const sio_req *req);
 /* --- who is on the other end ----------------------------------------------------------------
  * The client's certificate, as Node's tlsSocket.getPeerCertificate() gives its fields. A
  * client sends one only when asked (sio_tls_opts.ca_file), and one it sends has been verified
- * against the CA file, else the handshake failed (Node's socket.authorized is then true):
+ * against the CA file: the handshake failed otherwise, unless accept_unverified_client_certs
+ * let it in with authorized 0:
  *
  *   sio_tls_peer peer;
  *   if (sio_req_tls_peer(req, &peer) == 0) printf("device %s\n", peer.common_name);
@@ -105,6 +110,10 @@ typedef struct sio_tls_peer {
   char fingerprint256[96]; /* "AB:01:..", SHA-256 of the DER (Node: fingerprint256) */
   char valid_from[32];     /* "Dec  7 01:02:03 2026 GMT" (Node: valid_from) */
   char valid_to[32];
+  int authorized; /* it passed the check against the CA (Node: socket.authorized) */
+  /* why not, as Node's socket.authorizationError names it ("CERT_HAS_EXPIRED",
+   * "DEPTH_ZERO_SELF_SIGNED_CERT", ...), "" when authorized */
+  char verify_error[64];
 } sio_tls_peer;
 
 /* The session: what Node's getProtocol(), getCipher().name, servername, alpnProtocol and

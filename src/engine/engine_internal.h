@@ -38,7 +38,8 @@ typedef struct sio__eio_handshake {
   const char *address;
   uint64_t issued;
   int secure;
-  void *peer_cert; /* the client certificate (X509 *, our reference), NULL if none */
+  void *peer_cert;  /* the client certificate (X509 *, our reference), NULL if none */
+  long peer_verify; /* the result of its check (X509_V_OK: 0) */
 } sio__eio_handshake;
 
 /* handshake.c: the copy of the handshake request (sio__eio_handshake_copy), and its release. */

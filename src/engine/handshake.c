@@ -108,7 +108,8 @@ sio__eio_handshake *sio__eio_handshake_copy(sio_req *req) {
   }
   hs->issued = now_ms_epoch();
   hs->secure = sio_req_secure(req) != 0; /* Node: !!req.connection.encrypted */
-  hs->peer_cert = sio__req_tls_cert_ref(req);
+  hs->peer_verify = 0;
+  hs->peer_cert = sio__req_tls_cert_ref(req, &hs->peer_verify);
   return hs;
 }
 

@@ -288,7 +288,8 @@ const char *sio_eio_socket_url(const sio_eio_socket *s) {
 }
 int sio_eio_socket_tls_peer(const sio_eio_socket *s, sio_tls_peer *out) {
   if (!s || !out || (s->hs && !s->hs->secure)) return -EINVAL;
-  return s->hs && s->hs->peer_cert ? sio__tls_peer_fill(s->hs->peer_cert, out) : -ENOENT;
+  return s->hs && s->hs->peer_cert ? sio__tls_peer_fill(s->hs->peer_cert, s->hs->peer_verify, out)
+                                   : -ENOENT;
 }
 void sio__eio_drop_handshake(sio__eio_session *s) {
   sio__eio_handshake_free(s->hs);

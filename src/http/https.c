@@ -42,6 +42,7 @@ static void cfg_view(const sio_tls_opts *o, sio__tls_cfg *cfg, sio__tls_sni_cfg 
   cfg->ciphers = o->ciphers;
   cfg->ciphersuites = o->ciphersuites;
   cfg->client_cert_optional = o->client_cert_optional;
+  cfg->accept_unverified = o->accept_unverified_client_certs;
   cfg->min_version = o->min_version;
   for (size_t i = 0; o->sni && i < o->sni_count; i++)
     sni[i] = (sio__tls_sni_cfg){o->sni[i].servername, o->sni[i].cert_file, o->sni[i].key_file};

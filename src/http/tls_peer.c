@@ -67,10 +67,58 @@ static int fingerprint_text(const X509 *x, char *out, size_t cap) {
   return 0;
 }
 
-int sio__tls_peer_fill(const void *x509, sio_tls_peer *out) {
+/* Node's socket.authorizationError: the X509_V_ERR_ constant's name without its prefix, for the
+ * codes Node names; OpenSSL's text for the others. */
+static const char *verify_error_name(long code) {
+  static const struct {
+    long code;
+    const char *name;
+  } names[] = {
+#define NAMED(e) {X509_V_ERR_##e, #e}
+      NAMED(UNABLE_TO_GET_ISSUER_CERT),
+      NAMED(UNABLE_TO_GET_CRL),
+      NAMED(UNABLE_TO_DECRYPT_CERT_SIGNATURE),
+      NAMED(UNABLE_TO_DECRYPT_CRL_SIGNATURE),
+      NAMED(UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY),
+      NAMED(CERT_SIGNATURE_FAILURE),
+      NAMED(CRL_SIGNATURE_FAILURE),
+      NAMED(CERT_NOT_YET_VALID),
+      NAMED(CERT_HAS_EXPIRED),
+      NAMED(CRL_NOT_YET_VALID),
+      NAMED(CRL_HAS_EXPIRED),
+      NAMED(ERROR_IN_CERT_NOT_BEFORE_FIELD),
+      NAMED(ERROR_IN_CERT_NOT_AFTER_FIELD),
+      NAMED(ERROR_IN_CRL_LAST_UPDATE_FIELD),
+      NAMED(ERROR_IN_CRL_NEXT_UPDATE_FIELD),
+      NAMED(OUT_OF_MEM),
+      NAMED(DEPTH_ZERO_SELF_SIGNED_CERT),
+      NAMED(SELF_SIGNED_CERT_IN_CHAIN),
+      NAMED(UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+      NAMED(UNABLE_TO_VERIFY_LEAF_SIGNATURE),
+      NAMED(CERT_CHAIN_TOO_LONG),
+      NAMED(CERT_REVOKED),
+      NAMED(INVALID_CA),
+      NAMED(PATH_LENGTH_EXCEEDED),
+      NAMED(INVALID_PURPOSE),
+      NAMED(CERT_UNTRUSTED),
+      NAMED(CERT_REJECTED),
+      NAMED(HOSTNAME_MISMATCH),
+#undef NAMED
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].code == code) return names[i].name;
+  return X509_verify_cert_error_string(code);
+}
+
+int sio__tls_peer_fill(const void *x509, long verify_result, sio_tls_peer *out) {
   const X509 *x = x509;
   const X509_NAME *subject = X509_get_subject_name(x);
   memset(out, 0, sizeof *out);
+  out->authorized = verify_result == X509_V_OK;
+  if (!out->authorized) {
+    const char *why = verify_error_name(verify_result);
+    copy_cut(out->verify_error, sizeof out->verify_error, why, strlen(why));
+  }
   if (X509_NAME_get_text_by_NID(subject, NID_commonName, out->common_name,
                                 (int)sizeof out->common_name) < 0)
     out->common_name[0] = '\0';
@@ -91,9 +139,11 @@ static int tls_conn_of(const sio_req *req, sio__conn **c) {
   return sio__conn_is_tls(*c) ? 0 : sio__conn_secure(*c) ? -ENOENT : -EINVAL;
 }
 
-void *sio__req_tls_cert_ref(const sio_req *req) {
+void *sio__req_tls_cert_ref(const sio_req *req, long *verify_result) {
   sio__conn *c;
-  return tls_conn_of(req, &c) == 0 ? sio__tls_cert_ref(sio__tls_peer_cert(c)) : NULL;
+  if (tls_conn_of(req, &c) != 0) return NULL;
+  *verify_result = sio__tls_verify_result(c);
+  return sio__tls_cert_ref(sio__tls_peer_cert(c));
 }
 
 int sio_req_tls_peer(const sio_req *req, sio_tls_peer *out) {
@@ -101,7 +151,7 @@ int sio_req_tls_peer(const sio_req *req, sio_tls_peer *out) {
   int r = out ? tls_conn_of(req, &c) : -EINVAL;
   if (r) return r;
   const void *x = sio__tls_peer_cert(c);
-  return x ? sio__tls_peer_fill(x, out) : -ENOENT;
+  return x ? sio__tls_peer_fill(x, sio__tls_verify_result(c), out) : -ENOENT;
 }
 
 int sio_req_tls_info(const sio_req *req, sio_tls_info *out) {

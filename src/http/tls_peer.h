@@ -5,10 +5,11 @@
 
 #include "sio/tls.h"
 
-/* Fills out from a certificate (an X509 *). 0 or -ENOMEM. */
-int sio__tls_peer_fill(const void *x509, sio_tls_peer *out);
+/* Fills out from a certificate (an X509 *) and the result of its check (X509_V_OK or an
+ * X509_V_ERR_* code). 0 or -ENOMEM. */
+int sio__tls_peer_fill(const void *x509, long verify_result, sio_tls_peer *out);
 /* The request's client certificate with a reference of the caller's own (released with
- * sio__tls_cert_unref, net/tls.h), NULL when there is none. */
-void *sio__req_tls_cert_ref(const sio_req *req);
+ * sio__tls_cert_unref, net/tls.h), and the result of its check; NULL when there is none. */
+void *sio__req_tls_cert_ref(const sio_req *req, long *verify_result);
 
 #endif

@@ -25,7 +25,7 @@ typedef struct sio__tls_cfg {
   const char *cert_file, *key_file, *ca_file;
   const char *key_passphrase;              /* NULL: the keys are not encrypted */
   const char *cert_pem, *key_pem, *ca_pem; /* PEM text in place of the files */
-  int client_cert_optional;
+  int client_cert_optional, accept_unverified;
   int min_version; /* 0 or 12: TLS 1.2; 13: TLS 1.3 */
   const char *ciphers, *ciphersuites;
   const sio__tls_sni_cfg *sni;
@@ -76,6 +76,8 @@ void sio__tls_free(sio__conn *c);
 
 /* The negotiated version ("TLSv1.3"), or NULL before the handshake has completed. */
 const char *sio__tls_version(const sio__conn *c);
+/* The check of the peer's certificate: X509_V_OK (0) or OpenSSL's X509_V_ERR_* code. */
+long sio__tls_verify_result(const sio__conn *c);
 /* The peer's certificate (an X509 *, borrowed: valid while c is), NULL when it sent none. */
 void *sio__tls_peer_cert(const sio__conn *c);
 /* c's SSL (an SSL *, borrowed), NULL for a plain connection or before its first bytes. */

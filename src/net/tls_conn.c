@@ -442,6 +442,10 @@ const char *sio__tls_version(const sio__conn *c) {
   return c->tls && c->tls->handshaken ? SSL_get_version(c->tls->ssl) : NULL;
 }
 
+long sio__tls_verify_result(const sio__conn *c) {
+  return c->tls && c->tls->ssl ? SSL_get_verify_result(c->tls->ssl) : X509_V_OK;
+}
+
 void *sio__tls_peer_cert(const sio__conn *c) {
   return c->tls && c->tls->ssl ? SSL_get0_peer_certificate(c->tls->ssl) : NULL;
 }

@@ -146,6 +146,14 @@ static int load_key(SSL_CTX *ctx, source src, const char *passphrase) {
   return fail(SIO_ETLS_KEY, "private key", key);
 }
 
+/* accept_unverified: a certificate that fails the check goes on; SSL_get_verify_result keeps
+ * the first failure for the handler. */
+static int keep_unverified(int ok, X509_STORE_CTX *store) {
+  (void)ok;
+  (void)store;
+  return 1;
+}
+
 static int load_client_cas(SSL_CTX *ctx, const sio__tls_cfg *cfg) {
   STACK_OF(X509_NAME) *names = NULL;
   if (cfg->ca_pem) {
@@ -160,7 +168,7 @@ static int load_client_cas(SSL_CTX *ctx, const sio__tls_cfg *cfg) {
   }
   SSL_CTX_set_client_CA_list(ctx, names);
   int mode = SSL_VERIFY_PEER | (cfg->client_cert_optional ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
-  SSL_CTX_set_verify(ctx, mode, NULL);
+  SSL_CTX_set_verify(ctx, mode, cfg->accept_unverified ? keep_unverified : NULL);
   return 0;
 }
 

@@ -413,7 +413,7 @@ int sio_ws_tls_peer(const sio_ws *ws, sio_tls_peer *out) {
   if (!ws || !out || !ws->conn || !sio__conn_secure(ws->conn)) return -EINVAL;
   if (!sio__conn_is_tls(ws->conn)) return -ENOENT; /* relayed: the TLS is another worker's */
   const void *x = sio__tls_peer_cert(ws->conn);
-  return x ? sio__tls_peer_fill(x, out) : -ENOENT;
+  return x ? sio__tls_peer_fill(x, sio__tls_verify_result(ws->conn), out) : -ENOENT;
 }
 
 /* --- accepting --------------------------------------------------------------------------- */

@@ -123,7 +123,7 @@ function nodeView(file) {
   const x = new X509Certificate(readFileSync(file));
   return { subject: x.subject.split('\n').reverse().join(','), issuer: x.issuer.split('\n').reverse().join(','),
     CN: /CN=([^\n]*)/.exec(x.subject)[1], serialNumber: x.serialNumber, fingerprint256: x.fingerprint256,
-    valid_from: x.validFrom, valid_to: x.validTo };
+    valid_from: x.validFrom, valid_to: x.validTo, authorized: true, authorizationError: null };
 }
 
 const skip = target.reference ? 'TLS is sio\'s (the reference server has none)' : target.skip;
@@ -322,6 +322,51 @@ describe('TLS: client certificates required', { skip }, () => {
       f('client.key'), `https://localhost:${server.port}/socket.io/?EIO=4&transport=polling`], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /"sid"/);
+  });
+});
+
+describe('TLS: client certificates checked by the handler (accept_unverified_client_certs)', { skip }, () => {
+  let server;
+  before(async () => {
+    makeCertificates();
+    // mallory: self-signed, so not the CA's
+    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', f('mallory.key'), '-out', f('mallory.pem'), '-days', '2', '-subj', '/CN=mallory');
+    server = await startTls(['--tls-ca', f('ca.pem'), '--tls-accept-unverified']);
+  });
+  after(async () => {
+    await stopAndCheck(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** What Node's own TLS server says of this client certificate, with the same CA. */
+  function nodeVerdict(cert, key) {
+    return withTimeout(new Promise((resolve, reject) => {
+      const srv = tls.createServer({ cert: readFileSync(f('server.pem')), key: readFileSync(f('server.key')),
+        ca: readFileSync(f('ca.pem')), requestCert: true, rejectUnauthorized: false }, (sock) => {
+        resolve({ authorized: sock.authorized, authorizationError: sock.authorizationError ?? null });
+        sock.end();
+        srv.close();
+      });
+      srv.listen(0, '127.0.0.1', () => {
+        const c = tls.connect({ port: srv.address().port, host: '127.0.0.1', servername: 'localhost',
+          ca: readFileSync(f('ca.pem')), cert, key }, () => c.end());
+        c.on('error', () => {});
+      });
+      srv.on('error', reject);
+    }), budget(5000), 'the Node TLS server');
+  }
+
+  test('a certificate from elsewhere gets in, and authorized/authorizationError say what Node says', async () => {
+    for (const name of ['client', 'mallory']) {
+      const cert = readFileSync(f(`${name}.pem`)), key = readFileSync(f(`${name}.key`));
+      const node = await nodeVerdict(cert, key);
+      const got = await tlsGet(server.port, { cert, key });
+      assert.equal(got.answer.peer_rc, 0);
+      assert.equal(got.answer.peer.CN, name === 'client' ? 'alice' : 'mallory');
+      assert.deepEqual({ authorized: got.answer.peer.authorized, authorizationError: got.answer.peer.authorizationError }, node);
+      assert.equal(node.authorized, name === 'client');
+    }
   });
 });
 
