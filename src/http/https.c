@@ -125,12 +125,11 @@ int sio_app_tls_reload(sio_app *app) {
 int sio_app_tls_update(sio_app *app, const sio_tls_opts *tls) {
   if (!app || !app->https || !tls) return -EINVAL;
   if (!app->https->ctx) return -EAGAIN;
-  sio__tls_sni_cfg *sni = tls->sni_count ? sio__calloc(tls->sni_count, sizeof *sni) : NULL;
-  if (tls->sni_count && !sni) return -ENOMEM;
-  sio__tls_cfg view;
-  cfg_view(tls, &view, sni);
-  int r = sio__tls_ctx_update(app->https->ctx, &view); /* copies what it keeps */
-  sio__free(sni);
+  sio__tls_cfg cfg;
+  int r = cfg_copy(tls, &cfg);
+  if (r) return r;
+  r = sio__tls_ctx_update(app->https->ctx, &cfg);
+  sio__tls_cfg_free(&cfg); /* the context took its own copy */
   return r;
 }
 

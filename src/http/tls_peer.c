@@ -131,12 +131,24 @@ int sio__tls_peer_fill(const void *x509, long verify_result, sio_tls_peer *out) 
   return r;
 }
 
-/* The request's TLS connection into *c: 0; -ENOENT when its TLS is another worker's (relayed,
- * net/tunnel.c: what it knows of the client stays there); -EINVAL over plain HTTP. */
+/* 0 when c's TLS is here; -ENOENT when it is another worker's (relayed, net/tunnel.c: what it
+ * knows of the client stays there); -EINVAL over plain TCP. */
+static int tls_here(const sio__conn *c) {
+  return sio__conn_is_tls(c) ? 0 : sio__conn_secure(c) ? -ENOENT : -EINVAL;
+}
+
+/* The request's TLS connection into *c, with tls_here's answer. */
 static int tls_conn_of(const sio_req *req, sio__conn **c) {
   if (!req || !req->hc) return -EINVAL;
   *c = req->hc->conn;
-  return sio__conn_is_tls(*c) ? 0 : sio__conn_secure(*c) ? -ENOENT : -EINVAL;
+  return tls_here(*c);
+}
+
+int sio__conn_tls_peer(sio__conn *c, sio_tls_peer *out) {
+  int r = tls_here(c);
+  if (r) return r;
+  const void *x = sio__tls_peer_cert(c);
+  return x ? sio__tls_peer_fill(x, sio__tls_verify_result(c), out) : -ENOENT;
 }
 
 void *sio__req_tls_cert_ref(const sio_req *req, long *verify_result) {
@@ -147,11 +159,7 @@ void *sio__req_tls_cert_ref(const sio_req *req, long *verify_result) {
 }
 
 int sio_req_tls_peer(const sio_req *req, sio_tls_peer *out) {
-  sio__conn *c;
-  int r = out ? tls_conn_of(req, &c) : -EINVAL;
-  if (r) return r;
-  const void *x = sio__tls_peer_cert(c);
-  return x ? sio__tls_peer_fill(x, sio__tls_verify_result(c), out) : -ENOENT;
+  return req && req->hc && out ? sio__conn_tls_peer(req->hc->conn, out) : -EINVAL;
 }
 
 int sio_req_tls_info(const sio_req *req, sio_tls_info *out) {

@@ -179,8 +179,7 @@ static int make_ctx(const sio__tls_cfg *cfg, source cert_src, source key_src, SS
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) return fail(-ENOMEM, "cannot create a context for", cert);
   int r = 0;
-  SSL_CTX_set_default_passwd_cb(ctx, give_passphrase);
-  SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+  SSL_CTX_set_default_passwd_cb(ctx, give_passphrase); /* no userdata yet: nothing is given */
   int minv = cfg->min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION;
   if (!SSL_CTX_set_min_proto_version(ctx, minv)) r = fail(SIO_ETLS_CONFIG, "min version", NULL);
   if (!r && cfg->ciphers && !SSL_CTX_set_cipher_list(ctx, cfg->ciphers))
@@ -356,12 +355,19 @@ int sio__tls_ctx_new(const sio__tls_cfg *cfg, sio__tls_ctx **out) {
   return 0;
 }
 
-int sio__tls_ctx_reload(sio__tls_ctx *t) {
+/* A new set of contexts for cfg with t's ticket keys, so that tickets issued before still
+ * resume. */
+static int rebuild(sio__tls_ctx *t, const sio__tls_cfg *cfg, ctx_set *next) {
   unsigned char keys[TICKET_KEYS_LEN];
   if (SSL_CTX_get_tlsext_ticket_keys(t->cur.def, keys, sizeof keys) != 1) return -ENOMEM;
-  ctx_set next;
-  int r = build_set(t, &t->cfg, &next, keys);
+  int r = build_set(t, cfg, next, keys);
   OPENSSL_cleanse(keys, sizeof keys);
+  return r;
+}
+
+int sio__tls_ctx_reload(sio__tls_ctx *t) {
+  ctx_set next;
+  int r = rebuild(t, &t->cfg, &next);
   if (r) return r;
   free_set(&t->cur); /* the live connections' SSLs hold their own references */
   t->cur = next;
@@ -373,17 +379,15 @@ int sio__tls_ctx_reload(sio__tls_ctx *t) {
 int sio__tls_ctx_update(sio__tls_ctx *t, const sio__tls_cfg *cfg) {
   int r = check_cfg(cfg);
   if (r) return r;
-  unsigned char keys[TICKET_KEYS_LEN];
-  if (SSL_CTX_get_tlsext_ticket_keys(t->cur.def, keys, sizeof keys) != 1) return -ENOMEM;
   sio__tls_cfg fresh; /* replaces t's once its contexts are built */
   ctx_set next;
   r = sio__tls_cfg_copy(&fresh, cfg);
-  if (!r) {
-    r = build_set(t, &fresh, &next, keys);
-    if (r) sio__tls_cfg_free(&fresh);
-  }
-  OPENSSL_cleanse(keys, sizeof keys);
   if (r) return r;
+  r = rebuild(t, &fresh, &next);
+  if (r) {
+    sio__tls_cfg_free(&fresh);
+    return r;
+  }
   free_set(&t->cur);
   sio__tls_cfg_free(&t->cfg);
   t->cfg = fresh;

@@ -22,7 +22,6 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "http/tls_peer.h"
-#include "net/tls.h"
 #include "ws/ws.h"
 
 enum { WS_DEFAULT_MAX_MESSAGE = 1000000, WS_DEFAULT_MAX_BUFFERED = 1 << 20 };
@@ -410,10 +409,7 @@ int sio_ws_remote_address(const sio_ws *ws, char *ip, size_t iplen, int *port) {
 }
 
 int sio_ws_tls_peer(const sio_ws *ws, sio_tls_peer *out) {
-  if (!ws || !out || !ws->conn || !sio__conn_secure(ws->conn)) return -EINVAL;
-  if (!sio__conn_is_tls(ws->conn)) return -ENOENT; /* relayed: the TLS is another worker's */
-  const void *x = sio__tls_peer_cert(ws->conn);
-  return x ? sio__tls_peer_fill(x, sio__tls_verify_result(ws->conn), out) : -ENOENT;
+  return ws && out && ws->conn ? sio__conn_tls_peer(ws->conn, out) : -EINVAL;
 }
 
 /* --- accepting --------------------------------------------------------------------------- */

@@ -327,9 +327,7 @@ static void test_tls_update(void **s) {
   free_app(&loop, app);
 
   uv_loop_init(&loop);
-  sio_app_opts o = sio_app_opts_default();
-  o.port_any = 1;
-  app = sio_app_new(&loop, &o);
+  app = tls_app(&loop, NULL, 0); /* no TLS */
   assert_int_equal(sio_app_tls_update(app, &next), -EINVAL);
   free_app(&loop, app);
 }
@@ -366,11 +364,7 @@ static void on_who(sio_req *req, sio_res *res, void *u) {
 static void test_tls_peer_on_plain_http(void **s) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  sio_app_opts o = sio_app_opts_default();
-  o.port_any = 1;
-  o.host = "127.0.0.1";
-  sio_app *app = sio_app_new(&loop, &o);
-  assert_non_null(app);
+  sio_app *app = tls_app(&loop, NULL, 0); /* no TLS: plain HTTP */
   assert_int_equal(sio_app_get(app, "/who", on_who, NULL), 0);
   assert_int_equal(sio_app_listen(app), 0);
   static const char get[] = "GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";

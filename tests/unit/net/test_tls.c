@@ -198,6 +198,13 @@ out:;
   return ok;
 }
 
+/* The next read finds the server's close_notify (a clean TLS end), not data or a reset. */
+static int got_close_notify(SSL *ssl) {
+  char b;
+  size_t r;
+  return SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
+}
+
 static void *client_main(void *arg) {
   client *cl = arg;
   SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
@@ -212,12 +219,7 @@ static void *client_main(void *arg) {
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
     cl->chain_len = chain ? sk_X509_num(chain) : 0;
     cl->ok = exchange(ssl, cl->size);
-    if (cl->expect_close) {
-      char b;
-      size_t r;
-      cl->got_notify =
-          SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
-    }
+    if (cl->expect_close) cl->got_notify = got_close_notify(ssl);
     SSL_shutdown(ssl);
     SSL_free(ssl);
   }
@@ -391,12 +393,8 @@ static void test_reload(void **s) {
            dir);
   assert_int_equal(system(cmd), 0);
   server sv;
-  int port = server_start(&sv, file(0, "live.pem"), file(1, "live.key"));
-  uv_close((uv_handle_t *)&sv.done, NULL);
-  uv_run(&sv.loop, UV_RUN_NOWAIT);
-  uv_async_init(&sv.loop, &sv.done, on_reload_async);
-  sv.done.data = &sv;
-  client cl = {.port = port};
+  sio__tls_cfg cfg = {.cert_file = file(0, "live.pem"), .key_file = file(1, "live.key")};
+  client cl = {.port = server_start_with(&sv, &cfg, on_accept, on_reload_async)};
   run_client(&sv, &cl, reload_client);
   assert_true(cl.ok);
   assert_string_equal(cl.subject, "second");
@@ -478,12 +476,8 @@ static void on_update_async(uv_async_t *a) {
 
 static void test_update(void **s) {
   server sv;
-  int port = server_start(&sv, file(0, "a.pem"), file(1, "a.key"));
-  uv_close((uv_handle_t *)&sv.done, NULL);
-  uv_run(&sv.loop, UV_RUN_NOWAIT);
-  uv_async_init(&sv.loop, &sv.done, on_update_async);
-  sv.done.data = &sv;
-  client cl = {.port = port};
+  sio__tls_cfg cfg = {.cert_file = file(0, "a.pem"), .key_file = file(1, "a.key")};
+  client cl = {.port = server_start_with(&sv, &cfg, on_accept, on_update_async)};
   run_client(&sv, &cl, reload_client);
   assert_true(cl.ok);
   assert_string_equal(cl.subject, "second");
@@ -549,30 +543,48 @@ static int read_exactly(SSL *ssl, char *out, size_t n) {
   return got == n;
 }
 
+/* A client of the relay tests: connected, "MOVE" sent and the owner's "OK" read (moved 1). */
+typedef struct relay_client {
+  SSL_CTX *cctx;
+  int fd;
+  SSL *ssl;
+  int moved;
+} relay_client;
+
+static void relay_client_open(relay_client *rc, int port) {
+  rc->cctx = SSL_CTX_new(TLS_client_method());
+  rc->fd = tcp_connect(port);
+  rc->ssl = client_ssl(rc->cctx, rc->fd);
+  assert_non_null(rc->ssl);
+  size_t w;
+  char ok[2];
+  rc->moved = SSL_write_ex(rc->ssl, "MOVE", 4, &w) == 1 && read_exactly(rc->ssl, ok, 2) &&
+              !memcmp(ok, "OK", 2);
+}
+
+static void relay_client_close(relay_client *rc) {
+  SSL_free(rc->ssl);
+  close(rc->fd);
+  SSL_CTX_free(rc->cctx);
+}
+
 static void *mover_client(void *arg) {
   client *cl = arg;
-  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-  int fd = tcp_connect(cl->port);
-  SSL *ssl = client_ssl(cctx, fd);
-  assert_non_null(ssl);
+  relay_client rc;
+  relay_client_open(&rc, cl->port);
+  SSL *ssl = rc.ssl;
   size_t w;
-  char ok[2], *big = malloc(4 << 20);
-  int good = SSL_write_ex(ssl, "MOVE", 4, &w) == 1 && read_exactly(ssl, ok, 2) &&
-             !memcmp(ok, "OK", 2) && exchange(ssl, 300000) && SSL_write_ex(ssl, "BIG", 3, &w) == 1;
+  char *big = malloc(4 << 20);
+  int good = rc.moved && exchange(ssl, 300000) && SSL_write_ex(ssl, "BIG", 3, &w) == 1;
   usleep(300 * 1000); /* not reading: the relay's queue toward the client fills, it stops reading */
   good = good && read_exactly(ssl, big, 4 << 20);
   for (size_t i = 0; good && i < (4 << 20); i++) good = big[i] == (char)(i * 7);
   free(big);
   /* "BYE": the owner closes, which ends the relay and the client's TLS with a close_notify */
-  char b;
-  size_t r;
   good = good && SSL_write_ex(ssl, "BYE", 3, &w) == 1;
-  cl->got_notify =
-      SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
+  cl->got_notify = got_close_notify(ssl);
   cl->ok = good;
-  SSL_free(ssl);
-  close(fd);
-  SSL_CTX_free(cctx);
+  relay_client_close(&rc);
   uv_async_send(&cl->sv->done);
   return NULL;
 }
@@ -593,19 +605,13 @@ static void test_tunnel(void **s) {
 /* The client sends its close_notify first (a half-close) and still gets the owner's answer. */
 static void *half_closing_client(void *arg) {
   client *cl = arg;
-  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-  int fd = tcp_connect(cl->port);
-  SSL *ssl = client_ssl(cctx, fd);
-  assert_non_null(ssl);
-  size_t w, r;
-  char ok[2], after[5], b;
-  cl->ok = SSL_write_ex(ssl, "MOVE", 4, &w) == 1 && read_exactly(ssl, ok, 2) &&
-           SSL_shutdown(ssl) == 0 && read_exactly(ssl, after, 5) && !memcmp(after, "AFTER", 5);
-  cl->got_notify =
-      SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
-  SSL_free(ssl);
-  close(fd);
-  SSL_CTX_free(cctx);
+  relay_client rc;
+  relay_client_open(&rc, cl->port);
+  char after[5];
+  cl->ok = rc.moved && SSL_shutdown(rc.ssl) == 0 && read_exactly(rc.ssl, after, 5) &&
+           !memcmp(after, "AFTER", 5);
+  cl->got_notify = got_close_notify(rc.ssl);
+  relay_client_close(&rc);
   uv_async_send(&cl->sv->done);
   return NULL;
 }
@@ -626,19 +632,12 @@ static void test_tunnel_half_close(void **s) {
  * close_notify, the owner's end its end of input, and everything is freed. */
 static void *held_client(void *arg) {
   client *cl = arg;
-  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-  int fd = tcp_connect(cl->port);
-  SSL *ssl = client_ssl(cctx, fd);
-  assert_non_null(ssl);
-  size_t w, r;
-  char ok[2], b;
-  cl->ok = SSL_write_ex(ssl, "MOVE", 4, &w) == 1 && read_exactly(ssl, ok, 2);
+  relay_client rc;
+  relay_client_open(&rc, cl->port);
+  cl->ok = rc.moved;
   uv_async_send(&cl->sv->done); /* the server frees its net now */
-  cl->got_notify =
-      SSL_read_ex(ssl, &b, 1, &r) == 0 && SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN;
-  SSL_free(ssl);
-  close(fd);
-  SSL_CTX_free(cctx);
+  cl->got_notify = got_close_notify(rc.ssl);
+  relay_client_close(&rc);
   return NULL;
 }
 
